@@ -1,0 +1,338 @@
+/**
+ * The frontend run store. Pure (no JupyterLab imports) so the benchmark and the CLI can use it.
+ *
+ * Metric points live in fixed-size chunks of Float64Array (step, value, timestamp): appending never
+ * copies what is stored and capacity never exceeds the points held by more than one chunk, which keeps
+ * memory at about 24 bytes a point. Epochs change rarely and are stored run-length encoded.
+ */
+import { Signal } from '@lumino/signaling';
+import {
+  IEnergyFigure,
+  IMetricSeries,
+  IRun,
+  IRunContext,
+  IRunParam,
+  IRunStore,
+  RunStatus,
+  RunStoreChange,
+  seriesKey
+} from './tokens';
+
+const CHUNK = 1 << 16;
+
+/** A metric series stored in chunks; grows by appending decoded batches. */
+export class MetricSeries implements IMetricSeries {
+  constructor(
+    readonly metric: string,
+    readonly ctx: number | null
+  ) {}
+
+  get length(): number {
+    return this._length;
+  }
+
+  step(i: number): number {
+    return this._steps[i >>> 16][i & (CHUNK - 1)];
+  }
+
+  value(i: number): number {
+    return this._values[i >>> 16][i & (CHUNK - 1)];
+  }
+
+  timestamp(i: number): number {
+    return this._timestamps[i >>> 16][i & (CHUNK - 1)];
+  }
+
+  epoch(i: number): number {
+    // Binary search for the last epoch run starting at or before i.
+    const starts = this._epochStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    if (hi < 0 || starts[0] > i) {
+      return -1;
+    }
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid] <= i) {
+        lo = mid;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return this._epochValues[lo];
+  }
+
+  slice(
+    start: number,
+    end: number
+  ): { steps: Float64Array; values: Float64Array; timestamps: Float64Array } {
+    const lo = Math.max(0, start);
+    const hi = Math.min(this._length, end);
+    const n = Math.max(0, hi - lo);
+    return {
+      steps: this._copy(this._steps, lo, n),
+      values: this._copy(this._values, lo, n),
+      timestamps: this._copy(this._timestamps, lo, n)
+    };
+  }
+
+  /** Appends points; typed arrays of equal length (epochs may hold -1 for none). */
+  append(
+    steps: ArrayLike<number | bigint>,
+    values: ArrayLike<number>,
+    timestamps: ArrayLike<number | bigint>,
+    epochs: ArrayLike<number>
+  ): void {
+    const n = values.length;
+    for (let i = 0; i < n; i++) {
+      const at = this._length + i;
+      const chunk = at >>> 16;
+      const offset = at & (CHUNK - 1);
+      if (offset === 0 && chunk === this._values.length) {
+        this._steps.push(new Float64Array(CHUNK));
+        this._values.push(new Float64Array(CHUNK));
+        this._timestamps.push(new Float64Array(CHUNK));
+      }
+      this._steps[chunk][offset] = Number(steps[i]);
+      this._values[chunk][offset] = values[i];
+      this._timestamps[chunk][offset] = Number(timestamps[i]);
+      const epoch = epochs[i];
+      const lastEpoch = this._epochValues.length
+        ? this._epochValues[this._epochValues.length - 1]
+        : -1;
+      if (epoch !== lastEpoch) {
+        this._epochStarts.push(at);
+        this._epochValues.push(epoch);
+      }
+    }
+    this._length += n;
+  }
+
+  /** Bytes held by this series' buffers. */
+  get byteLength(): number {
+    return this._values.length * CHUNK * 8 * 3 + this._epochStarts.length * 16;
+  }
+
+  private _copy(chunks: Float64Array[], start: number, n: number): Float64Array {
+    const out = new Float64Array(n);
+    let written = 0;
+    while (written < n) {
+      const at = start + written;
+      const chunk = chunks[at >>> 16];
+      const offset = at & (CHUNK - 1);
+      const take = Math.min(CHUNK - offset, n - written);
+      out.set(chunk.subarray(offset, offset + take), written);
+      written += take;
+    }
+    return out;
+  }
+
+  private _length = 0;
+  private _steps: Float64Array[] = [];
+  private _values: Float64Array[] = [];
+  private _timestamps: Float64Array[] = [];
+  private _epochStarts: number[] = [];
+  private _epochValues: number[] = [];
+}
+
+class Run implements IRun {
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    readonly experiment: string,
+    readonly session: string,
+    readonly exec: string | null,
+    readonly start: number
+  ) {}
+  status: RunStatus = 'running';
+  end: number | null = null;
+  error: { ename: string; evalue: string } | null = null;
+  readonly params = new Map<string, IRunParam>();
+  readonly contexts = new Map<number, IRunContext>();
+  readonly series = new Map<string, MetricSeries>();
+  readonly energy: IEnergyFigure[] = [];
+  /** Metric batches applied, to drop a batch that arrives twice. */
+  readonly batches = new Set<number>();
+}
+
+/** A metric series as carried by a `metrics` record once its arrays are decoded. */
+export interface IDecodedSeries {
+  metric: string;
+  ctx: number | null;
+  steps: ArrayLike<number | bigint>;
+  values: ArrayLike<number>;
+  timestamps: ArrayLike<number | bigint>;
+  epochs: ArrayLike<number>;
+}
+
+/** A kernel journal record with decoded metric arrays (see ARCHITECTURE.md). */
+export interface IKernelRecord {
+  type: string;
+  t: string;
+  seq?: number;
+  [field: string]: unknown;
+}
+
+export class RunStore implements IRunStore {
+  get runs(): ReadonlyMap<string, IRun> {
+    return this._runs;
+  }
+
+  get changed(): Signal<this, readonly RunStoreChange[]> {
+    return this._changed;
+  }
+
+  get pointCount(): number {
+    let count = 0;
+    for (const run of this._runs.values()) {
+      for (const series of run.series.values()) {
+        count += series.length;
+      }
+    }
+    return count;
+  }
+
+  /** Highest record `seq` applied for a kernel session (0 when none). */
+  lastSeq(session: string): number {
+    return this._lastSeq.get(session) ?? 0;
+  }
+
+  /**
+   * Applies records of one kernel session in order. Records already applied (by `seq`) are
+   * skipped, so the journal and the live comm can both deliver the same record.
+   * Returns false when a gap in `seq` was found: the caller should re-read the journal.
+   */
+  apply(session: string, records: Iterable<IKernelRecord>): boolean {
+    const changes: RunStoreChange[] = [];
+    let contiguous = true;
+    for (const record of records) {
+      const last = this.lastSeq(session);
+      if (record.seq !== undefined) {
+        if (record.seq <= last) {
+          continue;
+        }
+        if (record.seq !== last + 1) {
+          contiguous = false;
+          break;
+        }
+        this._lastSeq.set(session, record.seq);
+      }
+      this._applyOne(session, record, changes);
+    }
+    if (changes.length) {
+      this._changed.emit(changes);
+    }
+    return contiguous;
+  }
+
+  /** Marks the running runs of sessions that are no longer live as crashed. */
+  markCrashed(liveSessions: ReadonlySet<string>): void {
+    const changes: RunStoreChange[] = [];
+    for (const run of this._runs.values()) {
+      if (run.status === 'running' && !liveSessions.has(run.session)) {
+        run.status = 'crashed';
+        changes.push({ kind: 'run', runId: run.id });
+      }
+    }
+    if (changes.length) {
+      this._changed.emit(changes);
+    }
+  }
+
+  private _applyOne(session: string, record: IKernelRecord, changes: RunStoreChange[]): void {
+    const time = Date.parse(record.t);
+    const run = typeof record.run === 'string' ? this._runs.get(record.run) : undefined;
+    switch (record.type) {
+      case 'run_start': {
+        const id = String(record.run);
+        if (!this._runs.has(id)) {
+          this._runs.set(
+            id,
+            new Run(
+              id,
+              String(record.name ?? id.slice(0, 8)),
+              String(record.experiment ?? 'default'),
+              session,
+              (record.exec as string | null) ?? null,
+              time
+            )
+          );
+          changes.push({ kind: 'run', runId: id });
+        }
+        return;
+      }
+      case 'run_end':
+        if (run) {
+          run.status = record.status as RunStatus;
+          run.end = time;
+          if (record.ename) {
+            run.error = { ename: String(record.ename), evalue: String(record.evalue ?? '') };
+          }
+          changes.push({ kind: 'run', runId: run.id });
+        }
+        return;
+      case 'param':
+        if (run) {
+          const key = String(record.key);
+          run.params.set(key, {
+            key,
+            value: record.value,
+            role: record.role === 'output' ? 'output' : 'input'
+          });
+          changes.push({ kind: 'run', runId: run.id });
+        }
+        return;
+      case 'context_start':
+        if (run) {
+          const id = Number(record.ctx);
+          run.contexts.set(id, {
+            id,
+            name: String(record.name),
+            epoch: (record.epoch as number | null) ?? null,
+            parent: (record.parent as number | null) ?? null
+          });
+        }
+        return;
+      case 'energy':
+        if (run) {
+          run.energy.push({
+            scope: record.scope as IEnergyFigure['scope'],
+            ref: (record.ref as string | number | null) ?? null,
+            device: String(record.device),
+            joules: (record.joules as number | null) ?? null,
+            method: (record.method as string | null) ?? null,
+            reason: (record.reason as string | null) ?? null,
+            resolutionLimited: Boolean(record.resolution_limited)
+          });
+          changes.push({ kind: 'run', runId: run.id });
+        }
+        return;
+      case 'metrics':
+        if (run) {
+          const batch = Number(record.batch);
+          if (run.batches.has(batch)) {
+            return;
+          }
+          run.batches.add(batch);
+          for (const decoded of record.series as IDecodedSeries[]) {
+            const key = seriesKey(decoded.metric, decoded.ctx);
+            let series = run.series.get(key);
+            if (!series) {
+              series = new MetricSeries(decoded.metric, decoded.ctx);
+              run.series.set(key, series);
+            }
+            const from = series.length;
+            series.append(decoded.steps, decoded.values, decoded.timestamps, decoded.epochs);
+            changes.push({ kind: 'points', runId: run.id, seriesKey: key, from });
+          }
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  private _runs = new Map<string, Run>();
+  private _lastSeq = new Map<string, number>();
+  private _changed = new Signal<this, readonly RunStoreChange[]>(this);
+}

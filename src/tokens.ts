@@ -1,0 +1,117 @@
+import { Token } from '@lumino/coreutils';
+import { ISignal } from '@lumino/signaling';
+
+/** Status of a training run, as the kernel journal records it (or `crashed` when its kernel died). */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted' | 'crashed';
+
+/** A parameter logged on a run. */
+export interface IRunParam {
+  key: string;
+  value: unknown;
+  role: 'input' | 'output';
+}
+
+/** A context (training / validation / testing / any user name) opened inside a run. */
+export interface IRunContext {
+  id: number;
+  name: string;
+  epoch: number | null;
+  parent: number | null;
+}
+
+/** One energy figure of a run, context, epoch or cell; `joules` is null when unavailable. */
+export interface IEnergyFigure {
+  scope: 'run' | 'context' | 'epoch' | 'cell';
+  ref: string | number | null;
+  device: string;
+  joules: number | null;
+  method: string | null;
+  reason: string | null;
+  resolutionLimited: boolean;
+}
+
+/** A read-only view of one metric series held by the run store. */
+export interface IMetricSeries {
+  /** Metric name as logged (any string; render as text only). */
+  readonly metric: string;
+  /** Context id within the run, or null. */
+  readonly ctx: number | null;
+  /** Number of points. */
+  readonly length: number;
+  step(i: number): number;
+  value(i: number): number;
+  timestamp(i: number): number;
+  epoch(i: number): number;
+  /** Copies points [start, end) into fresh typed arrays (for export and reduction). */
+  slice(
+    start: number,
+    end: number
+  ): { steps: Float64Array; values: Float64Array; timestamps: Float64Array };
+}
+
+/** A run as the store holds it. */
+export interface IRun {
+  readonly id: string;
+  readonly name: string;
+  readonly experiment: string;
+  readonly status: RunStatus;
+  /** Start and end, ms since the epoch; end is null while running. */
+  readonly start: number;
+  readonly end: number | null;
+  /** Kernel session and execution id that ran it. */
+  readonly session: string;
+  readonly exec: string | null;
+  readonly params: ReadonlyMap<string, IRunParam>;
+  readonly contexts: ReadonlyMap<number, IRunContext>;
+  /** Series keyed by `seriesKey(metric, ctx)`. */
+  readonly series: ReadonlyMap<string, IMetricSeries>;
+  readonly energy: readonly IEnergyFigure[];
+  readonly error: { ename: string; evalue: string } | null;
+}
+
+/** What changed in the store. */
+export type RunStoreChange =
+  | { kind: 'run'; runId: string }
+  | { kind: 'points'; runId: string; seriesKey: string; from: number };
+
+/**
+ * The frontend run store: experiments -> runs -> contexts -> metric series, fed by the
+ * journal and the live comm, read by the widget, the side panel and the export.
+ */
+export interface IRunStore {
+  readonly runs: ReadonlyMap<string, IRun>;
+  /** Emitted after each applied batch of records. */
+  readonly changed: ISignal<IRunStore, readonly RunStoreChange[]>;
+  /** Number of metric points held, over all runs. */
+  readonly pointCount: number;
+}
+
+/** Provides the run store of each notebook, by notebook path. */
+export interface INbprovTracker {
+  /** The store of a notebook (created empty on first request). */
+  storeFor(notebookPath: string): IRunStore;
+  /** The store fed by a kernel session (from the kernel's `hello`), if that session was seen. */
+  storeForSession(session: string): IRunStore | undefined;
+  /** Path of the notebook currently focused in the lab, or null. */
+  readonly currentNotebook: string | null;
+  /** Emitted when the focused notebook changes. */
+  readonly currentChanged: ISignal<INbprovTracker, string | null>;
+  /** Emitted when a store is created. */
+  readonly storeAdded: ISignal<INbprovTracker, { path: string; store: IRunStore }>;
+}
+
+export const INbprovTracker = new Token<INbprovTracker>(
+  'nbprov:INbprovTracker',
+  'Provenance tracking of notebooks: run stores and journals.'
+);
+
+/** Key of a series within a run. */
+export function seriesKey(metric: string, ctx: number | null): string {
+  return ctx === null ? metric : `${metric}\u0000${ctx}`;
+}
+
+/** Command ids users see. */
+export const CommandIDs = {
+  export: 'nbprov:export',
+  openRuns: 'nbprov:open-runs'
+} as const;
