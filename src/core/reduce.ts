@@ -1,0 +1,169 @@
+/**
+ * Per-pixel-column reduction of a metric series for charts. Pure.
+ *
+ * A chart `columns` pixels wide cannot show more than a few points per column, so for each column
+ * we keep the points with the minimum and maximum value and the last point (in series order); the
+ * first point of the range is kept as well. Drawn in series order this gives the same line as the
+ * full series at that width (every vertical extent and every column-to-column join survives), and
+ * the reduction is exact at the edges: the first and last plottable points are always kept.
+ * It never samples at random, so the same input always gives the same output.
+ *
+ * Non-finite values (NaN, ±Infinity) and non-finite x positions cannot be placed on a linear
+ * chart: they are never kept, and are counted in `nonFinite` so the chart can say how many it hides.
+ */
+
+/** The kept points: ascending indices into the input arrays, and how many points were unplottable. */
+export interface IReduction {
+  indices: Uint32Array;
+  nonFinite: number;
+}
+
+/** Options of `reduceSeries`. */
+export interface IReduceOptions {
+  /** Number of pixel columns (chart width); at least 1. */
+  columns: number;
+  /** First and one-past-last index to consider (default: the whole input). */
+  start?: number;
+  end?: number;
+  /** Visible x range; default: the x extent of the considered points. Points outside it join the edge columns. */
+  domain?: readonly [number, number];
+}
+
+/**
+ * Reduces points (xs[i], ys[i]) for i in [start, end) to at most 3 per column plus the first.
+ * Series no longer than `columns` are returned whole (less the unplottable points).
+ */
+export function reduceSeries(
+  xs: ArrayLike<number>,
+  ys: ArrayLike<number>,
+  options: IReduceOptions
+): IReduction {
+  const start = Math.max(0, options.start ?? 0);
+  const end = Math.min(xs.length, ys.length, options.end ?? xs.length);
+  const columns = Math.max(1, Math.floor(options.columns));
+  const count = Math.max(0, end - start);
+
+  if (count <= columns) {
+    const kept = new Uint32Array(count);
+    let n = 0;
+    for (let i = start; i < end; i++) {
+      if (Number.isFinite(xs[i]) && Number.isFinite(ys[i])) {
+        kept[n++] = i;
+      }
+    }
+    return { indices: kept.slice(0, n), nonFinite: count - n };
+  }
+
+  let lo = options.domain ? options.domain[0] : Infinity;
+  let hi = options.domain ? options.domain[1] : -Infinity;
+  if (!options.domain) {
+    for (let i = start; i < end; i++) {
+      const x = xs[i];
+      if (Number.isFinite(x) && Number.isFinite(ys[i])) {
+        if (x < lo) {
+          lo = x;
+        }
+        if (x > hi) {
+          hi = x;
+        }
+      }
+    }
+  }
+  // A zero-width domain puts every point in column 0.
+  const scale = hi > lo ? columns / (hi - lo) : 0;
+
+  // Per column: index of the min, max and last point; -1 while the column is empty.
+  const minAt = new Int32Array(columns).fill(-1);
+  const maxAt = new Int32Array(columns).fill(-1);
+  const lastAt = new Int32Array(columns).fill(-1);
+  let first = -1;
+  let nonFinite = 0;
+  for (let i = start; i < end; i++) {
+    const x = xs[i];
+    const y = ys[i];
+    if (!Number.isFinite(x) || !Number.isFinite(y)) {
+      nonFinite++;
+      continue;
+    }
+    // Points outside the domain (the neighbours `visibleRange` adds) join the edge columns.
+    const column = Math.min(columns - 1, Math.max(0, Math.floor((x - lo) * scale)));
+    if (first < 0) {
+      first = i;
+    }
+    const minIndex = minAt[column];
+    if (minIndex < 0 || y < ys[minIndex]) {
+      minAt[column] = i;
+    }
+    const maxIndex = maxAt[column];
+    if (maxIndex < 0 || y > ys[maxIndex]) {
+      maxAt[column] = i;
+    }
+    lastAt[column] = i;
+  }
+
+  const kept = new Uint32Array(columns * 3 + 1);
+  let n = 0;
+  if (first >= 0) {
+    kept[n++] = first;
+  }
+  for (let c = 0; c < columns; c++) {
+    if (lastAt[c] >= 0) {
+      kept[n++] = minAt[c];
+      kept[n++] = maxAt[c];
+      kept[n++] = lastAt[c];
+    }
+  }
+  const sorted = kept.subarray(0, n).sort();
+  // Drop repeats (a point can be first, min, max and last at once).
+  let unique = 0;
+  for (let k = 0; k < sorted.length; k++) {
+    if (k === 0 || sorted[k] !== sorted[k - 1]) {
+      sorted[unique++] = sorted[k];
+    }
+  }
+  return { indices: sorted.slice(0, unique), nonFinite };
+}
+
+/**
+ * The index range [start, end) of the points whose x lies in [lo, hi], for xs sorted ascending,
+ * widened by one point on each side so a zoomed line still reaches the chart's edges.
+ */
+export function visibleRange(
+  xs: ArrayLike<number>,
+  lo: number,
+  hi: number
+): { start: number; end: number } {
+  const start = lowerBound(xs, lo);
+  const end = upperBound(xs, hi);
+  return { start: Math.max(0, start - 1), end: Math.min(xs.length, end + 1) };
+}
+
+/** First index with xs[i] >= value. */
+function lowerBound(xs: ArrayLike<number>, value: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < value) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+/** First index with xs[i] > value. */
+function upperBound(xs: ArrayLike<number>, value: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] <= value) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
