@@ -1,0 +1,233 @@
+import { RunStore, IKernelRecord } from '../../store';
+import { IRun } from '../../tokens';
+import {
+  buildTable,
+  formatDuration,
+  lowerIsBetter,
+  MetricSummaries,
+  nextSort,
+  runEnergy
+} from '../tablemodel';
+import { compareCode, compareParams } from '../compare';
+import { buildTimeline } from '../timeline';
+import { IExecution } from '../executions';
+
+const T0 = Date.parse('2025-01-01T10:00:00.000Z');
+const iso = (ms: number): string => new Date(T0 + ms).toISOString();
+
+function runRecords(
+  id: string,
+  name: string,
+  options: { lr: number; loss: number[]; acc?: number[]; end?: string; energy?: (number | null)[]; exec?: string }
+): IKernelRecord[] {
+  const records: IKernelRecord[] = [
+    { type: 'run_start', t: iso(0), run: id, name, experiment: 'mnist', exec: options.exec ?? null, code: null, energy: true },
+    { type: 'param', t: iso(1), run: id, key: 'lr', value: options.lr, role: 'input' },
+    { type: 'context_start', t: iso(2), run: id, ctx: 1, name: 'training', epoch: null, parent: null }
+  ];
+  const n = options.loss.length;
+  const series = [
+    {
+      metric: 'loss',
+      ctx: 1,
+      steps: Array.from({ length: n }, (_, i) => i),
+      values: options.loss,
+      timestamps: Array.from({ length: n }, (_, i) => T0 + 10 + i),
+      epochs: Array.from({ length: n }, () => -1)
+    }
+  ];
+  if (options.acc) {
+    series.push({
+      metric: 'accuracy',
+      ctx: 1,
+      steps: options.acc.map((_, i) => i),
+      values: options.acc,
+      timestamps: options.acc.map((_, i) => T0 + 10 + i),
+      epochs: options.acc.map(() => -1)
+    });
+  }
+  records.push({ type: 'metrics', t: iso(3), run: id, batch: 1, series });
+  for (const [index, joules] of (options.energy ?? []).entries()) {
+    records.push({
+      type: 'energy', t: iso(4), run: id, scope: 'run', ref: null, device: `gpu${index}`, joules,
+      method: joules === null ? null : 'nvml-energy-counter', reason: joules === null ? 'no permission' : null,
+      resolution_limited: false
+    });
+  }
+  if (options.end) {
+    records.push({ type: 'run_end', t: iso(60_000), run: id, status: options.end, ename: null, evalue: null });
+  }
+  return records;
+}
+
+function storeWith(...runs: IKernelRecord[][]): RunStore {
+  const store = new RunStore();
+  store.apply('s1', runs.flat());
+  return store;
+}
+
+const alpha = runRecords('a'.repeat(32), 'alpha', { lr: 0.1, loss: [1, 0.5, 0.7], acc: [0.5, 0.9, 0.8], end: 'finished', energy: [100, 50] });
+const beta = runRecords('b'.repeat(32), 'beta', { lr: 0.01, loss: [2, 0.2, 0.3], end: 'failed', energy: [null] });
+const gamma = runRecords('c'.repeat(32), 'gamma', { lr: 0.001, loss: [NaN, 3] });
+
+describe('buildTable', () => {
+  const store = storeWith(alpha, beta, gamma);
+  const now = T0 + 90_000;
+
+  it('has fixed, param, metric (last/best) and energy columns', () => {
+    const table = buildTable(store.runs.values(), new MetricSummaries(), { now });
+    expect(table.columns.map(column => column.label)).toEqual([
+      'Run', 'Experiment', 'Status', 'Start', 'Duration', 'lr',
+      'accuracy [training] last', 'accuracy [training] best (max)',
+      'loss [training] last', 'loss [training] best (min)',
+      'Energy'
+    ]);
+    const alphaRow = table.rows.find(row => row.runId === 'a'.repeat(32))!;
+    const text = alphaRow.cells.map(cell => cell.text);
+    expect(text[2]).toBe('finished');
+    expect(text[4]).toBe('1m 00s');
+    expect(text.slice(5)).toEqual(['0.1', '0.8', '0.9', '0.7', '0.5', '150 J']);
+  });
+
+  it('computes best as min for loss/error and max otherwise, skipping non-finite values', () => {
+    expect(lowerIsBetter('val_loss')).toBe(true);
+    expect(lowerIsBetter('Top1 Error')).toBe(true);
+    expect(lowerIsBetter('accuracy')).toBe(false);
+    const table = buildTable(store.runs.values(), new MetricSummaries(), { now });
+    const gammaRow = table.rows.find(row => row.runId === 'c'.repeat(32))!;
+    const bestLoss = table.columns.findIndex(column => column.key.startsWith('best:') && column.label.startsWith('loss'));
+    expect(gammaRow.cells[bestLoss].text).toBe('3');
+    // A run without the metric has an empty cell, not 0.
+    const accLast = table.columns.findIndex(column => column.label === 'accuracy [training] last');
+    expect(gammaRow.cells[accLast]).toEqual({ text: '', sortValue: null });
+    expect(gammaRow.cells[2].text).toBe('running');
+    expect(gammaRow.cells[4].text).toBe('1m 30s');
+  });
+
+  it('updates last and best when points are appended (incremental scan)', () => {
+    const live = storeWith(runRecords('d'.repeat(32), 'delta', { lr: 1, loss: [5, 4] }));
+    const summaries = new MetricSummaries();
+    const lossBest = (): string => {
+      const table = buildTable(live.runs.values(), summaries, { now });
+      const index = table.columns.findIndex(column => column.label === 'loss [training] best (min)');
+      return table.rows[0].cells[index].text;
+    };
+    expect(lossBest()).toBe('4');
+    live.apply('s1', [{
+      type: 'metrics', t: iso(5), run: 'd'.repeat(32), batch: 2,
+      series: [{ metric: 'loss', ctx: 1, steps: [2], values: [1.5], timestamps: [T0 + 20], epochs: [-1] }]
+    }]);
+    expect(lossBest()).toBe('1.5');
+  });
+
+  it('sorts by a column with empty cells last in both directions', () => {
+    const sortBy = (column: string, descending: boolean): string[] =>
+      buildTable(store.runs.values(), new MetricSummaries(), { now, sort: { column, descending } })
+        .rows.map(row => row.cells[0].text);
+    expect(sortBy('param:lr', false)).toEqual(['gamma', 'beta', 'alpha']);
+    expect(sortBy('param:lr', true)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(sortBy('energy', false)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(sortBy('energy', true)).toEqual(['alpha', 'beta', 'gamma']);
+    expect(sortBy('name', true)).toEqual(['gamma', 'beta', 'alpha']);
+  });
+
+  it('cycles the sort on header clicks', () => {
+    const first = nextSort(null, 'name');
+    expect(first).toEqual({ column: 'name', descending: false });
+    const second = nextSort(first, 'name');
+    expect(second).toEqual({ column: 'name', descending: true });
+    expect(nextSort(second, 'name')).toBeNull();
+    expect(nextSort(second, 'lr')).toEqual({ column: 'lr', descending: false });
+  });
+
+  it('filters on any cell text, case-insensitively', () => {
+    const names = (filter: string): string[] =>
+      buildTable(store.runs.values(), new MetricSummaries(), { now, filter }).rows.map(row => row.cells[0].text);
+    expect(names('FAIL')).toEqual(['beta']);
+    expect(names('0.001')).toEqual(['gamma']);
+    expect(names('  ')).toHaveLength(3);
+    expect(names('nothing matches')).toEqual([]);
+  });
+});
+
+describe('runEnergy', () => {
+  const store = storeWith(alpha, beta, gamma);
+  const run = (c: string): IRun => store.runs.get(c.repeat(32))!;
+
+  it('sums run-scope joules', () => {
+    expect(runEnergy(run('a'))).toMatchObject({ text: '150 J', sortValue: 150 });
+  });
+
+  it('shows a dash with the reason when unavailable, never 0', () => {
+    expect(runEnergy(run('b'))).toEqual({ text: '—', sortValue: null, title: 'gpu0: no permission' });
+    expect(runEnergy(run('c'))).toEqual({ text: '—', sortValue: null, title: 'measured when the run ends' });
+  });
+
+  it('marks a partial sum and names what it leaves out', () => {
+    const partial = storeWith(runRecords('e'.repeat(32), 'eps', { lr: 1, loss: [1], end: 'finished', energy: [2500, null] }));
+    const cell = runEnergy(partial.runs.get('e'.repeat(32))!);
+    expect(cell.text).toBe('2.5 kJ (partial)');
+    expect(cell.title).toContain('not included: gpu1: no permission');
+  });
+});
+
+describe('formatDuration', () => {
+  it('formats hours, minutes and seconds', () => {
+    expect(formatDuration(4_000)).toBe('4s');
+    expect(formatDuration(3_725_000)).toBe('1h 02m');
+  });
+});
+
+const executions = new Map<string, IExecution>([
+  ['s1-1', { id: 's1-1', cell: 'cellA', count: 1, source: 'x = 1\ntrain(lr=0.1)\n', status: 'ok', start: T0, end: T0 + 500 }],
+  ['s1-2', { id: 's1-2', cell: 'cellB', count: 2, source: 'print(x)\n', status: 'error', start: T0 + 1000, end: T0 + 1100 }],
+  ['s1-3', { id: 's1-3', cell: 'cellA', count: 3, source: 'x = 1\ntrain(lr=0.01)\n', status: 'ok', start: T0 + 2000, end: null }],
+  ['s1-4', { id: 's1-4', cell: 'cellA', count: 4, source: 'x = 1\ntrain(lr=0.01)\n', status: 'interrupted', start: T0 + 3000, end: T0 + 3001 }]
+]);
+
+describe('comparison', () => {
+  const store = storeWith(
+    runRecords('a'.repeat(32), 'alpha', { lr: 0.1, loss: [1], exec: 's1-1' }),
+    runRecords('b'.repeat(32), 'beta', { lr: 0.01, loss: [1], exec: 's1-3' }),
+    runRecords('c'.repeat(32), 'gamma', { lr: 0.1, loss: [1] })
+  );
+  store.apply('s1', [{ type: 'param', t: iso(9), run: 'a'.repeat(32), key: 'seed', value: 1, role: 'input' }]);
+  store.apply('s1', [{ type: 'param', t: iso(9), run: 'b'.repeat(32), key: 'seed', value: 1, role: 'input' }]);
+  const [a, b, c] = ['a', 'b', 'c'].map(ch => store.runs.get(ch.repeat(32))!);
+
+  it('lists differing params first', () => {
+    expect(compareParams([a, b])).toEqual([
+      { key: 'lr', values: ['0.1', '0.01'], differs: true },
+      { key: 'seed', values: ['1', '1'], differs: false }
+    ]);
+    expect(compareParams([a, c])[0]).toEqual({ key: 'seed', values: ['1', ''], differs: true });
+  });
+
+  it('diffs the cell sources that ran the runs', () => {
+    const [ab, ac] = compareCode([a, b, c], executions);
+    expect(ab.missing).toBeNull();
+    expect(ab.hunks).toHaveLength(1);
+    expect(ab.hunks[0].lines.filter(line => line.kind !== 'context').map(line => `${line.kind}:${line.text}`)).toEqual([
+      'removed:train(lr=0.1)',
+      'added:train(lr=0.01)'
+    ]);
+    expect(ac.missing).toBe('no cell execution recorded for run gamma');
+  });
+});
+
+describe('buildTimeline', () => {
+  it('orders executions, numbers source versions per cell and diffs against the previous one', () => {
+    const store = storeWith(runRecords('b'.repeat(32), 'beta', { lr: 0.01, loss: [1], exec: 's1-3' }));
+    const timeline = buildTimeline(executions, store.runs.values());
+    expect(timeline.map(entry => [entry.execution.id, entry.version, entry.duration])).toEqual([
+      ['s1-1', 1, 500],
+      ['s1-2', 1, 100],
+      ['s1-3', 2, null],
+      ['s1-4', 2, 1]
+    ]);
+    expect(timeline[0].changes).toBeNull();
+    expect(timeline[2].changes).toHaveLength(1);
+    expect(timeline[3].changes).toEqual([]);
+    expect(timeline[2].runIds).toEqual(['b'.repeat(32)]);
+  });
+});

@@ -1,0 +1,336 @@
+/**
+ * The runs table as data: columns, rows, sorting and filtering. Pure (no DOM), so it is unit-tested
+ * and shared by the notebook widget and the side panel.
+ *
+ * Metric columns show the last and the best value of each metric per context name. "Best" is the
+ * minimum for metrics whose name contains `loss` or `error` (case-insensitive) and the maximum
+ * otherwise (accuracy, F1, reward, ...).
+ */
+import { IMetricSeries, IRun, RunStatus } from '../tokens';
+
+export type ColumnKind =
+  | 'name'
+  | 'experiment'
+  | 'status'
+  | 'start'
+  | 'duration'
+  | 'energy'
+  | 'param'
+  | 'metric-last'
+  | 'metric-best';
+
+export interface IColumn {
+  /** Unique key of the column (not shown). */
+  key: string;
+  /** Header text (may hold user strings: render as text). */
+  label: string;
+  kind: ColumnKind;
+}
+
+/** One cell: the text shown, the value it sorts by (null sorts last) and an optional tooltip. */
+export interface ICell {
+  text: string;
+  sortValue: number | string | null;
+  title?: string;
+}
+
+export interface IRow {
+  runId: string;
+  status: RunStatus;
+  cells: ICell[];
+}
+
+export interface ISort {
+  column: string;
+  descending: boolean;
+}
+
+export interface ITable {
+  columns: IColumn[];
+  rows: IRow[];
+}
+
+export interface ITableOptions {
+  /** Current time (ms), for the duration of running runs. */
+  now: number;
+  sort?: ISort | null;
+  /** Case-insensitive text matched against every cell of a row. */
+  filter?: string;
+}
+
+/** True when lower values of this metric are better. */
+export function lowerIsBetter(metric: string): boolean {
+  return /loss|error/i.test(metric);
+}
+
+/** Last and best value of a set of series, with a scan cache so live updates read only new points. */
+export class MetricSummaries {
+  /** Last (latest timestamp, then latest index) and best finite value over the series; null when none. */
+  summarize(
+    metric: string,
+    series: readonly IMetricSeries[]
+  ): { last: number | null; best: number | null } {
+    const minimize = lowerIsBetter(metric);
+    let last: number | null = null;
+    let lastTime = -Infinity;
+    let best: number | null = null;
+    for (const one of series) {
+      const scan = this._scan(one);
+      if (scan.lastIndex >= 0 && one.timestamp(scan.lastIndex) >= lastTime) {
+        lastTime = one.timestamp(scan.lastIndex);
+        last = one.value(scan.lastIndex);
+      }
+      const candidate = minimize ? scan.min : scan.max;
+      if (Number.isFinite(candidate) && (best === null || (minimize ? candidate < best : candidate > best))) {
+        best = candidate;
+      }
+    }
+    return { last, best };
+  }
+
+  private _scan(series: IMetricSeries): IScan {
+    let scan = this._scans.get(series);
+    if (!scan) {
+      scan = { scanned: 0, min: Infinity, max: -Infinity, lastIndex: -1 };
+      this._scans.set(series, scan);
+    }
+    for (let i = scan.scanned; i < series.length; i++) {
+      const value = series.value(i);
+      if (Number.isFinite(value)) {
+        scan.min = Math.min(scan.min, value);
+        scan.max = Math.max(scan.max, value);
+        scan.lastIndex = i;
+      }
+    }
+    scan.scanned = series.length;
+    return scan;
+  }
+
+  private _scans = new WeakMap<IMetricSeries, IScan>();
+}
+
+interface IScan {
+  scanned: number;
+  min: number;
+  max: number;
+  /** Index of the last finite value, -1 when none yet. */
+  lastIndex: number;
+}
+
+/** Energy of a run: the sum of its run-scope figures, or why there is none. Never a made-up 0. */
+export function runEnergy(run: IRun): ICell {
+  const figures = run.energy.filter(figure => figure.scope === 'run');
+  const measured = figures.filter(figure => figure.joules !== null);
+  const missing = figures.filter(figure => figure.joules === null);
+  const reasons = missing.map(figure => `${figure.device}: ${figure.reason ?? 'unavailable'}`);
+  if (measured.length === 0) {
+    const reason = reasons.length
+      ? reasons.join('; ')
+      : run.status === 'running'
+        ? 'measured when the run ends'
+        : 'energy was not measured for this run';
+    return { text: '—', sortValue: null, title: reason };
+  }
+  const joules = measured.reduce((sum, figure) => sum + (figure.joules ?? 0), 0);
+  const notes = measured
+    .filter(figure => figure.resolutionLimited)
+    .map(figure => `${figure.device}: below the sensor's resolution`);
+  const title = [
+    measured.map(figure => `${figure.device} (${figure.method ?? 'unknown method'})`).join(', '),
+    ...(reasons.length ? [`not included: ${reasons.join('; ')}`] : []),
+    ...notes
+  ].join('\n');
+  return { text: formatJoules(joules) + (reasons.length ? ' (partial)' : ''), sortValue: joules, title };
+}
+
+export function formatJoules(joules: number): string {
+  const units: [number, string][] = [
+    [1e6, 'MJ'],
+    [1e3, 'kJ'],
+    [1, 'J']
+  ];
+  for (const [scale, unit] of units) {
+    if (Math.abs(joules) >= scale) {
+      return `${formatNumber(joules / scale)} ${unit}`;
+    }
+  }
+  return `${formatNumber(joules)} J`;
+}
+
+export function formatDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) {
+    return `${h}h ${String(m).padStart(2, '0')}m`;
+  }
+  return m > 0 ? `${m}m ${String(s).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** Four significant digits, exponent form for very large or small magnitudes. */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) {
+    return String(value);
+  }
+  const magnitude = Math.abs(value);
+  if (magnitude !== 0 && (magnitude >= 1e6 || magnitude < 1e-3)) {
+    return value.toExponential(3);
+  }
+  return String(Number(value.toPrecision(4)));
+}
+
+/** Text of a parameter value (JSON scalar or a repr string from the kernel). */
+export function formatParam(value: unknown): string {
+  if (value === null || value === undefined) {
+    return 'None';
+  }
+  if (typeof value === 'number') {
+    return formatNumber(value);
+  }
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function paramSortValue(value: unknown): number | string | null {
+  if (value === null || value === undefined) {
+    return null;
+  }
+  return typeof value === 'number' ? value : formatParam(value);
+}
+
+/** Display label of a context id of a run ("" when none). */
+export function contextName(run: IRun, ctx: number | null): string {
+  return ctx === null ? '' : (run.contexts.get(ctx)?.name ?? `context ${ctx}`);
+}
+
+/** Series of a run grouped by metric and context name: `metric [context]` -> series. */
+export function metricGroups(run: IRun): Map<string, { metric: string; context: string; series: IMetricSeries[] }> {
+  const groups = new Map<string, { metric: string; context: string; series: IMetricSeries[] }>();
+  for (const series of run.series.values()) {
+    const context = contextName(run, series.ctx);
+    const key = JSON.stringify([series.metric, context]);
+    const group = groups.get(key) ?? { metric: series.metric, context, series: [] };
+    group.series.push(series);
+    groups.set(key, group);
+  }
+  return groups;
+}
+
+/** Builds the table of the given runs, filtered and sorted. */
+export function buildTable(
+  runs: Iterable<IRun>,
+  summaries: MetricSummaries,
+  options: ITableOptions
+): ITable {
+  const runList = Array.from(runs);
+  const paramKeys = new Set<string>();
+  const metricKeys = new Map<string, { metric: string; context: string }>();
+  for (const run of runList) {
+    for (const key of run.params.keys()) {
+      paramKeys.add(key);
+    }
+    for (const [key, group] of metricGroups(run)) {
+      metricKeys.set(key, { metric: group.metric, context: group.context });
+    }
+  }
+  const sortedParams = Array.from(paramKeys).sort();
+  const sortedMetrics = Array.from(metricKeys).sort(([a], [b]) => a.localeCompare(b));
+
+  const columns: IColumn[] = [
+    { key: 'name', label: 'Run', kind: 'name' },
+    { key: 'experiment', label: 'Experiment', kind: 'experiment' },
+    { key: 'status', label: 'Status', kind: 'status' },
+    { key: 'start', label: 'Start', kind: 'start' },
+    { key: 'duration', label: 'Duration', kind: 'duration' },
+    ...sortedParams.map(key => ({ key: `param:${key}`, label: key, kind: 'param' as const })),
+    ...sortedMetrics.flatMap(([key, { metric, context }]) => {
+      const label = context ? `${metric} [${context}]` : metric;
+      return [
+        { key: `last:${key}`, label: `${label} last`, kind: 'metric-last' as const },
+        {
+          key: `best:${key}`,
+          label: `${label} best (${lowerIsBetter(metric) ? 'min' : 'max'})`,
+          kind: 'metric-best' as const
+        }
+      ];
+    }),
+    { key: 'energy', label: 'Energy', kind: 'energy' }
+  ];
+
+  let rows = runList.map(run => buildRow(run, sortedParams, sortedMetrics, summaries, options.now));
+  const filter = options.filter?.trim().toLowerCase();
+  if (filter) {
+    rows = rows.filter(row => row.cells.some(cell => cell.text.toLowerCase().includes(filter)));
+  }
+  const sort = options.sort;
+  if (sort) {
+    const index = columns.findIndex(column => column.key === sort.column);
+    if (index >= 0) {
+      rows.sort((a, b) => compareCells(a.cells[index], b.cells[index], sort.descending));
+    }
+  }
+  return { columns, rows };
+}
+
+function buildRow(
+  run: IRun,
+  params: string[],
+  metrics: [string, { metric: string; context: string }][],
+  summaries: MetricSummaries,
+  now: number
+): IRow {
+  const duration = (run.end ?? now) - run.start;
+  const cells: ICell[] = [
+    { text: run.name, sortValue: run.name, title: run.id },
+    { text: run.experiment, sortValue: run.experiment },
+    {
+      text: run.status,
+      sortValue: run.status,
+      title: run.error ? `${run.error.ename}: ${run.error.evalue}` : undefined
+    },
+    { text: new Date(run.start).toLocaleString(), sortValue: run.start },
+    { text: formatDuration(duration), sortValue: duration }
+  ];
+  for (const key of params) {
+    const param = run.params.get(key);
+    cells.push(
+      param
+        ? { text: formatParam(param.value), sortValue: paramSortValue(param.value), title: param.role }
+        : { text: '', sortValue: null }
+    );
+  }
+  const groups = metricGroups(run);
+  for (const [key, { metric }] of metrics) {
+    const group = groups.get(key);
+    const { last, best } = group ? summaries.summarize(metric, group.series) : { last: null, best: null };
+    cells.push(numberCell(last), numberCell(best));
+  }
+  cells.push(runEnergy(run));
+  return { runId: run.id, status: run.status, cells };
+}
+
+function numberCell(value: number | null): ICell {
+  return value === null ? { text: '', sortValue: null } : { text: formatNumber(value), sortValue: value };
+}
+
+/** Orders cells by sort value; empty cells go last whatever the direction. */
+function compareCells(a: ICell, b: ICell, descending: boolean): number {
+  if (a.sortValue === null || b.sortValue === null) {
+    return a.sortValue === b.sortValue ? 0 : a.sortValue === null ? 1 : -1;
+  }
+  let order: number;
+  if (typeof a.sortValue === 'number' && typeof b.sortValue === 'number') {
+    order = a.sortValue - b.sortValue;
+  } else {
+    order = String(a.sortValue).localeCompare(String(b.sortValue), undefined, { numeric: true });
+  }
+  return descending ? -order : order;
+}
+
+/** Next sort after a click on a column header: ascending, then descending, then none. */
+export function nextSort(current: ISort | null | undefined, column: string): ISort | null {
+  if (!current || current.column !== column) {
+    return { column, descending: false };
+  }
+  return current.descending ? null : { column, descending: true };
+}
