@@ -1,0 +1,213 @@
+"""nbprov: provenance for machine-learning work in Jupyter notebooks.
+
+``%load_ext nbprov`` starts tracking cell executions; ``nbprov.run()`` / ``%%track`` record runs.
+Metric values are real numbers; bools are accepted and stored as 0/1.
+"""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import os
+import re
+import secrets
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from ._version import __version__
+from .execution import ExecutionTracker
+from .export import run_cli_export
+from .journal import JournalWriter, journal_folder, resolve_notebook_name
+from .runs import Run, RunManager
+from .stream import CommStream
+
+__all__ = [
+    "__version__", "Run", "configure", "run", "start_run", "end_run", "active_run", "log_param",
+    "log_params", "log_metric", "log_metrics", "log_artifact", "export", "load_ipython_extension",
+]
+
+_settings: dict[str, Any] = {"notebook": None, "energy": True}
+
+
+class _Tracking:
+    """Everything one tracked kernel (or script) process holds: journal, stream, executions, runs."""
+
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.notebook = resolve_notebook_name(_settings["notebook"], getattr(shell, "user_ns", None))
+        self.base = Path.cwd()  # fixed now: the user may chdir later
+        self.session = secrets.token_hex(8)
+        folder = journal_folder(self.base, self.notebook)
+        self.writer = JournalWriter(folder, self.session)
+        self.stream = CommStream(
+            hello={
+                "session": self.session,
+                "journal": f"{folder.parent.name}/journal/{self.writer.path.name}",
+                "notebook": self.notebook,
+            },
+            on_flush_request=self.flush,
+        )
+        self.execution = ExecutionTracker(shell, self.writer, self.session) if shell is not None else None
+        self.runs = RunManager(
+            self.writer,
+            lambda: self.execution.current_exec if self.execution else None,
+            self.base / self.notebook,
+            _energy_enabled,
+        )
+        self.stream.open()
+        self.writer.add_listener(self.stream.send)
+        hostname = socket.gethostname()
+        self.writer.append(
+            "kernel_start", session=self.session, kernel_id=_kernel_id(shell), pid=os.getpid(),
+            hostname=hostname, python=sys.version.split()[0], nbprov_version=__version__,
+            notebook=self.notebook, user=_user(),
+        )
+        self.runs.mark_crashed(folder, hostname)
+        if self.execution is not None:
+            self.execution.add_cell_start_hook(self.stream.ensure_open)
+            self.execution.add_cell_end_hook(self.runs.on_cell_end)
+            self.execution.register()
+            self.execution.record_running_cell()
+        atexit.register(self.close)
+
+    def flush(self) -> None:
+        self.runs.flush()
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.runs.end_leftover("the process exited")
+        self.writer.close()
+
+
+_tracking: _Tracking | None = None
+
+
+def _energy_enabled() -> bool:
+    return bool(_settings["energy"]) and os.environ.get("NBPROV_ENERGY", "1") != "0"
+
+
+def _kernel_id(shell: Any) -> str | None:
+    if getattr(shell, "kernel", None) is None:
+        return None
+    try:
+        from ipykernel.connect import get_connection_file
+
+        match = re.fullmatch(r"kernel-(.+)\.json", Path(get_connection_file()).name)
+    except Exception:
+        return None
+    return match.group(1) if match else None
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return None
+
+
+def _start_tracking(shell: Any) -> _Tracking:
+    global _tracking
+    if _tracking is None:
+        _tracking = _Tracking(shell)
+    return _tracking
+
+
+def _ensure_tracking() -> _Tracking:
+    if _tracking is not None:
+        return _tracking
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is not None:
+        load_ipython_extension(shell)
+        assert _tracking is not None
+        return _tracking
+    return _start_tracking(None)
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """``%load_ext nbprov``: start tracking this kernel; loading again changes nothing."""
+    if _tracking is not None and _tracking.shell is ip:
+        return
+    if _tracking is not None:
+        raise RuntimeError("nbprov: already tracking another IPython shell in this process")
+    from .magic import TrackMagics
+
+    ip.register_magics(TrackMagics)
+    _start_tracking(ip)
+
+
+def configure(notebook: str | None = None, energy: bool | None = None) -> None:
+    """Set the notebook file name (before tracking starts) and whether runs measure energy."""
+    if notebook is not None:
+        if not isinstance(notebook, str):
+            raise TypeError("nbprov.configure: notebook must be a file name string")
+        if _tracking is not None and resolve_notebook_name(notebook, None) != _tracking.notebook:
+            raise RuntimeError(
+                "nbprov.configure(notebook=...) must be called before tracking starts (before %load_ext nbprov)"
+            )
+        _settings["notebook"] = notebook
+    if energy is not None:
+        _settings["energy"] = bool(energy)
+
+
+def start_run(
+    name: str | None = None,
+    experiment: str = "default",
+    params: dict[str, object] | None = None,
+    energy: bool = True,
+) -> Run:
+    """Start a run (ending, with a warning, one still open). Also usable as ``with``."""
+    return _ensure_tracking().runs.start(name, experiment, params, energy)
+
+
+run = start_run
+
+
+def end_run(status: str = "finished") -> None:
+    _active_or_raise().end(status)
+
+
+def active_run() -> Run | None:
+    return _tracking.runs.active if _tracking is not None else None
+
+
+def _active_or_raise() -> Run:
+    current = active_run()
+    if current is None:
+        raise RuntimeError("nbprov: no active run; start one with nbprov.run(...) or %%track")
+    return current
+
+
+def log_param(key: str, value: object, role: str = "input") -> None:
+    _active_or_raise().log_param(key, value, role)
+
+
+def log_params(params: dict[str, object], role: str = "input") -> None:
+    _active_or_raise().log_params(params, role)
+
+
+def log_metric(
+    name: str, value: float, step: int | None = None, context: str | None = None, timestamp: int | None = None
+) -> None:
+    _active_or_raise().log_metric(name, value, step, context, timestamp)
+
+
+def log_metrics(
+    metrics: dict[str, float], step: int | None = None, context: str | None = None, timestamp: int | None = None
+) -> None:
+    _active_or_raise().log_metrics(metrics, step, context, timestamp)
+
+
+def log_artifact(path: str | os.PathLike[str], role: str = "output") -> None:
+    _active_or_raise().log_artifact(path, role)
+
+
+def export(notebook: str | os.PathLike[str] | None = None) -> Path:
+    """Flush the journal and export the notebook's provenance; returns the path of prov.json."""
+    tracking = _ensure_tracking()
+    tracking.flush()
+    notebook_path = Path(notebook) if notebook is not None else tracking.base / tracking.notebook
+    return run_cli_export(notebook_path, tracking.session)

@@ -1,0 +1,117 @@
+"""Cell executions from IPython's ``pre_run_cell`` / ``post_run_cell`` events."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from .journal import JournalWriter
+
+CellEndHook = Callable[[BaseException | None], None]
+
+
+def safe_str(value: object) -> str:
+    """``str(value)`` that never raises (exception messages are user code)."""
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def exec_status(error: BaseException | None) -> dict[str, Any]:
+    """``status`` / ``ename`` / ``evalue`` fields for an execution or run ending with ``error``."""
+    if error is None:
+        return {"status": "ok"}
+    if isinstance(error, KeyboardInterrupt):
+        return {"status": "interrupted", "ename": "KeyboardInterrupt", "evalue": safe_str(error)}
+    return {"status": "error", "ename": type(error).__name__, "evalue": safe_str(error)}
+
+
+def parent_request(shell: Any) -> dict[str, Any] | None:
+    """The execute_request being handled by the kernel, or None outside a kernel."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return None
+    try:
+        parent = kernel.get_parent()
+    except Exception:
+        return None
+    if isinstance(parent, dict) and parent.get("header", {}).get("msg_type") == "execute_request":
+        return parent
+    return None
+
+
+class ExecutionTracker:
+    """Writes ``exec_start`` / ``exec_end`` and tells cell-end hooks before ``exec_end``."""
+
+    def __init__(self, shell: Any, writer: JournalWriter, session: str) -> None:
+        self._shell = shell
+        self._writer = writer
+        self._session = session
+        self._counter = 0
+        self.current_exec: str | None = None
+        self._cell_end_hooks: list[CellEndHook] = []
+        self._cell_start_hooks: list[Callable[[], None]] = []
+
+    def add_cell_start_hook(self, hook: Callable[[], None]) -> None:
+        self._cell_start_hooks.append(hook)
+
+    def add_cell_end_hook(self, hook: CellEndHook) -> None:
+        """``hook(error)`` runs at the end of each cell, before its ``exec_end`` is written."""
+        self._cell_end_hooks.append(hook)
+
+    def register(self) -> None:
+        self._shell.events.register("pre_run_cell", self.pre_run_cell)
+        self._shell.events.register("post_run_cell", self.post_run_cell)
+
+    def record_running_cell(self) -> None:
+        """Record the cell that is running right now (the one that loaded the extension)."""
+        parent = parent_request(self._shell)
+        if parent is None:
+            return
+        content = parent.get("content", {})
+        if content.get("silent"):
+            return
+        metadata = parent.get("metadata", {})
+        self._start(
+            msg_id=parent["header"].get("msg_id"),
+            cell=metadata.get("cellId") if isinstance(metadata, dict) else None,
+            count=self._shell.execution_count - 1,
+            source=content.get("code", ""),
+        )
+
+    def pre_run_cell(self, info: Any) -> None:
+        parent = parent_request(self._shell)
+        count = self._shell.execution_count - (1 if info.store_history else 0)
+        self._start(
+            msg_id=parent["header"].get("msg_id") if parent else None,
+            cell=getattr(info, "cell_id", None),
+            count=count,
+            source=info.raw_cell,
+        )
+
+    def post_run_cell(self, result: Any) -> None:
+        error = result.error_before_exec or result.error_in_exec
+        for hook in self._cell_end_hooks:
+            try:
+                hook(error)
+            except Exception as hook_error:  # tracking must never break the user's cell
+                warnings.warn(f"nbprov: end-of-cell handling failed: {hook_error!r}", stacklevel=1)
+        if self.current_exec is None:
+            return
+        self._writer.append("exec_end", exec=self.current_exec, **exec_status(error))
+        self.current_exec = None
+        self._writer.flush()
+
+    def _start(self, msg_id: str | None, cell: str | None, count: int, source: str) -> None:
+        for hook in self._cell_start_hooks:
+            try:
+                hook()
+            except Exception as hook_error:
+                warnings.warn(f"nbprov: start-of-cell handling failed: {hook_error!r}", stacklevel=1)
+        self._counter += 1
+        self.current_exec = f"{self._session}-{self._counter}"
+        self._writer.append(
+            "exec_start", exec=self.current_exec, msg_id=msg_id, cell=cell, count=count, source=source
+        )

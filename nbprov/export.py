@@ -1,0 +1,36 @@
+"""``nbprov.export()``: runs the bundled Node CLI so that one export implementation exists."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+CLI_PATH = Path(__file__).parent / "cli" / "nbprov.cjs"
+EXPORT_TIMEOUT_S = 600
+
+
+def run_cli_export(notebook_path: Path, live_session: str | None) -> Path:
+    """Export ``notebook_path``'s provenance; returns the path of the written ``prov.json``."""
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("nbprov.export needs Node.js: 'node' was not found on PATH")
+    if not CLI_PATH.is_file():
+        raise RuntimeError(f"nbprov.export: the bundled CLI is missing ({CLI_PATH}); reinstall nbprov")
+    if notebook_path.suffix != ".ipynb" or not notebook_path.is_file():
+        raise FileNotFoundError(f"nbprov.export: not a notebook file: {str(notebook_path)!r}")
+    command = [node, str(CLI_PATH), "export", str(notebook_path)]
+    if live_session is not None:
+        command += ["--live-session", live_session]
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(f"nbprov.export: the CLI did not finish within {EXPORT_TIMEOUT_S} s") from error
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"nbprov.export: the CLI failed (exit {completed.returncode}): {completed.stderr[-4000:].strip()}"
+        )
+    prov_json = notebook_path.parent / f"{notebook_path.stem}.prov" / "prov.json"
+    if not prov_json.is_file():
+        raise RuntimeError(f"nbprov.export: the CLI succeeded but wrote no {prov_json}")
+    return prov_json
