@@ -198,31 +198,37 @@ export class RunStore implements IRunStore {
   }
 
   /**
-   * Applies records of one kernel session in order. Records already applied (by `seq`) are
-   * skipped, so the journal and the live comm can both deliver the same record.
-   * Returns false when a gap in `seq` was found: the caller should re-read the journal.
+   * Applies records of one kernel session, from the journal or the live comm, in any order and any
+   * number of times: a record whose `seq` was applied is dropped, one beyond a gap waits until the
+   * gap is filled. Returns true while records wait on a gap: the caller should re-read the journal.
    */
   apply(session: string, records: Iterable<IKernelRecord>): boolean {
+    const pending = this._pending.get(session) ?? new Map<number, IKernelRecord>();
+    this._pending.set(session, pending);
     const changes: RunStoreChange[] = [];
-    let contiguous = true;
     for (const record of records) {
-      const last = this.lastSeq(session);
-      if (record.seq !== undefined) {
-        if (record.seq <= last) {
-          continue;
-        }
-        if (record.seq !== last + 1) {
-          contiguous = false;
-          break;
-        }
-        this._lastSeq.set(session, record.seq);
+      if (record.seq === undefined) {
+        this._applyOne(session, record, changes);
+      } else if (record.seq > this.lastSeq(session)) {
+        pending.set(record.seq, record);
       }
+    }
+    let next = this.lastSeq(session) + 1;
+    for (let record = pending.get(next); record; record = pending.get(next)) {
+      pending.delete(next);
       this._applyOne(session, record, changes);
+      this._lastSeq.set(session, next);
+      next++;
+    }
+    for (const seq of pending.keys()) {
+      if (seq < next) {
+        pending.delete(seq);
+      }
     }
     if (changes.length) {
       this._changed.emit(changes);
     }
-    return contiguous;
+    return pending.size > 0;
   }
 
   /** Marks the running runs of sessions that are no longer live as crashed. */
@@ -334,5 +340,6 @@ export class RunStore implements IRunStore {
 
   private _runs = new Map<string, Run>();
   private _lastSeq = new Map<string, number>();
+  private _pending = new Map<string, Map<number, IKernelRecord>>();
   private _changed = new Signal<this, readonly RunStoreChange[]>(this);
 }

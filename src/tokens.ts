@@ -113,5 +113,7 @@ export function seriesKey(metric: string, ctx: number | null): string {
 /** Command ids users see. */
 export const CommandIDs = {
   export: 'nbprov:export',
-  openRuns: 'nbprov:open-runs'
+  openRuns: 'nbprov:open-runs',
+  /** Returns the current notebook's runs with their series as plain data (for tests and scripts). */
+  runs: 'nbprov:runs'
 } as const;

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets everything up, then starts JupyterLab with nbprov on the demo notebook.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+ROOT_FLAG=$([ "$(id -u)" = 0 ] && echo "--allow-root" || echo "")
+exec .venv/bin/jupyter lab $ROOT_FLAG --notebook-dir=examples examples/demo.ipynb "$@"

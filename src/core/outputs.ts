@@ -1,0 +1,112 @@
+import { IOutputItem } from './journal';
+import { sha256Bytes, sha256Hex } from './sha256';
+
+/**
+ * Reduces a cell's nbformat outputs to journal items: text kept up to a limit (the whole text hashed),
+ * binary data moved to content-addressed blobs. Pure: no JupyterLab imports.
+ */
+
+/** Text beyond this many characters is truncated in the journal (its full content is hashed). */
+export const TEXT_LIMIT = 64 * 1024;
+
+
+/** Binary content to store under `blobs/`. */
+export interface IBlob {
+  path: string;
+  bytes: Uint8Array;
+}
+
+/** The minimal nbformat output shape read here. */
+export interface INbOutput {
+  output_type: string;
+  name?: string;
+  text?: string | string[];
+  data?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+  traceback?: string[];
+}
+
+const encoder = new TextEncoder();
+
+/** Whether a MIME type's nbformat payload is text (otherwise it is base64 of binary data). */
+export function isTextMime(mime: string): boolean {
+  return (
+    mime.startsWith('text/') ||
+    mime === 'application/json' ||
+    mime.endsWith('+json') ||
+    mime === 'image/svg+xml' ||
+    mime === 'application/javascript'
+  );
+}
+
+function joinText(text: unknown): string {
+  if (Array.isArray(text)) {
+    return text.join('');
+  }
+  if (typeof text === 'string') {
+    return text;
+  }
+  return JSON.stringify(text ?? null);
+}
+
+function textItem(
+  base: { output_type: string; name?: string; mime?: string },
+  text: string
+): IOutputItem {
+  const truncated = text.length > TEXT_LIMIT;
+  return {
+    ...base,
+    text: truncated ? text.slice(0, TEXT_LIMIT) : text,
+    truncated,
+    sha256: sha256Hex(text),
+    size: encoder.encode(text).length
+  };
+}
+
+function decodeBase64(data: string): Uint8Array {
+  const binary = atob(data.replace(/\s+/g, ''));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) {
+    bytes[i] = binary.charCodeAt(i);
+  }
+  return bytes;
+}
+
+/** Journal items and blobs for a cell's outputs. */
+export function summarizeOutputs(outputs: readonly INbOutput[]): {
+  items: IOutputItem[];
+  blobs: IBlob[];
+} {
+  const items: IOutputItem[] = [];
+  const blobs: IBlob[] = [];
+  for (const output of outputs) {
+    const type = output.output_type;
+    if (type === 'stream') {
+      items.push(textItem({ output_type: type, name: output.name }, joinText(output.text)));
+    } else if (type === 'error') {
+      const text = [`${output.ename}: ${output.evalue}`, ...(output.traceback ?? [])].join('\n');
+      items.push(textItem({ output_type: type, name: output.ename }, text));
+    } else {
+      for (const [mime, payload] of Object.entries(output.data ?? {})) {
+        if (isTextMime(mime)) {
+          items.push(textItem({ output_type: type, mime }, joinText(payload)));
+          continue;
+        }
+        let bytes: Uint8Array;
+        try {
+          bytes = decodeBase64(joinText(payload));
+        } catch {
+          // Not base64 after all: keep it as text rather than lose it.
+          items.push(textItem({ output_type: type, mime }, joinText(payload)));
+          continue;
+        }
+        const sha256 = sha256Bytes(bytes);
+        const path = `blobs/${sha256}`;
+        blobs.push({ path, bytes });
+        items.push({ output_type: type, mime, truncated: false, sha256, size: bytes.length, blob: path });
+      }
+    }
+  }
+  return { items, blobs };
+}

@@ -1,0 +1,140 @@
+import {
+  ILabShell,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+import { exportSession } from './core/export';
+import { ContentsService, provFolder } from './service';
+import { NbprovTracker, NotebookSession } from './tracker';
+import { CommandIDs, INbprovTracker } from './tokens';
+import { VERSION } from './version';
+
+const PLUGIN_ID = 'nbprov:plugin';
+
+/** Serialisable view of a notebook's runs, for tests and scripts (command `nbprov:runs`). */
+function describeRuns(session: NotebookSession): unknown {
+  return Array.from(session.store.runs.values(), run => ({
+    id: run.id,
+    name: run.name,
+    experiment: run.experiment,
+    status: run.status,
+    params: Object.fromEntries(Array.from(run.params.values(), p => [p.key, p.value])),
+    series: Array.from(run.series.values(), series => {
+      const { steps, values } = series.slice(0, series.length);
+      return { metric: series.metric, ctx: series.ctx, steps: Array.from(steps), values: Array.from(values) };
+    })
+  }));
+}
+
+async function exportNotebook(app: JupyterFrontEnd, session: NotebookSession, service: ContentsService): Promise<string> {
+  const folder = provFolder(session.path);
+  const id = Notification.emit(`Exporting provenance of ${PathExt.basename(session.path)}…`, 'in-progress', {
+    autoClose: false
+  });
+  try {
+    await session.recorder.journal.flush();
+    const journal = await session.readJournal();
+    const live = session.channel.session;
+    const summary = await exportSession(
+      {
+        notebook: PathExt.basename(session.path),
+        journal,
+        liveSessions: live ? [live] : [],
+        nbprovVersion: VERSION,
+        onProgress: (done, total) =>
+          Notification.update({ id, message: `Exporting provenance… ${Math.round((100 * done) / Math.max(total, 1))}%` })
+      },
+      {
+        write: async (relativePath, data) => {
+          const path = PathExt.join(folder, relativePath);
+          await service.ensureDirectory(PathExt.dirname(path));
+          await (typeof data === 'string' ? service.writeText(path, data) : service.writeBytes(path, data));
+        }
+      }
+    );
+    Notification.update({
+      id,
+      message: `Provenance exported to ${folder}/prov.json (${summary.files} files)`,
+      type: 'success',
+      autoClose: 5000
+    });
+    return PathExt.join(folder, 'prov.json');
+  } catch (error) {
+    Notification.update({ id, message: `Provenance export failed: ${(error as Error).message}`, type: 'error', autoClose: false });
+    throw error;
+  }
+}
+
+const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
+  id: PLUGIN_ID,
+  description: 'Records the provenance of notebook sessions and training runs.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  optional: [ISettingRegistry, ICommandPalette, ILabShell],
+  provides: INbprovTracker,
+  activate: async (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker,
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null
+  ): Promise<INbprovTracker> => {
+    const tracker = new NbprovTracker();
+    const service = new ContentsService(app.serviceManager.contents);
+    const settings = settingRegistry ? await settingRegistry.load(PLUGIN_ID).catch(() => null) : null;
+    const setting = (key: 'autoload' | 'energy'): boolean => (settings?.get(key).composite as boolean | undefined) ?? true;
+    const user = app.serviceManager.user?.identity?.username ?? 'anonymous';
+
+    notebooks.widgetAdded.connect(async (_, panel: NotebookPanel) => {
+      await panel.context.ready;
+      const session = new NotebookSession({
+        panel,
+        service,
+        store: tracker.storeFor(panel.context.path),
+        user,
+        autoload: setting('autoload'),
+        energy: setting('energy')
+      });
+      tracker.sessions.set(panel.id, session);
+      panel.disposed.connect(() => {
+        session.dispose();
+        tracker.sessions.delete(panel.id);
+      });
+    });
+    notebooks.currentChanged.connect((_, panel) => {
+      tracker.currentNotebook = panel?.context.path ?? null;
+    });
+
+    const currentSession = (): NotebookSession | undefined =>
+      notebooks.currentWidget ? tracker.sessions.get(notebooks.currentWidget.id) : undefined;
+
+    app.commands.addCommand(CommandIDs.export, {
+      label: 'Export Provenance',
+      caption: 'Write the notebook session as PROV-JSON, a Zarr sidecar and an RO-Crate into <notebook>.prov/',
+      isEnabled: () => currentSession() !== undefined,
+      execute: async () => {
+        const session = currentSession();
+        return session ? exportNotebook(app, session, service) : undefined;
+      }
+    });
+    app.commands.addCommand(CommandIDs.runs, {
+      label: 'Describe Provenance Runs (JSON)',
+      describedBy: { args: { type: 'object', properties: {} } },
+      execute: async () => {
+        const session = currentSession();
+        if (!session) {
+          return [];
+        }
+        return describeRuns(session);
+      }
+    });
+    palette?.addItem({ command: CommandIDs.export, category: 'Provenance' });
+    return tracker;
+  }
+};
+
+export default [plugin];

@@ -1,0 +1,231 @@
+/**
+ * Records, for one notebook panel, what only the frontend sees: cell outputs, structure changes
+ * (cells added, removed, moved), source versions and notebook snapshots. Records go to a journal
+ * segment `f-<page>-<n>.jsonl` written through the Contents API at most `FLUSH_MS` after they happen.
+ */
+import { PathExt } from '@jupyterlab/coreutils';
+import { ICellModel } from '@jupyterlab/cells';
+import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
+import { IObservableList } from '@jupyterlab/observables';
+
+import { INbOutput, summarizeOutputs } from './core/outputs';
+import { sha256Hex } from './core/sha256';
+import { ContentsService, KernelChannel, provFolder } from './service';
+
+const FLUSH_MS = 400;
+const SEGMENT_LIMIT = 256 * 1024;
+const EDIT_DEBOUNCE_MS = 2000;
+
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), b =>
+    b.toString(16).padStart(2, '0')
+  ).join('');
+}
+
+/** Appends records to this page's journal segments through the Contents API. */
+export class FrontendJournal {
+  constructor(
+    private readonly _service: ContentsService,
+    private readonly _folder: string
+  ) {}
+
+  readonly page = randomHex(8);
+
+  append(record: Record<string, unknown>): void {
+    this._queued.push(JSON.stringify({ t: new Date().toISOString(), ...record }) + '\n');
+    this._schedule();
+  }
+
+  /** Writes what is queued; resolves once it is on the server. */
+  async flush(): Promise<void> {
+    this._timer = null;
+    while (this._queued.length) {
+      const lines = this._queued.splice(0);
+      await (this._writing = this._writing.then(() => this._write(lines)));
+    }
+    await this._writing;
+  }
+
+  async writeBlob(path: string, bytes: Uint8Array): Promise<void> {
+    if (this._blobs.has(path)) {
+      return;
+    }
+    this._blobs.add(path);
+    await this._service.ensureDirectory(PathExt.join(this._folder, 'blobs'));
+    await this._service.writeBytes(PathExt.join(this._folder, path), bytes);
+  }
+
+  private _schedule(): void {
+    if (this._timer === null) {
+      this._timer = setTimeout(() => void this.flush().catch(reportError), FLUSH_MS);
+    }
+  }
+
+  private async _write(lines: string[]): Promise<void> {
+    const journal = PathExt.join(this._folder, 'journal');
+    await this._service.ensureDirectory(journal);
+    for (const line of lines) {
+      if (this._segmentText.length && this._segmentText.length + line.length > SEGMENT_LIMIT) {
+        this._segment++;
+        this._segmentText = '';
+      }
+      this._segmentText += line;
+    }
+    const name = `f-${this.page}-${String(this._segment).padStart(4, '0')}.jsonl`;
+    await this._service.writeText(PathExt.join(journal, name), this._segmentText);
+  }
+
+  private _queued: string[] = [];
+  private _segment = 0;
+  private _segmentText = '';
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _writing: Promise<void> = Promise.resolve();
+  private _blobs = new Set<string>();
+}
+
+function reportError(error: unknown): void {
+  console.error('nbprov: could not write the journal', error);
+}
+
+/** Observes one notebook panel and records into its frontend journal. */
+export class NotebookRecorder {
+  constructor(
+    private readonly _panel: NotebookPanel,
+    service: ContentsService,
+    private readonly _channel: KernelChannel,
+    user: string
+  ) {
+    const path = _panel.context.path;
+    this.journal = new FrontendJournal(service, provFolder(path));
+    this.journal.append({ type: 'page_start', page: this.journal.page, notebook: PathExt.basename(path), user });
+    const model = _panel.content.model!;
+    model.cells.changed.connect(this._onCellsChanged, this);
+    model.contentChanged.connect(this._onContentChanged, this);
+    NotebookActions.executionScheduled.connect(this._onScheduled, this);
+    NotebookActions.executed.connect(this._onExecuted, this);
+    this._enqueue(() => this._snapshot());
+  }
+
+  readonly journal: FrontendJournal;
+
+  dispose(): void {
+    NotebookActions.executionScheduled.disconnect(this._onScheduled, this);
+    NotebookActions.executed.disconnect(this._onExecuted, this);
+    if (this._editTimer !== null) {
+      clearTimeout(this._editTimer);
+    }
+    void this.journal.flush().catch(reportError);
+  }
+
+  /** Runs recording steps one after the other, so records keep the order of events. */
+  private _enqueue(step: () => Promise<void>): void {
+    this._steps = this._steps.then(step).catch(reportError);
+  }
+
+  private _cells(): ICellModel[] {
+    return Array.from(this._panel.content.model?.cells ?? []);
+  }
+
+  /** Records new source versions of cells whose source changed since last recorded. */
+  private async _recordSources(cells: ICellModel[]): Promise<void> {
+    for (const cell of cells) {
+      const source = cell.sharedModel.getSource();
+      if (this._recorded.get(cell.id)?.source === source) {
+        continue;
+      }
+      const sha256 = sha256Hex(source);
+      this._recorded.set(cell.id, { source, sha256 });
+      this.journal.append({ type: 'source', cell: cell.id, cell_type: cell.type, sha256, source });
+    }
+  }
+
+  private async _snapshot(): Promise<void> {
+    const cells = this._cells();
+    await this._recordSources(cells);
+    this.journal.append({
+      type: 'notebook',
+      cells: cells.map(cell => [cell.id, this._recorded.get(cell.id)!.sha256])
+    });
+  }
+
+  private _onCellsChanged(_list: unknown, change: IObservableList.IChangedArgs<ICellModel>): void {
+    if (change.type === 'add') {
+      change.newValues.forEach((cell, i) =>
+        this.journal.append({ type: 'structure', op: 'add', cell: cell.id, from: null, to: change.newIndex + i })
+      );
+    } else if (change.type === 'remove') {
+      change.oldValues.forEach((cell, i) =>
+        this.journal.append({ type: 'structure', op: 'remove', cell: cell.id, from: change.oldIndex + i, to: null })
+      );
+    } else if (change.type === 'move') {
+      change.newValues.forEach((cell, i) =>
+        this.journal.append({
+          type: 'structure',
+          op: 'move',
+          cell: cell.id,
+          from: change.oldIndex + i,
+          to: change.newIndex + i
+        })
+      );
+    }
+  }
+
+  private _onContentChanged(): void {
+    if (this._editTimer !== null) {
+      clearTimeout(this._editTimer);
+    }
+    this._editTimer = setTimeout(() => {
+      this._editTimer = null;
+      this._enqueue(() => this._recordSources(this._cells()));
+    }, EDIT_DEBOUNCE_MS);
+  }
+
+  private _onScheduled(_sender: unknown, args: { notebook: unknown; cell: { model: ICellModel } }): void {
+    if (args.notebook !== this._panel.content) {
+      return;
+    }
+    this._scheduledAt.set(args.cell.model.id, new Date().toISOString());
+    this._enqueue(() => this._snapshot());
+  }
+
+  private _onExecuted(
+    _sender: unknown,
+    args: { notebook: unknown; cell: { model: ICellModel }; success: boolean; error?: { errorName?: string } | null }
+  ): void {
+    if (args.notebook !== this._panel.content || args.cell.model.type !== 'code') {
+      return;
+    }
+    const cell = args.cell.model;
+    const ended = new Date().toISOString();
+    const started = this._scheduledAt.get(cell.id) ?? ended;
+    const msgId = this._channel.msgIdForCell(cell.id);
+    const outputs = (cell.toJSON() as { outputs?: INbOutput[] }).outputs ?? [];
+    const count = (cell.toJSON() as { execution_count?: number | null }).execution_count ?? null;
+    const status = args.success
+      ? 'ok'
+      : args.error?.errorName === 'KeyboardInterrupt'
+        ? 'interrupted'
+        : 'error';
+    this._enqueue(async () => {
+      const { items, blobs } = summarizeOutputs(outputs);
+      for (const blob of blobs) {
+        await this.journal.writeBlob(blob.path, blob.bytes);
+      }
+      this.journal.append({
+        type: 'exec_output',
+        msg_id: msgId,
+        cell: cell.id,
+        count,
+        status,
+        started,
+        ended,
+        outputs: items
+      });
+    });
+  }
+
+  private _recorded = new Map<string, { source: string; sha256: string }>();
+  private _scheduledAt = new Map<string, string>();
+  private _editTimer: ReturnType<typeof setTimeout> | null = null;
+  private _steps: Promise<void> = Promise.resolve();
+}

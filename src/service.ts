@@ -1,0 +1,280 @@
+/**
+ * The one module that talks to the Jupyter server (Contents API) and to the kernel (comm, iopub).
+ */
+import { PathExt } from '@jupyterlab/coreutils';
+import { ISessionContext } from '@jupyterlab/apputils';
+import { Contents, Kernel, KernelMessage } from '@jupyterlab/services';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { IDecodedSeries, IKernelRecord } from './store';
+
+/** Comm target the kernel side opens (nbprov/stream.py). */
+export const COMM_TARGET = 'nbprov';
+
+/** `<dir>/<stem>.prov`, the provenance folder of a notebook. */
+export function provFolder(notebookPath: string): string {
+  const stem = PathExt.basename(notebookPath, PathExt.extname(notebookPath));
+  return PathExt.join(PathExt.dirname(notebookPath), `${stem}.prov`);
+}
+
+/** A file of the journal folder with its text. */
+export interface IJournalText {
+  name: string;
+  text: string;
+}
+
+/** Reads and writes the provenance folder through the Contents API. */
+export class ContentsService {
+  constructor(private readonly _contents: Contents.IManager) {}
+
+  /** Creates `path` and its parents when missing. */
+  async ensureDirectory(path: string): Promise<void> {
+    let current = '';
+    for (const part of path.split('/').filter(Boolean)) {
+      current = current ? `${current}/${part}` : part;
+      if (this._knownDirectories.has(current)) {
+        continue;
+      }
+      try {
+        await this._contents.get(current, { content: false });
+      } catch {
+        await this._contents.save(current, { type: 'directory' });
+      }
+      this._knownDirectories.add(current);
+    }
+  }
+
+  /** Names of the files in a folder (empty when the folder does not exist). */
+  async listFiles(folder: string): Promise<Contents.IModel[]> {
+    try {
+      const model = await this._contents.get(folder, { content: true });
+      return (model.content as Contents.IModel[]).filter(item => item.type === 'file');
+    } catch {
+      return [];
+    }
+  }
+
+  async readText(path: string): Promise<string> {
+    const model = await this._contents.get(path, { content: true, format: 'text', type: 'file' });
+    return model.content as string;
+  }
+
+  /** Reads every `*.jsonl` file of the journal folder. */
+  async readJournal(notebookPath: string): Promise<IJournalText[]> {
+    const folder = PathExt.join(provFolder(notebookPath), 'journal');
+    const files = (await this.listFiles(folder)).filter(f => f.name.endsWith('.jsonl'));
+    return Promise.all(
+      files.map(async f => ({ name: f.name, text: await this.readText(f.path) }))
+    );
+  }
+
+  async writeText(path: string, text: string): Promise<void> {
+    await this._contents.save(path, { type: 'file', format: 'text', content: text });
+  }
+
+  async writeBytes(path: string, bytes: Uint8Array): Promise<void> {
+    await this._contents.save(path, { type: 'file', format: 'base64', content: toBase64(bytes) });
+  }
+
+  private _knownDirectories = new Set<string>();
+}
+
+/** The kernel's greeting: its journal session and file. */
+export interface IKernelHello {
+  session: string;
+  journal: string;
+  notebook: string;
+}
+
+/** A record received live from a kernel session. */
+export interface ILiveRecord {
+  session: string;
+  record: IKernelRecord;
+}
+
+/**
+ * Follows the nbprov comm of a notebook's kernel. Messages are read from the iopub stream rather than
+ * through comm callbacks, so a page that reloads while a cell runs still receives the messages of a
+ * comm opened before the reload.
+ */
+export class KernelChannel {
+  constructor(private readonly _sessionContext: ISessionContext) {
+    _sessionContext.kernelChanged.connect(this._onKernelChanged, this);
+    this._attach(_sessionContext.session?.kernel ?? null);
+  }
+
+  get received(): ISignal<this, ILiveRecord> {
+    return this._received;
+  }
+
+  get hello(): ISignal<this, IKernelHello> {
+    return this._hello;
+  }
+
+  /** Emitted when the kernel restarts or dies: its session's running runs are crashed. */
+  get kernelLost(): ISignal<this, string | null> {
+    return this._kernelLost;
+  }
+
+  /** Journal session of the current kernel, once it said hello (or was seen in a record). */
+  get session(): string | null {
+    return this._session;
+  }
+
+  /** The execute_request msg_id last sent for a cell, to join kernel and frontend records. */
+  msgIdForCell(cellId: string): string | null {
+    return this._lastMsgIdByCell.get(cellId) ?? null;
+  }
+
+  /** Loads the kernel extension silently (no execution count, no history). */
+  async loadKernelExtension(options: { energy: boolean }): Promise<void> {
+    const kernel = this._sessionContext.session?.kernel;
+    if (!kernel) {
+      return;
+    }
+    const configure = options.energy ? '' : '\nimport nbprov as _nbprov; _nbprov.configure(energy=False); del _nbprov';
+    const future = kernel.requestExecute({
+      code: `%load_ext nbprov${configure}`,
+      silent: true,
+      store_history: false,
+      stop_on_error: false
+    });
+    await future.done;
+  }
+
+  dispose(): void {
+    Signal.clearData(this);
+  }
+
+  private _onKernelChanged(
+    _sender: ISessionContext,
+    change: { oldValue: Kernel.IKernelConnection | null; newValue: Kernel.IKernelConnection | null }
+  ): void {
+    if (change.oldValue) {
+      change.oldValue.iopubMessage.disconnect(this._onIopub, this);
+      change.oldValue.anyMessage.disconnect(this._onAnyMessage, this);
+      change.oldValue.statusChanged.disconnect(this._onStatus, this);
+    }
+    this._attach(change.newValue);
+  }
+
+  private _attach(kernel: Kernel.IKernelConnection | null): void {
+    if (!kernel) {
+      return;
+    }
+    // Accept the comm so the kernel keeps it open; its messages are read from iopub.
+    kernel.registerCommTarget(COMM_TARGET, () => undefined);
+    kernel.iopubMessage.connect(this._onIopub, this);
+    kernel.anyMessage.connect(this._onAnyMessage, this);
+    kernel.statusChanged.connect(this._onStatus, this);
+  }
+
+  private _onStatus(_kernel: Kernel.IKernelConnection, status: Kernel.Status): void {
+    if (status === 'restarting' || status === 'dead' || status === 'autorestarting') {
+      this._kernelLost.emit(this._session);
+      this._session = null;
+    }
+  }
+
+  private _onAnyMessage(_kernel: Kernel.IKernelConnection, args: Kernel.IAnyMessageArgs): void {
+    const msg = args.msg;
+    if (args.direction === 'send' && msg.header.msg_type === 'execute_request') {
+      const cellId = (msg.metadata as { cellId?: unknown }).cellId;
+      if (typeof cellId === 'string') {
+        this._lastMsgIdByCell.set(cellId, msg.header.msg_id);
+      }
+    }
+  }
+
+  private _onIopub(_kernel: Kernel.IKernelConnection, msg: KernelMessage.IIOPubMessage): void {
+    const type = msg.header.msg_type;
+    if (type !== 'comm_msg' && type !== 'comm_open') {
+      return;
+    }
+    const content = msg.content as { target_name?: string; comm_id: string; data: unknown };
+    if (type === 'comm_open' && content.target_name !== COMM_TARGET) {
+      return;
+    }
+    try {
+      this._handle(content.data, msg.buffers ?? []);
+    } catch (error) {
+      console.warn('nbprov: ignored a malformed message from the kernel', error);
+    }
+  }
+
+  private _handle(data: unknown, buffers: (ArrayBuffer | ArrayBufferView)[]): void {
+    if (!isObject(data) || typeof data.session !== 'string') {
+      return;
+    }
+    const session = data.session;
+    if (isObject(data.hello)) {
+      this._session = session;
+      this._hello.emit({
+        session,
+        journal: String(data.hello.journal),
+        notebook: String(data.hello.notebook)
+      });
+    }
+    if (isObject(data.record)) {
+      this._session = session;
+      const record = data.record as IKernelRecord;
+      if (record.type === 'metrics') {
+        record.series = (record.series as ICommSeries[]).map(s => decodeCommSeries(s, buffers));
+      }
+      this._received.emit({ session, record });
+    }
+  }
+
+  private _session: string | null = null;
+  private _lastMsgIdByCell = new Map<string, string>();
+  private _received = new Signal<this, ILiveRecord>(this);
+  private _hello = new Signal<this, IKernelHello>(this);
+  private _kernelLost = new Signal<this, string | null>(this);
+}
+
+/** A metric series as it travels over the comm: array fields are buffer indices. */
+interface ICommSeries {
+  metric: string;
+  ctx: number | null;
+  steps: number;
+  values: number;
+  timestamps: number;
+  epochs: number;
+}
+
+function decodeCommSeries(
+  series: ICommSeries,
+  buffers: (ArrayBuffer | ArrayBufferView)[]
+): IDecodedSeries {
+  const bytes = (index: number): ArrayBuffer => {
+    const buffer = buffers[index];
+    if (buffer === undefined) {
+      throw new Error(`missing buffer ${index}`);
+    }
+    // Copy: a view into a message buffer need not be aligned for typed arrays.
+    return buffer instanceof ArrayBuffer
+      ? buffer
+      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).slice().buffer;
+  };
+  return {
+    metric: String(series.metric),
+    ctx: series.ctx ?? null,
+    steps: new BigInt64Array(bytes(series.steps)),
+    values: new Float64Array(bytes(series.values)),
+    timestamps: new BigInt64Array(bytes(series.timestamps)),
+    epochs: new Int32Array(bytes(series.epochs))
+  };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  const step = 0x8000;
+  for (let i = 0; i < bytes.length; i += step) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + step));
+  }
+  return btoa(binary);
+}
