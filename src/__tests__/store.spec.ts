@@ -1,0 +1,102 @@
+import { MetricSeries, RunStore, IKernelRecord } from '../store';
+import { RunStoreChange, seriesKey } from '../tokens';
+
+const T = '2026-11-25T10:00:00.000+00:00';
+
+function metrics(seq: number, batch: number, values: number[], start = 0): IKernelRecord {
+  return {
+    type: 'metrics',
+    t: T,
+    seq,
+    run: 'r1',
+    batch,
+    series: [
+      {
+        metric: 'loss',
+        ctx: 0,
+        steps: BigInt64Array.from(values.map((_, i) => BigInt(start + i))),
+        values: Float64Array.from(values),
+        timestamps: BigInt64Array.from(values.map((_, i) => BigInt(1_700_000_000_000 + i))),
+        epochs: Int32Array.from(values.map(() => 2))
+      }
+    ]
+  };
+}
+
+const runStart: IKernelRecord = { type: 'run_start', t: T, seq: 1, run: 'r1', name: 'base', experiment: 'e', exec: 's-1' };
+
+describe('MetricSeries', () => {
+  it('stores points across chunk boundaries and slices them back exactly', () => {
+    const series = new MetricSeries('m', null);
+    const n = 70_000;
+    const values = Float64Array.from({ length: n }, (_, i) => i * 0.5);
+    const steps = Float64Array.from({ length: n }, (_, i) => i);
+    series.append(steps, values, steps, Int32Array.from({ length: n }, (_, i) => (i < 66_000 ? 1 : 2)));
+    expect(series.length).toBe(n);
+    expect(series.value(65_535)).toBe(65_535 * 0.5);
+    expect(series.value(65_536)).toBe(65_536 * 0.5);
+    expect(series.epoch(65_999)).toBe(1);
+    expect(series.epoch(66_000)).toBe(2);
+    const slice = series.slice(65_530, 65_540);
+    expect(Array.from(slice.steps)).toEqual([65530, 65531, 65532, 65533, 65534, 65535, 65536, 65537, 65538, 65539]);
+  });
+
+  it('keeps NaN and infinities', () => {
+    const series = new MetricSeries('m', null);
+    series.append([0, 1, 2], [NaN, Infinity, -Infinity], [0, 0, 0], [-1, -1, -1]);
+    expect(Array.from(series.slice(0, 3).values)).toEqual([NaN, Infinity, -Infinity]);
+    expect(series.epoch(0)).toBe(-1);
+  });
+
+  it('holds about 24 bytes a point', () => {
+    const series = new MetricSeries('m', null);
+    const n = 1_000_000;
+    const data = new Float64Array(n);
+    series.append(data, data, data, new Int32Array(n));
+    expect(series.byteLength / n).toBeLessThanOrEqual(24 * 1.05);
+  });
+});
+
+describe('RunStore', () => {
+  it('builds runs from records and signals changes', () => {
+    const store = new RunStore();
+    const seen: RunStoreChange[] = [];
+    store.changed.connect((_, changes) => seen.push(...changes));
+    store.apply('s', [
+      runStart,
+      { type: 'param', t: T, seq: 2, run: 'r1', key: 'lr', value: 0.1, role: 'input' },
+      { type: 'context_start', t: T, seq: 3, run: 'r1', ctx: 0, name: 'training', epoch: 2, parent: null },
+      metrics(4, 1, [1, 2, 3]),
+      { type: 'run_end', t: '2026-11-25T10:00:05.000+00:00', seq: 5, run: 'r1', status: 'finished' }
+    ]);
+    const run = store.runs.get('r1')!;
+    expect(run.name).toBe('base');
+    expect(run.status).toBe('finished');
+    expect(run.end! - run.start).toBe(5000);
+    expect(run.params.get('lr')!.value).toBe(0.1);
+    expect(run.contexts.get(0)!.name).toBe('training');
+    expect(run.series.get(seriesKey('loss', 0))!.length).toBe(3);
+    expect(seen).toContainEqual({ kind: 'points', runId: 'r1', seriesKey: seriesKey('loss', 0), from: 0 });
+    expect(store.pointCount).toBe(3);
+  });
+
+  it('drops duplicates and waits on gaps until they are filled', () => {
+    const store = new RunStore();
+    expect(store.apply('s', [runStart])).toBe(false);
+    // Live record 3 arrives before 2: it waits, and the caller is told to catch up.
+    expect(store.apply('s', [metrics(3, 2, [4, 5], 3)])).toBe(true);
+    expect(store.runs.get('r1')!.series.size).toBe(0);
+    // The journal re-read delivers 1..3 again: 1 is dropped, 2 fills the gap, 3 is applied once.
+    expect(store.apply('s', [runStart, metrics(2, 1, [1, 2, 3]), metrics(3, 2, [4, 5], 3)])).toBe(false);
+    const series = store.runs.get('r1')!.series.get(seriesKey('loss', 0))!;
+    expect(Array.from(series.slice(0, series.length).values)).toEqual([1, 2, 3, 4, 5]);
+    expect(store.lastSeq('s')).toBe(3);
+  });
+
+  it('marks running runs of sessions no longer live as crashed', () => {
+    const store = new RunStore();
+    store.apply('old', [runStart]);
+    store.markCrashed(new Set(['new']));
+    expect(store.runs.get('r1')!.status).toBe('crashed');
+  });
+});
