@@ -40,11 +40,13 @@ async function exportNotebook(app: JupyterFrontEnd, session: NotebookSession, se
     await session.recorder.journal.flush();
     const journal = await session.readJournal();
     const live = session.channel.session;
+    const blobs = await service.listFiles(PathExt.join(folder, 'blobs'));
     const summary = await exportSession(
       {
         notebook: PathExt.basename(session.path),
         journal,
         liveSessions: live ? [live] : [],
+        blobs: blobs.map(blob => blob.name),
         nbprovVersion: VERSION,
         onProgress: (done, total) =>
           Notification.update({ id, message: `Exporting provenance… ${Math.round((100 * done) / Math.max(total, 1))}%` })
@@ -59,7 +61,7 @@ async function exportNotebook(app: JupyterFrontEnd, session: NotebookSession, se
     );
     Notification.update({
       id,
-      message: `Provenance exported to ${folder}/prov.json (${summary.files} files)`,
+      message: `Provenance exported to ${folder}/prov.json (${summary.files.length} files)`,
       type: 'success',
       autoClose: 5000
     });
