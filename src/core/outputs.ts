@@ -104,7 +104,7 @@ export function summarizeOutputs(outputs: readonly INbOutput[]): {
         const sha256 = sha256Bytes(bytes);
         const path = `blobs/${sha256}`;
         blobs.push({ path, bytes });
-        items.push({ output_type: type, mime, truncated: false, sha256, size: bytes.length, blob: path });
+        items.push({ output_type: type, mime, truncated: false, sha256, size: bytes.length, blob: sha256 });
       }
     }
   }

@@ -27,7 +27,7 @@ describe('summarizeOutputs', () => {
     expect(blobs).toHaveLength(1);
     expect(Array.from(blobs[0].bytes)).toEqual([0x89, 0x50, 0x4e, 0x47, 0, 255]);
     expect(blobs[0].path).toBe(`blobs/${items[0].sha256}`);
-    expect(items[0]).toMatchObject({ mime: 'image/png', blob: blobs[0].path, size: 6 });
+    expect(items[0]).toMatchObject({ mime: 'image/png', blob: items[0].sha256, size: 6 });
     expect(items[1]).toMatchObject({ mime: 'text/plain', text: '<Figure>' });
   });
 
