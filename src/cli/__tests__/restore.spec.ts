@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+
+import { parseJournal } from '../../core/journal';
+import { buildProvDocument, stableStringify } from '../../core/prov';
+import { buildSession } from '../../core/session';
+import {
+  IRecordedGit,
+  IRecordedRun,
+  notebookTarget,
+  parseRestoreArgs,
+  recordedRun,
+  RestoreError,
+  restoredNotebook,
+  verifiedDiff
+} from '../restore';
+
+const DIFF = 'diff --git a/train.py b/train.py\n--- a/train.py\n+++ b/train.py\n@@ -1 +1 @@\n-lr = 0.1\n+lr = 0.01 # é\n';
+
+function gitState(overrides: Partial<IRecordedGit> = {}): IRecordedGit {
+  return {
+    root: '/home/alice/project',
+    commit: 'a'.repeat(40),
+    remote: null,
+    notebook: 'analysis/train.ipynb',
+    diff: DIFF,
+    diffEncoding: 'utf-8',
+    diffSha256: createHash('sha256').update(DIFF, 'utf8').digest('hex'),
+    diffSize: Buffer.byteLength(DIFF, 'utf8'),
+    diffTruncated: false,
+    untracked: [],
+    ...overrides
+  };
+}
+
+function sampleRun(overrides: Partial<IRecordedRun> = {}): IRecordedRun {
+  return {
+    run: 'f'.repeat(32),
+    notebook: 'train.ipynb',
+    git: gitState(),
+    executions: [
+      { exec: 'ab12-1', cell: 'cell-a', count: 1, source: 'import nbprov\n%load_ext nbprov' },
+      { exec: 'ab12-2', cell: 'cell-b', count: 2, source: 'x = 1\r\ny = 2\n' },
+      { exec: 'ab12-3', cell: 'cell-a', count: 3, source: '' }
+    ],
+    ...overrides
+  };
+}
+
+describe('parseRestoreArgs', () => {
+  it('reads the PROV file, run, destination and options in any order', () => {
+    expect(parseRestoreArgs(['prov.json', '--run', 'r1', 'out', '--repo', '../src', '--notebook-only'])).toEqual({
+      provPath: 'prov.json',
+      runId: 'r1',
+      destination: 'out',
+      repo: '../src',
+      notebookOnly: true
+    });
+  });
+
+  it.each([[['prov.json', 'out']], [['prov.json', '--run']], [['prov.json', '--run', 'r', 'out', '--force']], [['a', 'b', 'c', '--run', 'r']]])(
+    'refuses %j with the usage',
+    args => {
+      expect(() => parseRestoreArgs(args)).toThrow(RestoreError);
+      expect(() => parseRestoreArgs(args)).toThrow(/usage: nbprov restore/);
+    }
+  );
+});
+
+describe('verifiedDiff', () => {
+  it('returns the bytes of a diff that matches its hash', () => {
+    expect(verifiedDiff(gitState()).toString('utf8')).toBe(DIFF);
+  });
+
+  it('decodes a base64 diff (not UTF-8) to its exact bytes', () => {
+    const bytes = Buffer.from([0x2b, 0x63, 0x61, 0x66, 0xe9, 0x0a]);
+    const git = gitState({
+      diff: bytes.toString('base64'),
+      diffEncoding: 'base64',
+      diffSha256: createHash('sha256').update(bytes).digest('hex'),
+      diffSize: bytes.length
+    });
+    expect(verifiedDiff(git).equals(bytes)).toBe(true);
+  });
+
+  it('refuses a tampered diff', () => {
+    expect(() => verifiedDiff(gitState({ diff: DIFF.replace('0.01', '0.02') }))).toThrow(/does not match its SHA-256/);
+  });
+
+  it('refuses a capped diff as incomplete', () => {
+    expect(() => verifiedDiff(gitState({ diffTruncated: true, diffSize: 5_000_000 }))).toThrow(/incomplete/);
+  });
+});
+
+describe('notebookTarget', () => {
+  const destination = path.resolve('/tmp/restore-here');
+
+  it('puts the notebook at its recorded path in the repository', () => {
+    expect(notebookTarget(destination, sampleRun())).toBe(path.join(destination, 'analysis', 'train.ipynb'));
+  });
+
+  it.each(['../escape.ipynb', 'a/../../escape.ipynb', '/etc/escape.ipynb', 'C:/escape.ipynb', 'a\\..\\..\\x.ipynb', '.git/hooks/post-checkout', 'a//b.ipynb', './a.ipynb'])(
+    'refuses the recorded path %j',
+    recorded => {
+      expect(() => notebookTarget(destination, sampleRun({ git: gitState({ notebook: recorded }) }))).toThrow(
+        /not a safe relative path/
+      );
+    }
+  );
+
+  it('uses a harmless stem of the recorded name without git', () => {
+    const target = (name: string | null): string => notebookTarget(destination, sampleRun({ git: null, notebook: name }));
+    expect(target('train.ipynb')).toBe(path.join(destination, 'train.ipynb'));
+    expect(target('../../etc/passwd')).toBe(path.join(destination, 'passwd.ipynb'));
+    expect(target('..')).toBe(path.join(destination, 'notebook.ipynb'));
+    expect(target('<img src=x>.ipynb')).toBe(path.join(destination, '_img src_x_.ipynb'));
+    expect(target(null)).toBe(path.join(destination, 'notebook.ipynb'));
+  });
+});
+
+describe('restoredNotebook', () => {
+  const notebook = JSON.parse(restoredNotebook(sampleRun()));
+
+  it('is nbformat 4.5 with one code cell per execution, in order', () => {
+    expect([notebook.nbformat, notebook.nbformat_minor]).toEqual([4, 5]);
+    expect(notebook.cells.map((cell: { execution_count: number }) => cell.execution_count)).toEqual([1, 2, 3]);
+    for (const cell of notebook.cells) {
+      expect(cell).toMatchObject({ cell_type: 'code', outputs: [], metadata: { nbprov: {} } });
+    }
+  });
+
+  it('keeps every source exactly as executed', () => {
+    const sources = notebook.cells.map((cell: { source: string[] }) => cell.source.join(''));
+    expect(sources).toEqual(sampleRun().executions.map(execution => execution.source));
+  });
+
+  it('gives cells unique valid ids even when one cell ran twice', () => {
+    const ids: string[] = notebook.cells.map((cell: { id: string }) => cell.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids[0]).toBe('cell-a');
+    for (const id of ids) {
+      expect(id).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
+    }
+  });
+});
+
+describe('recordedRun reads what the export writes', () => {
+  const session = 'c0ffee';
+  const t = (second: number): string => `2025-01-01T00:00:${String(second).padStart(2, '0')}.000+00:00`;
+  const run = '0123456789abcdef0123456789abcdef';
+  const other = 'fedcba9876543210fedcba9876543210';
+  const git = { ...gitState(), diff_sha256: gitState().diffSha256, diff_size: gitState().diffSize, diff_truncated: false };
+  const lines = [
+    { type: 'kernel_start', t: t(0), seq: 1, session, kernel_id: null, pid: 1, hostname: 'h', python: '3.11', nbprov_version: '0.1.0', notebook: 'train.ipynb', user: 'alice' },
+    { type: 'exec_start', t: t(1), seq: 2, exec: `${session}-1`, msg_id: 'm1', cell: 'cell-a', count: 1, source: '%load_ext nbprov' },
+    { type: 'exec_end', t: t(2), seq: 3, exec: `${session}-1`, status: 'ok' },
+    { type: 'exec_start', t: t(3), seq: 4, exec: `${session}-2`, msg_id: 'm2', cell: 'cell-b', count: 2, source: 'with nbprov.run("a"):\n    pass' },
+    { type: 'run_start', t: t(3), seq: 5, run, name: 'a', experiment: 'default', exec: `${session}-2`, code: { git, python: '3.11', packages: {} }, energy: false },
+    { type: 'run_end', t: t(4), seq: 6, run, status: 'finished' },
+    { type: 'exec_end', t: t(4), seq: 7, exec: `${session}-2`, status: 'ok' },
+    { type: 'exec_start', t: t(5), seq: 8, exec: `${session}-3`, msg_id: 'm3', cell: 'cell-b', count: 3, source: 'with nbprov.run("b"):\n    pass # edited' },
+    { type: 'run_start', t: t(5), seq: 9, run: other, name: 'b', experiment: 'default', exec: `${session}-3`, code: { git: null, python: '3.11', packages: {} }, energy: false },
+    { type: 'run_end', t: t(6), seq: 10, run: other, status: 'finished' },
+    { type: 'exec_end', t: t(6), seq: 11, exec: `${session}-3`, status: 'ok' }
+  ];
+  const { records, warnings } = parseJournal([{ name: `k-${session}.jsonl`, text: lines.map(l => JSON.stringify(l)).join('\n') + '\n' }]);
+  const document = JSON.parse(
+    stableStringify(buildProvDocument(buildSession(records, warnings), { notebook: 'train.ipynb', nbprovVersion: '0.1.0' }))
+  );
+
+  it('finds the git state and the executions up to the run', () => {
+    const recorded = recordedRun(document, run);
+    expect(recorded.notebook).toBe('train.ipynb');
+    expect(recorded.git).toEqual(gitState());
+    expect(recorded.executions).toEqual([
+      { exec: `${session}-1`, cell: 'cell-a', count: 1, source: '%load_ext nbprov' },
+      { exec: `${session}-2`, cell: 'cell-b', count: 2, source: 'with nbprov.run("a"):\n    pass' }
+    ]);
+  });
+
+  it('reads a run without git information', () => {
+    const recorded = recordedRun(document, other);
+    expect(recorded.git).toBeNull();
+    expect(recorded.executions.map(e => e.source)).toEqual(lines.filter(l => l.type === 'exec_start').map(l => l.source));
+  });
+
+  it('refuses an unknown run and names the known ones', () => {
+    expect(() => recordedRun(document, 'nope')).toThrow(new RegExp(`"nope" is not in this export.*${run} \\(a\\)`));
+    expect(() => recordedRun({ entity: {} }, run)).toThrow(/not a PROV-JSON export/);
+  });
+});

@@ -1,0 +1,533 @@
+/**
+ * `nbprov restore <prov.json> --run <run id> [--repo <path>] [--notebook-only] <destination>`
+ *
+ * Rebuilds the code of one run from an export: clones the recorded repository into the
+ * destination, checks out the recorded commit, applies the recorded uncommitted diff (after
+ * checking its SHA-256) and writes the notebook with the cell sources exactly as the run's
+ * kernel session executed them, up to and including the run's cell.
+ *
+ * Refuses (non-zero exit, nothing written) when the run is unknown, the diff was capped or its
+ * hash does not match, the destination is not empty, or the export has no git information
+ * (`--notebook-only` then writes only `<destination>/<stem>.ipynb`). A commit missing from the
+ * repository is found only after cloning: the clone is then removed again.
+ * Nothing is ever written outside the destination.
+ */
+
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { simpleGit, SimpleGit } from 'simple-git';
+
+export const RESTORE_USAGE =
+  'usage: nbprov restore <prov.json> --run <run id> [--repo <path>] [--notebook-only] <destination>';
+
+/** A refusal with a message for the user; the command exits with status 1. */
+export class RestoreError extends Error {}
+
+export interface IRestoreOptions {
+  provPath: string;
+  runId: string;
+  destination: string;
+  /** Local repository to clone instead of the recorded remote. */
+  repo: string | null;
+  notebookOnly: boolean;
+}
+
+/** What an export records about one run's code, as restore needs it. */
+export interface IRecordedRun {
+  run: string;
+  /** The notebook's file name as the kernel reported it, or null. */
+  notebook: string | null;
+  git: IRecordedGit | null;
+  /** The run's kernel session executions up to and including the run's, in execution order. */
+  executions: IRecordedExecution[];
+}
+
+export interface IRecordedGit {
+  root: string | null;
+  commit: string | null;
+  remote: string | null;
+  /** The notebook's path relative to the repository root, `/`-separated. */
+  notebook: string | null;
+  diff: string;
+  diffEncoding: 'utf-8' | 'base64';
+  diffSha256: string;
+  diffSize: number;
+  diffTruncated: boolean;
+  untracked: string[];
+}
+
+export interface IRecordedExecution {
+  /** Kernel exec id, `<session>-<n>`. */
+  exec: string;
+  cell: string | null;
+  count: number | null;
+  source: string;
+}
+
+export interface IRestoreResult {
+  /** Absolute path of the restored notebook. */
+  notebook: string;
+  /** Commit checked out, or null with `--notebook-only`. */
+  commit: string | null;
+  /** Untracked files present when the run started: they are not in the repository. */
+  untrackedNotRestored: string[];
+}
+
+export function parseRestoreArgs(args: string[]): IRestoreOptions {
+  const positional: string[] = [];
+  let runId: string | null = null;
+  let repo: string | null = null;
+  let notebookOnly = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--run' || arg === '--repo') {
+      const value = args[++i];
+      if (value === undefined) {
+        throw new RestoreError(`${arg} needs a value\n${RESTORE_USAGE}`);
+      }
+      if (arg === '--run') {
+        runId = value;
+      } else {
+        repo = value;
+      }
+    } else if (arg === '--notebook-only') {
+      notebookOnly = true;
+    } else if (arg.startsWith('-')) {
+      throw new RestoreError(`unknown option ${arg}\n${RESTORE_USAGE}`);
+    } else {
+      positional.push(arg);
+    }
+  }
+  if (positional.length !== 2 || runId === null) {
+    throw new RestoreError(RESTORE_USAGE);
+  }
+  return { provPath: positional[0], runId, destination: positional[1], repo, notebookOnly };
+}
+
+type ProvAttributes = Record<string, unknown>;
+type ProvSection = Record<string, ProvAttributes>;
+
+/**
+ * Reads one run out of a PROV-JSON export (mapping in ARCHITECTURE.md, "PROV mapping"): the run
+ * activity's `nbprov:git_*` attributes, the cell execution that informed it, and the executions of
+ * its kernel session up to that one with the cell source each `used`.
+ */
+export function recordedRun(document: unknown, runId: string): IRecordedRun {
+  if (!isObject(document) || !isObject(document.activity)) {
+    throw new RestoreError('the file is not a PROV-JSON export of nbprov (it has no activities)');
+  }
+  const activities = document.activity as ProvSection;
+  const runEntry = Object.entries(activities).find(
+    ([, attributes]) => text(attributes['prov:type']) === 'provml:RunExecution' && text(attributes['nbprov:run_id']) === runId
+  );
+  if (runEntry === undefined) {
+    const known = Object.values(activities)
+      .filter(attributes => text(attributes['prov:type']) === 'provml:RunExecution')
+      .map(attributes => `${text(attributes['nbprov:run_id'])} (${text(attributes['prov:label'])})`);
+    throw new RestoreError(
+      `run ${JSON.stringify(runId)} is not in this export; its runs are: ${known.join(', ') || 'none'}`
+    );
+  }
+  const [runKey, runAttributes] = runEntry;
+  const isExecution = (key: string): boolean => text(activities[key]?.['prov:type']) === 'nbprov:CellExecution';
+  const runExec = relations(document, 'wasInformedBy').find(
+    relation => text(relation['prov:informed']) === runKey && isExecution(text(relation['prov:informant']) ?? '')
+  );
+  if (runExec === undefined) {
+    throw new RestoreError(`the export does not record which cell execution started run ${runId}`);
+  }
+  const runExecAttributes = activities[text(runExec['prov:informant']) as string];
+  const session = text(runExecAttributes['nbprov:kernel_session']);
+  const lastIndex = integer(runExecAttributes['nbprov:exec_index']);
+  if (session === null || lastIndex === null) {
+    throw new RestoreError(`the export does not record the kernel session of run ${runId}`);
+  }
+  const sourceOf = executedSources(document);
+  const executions = Object.entries(activities)
+    .filter(([key, attributes]) => {
+      const index = integer(attributes['nbprov:exec_index']);
+      return isExecution(key) && text(attributes['nbprov:kernel_session']) === session && index !== null && index <= lastIndex;
+    })
+    .map(([key, attributes]) => {
+      const index = integer(attributes['nbprov:exec_index']) as number;
+      const source = sourceOf.get(key);
+      if (source === undefined) {
+        throw new RestoreError(`the export lacks the source that execution ${session}-${index} ran`);
+      }
+      const execution: IRecordedExecution = {
+        exec: `${session}-${index}`,
+        cell: text(attributes['nbprov:cell']),
+        count: integer(attributes['nbprov:execution_count']),
+        source
+      };
+      return { index, execution };
+    })
+    .sort((a, b) => a.index - b.index)
+    .map(({ execution }) => execution);
+  return { run: runId, notebook: notebookName(document), git: recordedGit(runAttributes), executions };
+}
+
+function recordedGit(run: ProvAttributes): IRecordedGit | null {
+  const diffSha256 = text(run['nbprov:git_diff_sha256']);
+  if (diffSha256 === null) {
+    return null; // `nbprov:git` says "not a git repository", or no code state was captured
+  }
+  const diff = text(run['nbprov:git_diff']);
+  const diffSize = integer(run['nbprov:git_diff_size']);
+  if (diff === null || diffSize === null) {
+    throw new RestoreError('the export records a diff hash but not the diff itself');
+  }
+  const untracked = text(run['nbprov:git_untracked']);
+  return {
+    root: text(run['nbprov:git_root']),
+    commit: text(run['nbprov:git_commit']),
+    remote: text(run['nbprov:git_remote']),
+    notebook: text(run['nbprov:git_notebook']),
+    diff,
+    diffEncoding: text(run['nbprov:git_diff_encoding']) === 'base64' ? 'base64' : 'utf-8',
+    diffSha256,
+    diffSize,
+    diffTruncated: flag(run['nbprov:git_diff_truncated']),
+    untracked: untracked === null ? [] : parseStringList(untracked)
+  };
+}
+
+/** Cell execution id → the source it ran, from `used` relations to `nbprov:CellSource` entities. */
+function executedSources(document: Record<string, unknown>): Map<string, string> {
+  const entities = (isObject(document.entity) ? document.entity : {}) as ProvSection;
+  const sources = new Map<string, string>();
+  for (const relation of relations(document, 'used')) {
+    const entity = entities[text(relation['prov:entity']) ?? ''];
+    const activity = text(relation['prov:activity']);
+    const source = entity && text(entity['prov:type']) === 'nbprov:CellSource' ? text(entity['nbprov:source']) : null;
+    if (activity !== null && source !== null) {
+      sources.set(activity, source);
+    }
+  }
+  return sources;
+}
+
+function notebookName(document: Record<string, unknown>): string | null {
+  const entities = (isObject(document.entity) ? document.entity : {}) as ProvSection;
+  const notebook = Object.values(entities).find(attributes => text(attributes['prov:type']) === 'nbprov:Notebook');
+  return notebook ? text(notebook['prov:label']) : null;
+}
+
+function relations(document: Record<string, unknown>, kind: string): ProvAttributes[] {
+  const section = document[kind];
+  return isObject(section) ? Object.values(section).filter(isObject) : [];
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A PROV-JSON value as plain JSON: typed literals (`{"$": …, "type": …}`) give their `$`. */
+function plain(value: unknown): unknown {
+  return isObject(value) && '$' in value ? value.$ : value;
+}
+
+function text(value: unknown): string | null {
+  const v = plain(value);
+  return typeof v === 'string' ? v : null;
+}
+
+function integer(value: unknown): number | null {
+  const v = plain(value);
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) ? n : null;
+}
+
+function flag(value: unknown): boolean {
+  const v = plain(value);
+  return v === true || v === 'true';
+}
+
+function parseStringList(json: string): string[] {
+  try {
+    const parsed: unknown = JSON.parse(json);
+    return Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** The bytes of the recorded diff, refused when capped or when they do not match their hash. */
+export function verifiedDiff(git: IRecordedGit): Buffer {
+  if (git.diffTruncated) {
+    throw new RestoreError(
+      `the run's uncommitted changes (${git.diffSize} bytes) exceeded the recording cap; ` +
+        'the recorded diff is incomplete and cannot be restored'
+    );
+  }
+  const diff = Buffer.from(git.diff, git.diffEncoding === 'base64' ? 'base64' : 'utf8');
+  const sha256 = createHash('sha256').update(diff).digest('hex');
+  if (sha256 !== git.diffSha256 || diff.length !== git.diffSize) {
+    throw new RestoreError(
+      `the recorded diff does not match its SHA-256 (${git.diffSha256}): the export was modified`
+    );
+  }
+  return diff;
+}
+
+/**
+ * Where the notebook goes inside the destination: its recorded path in the repository, or
+ * `<stem>.ipynb` at the top without git. The recorded path must stay inside the destination.
+ */
+export function notebookTarget(destination: string, run: IRecordedRun): string {
+  const relative = run.git ? checkedRepositoryPath(run.git.notebook) : `${safeStem(run.notebook)}.ipynb`;
+  const target = path.resolve(destination, ...relative.split('/'));
+  if (!isInside(path.resolve(destination), target)) {
+    throw new RestoreError(`the recorded notebook path ${JSON.stringify(relative)} leaves the destination`);
+  }
+  return target;
+}
+
+/** nbformat 4.5 JSON: one code cell per execution, sources exactly as executed. */
+export function restoredNotebook(run: IRecordedRun): string {
+  const usedIds = new Set<string>();
+  const cells = run.executions.map((execution, index) => {
+    const id = uniqueCellId(execution, index, usedIds);
+    return {
+      cell_type: 'code',
+      execution_count: execution.count,
+      id,
+      metadata: { nbprov: { exec: execution.exec, cell: execution.cell } },
+      outputs: [],
+      source: sourceLines(execution.source)
+    };
+  });
+  const notebook = {
+    cells,
+    metadata: { nbprov: { restored_run: run.run } },
+    nbformat: 4,
+    nbformat_minor: 5
+  };
+  return JSON.stringify(notebook, null, 1) + '\n';
+}
+
+export async function restore(options: IRestoreOptions): Promise<IRestoreResult> {
+  const run = recordedRun(await readProv(options.provPath), options.runId);
+  if (run.git === null && !options.notebookOnly) {
+    throw new RestoreError(
+      'the export has no git information for this run (its notebook was not in a git repository): ' +
+        'only the notebook can be restored; pass --notebook-only to do that'
+    );
+  }
+  const useGit = run.git !== null && !options.notebookOnly;
+  const restoring: IRecordedRun = useGit ? run : { ...run, git: null };
+  const destination = path.resolve(options.destination);
+  // Every check that needs no clone runs before anything is written.
+  const diff = useGit && run.git ? verifiedDiff(run.git) : null;
+  const target = notebookTarget(destination, restoring);
+  const source = useGit && run.git ? cloneSource(run.git, options.repo) : null;
+  const createdDestination = await prepareDestination(destination);
+  try {
+    if (source !== null && diff !== null && run.git) {
+      await checkoutRecordedState(source, destination, run.git.commit, diff);
+    }
+    await writeInside(destination, target, restoredNotebook(restoring));
+  } catch (error) {
+    await undo(destination, createdDestination);
+    throw error;
+  }
+  return {
+    notebook: target,
+    commit: useGit && run.git ? run.git.commit : null,
+    untrackedNotRestored: useGit && run.git ? run.git.untracked : []
+  };
+}
+
+/** Entry point of the subcommand: returns the process exit status. */
+export async function restoreCommand(args: string[]): Promise<number> {
+  try {
+    const result = await restore(parseRestoreArgs(args));
+    const what = result.commit ? `commit ${result.commit} and notebook` : 'notebook';
+    process.stdout.write(`nbprov restore: restored ${what} ${result.notebook}\n`);
+    if (result.untrackedNotRestored.length > 0) {
+      process.stderr.write(
+        'nbprov restore: untracked files at run start were not recorded and are not restored: ' +
+          `${result.untrackedNotRestored.join(', ')}\n`
+      );
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof RestoreError) {
+      process.stderr.write(`nbprov restore: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function readProv(provPath: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fs.readFile(provPath, 'utf8');
+  } catch (error) {
+    throw new RestoreError(`cannot read ${provPath}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new RestoreError(`${provPath} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** What to clone: `--repo`, else the recorded remote; transport-helper URLs are refused. */
+function cloneSource(git: IRecordedGit, repo: string | null): string {
+  if (repo !== null) {
+    return path.resolve(repo);
+  }
+  if (git.remote === null) {
+    throw new RestoreError(
+      `the run's repository had no remote; give a clone of it with --repo (it was recorded at ${git.root})`
+    );
+  }
+  if (git.remote.startsWith('-') || git.remote.includes('::')) {
+    throw new RestoreError(`refusing the recorded remote ${JSON.stringify(git.remote)}`);
+  }
+  return git.remote;
+}
+
+/** Accepts a missing or empty destination; returns whether it had to be created. */
+async function prepareDestination(destination: string): Promise<boolean> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir(destination);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new RestoreError(`the destination ${destination} is not a usable folder: ${(error as Error).message}`);
+    }
+    await fs.mkdir(destination, { recursive: true });
+    return true;
+  }
+  if (entries.length > 0) {
+    throw new RestoreError(`the destination ${destination} exists and is not empty`);
+  }
+  return false;
+}
+
+async function checkoutRecordedState(
+  source: string,
+  destination: string,
+  commit: string | null,
+  diff: Buffer
+): Promise<void> {
+  if (commit === null) {
+    throw new RestoreError('the run was recorded before the repository had any commit');
+  }
+  const environment = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
+  try {
+    await simpleGit().env(environment).clone(source, destination, ['--no-checkout', '--']);
+  } catch (error) {
+    throw new RestoreError(`cannot clone ${source}: ${gitMessage(error)}`);
+  }
+  const git: SimpleGit = simpleGit({ baseDir: destination }).env(environment);
+  if (!(await hasCommit(git, commit))) {
+    // The commit may exist on the remote without being on any branch it advertises.
+    await git.raw(['fetch', '--quiet', 'origin', commit]).catch(() => undefined);
+    if (!(await hasCommit(git, commit))) {
+      throw new RestoreError(`commit ${commit} is not in ${source} (was it pushed?)`);
+    }
+  }
+  try {
+    await git.raw(['checkout', '--quiet', '--detach', commit]);
+    if (diff.length > 0) {
+      // The patch goes inside the clone's own .git folder: nothing is written outside the destination.
+      const patch = path.join(destination, '.git', 'nbprov-restore.patch');
+      await fs.writeFile(patch, diff);
+      await git.raw(['apply', '--binary', '--whitespace=nowarn', patch]);
+      await fs.rm(patch);
+    }
+  } catch (error) {
+    throw new RestoreError(`cannot restore commit ${commit} with its diff: ${gitMessage(error)}`);
+  }
+}
+
+async function hasCommit(git: SimpleGit, commit: string): Promise<boolean> {
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) {
+    throw new RestoreError(`the recorded commit ${JSON.stringify(commit)} is not a commit id`);
+  }
+  try {
+    await git.raw(['cat-file', '-e', `${commit}^{commit}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a file after checking that no symbolic link in the restored tree leads outside. */
+async function writeInside(destination: string, target: string, text: string): Promise<void> {
+  const folder = path.dirname(target);
+  await fs.mkdir(folder, { recursive: true });
+  const realDestination = await fs.realpath(destination);
+  if (!isInside(realDestination, await fs.realpath(folder))) {
+    throw new RestoreError(`the notebook's folder ${folder} leads outside the destination`);
+  }
+  const existing = await fs.lstat(target).catch(() => null);
+  if (existing !== null && !existing.isFile()) {
+    throw new RestoreError(`${target} exists and is not a regular file`);
+  }
+  await fs.writeFile(target, text);
+}
+
+async function undo(destination: string, createdDestination: boolean): Promise<void> {
+  if (createdDestination) {
+    await fs.rm(destination, { recursive: true, force: true });
+    return;
+  }
+  for (const entry of await fs.readdir(destination)) {
+    await fs.rm(path.join(destination, entry), { recursive: true, force: true });
+  }
+}
+
+/** A recorded path inside the repository: relative, `/`-separated, no `..`, not into `.git`. */
+function checkedRepositoryPath(recorded: string | null): string {
+  if (recorded === null) {
+    throw new RestoreError('the export does not record where the notebook is in the repository');
+  }
+  const segments = recorded.split('/');
+  const unsafe =
+    recorded.includes('\\') ||
+    recorded.includes('\0') ||
+    path.isAbsolute(recorded) ||
+    /^[a-zA-Z]:/.test(recorded) ||
+    segments.some(s => s === '' || s === '.' || s === '..' || s.toLowerCase() === '.git');
+  if (unsafe) {
+    throw new RestoreError(`the recorded notebook path ${JSON.stringify(recorded)} is not a safe relative path`);
+  }
+  return recorded;
+}
+
+/** A file stem from the recorded notebook name: its base name, restricted to harmless characters. */
+function safeStem(recordedName: string | null): string {
+  const base = (recordedName ?? '').split(/[\\/]/).pop() ?? '';
+  const stem = base.replace(/\.ipynb$/i, '').replace(/[^A-Za-z0-9._ -]/g, '_').replace(/^[.\s]+/, '');
+  return stem.trim() === '' ? 'notebook' : stem;
+}
+
+function isInside(folder: string, candidate: string): boolean {
+  const relative = path.relative(folder, candidate);
+  return (
+    relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)
+  );
+}
+
+function uniqueCellId(execution: IRecordedExecution, index: number, used: Set<string>): string {
+  const valid = (id: string | null): id is string =>
+    id !== null && /^[A-Za-z0-9_-]{1,64}$/.test(id) && !used.has(id);
+  const id = [execution.cell, execution.exec].find(valid) ?? `restored-${index + 1}`;
+  used.add(id);
+  return id;
+}
+
+/** Jupyter's multi-line string form: lines keep their newline; joining gives the source back. */
+function sourceLines(source: string): string[] {
+  return source.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+}
+
+function gitMessage(error: unknown): string {
+  return error instanceof Error ? error.message.trim() : String(error);
+}
