@@ -26,6 +26,7 @@ from .stream import CommStream
 __all__ = [
     "__version__", "Run", "configure", "run", "start_run", "end_run", "active_run", "log_param",
     "log_params", "log_metric", "log_metrics", "log_artifact", "export", "load_ipython_extension",
+    "unload_ipython_extension",
 ]
 
 _settings: dict[str, Any] = {"notebook": None, "energy": True}
@@ -77,7 +78,12 @@ class _Tracking:
         self.writer.flush()
 
     def close(self) -> None:
-        self.runs.end_leftover("the process exited")
+        """Stop tracking: end a run left open, stop the executions hooks, write everything."""
+        atexit.unregister(self.close)
+        self.runs.end_leftover("tracking stopped")
+        if self.execution is not None:
+            self.execution.unregister()
+        self.stream.close()
         self.writer.close()
 
 
@@ -137,6 +143,14 @@ def load_ipython_extension(ip: Any) -> None:
 
     ip.register_magics(TrackMagics)
     _start_tracking(ip)
+
+
+def unload_ipython_extension(ip: Any) -> None:
+    """``%unload_ext nbprov``: stop tracking (a later ``%load_ext`` starts a new kernel session)."""
+    global _tracking
+    if _tracking is not None and _tracking.shell is ip:
+        _tracking.close()
+        _tracking = None
 
 
 def configure(notebook: str | None = None, energy: bool | None = None) -> None:

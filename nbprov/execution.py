@@ -65,6 +65,10 @@ class ExecutionTracker:
         self._shell.events.register("pre_run_cell", self.pre_run_cell)
         self._shell.events.register("post_run_cell", self.post_run_cell)
 
+    def unregister(self) -> None:
+        self._shell.events.unregister("pre_run_cell", self.pre_run_cell)
+        self._shell.events.unregister("post_run_cell", self.post_run_cell)
+
     def record_running_cell(self) -> None:
         """Record the cell that is running right now (the one that loaded the extension)."""
         parent = parent_request(self._shell)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import shlex
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 
 def parse_param_value(text: str) -> object:
@@ -42,7 +43,11 @@ class TrackMagics(Magics):
         """Run the cell as one nbprov run; ``nbprov.active_run()`` inside returns it."""
         import nbprov
 
-        args = parse_argstring(self.track, line)
+        try:
+            argv = shlex.split(line)  # shell quoting: --name 'my run'
+        except ValueError as error:
+            raise UsageError(f"%%track: {error}") from None
+        args = self.track.parser.parse_args(argv)
         params = dict(parse_param(assignment) for assignment in args.param)
         source = self.shell.transform_cell(cell)
         filename = self.shell.compile.cache(source)  # lets tracebacks show the cell's lines

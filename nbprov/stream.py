@@ -63,6 +63,20 @@ class CommStream:
         except Exception as error:
             log.warning("nbprov: cannot open comm: %r", error)
 
+    def close(self) -> None:
+        try:
+            import comm
+
+            comm.get_comm_manager().unregister_target(TARGET, self._on_frontend_open)
+        except Exception as error:
+            log.warning("nbprov: cannot unregister comm target: %r", error)
+        channel, self._comm = self._comm, None
+        if channel is not None:
+            try:
+                channel.close()
+            except Exception as error:
+                log.warning("nbprov: comm close failed: %r", error)
+
     def send(self, record: Record) -> None:
         channel = self._comm
         if channel is None:

@@ -1,0 +1,265 @@
+"""Runs API, %%track, metric buffering and flushing, comm buffers, energy and code-state hooks."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TrackedShell
+
+import nbprov
+from nbprov import runs
+from nbprov.journal import decode_series, read_journal
+from nbprov.magic import parse_param_value
+from nbprov.stream import split_buffers
+
+
+def points(records: list[dict], run_id: str) -> dict[tuple[str, object], dict[str, list]]:
+    """All metric points of a run, per (metric, ctx), concatenated over batches."""
+    merged: dict[tuple[str, object], dict[str, list]] = {}
+    for record in records:
+        if record["type"] != "metrics" or record["run"] != run_id:
+            continue
+        for series in record["series"]:
+            decoded = decode_series(series)
+            assert all(len(a) == series["n"] for a in decoded.values())
+            target = merged.setdefault((series["metric"], series["ctx"]), {k: [] for k in decoded})
+            for field, values in decoded.items():
+                target[field].extend(values.tolist())
+    return merged
+
+
+def test_run_records_params_metrics_contexts(tracked: TrackedShell) -> None:
+    tracked.run(
+        "import nbprov\n"
+        "with nbprov.run(name='baseline', experiment='mnist', params={'lr': 0.1, 'opt': 'sgd'}) as run:\n"
+        "    run_id = run.id\n"
+        "    assert nbprov.active_run() is run\n"
+        "    run.log_param('seed', 7)\n"
+        "    for epoch in range(2):\n"
+        "        with run.context('training', epoch=epoch):\n"
+        "            for i in range(3):\n"
+        "                nbprov.log_metric('loss', 1.0 / (i + 1))\n"
+        "            with run.context('batch'):\n"
+        "                run.log_metric('grad', 0.5, step=10)\n"
+        "    nbprov.log_metrics({'acc': 0.9, 'f1': 0.8}, step=5)\n"
+        "    run.log_param('best_acc', 0.9, role='output')\n"
+        "assert nbprov.active_run() is None\n"
+    )
+    run_id = tracked.shell.user_ns["run_id"]
+    assert len(run_id) == 32 and int(run_id, 16) >= 0
+    records = tracked.records()
+    (start,) = [r for r in records if r["type"] == "run_start"]
+    assert (start["name"], start["experiment"]) == ("baseline", "mnist")
+    assert start["exec"] == tracked.records("exec_start")[-1]["exec"]
+    params = {(r["key"], r["role"]): r["value"] for r in records if r["type"] == "param"}
+    assert params == {("lr", "input"): 0.1, ("opt", "input"): "sgd", ("seed", "input"): 7,
+                      ("best_acc", "output"): 0.9}
+    contexts = [r for r in records if r["type"] == "context_start"]
+    assert [(c["ctx"], c["name"], c["epoch"], c["parent"]) for c in contexts] == [
+        (1, "training", 0, None), (2, "batch", 0, 1), (3, "training", 1, None), (4, "batch", 1, 3)]
+    assert sorted(r["ctx"] for r in records if r["type"] == "context_end") == [1, 2, 3, 4]
+    merged = points(records, run_id)
+    assert merged[("loss", 1)]["values"] == [1.0, 0.5, 1 / 3]
+    assert merged[("loss", 1)]["steps"] == [0, 1, 2]
+    assert merged[("loss", 3)]["epochs"] == [1, 1, 1]
+    assert merged[("grad", 4)]["steps"] == [10] and merged[("grad", 4)]["epochs"] == [1]
+    assert merged[("acc", None)] ["steps"] == [5] and merged[("acc", None)]["epochs"] == [-1]
+    now_ms = time.time() * 1000
+    assert all(now_ms - 60_000 < t <= now_ms + 1 for t in merged[("loss", 1)]["timestamps"])
+    batches = [r["batch"] for r in records if r["type"] == "metrics" and r["run"] == run_id]
+    assert batches == list(range(1, len(batches) + 1))
+    (end,) = [r for r in records if r["type"] == "run_end"]
+    assert end["status"] == "finished" and end["run"] == run_id
+    assert records.index(end) > max(i for i, r in enumerate(records) if r["type"] == "metrics")
+
+
+def test_named_context_argument(tracked: TrackedShell) -> None:
+    tracked.run(
+        "import nbprov\n"
+        "with nbprov.run() as run:\n"
+        "    with run.context('training', epoch=3):\n"
+        "        run.log_metric('loss', 1.0, context='training')\n"
+        "        run.log_metric('loss', 2.0, context='validation')\n"
+    )
+    records = tracked.records()
+    contexts = {r["name"]: r for r in records if r["type"] == "context_start"}
+    merged = points(records, contexts["training"]["run"])
+    assert merged[("loss", contexts["training"]["ctx"])]["epochs"] == [3]
+    assert merged[("loss", contexts["validation"]["ctx"])]["epochs"] == [-1]
+
+
+def test_explicit_timestamp_and_start_end_api(tracked: TrackedShell) -> None:
+    tracked.run(
+        "import nbprov\n"
+        "run = nbprov.start_run(name='manual')\n"
+        "nbprov.log_metric('m', 2, step=4, timestamp=1_700_000_000_000)\n"
+        "nbprov.log_param('k', [1, 2])\n"
+        "nbprov.end_run(status='failed')\n"
+    )
+    records = tracked.records()
+    run_id = tracked.shell.user_ns["run"].id
+    assert points(records, run_id)[("m", None)] == {
+        "steps": [4], "values": [2.0], "timestamps": [1_700_000_000_000], "epochs": [-1]}
+    assert [r["value"] for r in records if r["type"] == "param"] == ["[1, 2]"]
+    assert tracked.records("run_end")[0]["status"] == "failed"
+    assert nbprov.active_run() is None
+
+
+def test_artifact_hash_and_size(tracked: TrackedShell) -> None:
+    data = bytes(range(256)) * 9000
+    (tracked.folder / "model.bin").write_bytes(data)
+    tracked.run("import nbprov\nwith nbprov.run() as run:\n    nbprov.log_artifact('model.bin')\n"
+                "    run.log_artifact('model.bin', role='input')")
+    artifacts = tracked.records("artifact")
+    assert [a["role"] for a in artifacts] == ["output", "input"]
+    assert artifacts[0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert artifacts[0]["size"] == len(data) and artifacts[0]["name"] == "model.bin"
+    assert Path(artifacts[0]["path"]) == (tracked.folder / "model.bin").resolve()
+
+
+def test_track_magic(tracked: TrackedShell) -> None:
+    result = tracked.run(
+        "%%track --name 'my run' --experiment exp1 --param lr=0.01 --param epochs=3 --param fast=true "
+        "--param opt=adam\n"
+        "import nbprov\n"
+        "inside = nbprov.active_run()\n"
+        "nbprov.log_metric('loss', 0.25)\n"
+    )
+    assert result.success
+    (start,) = tracked.records("run_start")
+    assert (start["name"], start["experiment"]) == ("my run", "exp1")
+    assert tracked.shell.user_ns["inside"].id == start["run"]
+    params = {r["key"]: r["value"] for r in tracked.records("param")}
+    assert params == {"lr": 0.01, "epochs": 3, "fast": True, "opt": "adam"}
+    assert points(tracked.records(), start["run"])[("loss", None)]["values"] == [0.25]
+    assert tracked.records("run_end")[0]["status"] == "finished"
+    assert nbprov.active_run() is None
+
+
+def test_track_magic_failure_and_bad_param(tracked: TrackedShell) -> None:
+    failed = tracked.run("%%track\nraise RuntimeError('boom')")
+    assert not failed.success
+    assert tracked.records("run_end")[0]["status"] == "failed"
+    assert tracked.records("run_end")[0]["evalue"] == "boom"
+    for bad_line in ("--param novalue", "--name 'unbalanced", "--unknown 1"):
+        assert not tracked.run(f"%%track {bad_line}\nx = 1").success
+    assert len(tracked.records("run_start")) == 1
+
+
+def test_param_value_parsing() -> None:
+    assert [parse_param_value(v) for v in ["3", "-2", "0.5", "1e-3", "True", "false", "nan", "abc", ""]] == [
+        3, -2, 0.5, 0.001, True, False, "nan", "abc", ""]
+
+
+def test_points_are_flushed_while_the_run_is_open(tracked: TrackedShell) -> None:
+    run = nbprov.start_run()
+    for i in range(10):
+        run.log_metric("live", float(i))
+    time.sleep(0.8)  # periodic tick (<= 250 ms) turns the buffer into a record and writes it
+    on_disk = read_journal(tracked.journal_folder)
+    assert points(on_disk, run.id)[("live", None)]["values"] == [float(i) for i in range(10)]
+    run.end()
+
+
+def test_size_triggered_flush_and_order(tracked: TrackedShell) -> None:
+    run = nbprov.start_run()
+    total = runs.FLUSH_POINTS * 2 + 5
+    for i in range(total):
+        run.log_metric("x", i)
+    run.end()
+    records = tracked.records()
+    assert len([r for r in records if r["type"] == "metrics"]) >= 3
+    assert points(records, run.id)[("x", None)]["steps"] == list(range(total))
+
+
+def test_sampler_thread_and_main_thread_log_concurrently(tracked: TrackedShell) -> None:
+    run = nbprov.start_run(energy=False)
+    stop = threading.Event()
+
+    def sample() -> None:
+        n = 0
+        while not stop.is_set():
+            run._log_metric_from_thread("power_watts[test]", 1.0, n)
+            n += 1
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    for i in range(200_000):
+        run.log_metric("x", i)
+    stop.set()
+    sampler.join()
+    run.end()
+    merged = points(tracked.records(), run.id)
+    assert merged[("x", None)]["steps"] == list(range(200_000))
+    power_steps = merged[("power_watts[test]", None)]["steps"]
+    assert power_steps == list(range(len(power_steps)))
+
+
+def test_comm_record_carries_buffer_indices() -> None:
+    record = {"type": "metrics", "run": "r", "batch": 1, "series": [
+        {"metric": "a", "ctx": None, "n": 1, "steps": b"s", "values": b"v", "timestamps": b"t", "epochs": b"e"},
+        {"metric": "b", "ctx": 2, "n": 1, "steps": b"S", "values": b"V", "timestamps": b"T", "epochs": b"E"},
+    ]}
+    data, buffers = split_buffers(record)
+    assert buffers == [b"s", b"v", b"t", b"e", b"S", b"V", b"T", b"E"]
+    assert [s["values"] for s in data["series"]] == [1, 5]
+    assert record["series"][0]["values"] == b"v"  # the journal's copy is untouched
+    assert split_buffers({"type": "param"}) == ({"type": "param"}, [])
+
+
+def test_stream_sends_hello_then_every_record(tracked: TrackedShell) -> None:
+    stream = nbprov._tracking.stream
+    sent: list[tuple[dict, list]] = []
+    stream._comm.send = lambda data, buffers=None: sent.append((data, buffers or []))  # capture the wire
+    tracked.run("import nbprov\nwith nbprov.run() as r:\n    r.log_metric('m', 1.5)")
+    types = [d["record"]["type"] for d, _ in sent]
+    assert types[0] == "exec_end" or "exec_start" in types
+    metrics = [(d, b) for d, b in sent if d["record"]["type"] == "metrics"]
+    (data, buffers), = metrics
+    assert data["record"]["series"][0]["values"] == 1 and len(buffers) == 4
+    seqs = [d["record"]["seq"] for d, _ in sent]
+    assert seqs == sorted(seqs)
+    stream._on_message({"content": {"data": {"unexpected": True}}})  # logged, ignored
+
+
+def test_stream_hello_names_the_journal(tracked: TrackedShell) -> None:
+    hello = nbprov._tracking.stream._hello
+    session = tracked.records("kernel_start")[0]["session"]
+    assert hello == {"session": session, "journal": f"demo.prov/journal/k-{session}.jsonl",
+                     "notebook": "demo.ipynb"}
+    assert (tracked.folder / hello["journal"]).is_file()
+
+
+def test_energy_records_when_the_meter_is_available(tracked: TrackedShell) -> None:
+    pytest.importorskip("nbprov.energy")
+    tracked.run("import nbprov\nwith nbprov.run() as r:\n    with r.context('training', epoch=0):\n"
+                "        r.log_metric('m', 1)\n    with r.context('eval'):\n        pass")
+    (start,) = tracked.records("run_start")
+    assert start["energy"] is True
+    energy = tracked.records("energy")
+    scopes = {(e["scope"], e["ref"]) for e in energy}
+    assert ("run", start["run"]) in scopes and ("epoch", 0) in scopes and ("context", 2) in scopes
+    assert all({"device", "joules", "method", "reason", "resolution_limited"} <= e.keys() for e in energy)
+
+
+def test_energy_can_be_switched_off(tracked: TrackedShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    tracked.run("import nbprov\nwith nbprov.run(energy=False):\n    pass")
+    nbprov.configure(energy=False)
+    tracked.run("with nbprov.run():\n    pass")
+    nbprov.configure(energy=True)
+    monkeypatch.setenv("NBPROV_ENERGY", "0")
+    tracked.run("with nbprov.run():\n    pass")
+    assert [s["energy"] for s in tracked.records("run_start")] == [False, False, False]
+    assert tracked.records("energy") == []
+
+
+def test_code_state_is_captured_when_available(tracked: TrackedShell) -> None:
+    codestate = pytest.importorskip("nbprov.codestate")
+    assert hasattr(codestate, "capture")
+    tracked.run("import nbprov\nwith nbprov.run():\n    pass")
+    (start,) = tracked.records("run_start")
+    assert isinstance(start["code"], dict) and "python" in start["code"]
