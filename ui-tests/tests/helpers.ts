@@ -1,0 +1,49 @@
+import { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import * as path from 'path';
+
+/** Uploads a fixture notebook into the test's folder and opens it. */
+export async function openFixture(page: IJupyterLabPageFixture, tmpPath: string, name: string): Promise<void> {
+  await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
+  await page.notebook.openByPath(`${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  // The kernel extension is loaded silently once the kernel is ready.
+  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+}
+
+/** Reads a text file through the Contents API of the page's server. */
+export async function readText(page: IJupyterLabPageFixture, filePath: string): Promise<string> {
+  return page.evaluate(async p => {
+    const model = await window.jupyterapp.serviceManager.contents.get(p, { content: true, format: 'text', type: 'file' });
+    return model.content as string;
+  }, filePath);
+}
+
+/** Names of the files in a folder (empty when missing). */
+export async function listFiles(page: IJupyterLabPageFixture, folder: string): Promise<string[]> {
+  return page.evaluate(async p => {
+    try {
+      const model = await window.jupyterapp.serviceManager.contents.get(p, { content: true });
+      return (model.content as { name: string }[]).map(item => item.name);
+    } catch {
+      return [];
+    }
+  }, folder);
+}
+
+/** All JSON records of the journal files whose name starts with `prefix`. */
+export async function journalRecords(
+  page: IJupyterLabPageFixture,
+  folder: string,
+  prefix: string
+): Promise<Record<string, unknown>[]> {
+  const names = (await listFiles(page, `${folder}/journal`)).filter(n => n.startsWith(prefix)).sort();
+  const records: Record<string, unknown>[] = [];
+  for (const name of names) {
+    for (const line of (await readText(page, `${folder}/journal/${name}`)).split('\n')) {
+      if (line.trim()) {
+        records.push(JSON.parse(line));
+      }
+    }
+  }
+  return records;
+}
