@@ -1,0 +1,510 @@
+/**
+ * The runs view shared by the notebook widget and the side panel: runs table, live charts,
+ * comparison and development graph of one run store. All user strings are set with textContent.
+ */
+import { Widget } from '@lumino/widgets';
+import { IDiffHunk } from '../core/diff';
+import { IRun, IRunStore, RunStoreChange, seriesKey } from '../tokens';
+import { MetricChart } from './chart';
+import { ILine, XAxis } from './chartdata';
+import { compareCode, compareParams } from './compare';
+import { executionsOf } from './executions';
+import { buildTable, contextName, formatDuration, ISort, MetricSummaries, nextSort } from './tablemodel';
+import { buildTimeline } from './timeline';
+
+export type RunsTab = 'runs' | 'compare' | 'timeline';
+
+/** Chart and table refreshes are batched to at most one per this many ms. */
+const REFRESH_MS = 300;
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) {
+    node.className = className;
+  }
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  return node;
+}
+
+/** Runs Enter and Space like a click, for elements that are not buttons. */
+function onActivate(node: HTMLElement, action: (event: Event) => void): void {
+  node.addEventListener('click', action);
+  node.addEventListener('keydown', event => {
+    if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      action(event);
+    }
+  });
+}
+
+export class RunsView extends Widget {
+  constructor() {
+    super();
+    this.addClass('nbprov-runs');
+    this._buildToolbar();
+    this.node.append(this._toolbar, this._message, this._runsSection, this._compareSection, this._timelineSection);
+    this._runsSection.append(this._table, this._charts);
+    this._message.className = 'nbprov-message';
+    this._message.setAttribute('role', 'status');
+    this._showTab();
+  }
+
+  /** Shows a store (or a message saying why there is none). */
+  setStore(store: IRunStore | null, emptyMessage = 'No runs recorded yet.'): void {
+    if (this._store === store) {
+      return;
+    }
+    this._store?.changed.disconnect(this._onStoreChanged, this);
+    this._store = store;
+    this._summaries = new MetricSummaries();
+    this._emptyMessage = emptyMessage;
+    this._selected.clear();
+    store?.changed.connect(this._onStoreChanged, this);
+    this._rebuildCharts();
+    this._refresh('all');
+  }
+
+  /** Restricts the view to these runs (empty: every run of the store). */
+  setRunIds(runIds: readonly string[]): void {
+    this._runIds = runIds.length ? new Set(runIds) : null;
+    this._refresh('all');
+  }
+
+  /** Restricts the charts to these metrics (empty: every metric). */
+  setMetrics(metrics: readonly string[]): void {
+    this._metrics = metrics.length ? new Set(metrics) : null;
+    this._refresh('all');
+  }
+
+  setXAxis(axis: XAxis): void {
+    if (axis !== this._axis) {
+      this._axis = axis;
+      this._axisSelect.value = axis;
+      this._rebuildCharts();
+      this._refresh('all');
+    }
+  }
+
+  setTab(tab: RunsTab): void {
+    this._tab = tab;
+    this._showTab();
+    this._refresh('all');
+  }
+
+  /** Called when the user changes the x axis or the tab, so the notebook widget can sync them. */
+  onUserChange: ((change: { xAxis?: XAxis; tab?: RunsTab }) => void) | null = null;
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._store?.changed.disconnect(this._onStoreChanged, this);
+    clearTimeout(this._timer);
+    this._rebuildCharts();
+    super.dispose();
+  }
+
+  protected onAfterAttach(): void {
+    this._refresh('all');
+  }
+
+  private _buildToolbar(): void {
+    this._toolbar.className = 'nbprov-toolbar';
+    this._filterInput.type = 'search';
+    this._filterInput.placeholder = 'Filter runs';
+    this._filterInput.setAttribute('aria-label', 'Filter runs');
+    this._filterInput.addEventListener('input', () => {
+      this._filter = this._filterInput.value;
+      this._renderTable();
+    });
+    const axisLabel = element('label', 'nbprov-axis', 'x axis ');
+    for (const [value, text] of [
+      ['step', 'step'],
+      ['epoch', 'epoch'],
+      ['time', 'wall time']
+    ]) {
+      const option = element('option', undefined, text);
+      option.value = value;
+      this._axisSelect.append(option);
+    }
+    this._axisSelect.addEventListener('change', () => {
+      const axis = this._axisSelect.value as XAxis;
+      this.setXAxis(axis);
+      this.onUserChange?.({ xAxis: axis });
+    });
+    axisLabel.append(this._axisSelect);
+    const tabs = element('div', 'nbprov-tabs');
+    tabs.setAttribute('role', 'tablist');
+    for (const [tab, text] of [
+      ['runs', 'Runs'],
+      ['compare', 'Compare'],
+      ['timeline', 'Development graph']
+    ] as [RunsTab, string][]) {
+      const button = element('button', 'nbprov-tab', text);
+      button.type = 'button';
+      button.setAttribute('role', 'tab');
+      button.dataset.tab = tab;
+      button.addEventListener('click', () => {
+        this.setTab(tab);
+        this.onUserChange?.({ tab });
+      });
+      tabs.append(button);
+    }
+    this._toolbar.append(this._filterInput, axisLabel, tabs);
+  }
+
+  private _showTab(): void {
+    this._runsSection.hidden = this._tab !== 'runs';
+    this._compareSection.hidden = this._tab !== 'compare';
+    this._timelineSection.hidden = this._tab !== 'timeline';
+    for (const button of this._toolbar.querySelectorAll<HTMLButtonElement>('.nbprov-tab')) {
+      button.setAttribute('aria-selected', String(button.dataset.tab === this._tab));
+    }
+  }
+
+  private _onStoreChanged(_: IRunStore, changes: readonly RunStoreChange[]): void {
+    for (const change of changes) {
+      if (change.kind === 'points') {
+        this._dirtyLines.add(`${change.runId}/${change.seriesKey}`);
+      } else {
+        this._runsChanged = true;
+      }
+    }
+    this._refresh('dirty');
+  }
+
+  /** Schedules a refresh; at most one runs per REFRESH_MS. */
+  private _refresh(scope: 'all' | 'dirty'): void {
+    if (scope === 'all') {
+      this._runsChanged = true;
+      this._allDirty = true;
+    }
+    if (this._timer !== undefined) {
+      return;
+    }
+    const wait = Math.max(0, this._lastRefresh + REFRESH_MS - Date.now());
+    this._timer = setTimeout(() => {
+      this._timer = undefined;
+      this._lastRefresh = Date.now();
+      this._render();
+    }, wait);
+  }
+
+  private _render(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    const runs = this._visibleRuns();
+    this._message.textContent = this._store
+      ? runs.length
+        ? ''
+        : this._emptyMessage
+      : this._emptyMessage;
+    this._renderTable();
+    if (this._tab === 'runs') {
+      this._renderCharts(runs);
+    } else if (this._tab === 'compare') {
+      this._renderCompare();
+    } else {
+      this._renderTimeline();
+    }
+    this._runsChanged = false;
+    this._allDirty = false;
+    this._dirtyLines.clear();
+  }
+
+  private _visibleRuns(): IRun[] {
+    if (!this._store) {
+      return [];
+    }
+    const runs = Array.from(this._store.runs.values());
+    return this._runIds ? runs.filter(run => this._runIds!.has(run.id)) : runs;
+  }
+
+  private _selectedRuns(): IRun[] {
+    return this._visibleRuns().filter(run => this._selected.has(run.id));
+  }
+
+  private _renderTable(): void {
+    const focusedKey = (document.activeElement as HTMLElement | null)?.dataset?.focusKey;
+    const table = buildTable(this._visibleRuns(), this._summaries, {
+      now: Date.now(),
+      sort: this._sort,
+      filter: this._filter
+    });
+    const head = element('thead');
+    const headRow = element('tr');
+    const selectHeader = element('th', 'nbprov-select');
+    selectHeader.setAttribute('aria-label', 'Selected');
+    headRow.append(selectHeader);
+    for (const column of table.columns) {
+      const th = element('th', `nbprov-col-${column.kind}`, column.label);
+      th.tabIndex = 0;
+      th.dataset.focusKey = `head:${column.key}`;
+      const sorted = this._sort?.column === column.key;
+      th.setAttribute('aria-sort', sorted ? (this._sort!.descending ? 'descending' : 'ascending') : 'none');
+      onActivate(th, () => {
+        this._sort = nextSort(this._sort, column.key);
+        this._renderTable();
+      });
+      headRow.append(th);
+    }
+    head.append(headRow);
+
+    const body = element('tbody');
+    for (const row of table.rows) {
+      const tr = element('tr', `nbprov-row nbprov-status-${row.status}`);
+      const selected = this._selected.has(row.runId);
+      tr.setAttribute('aria-selected', String(selected));
+      const checkCell = element('td', 'nbprov-select');
+      const check = element('input');
+      check.type = 'checkbox';
+      check.checked = selected;
+      check.dataset.focusKey = `select:${row.runId}`;
+      check.setAttribute('aria-label', `Select run ${row.cells[0].text}`);
+      check.addEventListener('change', () => this._toggle(row.runId, check.checked));
+      checkCell.append(check);
+      tr.append(checkCell);
+      row.cells.forEach((cell, index) => {
+        const td = element('td', `nbprov-col-${table.columns[index].kind}`, cell.text);
+        if (cell.title) {
+          td.title = cell.title;
+        }
+        tr.append(td);
+      });
+      const run = this._store?.runs.get(row.runId);
+      if (run?.exec) {
+        const jump = element('button', 'nbprov-jump', '⤴');
+        jump.type = 'button';
+        jump.title = 'Show the cell execution that ran this run';
+        jump.setAttribute('aria-label', `Show the execution of run ${run.name}`);
+        jump.dataset.focusKey = `jump:${row.runId}`;
+        jump.addEventListener('click', () => this._jumpToExecution(run.exec!));
+        tr.children[1].append(' ', jump);
+      }
+      body.append(tr);
+    }
+    const caption = element('caption', undefined, `${table.rows.length} run(s), ${this._selected.size} selected`);
+    this._table.replaceChildren(caption, head, body);
+    this._table.className = 'nbprov-table';
+    if (focusedKey) {
+      this._table.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusedKey)}"]`)?.focus();
+    }
+  }
+
+  private _toggle(runId: string, selected: boolean): void {
+    if (selected) {
+      this._selected.add(runId);
+    } else {
+      this._selected.delete(runId);
+    }
+    this._refresh('all');
+  }
+
+  private _rebuildCharts(): void {
+    for (const chart of this._chartsByMetric.values()) {
+      chart.dispose();
+    }
+    this._chartsByMetric.clear();
+  }
+
+  /** Lines of the selected runs, or of every visible run when none is selected, by metric. */
+  private _linesByMetric(runs: readonly IRun[]): Map<string, ILine[]> {
+    const shown = runs.some(run => this._selected.has(run.id))
+      ? runs.filter(run => this._selected.has(run.id))
+      : runs;
+    const nameCount = new Map<string, number>();
+    for (const run of shown) {
+      nameCount.set(run.name, (nameCount.get(run.name) ?? 0) + 1);
+    }
+    const byMetric = new Map<string, ILine[]>();
+    for (const run of shown) {
+      const label = nameCount.get(run.name)! > 1 ? `${run.name} (${run.id.slice(0, 6)})` : run.name;
+      for (const series of run.series.values()) {
+        if (this._metrics && !this._metrics.has(series.metric)) {
+          continue;
+        }
+        const lines = byMetric.get(series.metric) ?? [];
+        lines.push({
+          key: `${run.id}/${seriesKey(series.metric, series.ctx)}`,
+          run: label,
+          context: contextName(run, series.ctx) || '(none)',
+          series
+        });
+        byMetric.set(series.metric, lines);
+      }
+    }
+    return byMetric;
+  }
+
+  private _renderCharts(runs: readonly IRun[]): void {
+    const byMetric = this._linesByMetric(runs);
+    for (const [metric, chart] of this._chartsByMetric) {
+      if (!byMetric.has(metric)) {
+        chart.dispose();
+        this._chartsByMetric.delete(metric);
+      }
+    }
+    const width = Math.max(200, Math.min(1200, (this._charts.clientWidth || 640) - 160));
+    const metrics = Array.from(byMetric.keys()).sort();
+    for (const metric of metrics) {
+      let chart = this._chartsByMetric.get(metric);
+      const isNew = !chart;
+      if (!chart) {
+        chart = new MetricChart(metric, this._axis, width);
+        this._chartsByMetric.set(metric, chart);
+      }
+      this._charts.append(chart.node); // keeps charts in metric order
+      const dirty = isNew || this._allDirty || this._runsChanged ? 'all' : this._dirtyLines;
+      chart.update(byMetric.get(metric)!, dirty).catch(error => {
+        chart!.node.textContent = `Chart of ${metric} failed: ${String(error)}`;
+      });
+    }
+  }
+
+  private _renderCompare(): void {
+    const runs = this._selectedRuns();
+    if (runs.length < 2) {
+      this._compareSection.replaceChildren(
+        element('p', 'nbprov-message', 'Select two or more runs in the Runs tab to compare them.')
+      );
+      return;
+    }
+    const params = element('table', 'nbprov-table nbprov-compare-params');
+    params.append(element('caption', undefined, 'Parameters (differences first)'));
+    const headRow = element('tr');
+    headRow.append(element('th', undefined, 'parameter'), ...runs.map(run => element('th', undefined, run.name)));
+    params.append(element('thead'));
+    params.tHead!.append(headRow);
+    const body = element('tbody');
+    for (const row of compareParams(runs)) {
+      const tr = element('tr', row.differs ? 'nbprov-differs' : undefined);
+      if (row.differs) {
+        tr.setAttribute('aria-label', `${row.key} differs`);
+      }
+      tr.append(element('th', undefined, row.key), ...row.values.map(value => element('td', undefined, value)));
+      body.append(tr);
+    }
+    params.append(body);
+
+    const code = element('div', 'nbprov-compare-code');
+    code.append(element('h3', undefined, `Code compared with ${runs[0].name}`));
+    const executions = this._store ? executionsOf(this._store) : new Map();
+    for (const comparison of compareCode(runs, executions)) {
+      const run = runs.find(candidate => candidate.id === comparison.runId)!;
+      code.append(element('h4', undefined, run.name));
+      if (comparison.missing) {
+        code.append(element('p', 'nbprov-message', comparison.missing));
+      } else if (!comparison.hunks.length) {
+        code.append(element('p', 'nbprov-message', 'Same cell source.'));
+      } else {
+        code.append(renderHunks(comparison.hunks));
+      }
+    }
+    this._compareSection.replaceChildren(params, code);
+  }
+
+  private _renderTimeline(): void {
+    if (!this._store) {
+      this._timelineSection.replaceChildren();
+      return;
+    }
+    const entries = buildTimeline(executionsOf(this._store), this._store.runs.values());
+    if (!entries.length) {
+      this._timelineSection.replaceChildren(element('p', 'nbprov-message', 'No cell executions recorded yet.'));
+      return;
+    }
+    const list = element('ol', 'nbprov-timeline');
+    list.setAttribute('aria-label', 'Cell executions');
+    for (const entry of entries) {
+      const { execution } = entry;
+      const item = element('li', `nbprov-exec nbprov-exec-${execution.status}`);
+      item.dataset.exec = execution.id;
+      item.tabIndex = -1;
+      const summary = element(
+        'div',
+        'nbprov-exec-summary',
+        `[${execution.count ?? ' '}] ${execution.status} · ` +
+          `${entry.duration === null ? 'running' : formatDuration(entry.duration)} · ` +
+          `version ${entry.version} · ${new Date(execution.start).toLocaleTimeString()}`
+      );
+      item.append(summary);
+      const runNames = entry.runIds.map(id => this._store!.runs.get(id)?.name ?? id);
+      if (runNames.length) {
+        item.append(element('div', 'nbprov-exec-runs', `runs: ${runNames.join(', ')}`));
+      }
+      const details = element('details');
+      details.append(element('summary', undefined, entry.changes?.length ? 'source and changes' : 'source'));
+      details.append(element('pre', 'nbprov-source', execution.source));
+      if (entry.changes?.length) {
+        details.append(renderHunks(entry.changes));
+      }
+      item.append(details);
+      list.append(item);
+    }
+    this._timelineSection.replaceChildren(list);
+    if (this._pendingJump) {
+      const target = list.querySelector<HTMLElement>(`[data-exec="${CSS.escape(this._pendingJump)}"]`);
+      this._pendingJump = null;
+      if (target) {
+        target.classList.add('nbprov-exec-target');
+        target.scrollIntoView({ block: 'nearest' });
+        target.focus();
+      }
+    }
+  }
+
+  private _jumpToExecution(exec: string): void {
+    this._pendingJump = exec;
+    this.setTab('timeline');
+    this.onUserChange?.({ tab: 'timeline' });
+  }
+
+  private _store: IRunStore | null = null;
+  private _summaries = new MetricSummaries();
+  private _emptyMessage = 'No runs recorded yet.';
+  private _runIds: Set<string> | null = null;
+  private _metrics: Set<string> | null = null;
+  private _axis: XAxis = 'step';
+  private _tab: RunsTab = 'runs';
+  private _sort: ISort | null = null;
+  private _filter = '';
+  private _selected = new Set<string>();
+  private _pendingJump: string | null = null;
+  private _dirtyLines = new Set<string>();
+  private _runsChanged = true;
+  private _allDirty = true;
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _lastRefresh = 0;
+  private _chartsByMetric = new Map<string, MetricChart>();
+  private _toolbar = element('div');
+  private _filterInput = element('input');
+  private _axisSelect = element('select');
+  private _message = element('div');
+  private _runsSection = element('div', 'nbprov-section');
+  private _table = element('table');
+  private _charts = element('div', 'nbprov-charts');
+  private _compareSection = element('div', 'nbprov-section');
+  private _timelineSection = element('div', 'nbprov-section');
+}
+
+/** A diff as text lines, each marked added / removed / context by class and prefix. */
+export function renderHunks(hunks: readonly IDiffHunk[]): HTMLElement {
+  const pre = element('pre', 'nbprov-diff');
+  for (const hunk of hunks) {
+    pre.append(
+      element('span', 'nbprov-diff-hunk', `@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@\n`)
+    );
+    for (const line of hunk.lines) {
+      const prefix = line.kind === 'added' ? '+' : line.kind === 'removed' ? '-' : ' ';
+      pre.append(element('span', `nbprov-diff-${line.kind}`, `${prefix}${line.text}\n`));
+    }
+  }
+  return pre;
+}
