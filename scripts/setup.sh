@@ -15,7 +15,8 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+# JupyterLab first: its jupyter-builder builds the extension, which the nbprov package then ships.
+.venv/bin/python -m pip install -q "jupyterlab==4.6.4"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
@@ -23,5 +24,6 @@ fi
 
 export PATH="$PWD/.venv/bin:$PATH"
 npm run build
+.venv/bin/python -m pip install -q -e ".[test]"
 # Point JupyterLab at the freshly built extension (a link, so rebuilds are picked up).
 jupyter-builder develop --overwrite . > /dev/null
