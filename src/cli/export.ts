@@ -1,0 +1,90 @@
+/** `nbprov export <notebook.ipynb> [--live-session ID]...`: the filesystem side of core/export. */
+
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+import { exportSession, type IJournalFile } from '../core/export';
+import { DirectorySink } from './fsstore';
+import { UserError } from './errors';
+
+export const EXPORT_USAGE = 'usage: nbprov export <notebook.ipynb> [--live-session ID]...';
+
+interface IExportOptions {
+  notebook: string;
+  liveSessions: string[];
+}
+
+export function parseExportArgs(args: string[]): IExportOptions {
+  const liveSessions: string[] = [];
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--live-session') {
+      const value = args[++i];
+      if (value === undefined || value.startsWith('--')) {
+        throw new UserError('--live-session needs a kernel session id');
+      }
+      liveSessions.push(value);
+    } else if (arg.startsWith('--live-session=')) {
+      liveSessions.push(arg.slice('--live-session='.length));
+    } else if (arg.startsWith('-')) {
+      throw new UserError(`unknown option ${arg}\n${EXPORT_USAGE}`);
+    } else {
+      positional.push(arg);
+    }
+  }
+  if (positional.length !== 1) {
+    throw new UserError(EXPORT_USAGE);
+  }
+  return { notebook: positional[0], liveSessions };
+}
+
+async function listFiles(folder: string): Promise<string[]> {
+  try {
+    const entries = await fs.readdir(folder, { withFileTypes: true });
+    return entries.filter(entry => entry.isFile()).map(entry => entry.name).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return [];
+    }
+    throw error;
+  }
+}
+
+export async function runExport(options: IExportOptions, version: string): Promise<string> {
+  const notebookPath = path.resolve(options.notebook);
+  if (path.extname(notebookPath) !== '.ipynb') {
+    throw new UserError(`not a notebook (.ipynb): ${options.notebook}`);
+  }
+  const stat = await fs.stat(notebookPath).catch(() => null);
+  if (!stat?.isFile()) {
+    throw new UserError(`notebook not found: ${options.notebook}`);
+  }
+  const notebook = path.basename(notebookPath);
+  const provDir = path.join(path.dirname(notebookPath), `${path.basename(notebook, '.ipynb')}.prov`);
+  const journalDir = path.join(provDir, 'journal');
+  const names = (await listFiles(journalDir)).filter(name => name.endsWith('.jsonl'));
+  if (names.length === 0) {
+    throw new UserError(`no journal for ${notebook}: ${journalDir} has no .jsonl files`);
+  }
+  const journal: IJournalFile[] = await Promise.all(
+    names.map(async name => ({ name, text: await fs.readFile(path.join(journalDir, name), 'utf8') }))
+  );
+  const summary = await exportSession(
+    { notebook, journal, liveSessions: options.liveSessions, blobs: await listFiles(path.join(provDir, 'blobs')), nbprovVersion: version },
+    new DirectorySink(provDir)
+  );
+  for (const warning of summary.warnings) {
+    process.stderr.write(`nbprov export: warning: ${warning.file}:${warning.line}: ${warning.reason}\n`);
+  }
+  process.stdout.write(
+    `nbprov export: ${summary.executions} executions, ${summary.runs} runs, ` +
+      `${summary.metricSeries} metric series (${summary.points} points) -> ${provDir}\n`
+  );
+  return provDir;
+}
+
+export async function exportCommand(args: string[], version: string): Promise<number> {
+  await runExport(parseExportArgs(args), version);
+  return 0;
+}

@@ -1,0 +1,91 @@
+/**
+ * The export pipeline: journal file texts in, `prov.json`, `metrics.zarr/` and
+ * `ro-crate-metadata.json` out through a sink. Shared by the CLI (filesystem sink) and the
+ * JupyterLab command (Contents API sink), so one export implementation exists.
+ */
+
+import { type IJournalFile, type IJournalWarning, parseJournal } from './journal';
+import { buildProvDocument, stableStringify } from './prov';
+import { buildCrateMetadata, DEFAULT_LICENSE, ROCRATE_METADATA } from './rocrate';
+import { buildSession } from './session';
+import { CheckedSink, type IFileSink } from './store';
+import { writeMetricsZarr } from './zarr';
+
+export type { IFileSink } from './store';
+export type { IJournalFile, IJournalWarning } from './journal';
+
+export const PROV_FILE = 'prov.json';
+
+export interface IExportInput {
+  /** Notebook file name, e.g. `train.ipynb` (a label: never used as a path). */
+  notebook: string;
+  /** Contents of `<stem>.prov/journal/*.jsonl`; `name` is the file name inside `journal/`. */
+  journal: IJournalFile[];
+  /** Kernel sessions still running: their unfinished runs are `running`, not `crashed`. */
+  liveSessions?: string[];
+  /** Names of the files present in `<stem>.prov/blobs/` (sha256 hex). */
+  blobs?: string[];
+  nbprovVersion: string;
+  /** ISO date-time recorded as the crate's `datePublished`; defaults to now. */
+  datePublished?: string;
+  /** License URI of the crate; defaults to CC BY 4.0. */
+  license?: string;
+  /** Called after each step with steps done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface IExportSummary {
+  /** Relative paths written, in write order. */
+  files: string[];
+  bytes: number;
+  provBytes: number;
+  zarrBytes: number;
+  executions: number;
+  runs: number;
+  metricSeries: number;
+  points: number;
+  /** Lines skipped while reading the journal and records that could not be placed. */
+  warnings: IJournalWarning[];
+}
+
+export async function exportSession(input: IExportInput, sink: IFileSink): Promise<IExportSummary> {
+  const out = new CheckedSink(sink);
+  const parsed = parseJournal(input.journal);
+  const session = buildSession(parsed.records, parsed.warnings, input.liveSessions ?? []);
+  const metricSeries = session.runs.reduce((sum, run) => sum + run.metrics.length, 0);
+  // Steps: parse+model, prov.json, each metric group, the crate.
+  const total = 3 + metricSeries;
+  let done = 0;
+  const step = (): void => input.onProgress?.(++done, total);
+  step();
+
+  const prov = stableStringify(buildProvDocument(session, { notebook: input.notebook, nbprovVersion: input.nbprovVersion }));
+  await out.write(PROV_FILE, prov);
+  step();
+
+  const zarr = await writeMetricsZarr(session.runs, out, step);
+
+  const crate = buildCrateMetadata({
+    notebook: input.notebook,
+    session,
+    journalFiles: input.journal.map(file => file.name),
+    blobs: input.blobs ?? [],
+    nbprovVersion: input.nbprovVersion,
+    datePublished: input.datePublished ?? new Date().toISOString(),
+    license: input.license ?? DEFAULT_LICENSE
+  });
+  await out.write(ROCRATE_METADATA, JSON.stringify(crate, null, 1));
+  step();
+
+  return {
+    files: out.files,
+    bytes: out.bytes,
+    provBytes: new TextEncoder().encode(prov).byteLength,
+    zarrBytes: zarr.bytes,
+    executions: session.executions.length,
+    runs: session.runs.length,
+    metricSeries,
+    points: session.runs.reduce((sum, run) => sum + run.metrics.reduce((s, m) => s + m.values.length, 0), 0),
+    warnings: session.warnings
+  };
+}

@@ -1,0 +1,408 @@
+/**
+ * W3C PROV-JSON builder for a session model (mapping documented in ARCHITECTURE.md, section
+ * "PROV mapping"). Deterministic: identifiers derive from journal ids, keys are sorted and
+ * no export time is recorded, so the same history always gives the same bytes.
+ */
+
+import { unifiedDiff } from './diff';
+import type { IEnergyReading, IExecution, IRun, ISession, ISourceVersion } from './session';
+import { metricGroupPath, METRICS_ROOT } from './zarr';
+
+export const PROV_PREFIXES: Record<string, string> = {
+  prov: 'http://www.w3.org/ns/prov#',
+  xsd: 'http://www.w3.org/2001/XMLSchema#',
+  dcterms: 'http://purl.org/dc/terms/',
+  provml: 'https://w3id.org/provml#',
+  nbprov: 'urn:nbprov:'
+};
+
+/** Attribute values the `prov` package round-trips: scalars or typed literals, never arrays. */
+type ProvValue = string | number | boolean | { $: string; type: string };
+type ProvAttributes = Record<string, ProvValue>;
+type ProvSection = Record<string, ProvAttributes>;
+
+export interface IProvDocument {
+  prefix: Record<string, string>;
+  entity?: ProvSection;
+  activity?: ProvSection;
+  agent?: ProvSection;
+  used?: ProvSection;
+  wasGeneratedBy?: ProvSection;
+  wasInformedBy?: ProvSection;
+  wasDerivedFrom?: ProvSection;
+  hadMember?: ProvSection;
+  wasAssociatedWith?: ProvSection;
+  wasAttributedTo?: ProvSection;
+}
+
+type RelationKind = Exclude<keyof IProvDocument, 'prefix' | 'entity' | 'activity' | 'agent'>;
+
+/** Output text kept inline in the PROV document; the full content is identified by its hash. */
+export const PROV_TEXT_LIMIT = 4096;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+const qualified = (name: string): { $: string; type: string } => ({ $: name, type: 'prov:QUALIFIED_NAME' });
+
+/**
+ * Escapes a user string for use inside a qualified name's local part: letters, digits and `-`
+ * stay, every other UTF-8 byte becomes `_XX`. `.` is left free to separate id components.
+ */
+export function escapeLocal(text: string): string {
+  let out = '';
+  for (const byte of new TextEncoder().encode(text)) {
+    const ch = String.fromCharCode(byte);
+    out += /[A-Za-z0-9-]/.test(ch) ? ch : '_' + byte.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out === '' ? '_' : out;
+}
+
+export const provIds = {
+  notebook: (): string => 'nbprov:notebook',
+  notebookVersion: (version: number): string => `nbprov:notebook.v${version}`,
+  sourceVersion: (cell: string, version: number): string => `nbprov:cell.${escapeLocal(cell)}.v${version}`,
+  execution: (exec: string): string => `nbprov:exec.${escapeLocal(exec)}`,
+  output: (exec: string, index: number): string => `nbprov:output.${escapeLocal(exec)}.${index}`,
+  user: (user: string): string => `nbprov:user.${escapeLocal(user)}`,
+  software: (): string => 'nbprov:software.nbprov',
+  run: (run: string): string => `nbprov:run.${run}`,
+  context: (run: string, ctx: number): string => `nbprov:context.${run}.${ctx < 0 ? 'm' + -ctx : ctx}`,
+  param: (run: string, role: string, index: number): string => `nbprov:param.${run}.${role}.${index}`,
+  artifact: (run: string, index: number): string => `nbprov:artifact.${run}.${index}`,
+  metric: (run: string, index: number): string => `nbprov:metric.${run}.${index}`
+};
+
+class DocumentBuilder {
+  readonly doc: IProvDocument = { prefix: { ...PROV_PREFIXES } };
+  private readonly counters = new Map<RelationKind, number>();
+
+  node(section: 'entity' | 'activity' | 'agent', id: string, attributes: Record<string, ProvValue | null | undefined>): void {
+    const target = (this.doc[section] ??= {});
+    const clean: ProvAttributes = target[id] ?? {};
+    for (const [key, value] of Object.entries(attributes)) {
+      // PROV has no null; an unknown attribute is simply absent.
+      if (value !== null && value !== undefined && !(typeof value === 'number' && !Number.isFinite(value))) {
+        clean[key] = value;
+      }
+    }
+    target[id] = clean;
+  }
+
+  has(section: 'entity' | 'activity' | 'agent', id: string): boolean {
+    return this.doc[section]?.[id] !== undefined;
+  }
+
+  relation(kind: RelationKind, attributes: ProvAttributes): void {
+    const n = (this.counters.get(kind) ?? 0) + 1;
+    this.counters.set(kind, n);
+    (this.doc[kind] ??= {})[`_:${kind}${n}`] = attributes;
+  }
+}
+
+export interface IProvOptions {
+  /** Notebook file name (label only; never used as a path). */
+  notebook: string;
+  nbprovVersion: string;
+}
+
+function energyAttributes(readings: IEnergyReading[]): Record<string, ProvValue> {
+  const measured = readings.filter(r => r.joules !== null);
+  if (measured.length === 0) {
+    const reasons = [...new Set(readings.map(r => r.reason ?? 'no reason recorded'))].sort();
+    return { 'nbprov:energy': 'unavailable', 'nbprov:energy_reason': reasons.join('; ') };
+  }
+  const methods = [...new Set(measured.map(r => r.method))].sort();
+  return {
+    'provml:energy': measured.reduce((sum, r) => sum + (r.joules as number), 0),
+    'nbprov:energy_unit': 'J',
+    'nbprov:energy_method': methods.join(', '),
+    'nbprov:energy_resolution_limited': measured.some(r => r.resolutionLimited),
+    // Per-device detail as a JSON string: `prov` would turn an array into a set.
+    'nbprov:energy_devices': JSON.stringify(
+      measured.map(r => ({ device: r.device, joules: r.joules, method: r.method, resolution_limited: r.resolutionLimited }))
+    )
+  };
+}
+
+function codeAttributes(run: IRun): Record<string, ProvValue | null | undefined> {
+  const code = run.code;
+  if (!code) {
+    return {};
+  }
+  const git = code.git;
+  const packages = code.packages ?? null;
+  return {
+    'nbprov:python': code.python,
+    'nbprov:packages':
+      packages === null ? null : JSON.stringify(Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : 1)))),
+    'nbprov:git': git ? null : 'not a git repository',
+    'nbprov:git_root': git?.root,
+    'nbprov:git_commit': git?.commit,
+    'nbprov:git_branch': git?.branch,
+    'nbprov:git_remote': git?.remote,
+    'nbprov:git_dirty': git?.dirty,
+    'nbprov:git_diff': git?.diff,
+    'nbprov:git_diff_encoding': git?.diff_encoding,
+    'nbprov:git_diff_sha256': git?.diff_sha256,
+    'nbprov:git_diff_size': git?.diff_size,
+    'nbprov:git_diff_truncated': git?.diff_truncated,
+    'nbprov:git_untracked': git?.untracked ? JSON.stringify(git.untracked) : null,
+    'nbprov:git_notebook': git?.notebook
+  };
+}
+
+function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IProvOptions): void {
+  const userOf = new Map(session.kernelSessions.map(k => [k.id, k.user]));
+  const defaultUser = session.users[0] ?? 'unknown';
+  for (const user of session.users.length ? session.users : [defaultUser]) {
+    b.node('agent', provIds.user(user), { 'prov:type': qualified('prov:Person'), 'prov:label': user });
+  }
+  b.node('entity', provIds.notebook(), { 'prov:type': 'nbprov:Notebook', 'prov:label': options.notebook });
+
+  // Source versions and their derivations.
+  const versionBySha = new Map<string, ISourceVersion>();
+  for (const [cell, chain] of session.cells) {
+    chain.forEach((version, i) => {
+      const id = provIds.sourceVersion(cell, version.version);
+      versionBySha.set(`${cell}\u0000${version.sha256}`, version);
+      b.node('entity', id, {
+        'prov:type': 'nbprov:CellSource',
+        'prov:label': `cell ${cell} v${version.version}`,
+        'nbprov:cell': cell,
+        'nbprov:cell_type': version.cellType,
+        'nbprov:version': version.version,
+        'nbprov:source': version.source,
+        'nbprov:sha256': version.sha256,
+        'prov:generatedAtTime': version.t
+      });
+      if (i > 0) {
+        const previous = chain[i - 1];
+        b.relation('wasDerivedFrom', {
+          'prov:generatedEntity': id,
+          'prov:usedEntity': provIds.sourceVersion(cell, previous.version),
+          'prov:type': qualified('prov:Revision'),
+          'nbprov:diff': unifiedDiff(previous.source, version.source, `${cell} v${previous.version}`, `${cell} v${version.version}`)
+        });
+      }
+    });
+  }
+
+  // Executions.
+  const previousInSession = new Map<string, IExecution>();
+  for (const execution of session.executions) {
+    const id = provIds.execution(execution.id);
+    b.node('activity', id, {
+      'prov:type': 'nbprov:CellExecution',
+      'prov:label': `In [${execution.count ?? ' '}]: ${execution.cell}`,
+      'prov:startTime': execution.started,
+      'prov:endTime': execution.ended,
+      'nbprov:cell': execution.cell,
+      'nbprov:execution_count': execution.count,
+      'nbprov:status': execution.status,
+      'nbprov:ename': execution.ename,
+      'nbprov:evalue': execution.evalue,
+      'nbprov:kernel_session': execution.kernelSession,
+      'nbprov:exec_index': execution.index,
+      'nbprov:msg_id': execution.msgId
+    });
+    if (execution.sourceVersion !== null) {
+      b.relation('used', {
+        'prov:activity': id,
+        'prov:entity': provIds.sourceVersion(execution.cell, execution.sourceVersion),
+        'prov:time': execution.started
+      });
+    }
+    execution.outputs.forEach((output, index) => {
+      const outputId = provIds.output(execution.id, index);
+      const text = output.text;
+      b.node('entity', outputId, {
+        'prov:type': 'nbprov:Output',
+        'prov:label': `${output.output_type}${output.mime ? ' ' + output.mime : ''}`,
+        'nbprov:output_type': output.output_type,
+        'nbprov:name': output.name,
+        'nbprov:mime': output.mime,
+        'nbprov:sha256': output.sha256,
+        'nbprov:size': output.size,
+        'nbprov:text': text === undefined ? null : text.slice(0, PROV_TEXT_LIMIT),
+        'nbprov:truncated': output.truncated || (text !== undefined && text.length > PROV_TEXT_LIMIT),
+        // Only a well-formed hash becomes a path (content-addressed blob store).
+        'nbprov:blob': output.blob && SHA256.test(output.blob) ? `blobs/${output.blob}` : null
+      });
+      b.relation('wasGeneratedBy', {
+        'prov:entity': outputId,
+        'prov:activity': id,
+        ...(execution.ended ? { 'prov:time': execution.ended } : {})
+      });
+    });
+    if (execution.kernelSession !== null) {
+      const previous = previousInSession.get(execution.kernelSession);
+      if (previous) {
+        b.relation('wasInformedBy', {
+          'prov:informed': id,
+          'prov:informant': provIds.execution(previous.id)
+        });
+      }
+      previousInSession.set(execution.kernelSession, execution);
+    }
+    const user = (execution.kernelSession !== null && userOf.get(execution.kernelSession)) || defaultUser;
+    b.relation('wasAssociatedWith', { 'prov:activity': id, 'prov:agent': provIds.user(user) });
+  }
+
+  // Notebook versions.
+  session.notebookVersions.forEach((version, i) => {
+    const id = provIds.notebookVersion(version.version);
+    b.node('entity', id, {
+      'prov:type': 'nbprov:NotebookVersion',
+      'prov:label': `${options.notebook} v${version.version}`,
+      'prov:generatedAtTime': version.t,
+      'nbprov:version': version.version,
+      'nbprov:cell_count': version.cells.length,
+      'nbprov:derived_from_kernel': version.derived,
+      // Cell order as a JSON string: `prov` treats arrays as unordered sets.
+      'nbprov:cell_order': JSON.stringify(version.cells.map(c => c.cell))
+    });
+    b.relation('wasDerivedFrom', {
+      'prov:generatedEntity': id,
+      'prov:usedEntity': i === 0 ? provIds.notebook() : provIds.notebookVersion(version.version - 1)
+    });
+    b.relation('wasAttributedTo', { 'prov:entity': id, 'prov:agent': provIds.user(defaultUser) });
+    for (const { cell, sha256 } of version.cells) {
+      const member = versionBySha.get(`${cell}\u0000${sha256}`);
+      if (member) {
+        b.relation('hadMember', {
+          'prov:collection': id,
+          'prov:entity': provIds.sourceVersion(cell, member.version)
+        });
+      }
+    }
+  });
+}
+
+function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
+  const runId = provIds.run(run.id);
+  const runEnergy = run.energy.filter(e => e.scope === 'run');
+  const kernelUser = session.kernelSessions.find(k => k.id === run.kernelSession)?.user;
+  b.node('activity', runId, {
+    'prov:type': 'provml:RunExecution',
+    'prov:label': run.name || run.id,
+    'prov:startTime': run.started,
+    'prov:endTime': run.ended,
+    'nbprov:run_id': run.id,
+    'nbprov:experiment': run.experiment,
+    'nbprov:status': run.status,
+    'nbprov:ename': run.ename,
+    'nbprov:evalue': run.evalue,
+    'nbprov:kernel_session': run.kernelSession,
+    ...codeAttributes(run),
+    ...(runEnergy.length
+      ? energyAttributes(runEnergy)
+      : run.energyRequested
+        ? { 'nbprov:energy': 'unavailable', 'nbprov:energy_reason': 'no reading recorded' }
+        : {})
+  });
+  if (run.exec !== null && b.has('activity', provIds.execution(run.exec))) {
+    b.relation('wasInformedBy', { 'prov:informed': runId, 'prov:informant': provIds.execution(run.exec) });
+  }
+  b.relation('wasAssociatedWith', {
+    'prov:activity': runId,
+    'prov:agent': provIds.user(kernelUser || session.users[0] || 'unknown')
+  });
+  b.relation('wasAssociatedWith', { 'prov:activity': runId, 'prov:agent': provIds.software() });
+
+  for (const context of run.contexts) {
+    const id = provIds.context(run.id, context.ctx);
+    const readings = run.energy.filter(
+      e => (e.scope === 'context' || e.scope === 'epoch') && (e.ctx ?? Number(e.ref)) === context.ctx
+    );
+    b.node('activity', id, {
+      'prov:type': context.epoch === null ? 'provml:Context' : 'provml:Epoch',
+      'prov:label': context.name,
+      'prov:startTime': context.started,
+      'prov:endTime': context.ended,
+      'provml:context': context.name,
+      'nbprov:ctx': context.ctx,
+      'nbprov:epoch': context.epoch,
+      ...(readings.length ? energyAttributes(readings) : {})
+    });
+    const parent = context.parent === null ? null : provIds.context(run.id, context.parent);
+    b.relation('wasInformedBy', {
+      'prov:informed': id,
+      'prov:informant': parent && run.contexts.some(c => c.ctx === context.parent) ? parent : runId
+    });
+  }
+  const cellReadings = run.energy.filter(e => e.scope === 'cell');
+  for (const ref of new Set(cellReadings.map(e => String(e.ref)))) {
+    const execId = provIds.execution(ref);
+    if (b.has('activity', execId)) {
+      b.node('activity', execId, energyAttributes(cellReadings.filter(e => String(e.ref) === ref)));
+    }
+  }
+
+  const roleIndex = { input: 0, output: 0 };
+  for (const param of run.params) {
+    const id = provIds.param(run.id, param.role, roleIndex[param.role]++);
+    b.node('entity', id, {
+      'prov:type': 'provml:Parameter',
+      'prov:label': param.key,
+      'prov:value': param.value,
+      'nbprov:role': param.role
+    });
+    b.relation(param.role === 'input' ? 'used' : 'wasGeneratedBy', { 'prov:activity': runId, 'prov:entity': id });
+  }
+  run.artifacts.forEach((artifact, index) => {
+    const id = provIds.artifact(run.id, index);
+    b.node('entity', id, {
+      'prov:type': 'provml:Artifact',
+      'prov:label': artifact.name || artifact.path,
+      // The path is recorded as written by the user; it is never opened by the export.
+      'nbprov:path': artifact.path,
+      'nbprov:sha256': artifact.sha256,
+      'nbprov:size': artifact.size,
+      'nbprov:role': artifact.role
+    });
+    b.relation(artifact.role === 'input' ? 'used' : 'wasGeneratedBy', { 'prov:activity': runId, 'prov:entity': id });
+  });
+  run.metrics.forEach((series, index) => {
+    const id = provIds.metric(run.id, index);
+    const context = series.ctx === null ? undefined : run.contexts.find(c => c.ctx === series.ctx);
+    b.node('entity', id, {
+      'prov:type': 'provml:Metric',
+      'prov:label': series.metric,
+      'provml:context': context?.name ?? 'run',
+      'provml:source': 'nbprov',
+      'dcterms:identifier': metricGroupPath(run, index),
+      'dcterms:format': 'application/x-zarr-v3',
+      'nbprov:store': METRICS_ROOT,
+      'nbprov:points': series.values.length
+    });
+    b.relation('wasGeneratedBy', {
+      'prov:entity': id,
+      'prov:activity': context ? provIds.context(run.id, context.ctx) : runId
+    });
+  });
+}
+
+export function buildProvDocument(session: ISession, options: IProvOptions): IProvDocument {
+  const b = new DocumentBuilder();
+  b.node('agent', provIds.software(), {
+    'prov:type': qualified('prov:SoftwareAgent'),
+    'prov:label': 'nbprov',
+    'nbprov:version': options.nbprovVersion
+  });
+  addDevelopmentGraph(b, session, options);
+  for (const run of session.runs) {
+    addRun(b, run, session);
+  }
+  return b.doc;
+}
+
+/** JSON with keys sorted at every level, for byte-identical output. */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v: unknown) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : v,
+    1
+  );
+}
