@@ -133,7 +133,8 @@ class EnergyMeter:
                 log.debug("energy backend shutdown failed", exc_info=True)
 
     def tick(self) -> None:
-        """One sampler step: keep accumulators current and report power. Public for tests and bench."""
+        """One sampler step: keep accumulators current and report power (the thread calls it; tests
+        call it directly to step a virtual clock)."""
         reading = self.read()
         on_power = self._on_power
         previous, self._previous_tick = self._previous_tick, reading
