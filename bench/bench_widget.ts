@@ -1,0 +1,96 @@
+/**
+ * Widget benchmark: run-store memory per million points, and the time of one chart update on a
+ * 1,000,000-point series (reduction to 800 columns + building the Vega changeset).
+ *
+ *   npx esbuild bench/bench_widget.ts --bundle --platform=node --outfile=/tmp/bench_widget.cjs
+ *   node --expose-gc /tmp/bench_widget.cjs
+ */
+import { changeset } from 'vega-dataflow'; // the changeset Vega uses, without vega's canvas loader
+import { RunStore } from '../src/store';
+import { ChartFeed, ILine } from '../src/widget/chartdata';
+
+const POINTS = 1_000_000;
+const BATCH = 10_000;
+const COLUMNS = 800;
+const RUN = 'f'.repeat(32);
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+function fill(store: RunStore, points: number): void {
+  store.apply('bench', [
+    { type: 'run_start', t: new Date(0).toISOString(), run: RUN, name: 'bench', experiment: 'bench', exec: null }
+  ]);
+  const t0 = Date.now();
+  for (let from = 0, batch = 1; from < points; from += BATCH, batch++) {
+    const n = Math.min(BATCH, points - from);
+    const steps = new Float64Array(n);
+    const values = new Float64Array(n);
+    const timestamps = new Float64Array(n);
+    const epochs = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      steps[i] = from + i;
+      values[i] = Math.exp(-(from + i) / points) + Math.sin(from + i) * 0.05;
+      timestamps[i] = t0 + (from + i) * 10;
+      epochs[i] = Math.floor((from + i) / 100_000);
+    }
+    store.apply('bench', [
+      {
+        type: 'metrics', t: new Date(0).toISOString(), run: RUN, batch,
+        series: [{ metric: 'loss', ctx: null, steps, values, timestamps, epochs }]
+      }
+    ]);
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function main(): void {
+  gc();
+  const before = process.memoryUsage();
+  const store = new RunStore();
+  fill(store, POINTS);
+  gc();
+  const after = process.memoryUsage();
+  const series = store.runs.get(RUN)!.series.get('loss')! as unknown as { byteLength: number };
+  const heapDelta = after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers;
+  const perMillion = (bytes: number): string => ((bytes / 1e6) * (1e6 / POINTS)).toFixed(1);
+
+  const line: ILine = {
+    key: `${RUN}/loss`, run: 'bench', context: '(none)',
+    series: store.runs.get(RUN)!.series.get('loss')!
+  };
+  const rows: [string, string][] = [
+    ['points in store', String(store.pointCount)],
+    ['store bytes (byteLength) per 1M points, MB', perMillion(series.byteLength)],
+    ['heap + arrayBuffers delta per 1M points, MB', perMillion(heapDelta)],
+    ['rss delta per 1M points, MB', perMillion(after.rss - before.rss)]
+  ];
+  for (const axis of ['step', 'time', 'epoch'] as const) {
+    const times: number[] = [];
+    let inserted = 0;
+    for (let repeat = 0; repeat < 15; repeat++) {
+      const feed = new ChartFeed(axis, COLUMNS);
+      const start = performance.now();
+      const change = feed.update([line], 'all');
+      const changes = changeset()
+        .remove((row: { key: string }) => change.removeLines.has(row.key))
+        .insert(change.insert);
+      times.push(performance.now() - start);
+      inserted = change.insert.length;
+      void changes;
+    }
+    rows.push([`update, 1M points -> ${COLUMNS} columns (${axis} axis), median ms`, median(times).toFixed(1)]);
+    rows.push([`  rows inserted (${axis} axis)`, String(inserted)]);
+  }
+  const width = Math.max(...rows.map(([label]) => label.length));
+  for (const [label, value] of rows) {
+    console.log(`${label.padEnd(width)}  ${value}`);
+  }
+}
+
+main();
