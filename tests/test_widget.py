@@ -68,3 +68,12 @@ def test_run_mimebundle_shows_the_widget_with_a_text_fallback() -> None:
     view = bundle["application/vnd.jupyter.widget-view+json"]
     assert view["version_major"] == 2
     assert isinstance(view["model_id"], str) and view["model_id"]
+
+
+def test_frontend_module_exports_the_named_model_and_view() -> None:
+    widget = runs_widget("abc123")
+    index = (ROOT / "src" / "widget" / "index.ts").read_text()
+    register = (ROOT / "src" / "widget" / "register.ts").read_text()
+    for name in (widget._model_name, widget._view_name):
+        assert f"export class {name} " in index
+        assert f"{name}: module.{name}" in register
