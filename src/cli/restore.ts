@@ -18,11 +18,10 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { simpleGit, SimpleGit } from 'simple-git';
 
+import { UserError } from './errors';
+
 export const RESTORE_USAGE =
   'usage: nbprov restore <prov.json> --run <run id> [--repo <path>] [--notebook-only] <destination>';
-
-/** A refusal with a message for the user; the command exits with status 1. */
-export class RestoreError extends Error {}
 
 export interface IRestoreOptions {
   provPath: string;
@@ -84,7 +83,7 @@ export function parseRestoreArgs(args: string[]): IRestoreOptions {
     if (arg === '--run' || arg === '--repo') {
       const value = args[++i];
       if (value === undefined) {
-        throw new RestoreError(`${arg} needs a value\n${RESTORE_USAGE}`);
+        throw new UserError(`${arg} needs a value\n${RESTORE_USAGE}`);
       }
       if (arg === '--run') {
         runId = value;
@@ -94,13 +93,13 @@ export function parseRestoreArgs(args: string[]): IRestoreOptions {
     } else if (arg === '--notebook-only') {
       notebookOnly = true;
     } else if (arg.startsWith('-')) {
-      throw new RestoreError(`unknown option ${arg}\n${RESTORE_USAGE}`);
+      throw new UserError(`unknown option ${arg}\n${RESTORE_USAGE}`);
     } else {
       positional.push(arg);
     }
   }
   if (positional.length !== 2 || runId === null) {
-    throw new RestoreError(RESTORE_USAGE);
+    throw new UserError(RESTORE_USAGE);
   }
   return { provPath: positional[0], runId, destination: positional[1], repo, notebookOnly };
 }
@@ -115,7 +114,7 @@ type ProvSection = Record<string, ProvAttributes>;
  */
 export function recordedRun(document: unknown, runId: string): IRecordedRun {
   if (!isObject(document) || !isObject(document.activity)) {
-    throw new RestoreError('the file is not a PROV-JSON export of nbprov (it has no activities)');
+    throw new UserError('the file is not a PROV-JSON export of nbprov (it has no activities)');
   }
   const activities = document.activity as ProvSection;
   const runEntry = Object.entries(activities).find(
@@ -125,7 +124,7 @@ export function recordedRun(document: unknown, runId: string): IRecordedRun {
     const known = Object.values(activities)
       .filter(attributes => text(attributes['prov:type']) === 'provml:RunExecution')
       .map(attributes => `${text(attributes['nbprov:run_id'])} (${text(attributes['prov:label'])})`);
-    throw new RestoreError(
+    throw new UserError(
       `run ${JSON.stringify(runId)} is not in this export; its runs are: ${known.join(', ') || 'none'}`
     );
   }
@@ -135,13 +134,13 @@ export function recordedRun(document: unknown, runId: string): IRecordedRun {
     relation => text(relation['prov:informed']) === runKey && isExecution(text(relation['prov:informant']) ?? '')
   );
   if (runExec === undefined) {
-    throw new RestoreError(`the export does not record which cell execution started run ${runId}`);
+    throw new UserError(`the export does not record which cell execution started run ${runId}`);
   }
   const runExecAttributes = activities[text(runExec['prov:informant']) as string];
   const session = text(runExecAttributes['nbprov:kernel_session']);
   const lastIndex = integer(runExecAttributes['nbprov:exec_index']);
   if (session === null || lastIndex === null) {
-    throw new RestoreError(`the export does not record the kernel session of run ${runId}`);
+    throw new UserError(`the export does not record the kernel session of run ${runId}`);
   }
   const sourceOf = executedSources(document);
   const executions = Object.entries(activities)
@@ -153,7 +152,7 @@ export function recordedRun(document: unknown, runId: string): IRecordedRun {
       const index = integer(attributes['nbprov:exec_index']) as number;
       const source = sourceOf.get(key);
       if (source === undefined) {
-        throw new RestoreError(`the export lacks the source that execution ${session}-${index} ran`);
+        throw new UserError(`the export lacks the source that execution ${session}-${index} ran`);
       }
       const execution: IRecordedExecution = {
         exec: `${session}-${index}`,
@@ -176,7 +175,7 @@ function recordedGit(run: ProvAttributes): IRecordedGit | null {
   const diff = text(run['nbprov:git_diff']);
   const diffSize = integer(run['nbprov:git_diff_size']);
   if (diff === null || diffSize === null) {
-    throw new RestoreError('the export records a diff hash but not the diff itself');
+    throw new UserError('the export records a diff hash but not the diff itself');
   }
   const untracked = text(run['nbprov:git_untracked']);
   return {
@@ -256,7 +255,7 @@ function parseStringList(json: string): string[] {
 /** The bytes of the recorded diff, refused when capped or when they do not match their hash. */
 export function verifiedDiff(git: IRecordedGit): Buffer {
   if (git.diffTruncated) {
-    throw new RestoreError(
+    throw new UserError(
       `the run's uncommitted changes (${git.diffSize} bytes) exceeded the recording cap; ` +
         'the recorded diff is incomplete and cannot be restored'
     );
@@ -264,7 +263,7 @@ export function verifiedDiff(git: IRecordedGit): Buffer {
   const diff = Buffer.from(git.diff, git.diffEncoding === 'base64' ? 'base64' : 'utf8');
   const sha256 = createHash('sha256').update(diff).digest('hex');
   if (sha256 !== git.diffSha256 || diff.length !== git.diffSize) {
-    throw new RestoreError(
+    throw new UserError(
       `the recorded diff does not match its SHA-256 (${git.diffSha256}): the export was modified`
     );
   }
@@ -278,8 +277,8 @@ export function verifiedDiff(git: IRecordedGit): Buffer {
 export function notebookTarget(destination: string, run: IRecordedRun): string {
   const relative = run.git ? checkedRepositoryPath(run.git.notebook) : `${safeStem(run.notebook)}.ipynb`;
   const target = path.resolve(destination, ...relative.split('/'));
-  if (!isInside(path.resolve(destination), target)) {
-    throw new RestoreError(`the recorded notebook path ${JSON.stringify(relative)} leaves the destination`);
+  if (!isWithin(path.resolve(destination), target)) {
+    throw new UserError(`the recorded notebook path ${JSON.stringify(relative)} leaves the destination`);
   }
   return target;
 }
@@ -310,7 +309,7 @@ export function restoredNotebook(run: IRecordedRun): string {
 export async function restore(options: IRestoreOptions): Promise<IRestoreResult> {
   const run = recordedRun(await readProv(options.provPath), options.runId);
   if (run.git === null && !options.notebookOnly) {
-    throw new RestoreError(
+    throw new UserError(
       'the export has no git information for this run (its notebook was not in a git repository): ' +
         'only the notebook can be restored; pass --notebook-only to do that'
     );
@@ -339,26 +338,18 @@ export async function restore(options: IRestoreOptions): Promise<IRestoreResult>
   };
 }
 
-/** Entry point of the subcommand: returns the process exit status. */
+/** Entry point of the subcommand; a `UserError` is printed by the command table with exit status 1. */
 export async function restoreCommand(args: string[]): Promise<number> {
-  try {
-    const result = await restore(parseRestoreArgs(args));
-    const what = result.commit ? `commit ${result.commit} and notebook` : 'notebook';
-    process.stdout.write(`nbprov restore: restored ${what} ${result.notebook}\n`);
-    if (result.untrackedNotRestored.length > 0) {
-      process.stderr.write(
-        'nbprov restore: untracked files at run start were not recorded and are not restored: ' +
-          `${result.untrackedNotRestored.join(', ')}\n`
-      );
-    }
-    return 0;
-  } catch (error) {
-    if (error instanceof RestoreError) {
-      process.stderr.write(`nbprov restore: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
+  const result = await restore(parseRestoreArgs(args));
+  const what = result.commit ? `commit ${result.commit} and notebook` : 'notebook';
+  process.stdout.write(`nbprov restore: restored ${what} ${result.notebook}\n`);
+  if (result.untrackedNotRestored.length > 0) {
+    process.stderr.write(
+      'nbprov restore: untracked files at run start were not recorded and are not restored: ' +
+        `${result.untrackedNotRestored.join(', ')}\n`
+    );
   }
+  return 0;
 }
 
 async function readProv(provPath: string): Promise<unknown> {
@@ -366,12 +357,12 @@ async function readProv(provPath: string): Promise<unknown> {
   try {
     text = await fs.readFile(provPath, 'utf8');
   } catch (error) {
-    throw new RestoreError(`cannot read ${provPath}: ${(error as Error).message}`);
+    throw new UserError(`cannot read ${provPath}: ${(error as Error).message}`);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new RestoreError(`${provPath} is not JSON: ${(error as Error).message}`);
+    throw new UserError(`${provPath} is not JSON: ${(error as Error).message}`);
   }
 }
 
@@ -381,12 +372,12 @@ function cloneSource(git: IRecordedGit, repo: string | null): string {
     return path.resolve(repo);
   }
   if (git.remote === null) {
-    throw new RestoreError(
+    throw new UserError(
       `the run's repository had no remote; give a clone of it with --repo (it was recorded at ${git.root})`
     );
   }
   if (git.remote.startsWith('-') || git.remote.includes('::')) {
-    throw new RestoreError(`refusing the recorded remote ${JSON.stringify(git.remote)}`);
+    throw new UserError(`refusing the recorded remote ${JSON.stringify(git.remote)}`);
   }
   return git.remote;
 }
@@ -398,13 +389,13 @@ async function prepareDestination(destination: string): Promise<boolean> {
     entries = await fs.readdir(destination);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new RestoreError(`the destination ${destination} is not a usable folder: ${(error as Error).message}`);
+      throw new UserError(`the destination ${destination} is not a usable folder: ${(error as Error).message}`);
     }
     await fs.mkdir(destination, { recursive: true });
     return true;
   }
   if (entries.length > 0) {
-    throw new RestoreError(`the destination ${destination} exists and is not empty`);
+    throw new UserError(`the destination ${destination} exists and is not empty`);
   }
   return false;
 }
@@ -416,20 +407,20 @@ async function checkoutRecordedState(
   diff: Buffer
 ): Promise<void> {
   if (commit === null) {
-    throw new RestoreError('the run was recorded before the repository had any commit');
+    throw new UserError('the run was recorded before the repository had any commit');
   }
   const environment = { ...process.env, GIT_TERMINAL_PROMPT: '0' };
   try {
     await simpleGit().env(environment).clone(source, destination, ['--no-checkout', '--']);
   } catch (error) {
-    throw new RestoreError(`cannot clone ${source}: ${gitMessage(error)}`);
+    throw new UserError(`cannot clone ${source}: ${gitMessage(error)}`);
   }
   const git: SimpleGit = simpleGit({ baseDir: destination }).env(environment);
   if (!(await hasCommit(git, commit))) {
     // The commit may exist on the remote without being on any branch it advertises.
     await git.raw(['fetch', '--quiet', 'origin', commit]).catch(() => undefined);
     if (!(await hasCommit(git, commit))) {
-      throw new RestoreError(`commit ${commit} is not in ${source} (was it pushed?)`);
+      throw new UserError(`commit ${commit} is not in ${source} (was it pushed?)`);
     }
   }
   try {
@@ -442,13 +433,13 @@ async function checkoutRecordedState(
       await fs.rm(patch);
     }
   } catch (error) {
-    throw new RestoreError(`cannot restore commit ${commit} with its diff: ${gitMessage(error)}`);
+    throw new UserError(`cannot restore commit ${commit} with its diff: ${gitMessage(error)}`);
   }
 }
 
 async function hasCommit(git: SimpleGit, commit: string): Promise<boolean> {
   if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(commit)) {
-    throw new RestoreError(`the recorded commit ${JSON.stringify(commit)} is not a commit id`);
+    throw new UserError(`the recorded commit ${JSON.stringify(commit)} is not a commit id`);
   }
   try {
     await git.raw(['cat-file', '-e', `${commit}^{commit}`]);
@@ -463,12 +454,12 @@ async function writeInside(destination: string, target: string, text: string): P
   const folder = path.dirname(target);
   await fs.mkdir(folder, { recursive: true });
   const realDestination = await fs.realpath(destination);
-  if (!isInside(realDestination, await fs.realpath(folder))) {
-    throw new RestoreError(`the notebook's folder ${folder} leads outside the destination`);
+  if (!isWithin(realDestination, await fs.realpath(folder))) {
+    throw new UserError(`the notebook's folder ${folder} leads outside the destination`);
   }
   const existing = await fs.lstat(target).catch(() => null);
   if (existing !== null && !existing.isFile()) {
-    throw new RestoreError(`${target} exists and is not a regular file`);
+    throw new UserError(`${target} exists and is not a regular file`);
   }
   await fs.writeFile(target, text);
 }
@@ -486,7 +477,7 @@ async function undo(destination: string, createdDestination: boolean): Promise<v
 /** A recorded path inside the repository: relative, `/`-separated, no `..`, not into `.git`. */
 function checkedRepositoryPath(recorded: string | null): string {
   if (recorded === null) {
-    throw new RestoreError('the export does not record where the notebook is in the repository');
+    throw new UserError('the export does not record where the notebook is in the repository');
   }
   const segments = recorded.split('/');
   const unsafe =
@@ -496,7 +487,7 @@ function checkedRepositoryPath(recorded: string | null): string {
     /^[a-zA-Z]:/.test(recorded) ||
     segments.some(s => s === '' || s === '.' || s === '..' || s.toLowerCase() === '.git');
   if (unsafe) {
-    throw new RestoreError(`the recorded notebook path ${JSON.stringify(recorded)} is not a safe relative path`);
+    throw new UserError(`the recorded notebook path ${JSON.stringify(recorded)} is not a safe relative path`);
   }
   return recorded;
 }
@@ -508,11 +499,10 @@ function safeStem(recordedName: string | null): string {
   return stem.trim() === '' ? 'notebook' : stem;
 }
 
-function isInside(folder: string, candidate: string): boolean {
+/** True when `candidate` is `folder` or lies below it (both absolute). */
+function isWithin(folder: string, candidate: string): boolean {
   const relative = path.relative(folder, candidate);
-  return (
-    relative !== '' && relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative)
-  );
+  return relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative);
 }
 
 function uniqueCellId(execution: IRecordedExecution, index: number, used: Set<string>): string {

@@ -1,16 +1,13 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 
-import { parseJournal } from '../../core/journal';
-import { buildProvDocument, stableStringify } from '../../core/prov';
-import { buildSession } from '../../core/session';
+import { UserError } from '../errors';
 import {
   IRecordedGit,
   IRecordedRun,
   notebookTarget,
   parseRestoreArgs,
   recordedRun,
-  RestoreError,
   restoredNotebook,
   verifiedDiff
 } from '../restore';
@@ -61,7 +58,7 @@ describe('parseRestoreArgs', () => {
   it.each([[['prov.json', 'out']], [['prov.json', '--run']], [['prov.json', '--run', 'r', 'out', '--force']], [['a', 'b', 'c', '--run', 'r']]])(
     'refuses %j with the usage',
     args => {
-      expect(() => parseRestoreArgs(args)).toThrow(RestoreError);
+      expect(() => parseRestoreArgs(args)).toThrow(UserError);
       expect(() => parseRestoreArgs(args)).toThrow(/usage: nbprov restore/);
     }
   );
@@ -144,48 +141,16 @@ describe('restoredNotebook', () => {
   });
 });
 
-describe('recordedRun reads what the export writes', () => {
-  const session = 'c0ffee';
-  const t = (second: number): string => `2025-01-01T00:00:${String(second).padStart(2, '0')}.000+00:00`;
-  const run = '0123456789abcdef0123456789abcdef';
-  const other = 'fedcba9876543210fedcba9876543210';
-  const git = { ...gitState(), diff_sha256: gitState().diffSha256, diff_size: gitState().diffSize, diff_truncated: false };
-  const lines = [
-    { type: 'kernel_start', t: t(0), seq: 1, session, kernel_id: null, pid: 1, hostname: 'h', python: '3.11', nbprov_version: '0.1.0', notebook: 'train.ipynb', user: 'alice' },
-    { type: 'exec_start', t: t(1), seq: 2, exec: `${session}-1`, msg_id: 'm1', cell: 'cell-a', count: 1, source: '%load_ext nbprov' },
-    { type: 'exec_end', t: t(2), seq: 3, exec: `${session}-1`, status: 'ok' },
-    { type: 'exec_start', t: t(3), seq: 4, exec: `${session}-2`, msg_id: 'm2', cell: 'cell-b', count: 2, source: 'with nbprov.run("a"):\n    pass' },
-    { type: 'run_start', t: t(3), seq: 5, run, name: 'a', experiment: 'default', exec: `${session}-2`, code: { git, python: '3.11', packages: {} }, energy: false },
-    { type: 'run_end', t: t(4), seq: 6, run, status: 'finished' },
-    { type: 'exec_end', t: t(4), seq: 7, exec: `${session}-2`, status: 'ok' },
-    { type: 'exec_start', t: t(5), seq: 8, exec: `${session}-3`, msg_id: 'm3', cell: 'cell-b', count: 3, source: 'with nbprov.run("b"):\n    pass # edited' },
-    { type: 'run_start', t: t(5), seq: 9, run: other, name: 'b', experiment: 'default', exec: `${session}-3`, code: { git: null, python: '3.11', packages: {} }, energy: false },
-    { type: 'run_end', t: t(6), seq: 10, run: other, status: 'finished' },
-    { type: 'exec_end', t: t(6), seq: 11, exec: `${session}-3`, status: 'ok' }
-  ];
-  const { records, warnings } = parseJournal([{ name: `k-${session}.jsonl`, text: lines.map(l => JSON.stringify(l)).join('\n') + '\n' }]);
-  const document = JSON.parse(
-    stableStringify(buildProvDocument(buildSession(records, warnings), { notebook: 'train.ipynb', nbprovVersion: '0.1.0' }))
-  );
-
-  it('finds the git state and the executions up to the run', () => {
-    const recorded = recordedRun(document, run);
-    expect(recorded.notebook).toBe('train.ipynb');
-    expect(recorded.git).toEqual(gitState());
-    expect(recorded.executions).toEqual([
-      { exec: `${session}-1`, cell: 'cell-a', count: 1, source: '%load_ext nbprov' },
-      { exec: `${session}-2`, cell: 'cell-b', count: 2, source: 'with nbprov.run("a"):\n    pass' }
-    ]);
-  });
-
-  it('reads a run without git information', () => {
-    const recorded = recordedRun(document, other);
-    expect(recorded.git).toBeNull();
-    expect(recorded.executions.map(e => e.source)).toEqual(lines.filter(l => l.type === 'exec_start').map(l => l.source));
+describe('recordedRun', () => {
+  it('refuses a file that is not an nbprov PROV-JSON export', () => {
+    expect(() => recordedRun({ entity: {} }, 'f'.repeat(32))).toThrow(/not a PROV-JSON export/);
+    expect(() => recordedRun([], 'f'.repeat(32))).toThrow(UserError);
   });
 
   it('refuses an unknown run and names the known ones', () => {
-    expect(() => recordedRun(document, 'nope')).toThrow(new RegExp(`"nope" is not in this export.*${run} \\(a\\)`));
-    expect(() => recordedRun({ entity: {} }, run)).toThrow(/not a PROV-JSON export/);
+    const document = {
+      activity: { 'nbprov:run.abc': { 'prov:type': 'provml:RunExecution', 'nbprov:run_id': 'abc', 'prov:label': 'baseline' } }
+    };
+    expect(() => recordedRun(document, 'nope')).toThrow(/"nope" is not in this export; its runs are: abc \(baseline\)/);
   });
 });
