@@ -9,5 +9,14 @@ module.exports = {
     '^.+\\.tsx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }],
     '^.+\\.m?jsx?$': ['ts-jest', { tsconfig: 'tsconfig.test.json' }]
   },
-  transformIgnorePatterns: [`/node_modules/(?!(${esModules}))`]
+  transformIgnorePatterns: [`/node_modules/(?!(${esModules}))`],
+  // zarrita, @zarrita/storage and numcodecs export only an "import" condition, which jest's
+  // CommonJS resolver does not take: point it at their ESM entry files (transformed above).
+  moduleNameMapper: {
+    '^zarrita$': '<rootDir>/node_modules/zarrita/dist/src/index.js',
+    '^@zarrita/storage$': '<rootDir>/node_modules/@zarrita/storage/dist/src/index.js',
+    '^@zarrita/storage/(.*)$': '<rootDir>/node_modules/@zarrita/storage/dist/src/$1.js',
+    '^numcodecs$': '<rootDir>/node_modules/numcodecs/dist/index.js',
+    '^numcodecs/(.*)$': '<rootDir>/node_modules/numcodecs/dist/$1.js'
+  }
 };
