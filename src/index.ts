@@ -1,18 +1,21 @@
 import {
-  ILabShell,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { listIcon } from '@jupyterlab/ui-components';
 
 import { exportSession } from './core/export';
 import { ContentsService, provFolder } from './service';
 import { NbprovTracker, NotebookSession } from './tracker';
 import { CommandIDs, INbprovTracker } from './tokens';
 import { VERSION } from './version';
+import { RunsPanel } from './widget/panel';
+import { registerWidgets } from './widget/register';
 
 const PLUGIN_ID = 'nbprov:plugin';
 
@@ -77,13 +80,14 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
   description: 'Records the provenance of notebook sessions and training runs.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ISettingRegistry, ICommandPalette, ILabShell],
+  optional: [ISettingRegistry, ICommandPalette, IJupyterWidgetRegistry],
   provides: INbprovTracker,
   activate: async (
     app: JupyterFrontEnd,
     notebooks: INotebookTracker,
     settingRegistry: ISettingRegistry | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    widgetRegistry: IJupyterWidgetRegistry | null
   ): Promise<INbprovTracker> => {
     const tracker = new NbprovTracker();
     const service = new ContentsService(app.serviceManager.contents);
@@ -134,7 +138,21 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
         return describeRuns(session);
       }
     });
+    // The side panel reads the run store only, so it works while the kernel is busy.
+    const panel = new RunsPanel(tracker);
+    panel.title.icon = listIcon;
+    app.shell.add(panel, 'right', { rank: 600 });
+    app.commands.addCommand(CommandIDs.openRuns, {
+      label: 'Show Provenance Runs',
+      caption: 'Runs of the current notebook: table, live charts, comparison, executions',
+      execute: () => app.shell.activateById(panel.id)
+    });
+
+    if (widgetRegistry) {
+      registerWidgets(widgetRegistry, tracker);
+    }
     palette?.addItem({ command: CommandIDs.export, category: 'Provenance' });
+    palette?.addItem({ command: CommandIDs.openRuns, category: 'Provenance' });
     return tracker;
   }
 };

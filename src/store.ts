@@ -7,7 +7,9 @@
  */
 import { Signal } from '@lumino/signaling';
 import {
+  ExecutionStatus,
   IEnergyFigure,
+  IExecution,
   IMetricSeries,
   IRun,
   IRunContext,
@@ -18,7 +20,9 @@ import {
   seriesKey
 } from './tokens';
 
-const CHUNK = 1 << 16;
+// 8,192 points a chunk: at most 192 KiB of unused capacity per series.
+const CHUNK_BITS = 13;
+const CHUNK = 1 << CHUNK_BITS;
 
 /** A metric series stored in chunks; grows by appending decoded batches. */
 export class MetricSeries implements IMetricSeries {
@@ -32,15 +36,15 @@ export class MetricSeries implements IMetricSeries {
   }
 
   step(i: number): number {
-    return this._steps[i >>> 16][i & (CHUNK - 1)];
+    return this._steps[i >>> CHUNK_BITS][i & (CHUNK - 1)];
   }
 
   value(i: number): number {
-    return this._values[i >>> 16][i & (CHUNK - 1)];
+    return this._values[i >>> CHUNK_BITS][i & (CHUNK - 1)];
   }
 
   timestamp(i: number): number {
-    return this._timestamps[i >>> 16][i & (CHUNK - 1)];
+    return this._timestamps[i >>> CHUNK_BITS][i & (CHUNK - 1)];
   }
 
   epoch(i: number): number {
@@ -86,7 +90,7 @@ export class MetricSeries implements IMetricSeries {
     const n = values.length;
     for (let i = 0; i < n; i++) {
       const at = this._length + i;
-      const chunk = at >>> 16;
+      const chunk = at >>> CHUNK_BITS;
       const offset = at & (CHUNK - 1);
       if (offset === 0 && chunk === this._values.length) {
         this._steps.push(new Float64Array(CHUNK));
@@ -118,7 +122,7 @@ export class MetricSeries implements IMetricSeries {
     let written = 0;
     while (written < n) {
       const at = start + written;
-      const chunk = chunks[at >>> 16];
+      const chunk = chunks[at >>> CHUNK_BITS];
       const offset = at & (CHUNK - 1);
       const take = Math.min(CHUNK - offset, n - written);
       out.set(chunk.subarray(offset, offset + take), written);
@@ -176,6 +180,10 @@ export interface IKernelRecord {
 export class RunStore implements IRunStore {
   get runs(): ReadonlyMap<string, IRun> {
     return this._runs;
+  }
+
+  get executions(): ReadonlyMap<string, IExecution> {
+    return this._executions;
   }
 
   get changed(): Signal<this, readonly RunStoreChange[]> {
@@ -249,6 +257,29 @@ export class RunStore implements IRunStore {
     const time = Date.parse(record.t);
     const run = typeof record.run === 'string' ? this._runs.get(record.run) : undefined;
     switch (record.type) {
+      case 'exec_start': {
+        const id = String(record.exec);
+        this._executions.set(id, {
+          id,
+          cell: (record.cell as string | null) ?? null,
+          count: (record.count as number | null) ?? null,
+          source: String(record.source ?? ''),
+          status: 'running',
+          start: time,
+          end: null
+        });
+        changes.push({ kind: 'exec', exec: id });
+        return;
+      }
+      case 'exec_end': {
+        const id = String(record.exec);
+        const execution = this._executions.get(id);
+        if (execution) {
+          this._executions.set(id, { ...execution, status: record.status as ExecutionStatus, end: time });
+          changes.push({ kind: 'exec', exec: id });
+        }
+        return;
+      }
       case 'run_start': {
         const id = String(record.run);
         if (!this._runs.has(id)) {
@@ -339,6 +370,7 @@ export class RunStore implements IRunStore {
   }
 
   private _runs = new Map<string, Run>();
+  private _executions = new Map<string, IExecution>();
   private _lastSeq = new Map<string, number>();
   private _pending = new Map<string, Map<number, IKernelRecord>>();
   private _changed = new Signal<this, readonly RunStoreChange[]>(this);

@@ -69,9 +69,26 @@ export interface IRun {
   readonly error: { ename: string; evalue: string } | null;
 }
 
+/** Status of a cell execution as the kernel journal records it. */
+export type ExecutionStatus = 'running' | 'ok' | 'error' | 'interrupted';
+
+/** A cell execution recorded by the kernel. */
+export interface IExecution {
+  /** `<kernel session>-<n>`. */
+  readonly id: string;
+  readonly cell: string | null;
+  readonly count: number | null;
+  readonly source: string;
+  readonly status: ExecutionStatus;
+  /** ms since the epoch; end is null while running. */
+  readonly start: number;
+  readonly end: number | null;
+}
+
 /** What changed in the store. */
 export type RunStoreChange =
   | { kind: 'run'; runId: string }
+  | { kind: 'exec'; exec: string }
   | { kind: 'points'; runId: string; seriesKey: string; from: number };
 
 /**
@@ -80,6 +97,8 @@ export type RunStoreChange =
  */
 export interface IRunStore {
   readonly runs: ReadonlyMap<string, IRun>;
+  /** Cell executions by id, in the order they started. */
+  readonly executions: ReadonlyMap<string, IExecution>;
   /** Emitted after each applied batch of records. */
   readonly changed: ISignal<IRunStore, readonly RunStoreChange[]>;
   /** Number of metric points held, over all runs. */

@@ -4,7 +4,7 @@
  */
 import { diffHunks, IDiffHunk } from '../core/diff';
 import { IRun } from '../tokens';
-import { IExecution } from './executions';
+import { IExecution } from '../tokens';
 import { formatParam } from './tablemodel';
 
 export interface IParamComparison {

@@ -8,7 +8,6 @@ import { IRun, IRunStore, RunStoreChange, seriesKey } from '../tokens';
 import { MetricChart } from './chart';
 import { ILine, XAxis } from './chartdata';
 import { compareCode, compareParams } from './compare';
-import { executionsOf } from './executions';
 import { buildTable, contextName, formatDuration, ISort, MetricSummaries, nextSort } from './tablemodel';
 import { buildTimeline } from './timeline';
 
@@ -395,7 +394,7 @@ export class RunsView extends Widget {
 
     const code = element('div', 'nbprov-compare-code');
     code.append(element('h3', undefined, `Code compared with ${runs[0].name}`));
-    const executions = this._store ? executionsOf(this._store) : new Map();
+    const executions = this._store ? this._store.executions : new Map();
     for (const comparison of compareCode(runs, executions)) {
       const run = runs.find(candidate => candidate.id === comparison.runId)!;
       code.append(element('h4', undefined, run.name));
@@ -415,7 +414,7 @@ export class RunsView extends Widget {
       this._timelineSection.replaceChildren();
       return;
     }
-    const entries = buildTimeline(executionsOf(this._store), this._store.runs.values());
+    const entries = buildTimeline(this._store.executions, this._store.runs.values());
     if (!entries.length) {
       this._timelineSection.replaceChildren(element('p', 'nbprov-message', 'No cell executions recorded yet.'));
       return;

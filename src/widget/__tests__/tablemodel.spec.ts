@@ -10,7 +10,7 @@ import {
 } from '../tablemodel';
 import { compareCode, compareParams } from '../compare';
 import { buildTimeline } from '../timeline';
-import { IExecution } from '../executions';
+import { IExecution } from '../../tokens';
 
 const T0 = Date.parse('2025-01-01T10:00:00.000Z');
 const iso = (ms: number): string => new Date(T0 + ms).toISOString();
