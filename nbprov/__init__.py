@@ -50,11 +50,14 @@ class _Tracking:
             },
             on_flush_request=self.flush,
         )
-        self.execution = ExecutionTracker(shell, self.writer, self.session) if shell is not None else None
+        notebook_path = self.base / self.notebook
+        self.execution = (
+            ExecutionTracker(shell, self.writer, self.session, notebook_path) if shell is not None else None
+        )
         self.runs = RunManager(
             self.writer,
             lambda: self.execution.current_exec if self.execution else None,
-            self.base / self.notebook,
+            notebook_path,
             _energy_enabled,
         )
         self.stream.open()

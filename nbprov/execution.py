@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .journal import JournalWriter
@@ -42,11 +44,53 @@ def parent_request(shell: Any) -> dict[str, Any] | None:
     return None
 
 
+class NotebookCellIds:
+    """Cell ids for execute requests that carry none (nbclient, papermill, nbconvert send no
+    ``cellId``): the cell with the same source in the notebook file, preferring the first one
+    after the previous match so that top-to-bottom runs of repeated sources stay in order."""
+
+    def __init__(self, notebook_path: Path) -> None:
+        self._path = notebook_path
+        self._file_key: tuple[int, int] | None = None
+        self._cells: list[tuple[str, str]] = []
+        self._last_index = -1
+
+    def find(self, source: str) -> str | None:
+        self._reload_if_changed()
+        matches = [index for index, (_, cell_source) in enumerate(self._cells) if cell_source == source]
+        if not matches:
+            return None
+        index = next((i for i in matches if i > self._last_index), matches[0])
+        self._last_index = index
+        return self._cells[index][0]
+
+    def _reload_if_changed(self) -> None:
+        try:
+            stat = self._path.stat()
+        except OSError:
+            self._cells = []
+            return
+        key = (stat.st_mtime_ns, stat.st_size)
+        if key == self._file_key:
+            return
+        self._file_key = key
+        try:
+            cells = json.loads(self._path.read_bytes()).get("cells", [])
+            self._cells = [
+                (cell["id"], "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
+                for cell in cells
+                if isinstance(cell, dict) and isinstance(cell.get("id"), str) and "source" in cell
+            ]
+        except (OSError, ValueError, AttributeError, TypeError):
+            self._cells = []
+
+
 class ExecutionTracker:
     """Writes ``exec_start`` / ``exec_end`` and tells cell-end hooks before ``exec_end``."""
 
-    def __init__(self, shell: Any, writer: JournalWriter, session: str) -> None:
+    def __init__(self, shell: Any, writer: JournalWriter, session: str, notebook_path: Path) -> None:
         self._shell = shell
+        self._cell_ids = NotebookCellIds(notebook_path)
         self._writer = writer
         self._session = session
         self._counter = 0
@@ -109,6 +153,8 @@ class ExecutionTracker:
         self._writer.flush()
 
     def _start(self, msg_id: str | None, cell: str | None, count: int, source: str) -> None:
+        if cell is None:
+            cell = self._cell_ids.find(source)
         for hook in self._cell_start_hooks:
             try:
                 hook()

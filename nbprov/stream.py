@@ -109,7 +109,8 @@ class CommStream:
             self._comm = None
 
     def _on_message(self, msg: dict[str, Any]) -> None:
-        data = msg.get("content", {}).get("data") if isinstance(msg, dict) else None
+        content = msg.get("content") if isinstance(msg, dict) else None
+        data = content.get("data") if isinstance(content, dict) else None
         if isinstance(data, dict) and data.get("request") == "flush":
             try:
                 self._on_flush_request()
