@@ -9,7 +9,6 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { listIcon } from '@jupyterlab/ui-components';
 
-import { exportSession } from './core/export';
 import { ContentsService, provFolder } from './service';
 import { NbprovTracker, NotebookSession } from './tracker';
 import { CommandIDs, INbprovTracker } from './tokens';
@@ -44,6 +43,8 @@ async function exportNotebook(app: JupyterFrontEnd, session: NotebookSession, se
     const journal = await session.readJournal();
     const live = session.channel.session;
     const blobs = await service.listFiles(PathExt.join(folder, 'blobs'));
+    // Loaded on first use: zarrita and its codecs stay out of the extension's first load.
+    const { exportSession } = await import('./core/export');
     const summary = await exportSession(
       {
         notebook: PathExt.basename(session.path),
