@@ -88,19 +88,19 @@ class MetricSeries:
         self.epochs = array("i")
 
     def take(self) -> dict[str, Any] | None:
-        """Swap the buffers out (caller holds the run's lock); None when empty."""
-        if not self.values:
+        """Move the complete points out; None when there are none.
+
+        Lock-free against the series' one writer thread: it appends to ``epochs`` last, so the
+        first ``len(epochs)`` entries of every array are complete points, and each slice and
+        prefix deletion is a single operation under the GIL."""
+        n = len(self.epochs)
+        if not n:
             return None
-        taken = {
-            "metric": self.metric,
-            "ctx": self.ctx,
-            "n": len(self.values),
-            "steps": self.steps,
-            "values": self.values,
-            "timestamps": self.timestamps,
-            "epochs": self.epochs,
-        }
-        self.steps, self.values, self.timestamps, self.epochs = array("q"), array("d"), array("q"), array("i")
+        taken: dict[str, Any] = {"metric": self.metric, "ctx": self.ctx, "n": n}
+        for field in ("steps", "values", "timestamps", "epochs"):
+            values = getattr(self, field)
+            taken[field] = values[:n]
+            del values[:n]
         return taken
 
 
@@ -137,12 +137,15 @@ class Run:
         self._on_end = on_end
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        # Every series, and those of each context (None: outside any context) by metric name;
+        # the hot path only looks in the current context's dict.
         self._series: dict[tuple[str, int | None], MetricSeries] = {}
+        self._series_by_ctx: dict[int | None, dict[str, MetricSeries]] = {None: {}}
+        self._current_series = self._series_by_ctx[None]
         self._batch = 0
         self._next_ctx = 1
         self._contexts: list[Context] = []
         self._labelled: dict[str, Context] = {}
-        self._current_ctx: int | None = None
         self._current_epoch = NO_EPOCH
         self._ended = False
         writer.append(
@@ -213,26 +216,25 @@ class Run:
         Values are real numbers; bools are stored as 0/1; NaN and ±inf are kept as they are."""
         if type(value) is not float:
             value = _as_number(value)
-        if self._ended:
-            self._check_open()
-        key = (name, self._current_ctx) if context is None else self._labelled_key(name, context)
-        series = self._series.get(key)
+        series = self._current_series.get(name) if context is None else None
         if series is None:
-            series = self._add_series(key)
-        with self._lock:
-            steps = series.steps
-            count = len(steps)
-            try:
-                steps.append(series.next_step if step is None else step)
-                series.timestamps.append(_now_ns() // 1_000_000 if timestamp is None else timestamp)
-            except (TypeError, OverflowError) as error:
-                del steps[count:], series.timestamps[count:]
-                raise TypeError(f"nbprov: step and timestamp must be integers: {error}") from None
-            series.values.append(value)
-            series.epochs.append(series.epoch)
-            series.next_step = steps[-1] + 1
-            full = count + 1 >= FLUSH_POINTS
-        if full:
+            series = self._series_for(name, context)
+        if step is None:
+            step = series.next_step
+        steps = series.steps
+        try:
+            steps.append(step)
+        except (TypeError, OverflowError) as error:
+            raise TypeError(f"nbprov: step must be an integer: {error}") from None
+        try:
+            series.timestamps.append(_now_ns() // 1_000_000 if timestamp is None else timestamp)
+        except (TypeError, OverflowError) as error:
+            steps.pop()
+            raise TypeError(f"nbprov: timestamp must be an integer (ms since the epoch): {error}") from None
+        series.values.append(value)
+        series.epochs.append(series.epoch)  # last: marks the point complete for take()
+        series.next_step = step + 1
+        if len(steps) >= FLUSH_POINTS:
             self.flush_metrics()
 
     def log_metrics(
@@ -245,8 +247,7 @@ class Run:
     def flush_metrics(self) -> None:
         """Write buffered points as one ``metrics`` record (nothing if there are none)."""
         with self._flush_lock:
-            with self._lock:
-                taken = [batch for series in list(self._series.values()) if (batch := series.take())]
+            taken = [batch for series in list(self._series.values()) if (batch := series.take())]
             if not taken:
                 return
             for series in taken:
@@ -259,24 +260,31 @@ class Run:
         """For background samplers: a point outside any context."""
         if self._ended:
             return
-        key = (name, None)
-        series = self._series.get(key) or self._add_series(key)
-        with self._lock:
-            series.steps.append(series.next_step)
-            series.timestamps.append(timestamp)
-            series.values.append(value)
-            series.epochs.append(NO_EPOCH)
-            series.next_step += 1
+        series = self._series_by_ctx[None].get(name) or self._add_series(name, None)
+        series.steps.append(series.next_step)
+        series.timestamps.append(timestamp)
+        series.values.append(value)
+        series.epochs.append(NO_EPOCH)
+        series.next_step += 1
 
-    def _add_series(self, key: tuple[str, int | None]) -> MetricSeries:
-        name, ctx = key
+    def _series_for(self, name: str, label: str | None) -> MetricSeries:
+        """Slow path of ``log_metric``: a new series, a named context, or an ended run."""
+        self._check_open()
+        context = self._contexts[-1] if label is None and self._contexts else None
+        if label is not None:
+            context = self._context_named(label)
+        ctx = context.ctx if context else None
+        return self._series_by_ctx.get(ctx, {}).get(name) or self._add_series(name, context)
+
+    def _add_series(self, name: str, context: Context | None) -> MetricSeries:
         _check_name("metric name", name)
-        epoch = NO_EPOCH
-        if ctx is not None:
-            context = next(c for c in [*self._contexts, *self._labelled.values()] if c.ctx == ctx)
-            epoch = NO_EPOCH if context.epoch is None else context.epoch
-        with self._lock:
-            return self._series.setdefault(key, MetricSeries(name, ctx, epoch))
+        ctx = context.ctx if context else None
+        epoch = NO_EPOCH if context is None or context.epoch is None else context.epoch
+        with self._lock:  # the main thread and a sampler thread may both add series
+            by_name = self._series_by_ctx.setdefault(ctx, {})
+            series = by_name.setdefault(name, MetricSeries(name, ctx, epoch))
+            self._series[(name, ctx)] = series
+            return series
 
     # contexts
 
@@ -316,25 +324,28 @@ class Run:
         with self._lock:
             for key in [key for key in self._series if key[1] == context.ctx]:
                 del self._series[key]
+            self._series_by_ctx.pop(context.ctx, None)
         self._writer.append("context_end", run=self.id, ctx=context.ctx)
         if context.epoch is None:
             self._write_energy("context", context.ctx, context.energy_start, ctx=context.ctx)
         else:
             self._write_energy("epoch", context.epoch, context.energy_start, ctx=context.ctx)
 
-    def _labelled_key(self, name: str, label: str) -> tuple[str, int]:
+    def _context_named(self, label: str) -> Context:
         """A context given by name: the innermost open one, else one created for the label."""
         for context in reversed(self._contexts):
             if context.name == label:
-                return (name, context.ctx)
+                return context
         context = self._labelled.get(label)
         if context is None:
             context = self._open_context(_check_name("context name", label), None, None)
             self._labelled[label] = context
-        return (name, context.ctx)
+        return context
 
     def _set_current(self) -> None:
-        self._current_ctx = self._contexts[-1].ctx if self._contexts else None
+        ctx = self._contexts[-1].ctx if self._contexts else None
+        with self._lock:
+            self._current_series = self._series_by_ctx.setdefault(ctx, {})
 
     # energy
 
@@ -386,6 +397,7 @@ class Run:
         for context in reversed([*self._contexts, *self._labelled.values()]):
             self._close_context(context)
         self._ended = True
+        self._current_series = {}  # sends log_metric to the slow path, which raises
         self.flush_metrics()
         self._write_energy("run", self.id, self._energy_start)
         fields = exec_status(error)
