@@ -216,7 +216,7 @@ def test_export_round_trip(cli: Path, notebook_dir: Path) -> None:
         np.testing.assert_array_equal(group["steps"][:], np.array(steps, dtype="<i8"), strict=True)
         np.testing.assert_array_equal(group["timestamps"][:], np.array(steps, dtype="<i8") + 1_700_000_000_000)
         np.testing.assert_array_equal(group["epochs"][:], np.array(epochs, dtype="<i4"), strict=True)
-        assert group["values"].metadata.codecs[-1].to_dict()["name"] == "gzip"
+        assert group["values"].metadata.codecs[-1].to_dict()["name"] == "zstd"
 
     crate = ROCrate(notebook_dir / "demo.prov")
     assert crate.root_dataset["license"] is not None

@@ -314,20 +314,28 @@ export function decodeBase64(text: string): Uint8Array {
     throw new RecordError('invalid base64 length');
   }
   const out = new Uint8Array(Math.floor((end * 3) / 4));
-  let bits = 0;
-  let bitCount = 0;
-  let o = 0;
-  for (let i = 0; i < end; i++) {
+  const sextet = (i: number): number => {
     const code = text.charCodeAt(i);
-    const sextet = code < 128 ? BASE64_LOOKUP[code] : -1;
-    if (sextet < 0) {
+    const value = code < 128 ? BASE64_LOOKUP[code] : -1;
+    if (value < 0) {
       throw new RecordError('invalid base64 character');
     }
-    bits = ((bits << 6) | sextet) & 0xffffff;
-    bitCount += 6;
-    if (bitCount >= 8) {
-      bitCount -= 8;
-      out[o++] = (bits >> bitCount) & 0xff;
+    return value;
+  };
+  let o = 0;
+  let i = 0;
+  // Four characters make three bytes; the tail (2 or 3 characters) makes 1 or 2.
+  for (const whole = end - (end % 4); i < whole; i += 4) {
+    const bits = (sextet(i) << 18) | (sextet(i + 1) << 12) | (sextet(i + 2) << 6) | sextet(i + 3);
+    out[o++] = bits >> 16;
+    out[o++] = (bits >> 8) & 0xff;
+    out[o++] = bits & 0xff;
+  }
+  if (end - i >= 2) {
+    const bits = (sextet(i) << 18) | (sextet(i + 1) << 12) | (end - i === 3 ? sextet(i + 2) << 6 : 0);
+    out[o++] = bits >> 16;
+    if (end - i === 3) {
+      out[o++] = (bits >> 8) & 0xff;
     }
   }
   return out;

@@ -48,6 +48,9 @@ const qualified = (name: string): { $: string; type: string } => ({ $: name, typ
  * stay, every other UTF-8 byte becomes `_XX`. `.` is left free to separate id components.
  */
 export function escapeLocal(text: string): string {
+  if (/^[A-Za-z0-9-]+$/.test(text)) {
+    return text;
+  }
   let out = '';
   for (const byte of new TextEncoder().encode(text)) {
     const ch = String.fromCharCode(byte);
@@ -395,14 +398,23 @@ export function buildProvDocument(session: ISession, options: IProvOptions): IPr
   return b.doc;
 }
 
+/** The same value with object keys sorted at every level (arrays keep their order). */
+function sortedKeys(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') {
+    return value;
+  }
+  if (Array.isArray(value)) {
+    return value.map(sortedKeys);
+  }
+  const source = value as Record<string, unknown>;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(source).sort()) {
+    sorted[key] = sortedKeys(source[key]);
+  }
+  return sorted;
+}
+
 /** JSON with keys sorted at every level, for byte-identical output. */
 export function stableStringify(value: unknown): string {
-  return JSON.stringify(
-    value,
-    (_key, v: unknown) =>
-      v !== null && typeof v === 'object' && !Array.isArray(v)
-        ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-        : v,
-    1
-  );
+  return JSON.stringify(sortedKeys(value), null, 1);
 }

@@ -416,6 +416,10 @@ export function buildSession(
   for (const located of records) {
     const r = located.record;
     if (r.type === 'notebook') {
+      const previous = notebookVersions[notebookVersions.length - 1];
+      if (previous && JSON.stringify(previous.cells.map(c => [c.cell, c.sha256])) === JSON.stringify(r.cells)) {
+        continue; // an identical snapshot (re-run without edits) is not a new version
+      }
       notebookVersions.push({
         version: 0,
         t: r.t,
@@ -430,6 +434,9 @@ export function buildSession(
       const version = execution.sourceVersion === null ? undefined : cells.get(execution.cell)?.[execution.sourceVersion - 1];
       if (!version) {
         continue;
+      }
+      if (current.get(execution.cell) === version.sha256) {
+        continue; // re-running unchanged code does not make a new notebook version
       }
       current.set(execution.cell, version.sha256);
       notebookVersions.push({

@@ -9,7 +9,6 @@
  *   metrics.zarr/<run id>/<context key>/<metric index>/{values,steps,timestamps,epochs}
  */
 
-import GZip from 'numcodecs/gzip';
 import * as zarr from 'zarrita';
 import type { AbsolutePath } from 'zarrita';
 
@@ -19,28 +18,11 @@ import type { IMetricSeries, IRun } from './session';
 export const METRICS_ROOT = 'metrics.zarr';
 /** Points per chunk: one chunk for most series, bounded memory per encode for huge ones. */
 export const CHUNK_ELEMENTS = 1 << 20;
-const GZIP_LEVEL = 1;
-
-let gzipEncoderRegistered = false;
-
-/** zarrita's built-in gzip only decodes; numcodecs.js (fflate) also encodes. */
-function registerGzipEncoder(): void {
-  if (gzipEncoderRegistered) {
-    return;
-  }
-  zarr.registry.set('gzip', async () => ({
-    kind: 'bytes_to_bytes',
-    fromConfig: (config: unknown) => {
-      const codec = GZip.fromConfig({ id: 'gzip', level: (config as { level?: number }).level ?? GZIP_LEVEL });
-      return {
-        kind: 'bytes_to_bytes' as const,
-        encode: async (bytes: Uint8Array) => codec.encode(bytes),
-        decode: async (bytes: Uint8Array) => codec.decode(bytes)
-      };
-    }
-  }));
-  gzipEncoderRegistered = true;
-}
+/**
+ * zstd level 1: about 75 ms per million float64 here, against 360 ms for gzip level 1 (fflate),
+ * at a similar ratio; zarrita encodes it with numcodecs.js and zarr-python 3 reads it.
+ */
+const ZSTD = { name: 'zstd', configuration: { level: 1, checksum: false } };
 
 /**
  * A zarrita store that streams every key into the export sink. Only metadata documents are
@@ -79,10 +61,7 @@ export function metricGroupPath(run: IRun, metricIndex: number): string {
   return `${run.id}/${contextKey(run.metrics[metricIndex].ctx)}/${metricIndex}`;
 }
 
-const CODECS = [
-  { name: 'bytes', configuration: { endian: 'little' } },
-  { name: 'gzip', configuration: { level: GZIP_LEVEL } }
-];
+const CODECS = [{ name: 'bytes', configuration: { endian: 'little' } }, ZSTD];
 
 type ArrayKind = 'float64' | 'int64' | 'int32';
 
@@ -124,7 +103,6 @@ export async function writeMetricsZarr(
   sink: IFileSink,
   onMetric: () => void = () => undefined
 ): Promise<IZarrSummary> {
-  registerGzipEncoder();
   const store = new SinkStore(sink);
   const root = zarr.root(store);
   await zarr.create(root, { attributes: { nbprov_layout: 'run/context/metric', version: 1 } });

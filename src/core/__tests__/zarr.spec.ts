@@ -39,7 +39,7 @@ describe('metrics.zarr', () => {
       dimension_names: ['point'],
       codecs: [
         { name: 'bytes', configuration: { endian: 'little' } },
-        { name: 'gzip', configuration: { level: 1 } }
+        { name: 'zstd', configuration: { level: 1, checksum: false } }
       ]
     });
     const group = JSON.parse(new TextDecoder().decode(sink.files.get(`metrics.zarr/${RUN}/run/1/zarr.json`)!));
