@@ -14,7 +14,7 @@ import secrets
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ._version import __version__
 from .execution import ExecutionTracker
@@ -25,9 +25,14 @@ from .stream import CommStream
 
 __all__ = [
     "__version__", "Run", "configure", "run", "start_run", "end_run", "active_run", "log_param",
-    "log_params", "log_metric", "log_metrics", "log_artifact", "export", "load_ipython_extension",
+    "log_params", "log_metric", "log_metrics", "log_artifact", "export", "show", "load_ipython_extension",
     "unload_ipython_extension",
 ]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt extension shipped in this package."""
+    return [{"src": "labextension", "dest": "nbprov"}]
 
 _settings: dict[str, Any] = {"notebook": None, "energy": True}
 
@@ -228,3 +233,10 @@ def export(notebook: str | os.PathLike[str] | None = None) -> Path:
     tracking.flush()
     notebook_path = Path(notebook) if notebook is not None else tracking.base / tracking.notebook
     return run_cli_export(notebook_path, tracking.session)
+
+
+def show(run_ids: Sequence[str] = (), metrics: Sequence[str] = (), x_axis: str = "step") -> Any:
+    """The runs widget: all runs of this notebook (or the given ones), live charts, comparison."""
+    from .widget import runs_widget
+
+    return runs_widget(_ensure_tracking().session, run_ids, metrics, x_axis)

@@ -74,6 +74,7 @@ class JournalWriter:
 
     def __init__(self, folder: Path, session: str) -> None:
         self.folder = folder
+        self.session = session
         self.path = folder / f"k-{session}.jsonl"
         self._lock = threading.Lock()
         self._file_lock = threading.Lock()

@@ -162,6 +162,12 @@ class Run:
     def __repr__(self) -> str:
         return f"<nbprov.Run {self.id} name={self.name!r} experiment={self.experiment!r} {self.status}>"
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any] | None:
+        """A run at the end of a cell displays as the runs widget showing that run."""
+        from .widget import run_mimebundle
+
+        return run_mimebundle(self.id, repr(self), self._writer.session, include=include, exclude=exclude)
+
     def __enter__(self) -> Run:
         return self
 

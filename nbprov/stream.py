@@ -1,7 +1,8 @@
 """Live copy of every journal record to the frontend over the ``nbprov`` comm.
 
 Metric arrays travel as binary buffers: in the sent record each array field holds its buffer
-index. A comm failure is logged and never reaches the user's cell.
+index. Every message names the kernel session, because a page that reloaded while a cell runs reads
+the messages of a comm it never saw open. A comm failure is logged and never reaches the user's cell.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class CommStream:
 
     def __init__(self, hello: dict[str, Any], on_flush_request: Any) -> None:
         self._hello = hello
+        self._session = hello["session"]
         self._on_flush_request = on_flush_request
         self._comm: Any = None
         self._lock = threading.Lock()
@@ -59,7 +61,7 @@ class CommStream:
         try:
             from comm import create_comm
 
-            self._attach(create_comm(target_name=TARGET, data={"hello": self._hello}))
+            self._attach(create_comm(target_name=TARGET, data={"session": self._session, "hello": self._hello}))
         except Exception as error:
             log.warning("nbprov: cannot open comm: %r", error)
 
@@ -84,7 +86,7 @@ class CommStream:
         try:
             data, buffers = split_buffers(record)
             with self._lock:
-                channel.send({"record": data}, buffers=buffers or None)
+                channel.send({"session": self._session, "record": data}, buffers=buffers or None)
         except Exception as error:
             log.warning("nbprov: comm send failed: %r", error)
 
@@ -95,7 +97,7 @@ class CommStream:
     def _send_hello(self) -> None:
         try:
             if self._comm is not None:
-                self._comm.send({"hello": self._hello})
+                self._comm.send({"session": self._session, "hello": self._hello})
         except Exception as error:
             log.warning("nbprov: comm send failed: %r", error)
 

@@ -126,20 +126,30 @@ export class KernelChannel {
     return this._lastMsgIdByCell.get(cellId) ?? null;
   }
 
-  /** Loads the kernel extension silently (no execution count, no history). */
-  async loadKernelExtension(options: { energy: boolean }): Promise<void> {
+  /**
+   * Loads the kernel extension silently (no execution count, no history), then opens a comm so the
+   * kernel says hello: a page that reloaded learns which journal session is live.
+   */
+  async loadKernelExtension(options: { notebook: string; energy: boolean }): Promise<void> {
     const kernel = this._sessionContext.session?.kernel;
-    if (!kernel) {
+    if (!kernel || (await kernel.info).language_info.name !== 'python') {
       return;
     }
-    const configure = options.energy ? '' : '\nimport nbprov as _nbprov; _nbprov.configure(energy=False); del _nbprov';
-    const future = kernel.requestExecute({
-      code: `%load_ext nbprov${configure}`,
-      silent: true,
-      store_history: false,
-      stop_on_error: false
-    });
-    await future.done;
+    // JSON string literals are valid Python string literals.
+    const code = [
+      'import nbprov as _nbprov',
+      'try:',
+      `    _nbprov.configure(notebook=${JSON.stringify(options.notebook)}, energy=${options.energy ? 'True' : 'False'})`,
+      'except RuntimeError:',
+      '    pass  # already tracking this kernel',
+      'del _nbprov',
+      '%load_ext nbprov'
+    ].join('\n');
+    const reply = await kernel.requestExecute({ code, silent: true, store_history: false, stop_on_error: false }).done;
+    if (reply.content.status !== 'ok') {
+      throw new Error(`the kernel could not load nbprov (${reply.content.status})`);
+    }
+    kernel.createComm(COMM_TARGET).open({});
   }
 
   dispose(): void {

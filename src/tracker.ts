@@ -2,6 +2,7 @@
  * Tracks every open notebook: a recorder for what the frontend sees, a kernel channel for what the
  * kernel streams, and a run store filled from the journal on disk and then kept live.
  */
+import { PathExt } from '@jupyterlab/coreutils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
@@ -63,7 +64,7 @@ export class NotebookSession {
     this.channel.kernelLost.connect(() => this.store.markCrashed(new Set()));
     void this.reload();
     if (options.autoload) {
-      const load = () => void this.channel.loadKernelExtension({ energy: options.energy }).catch(reason =>
+      const load = () => void this.channel.loadKernelExtension({ notebook: PathExt.basename(panel.context.path), energy: options.energy }).catch(reason =>
         console.warn('nbprov: could not load the kernel extension', reason)
       );
       panel.sessionContext.ready.then(load);

@@ -223,6 +223,8 @@ def test_stream_sends_hello_then_every_record(tracked: TrackedShell) -> None:
     assert data["record"]["series"][0]["values"] == 1 and len(buffers) == 4
     seqs = [d["record"]["seq"] for d, _ in sent]
     assert seqs == sorted(seqs)
+    # A page that reloaded mid-cell knows the session only from the message itself.
+    assert {d["session"] for d, _ in sent} == {nbprov._tracking.session}
     stream._on_message({"content": {"data": {"unexpected": True}}})  # logged, ignored
 
 
