@@ -1,5 +1,5 @@
 import { expect, test } from '@jupyterlab/galata';
-import { journalRecords, listFiles, openFixture, readText } from './helpers';
+import { journalRecords, listFiles, openFixture, readText, reopenNotebook } from './helpers';
 
 const NOTEBOOK = 'devgraph.ipynb';
 
@@ -27,9 +27,12 @@ test('records executions, an edit, outputs and a page reload, and exports the de
   await page.notebook.runCell(1);
   await page.notebook.runCell(2);
   await waitForOutputs(page, folder, 4);
+  await page.notebook.save();
 
-  await page.reload();
-  await page.notebook.activate(NOTEBOOK);
+  // The restored workspace shows the notebook, not the launcher galata waits for by default.
+  await page.reload({ waitForIsReady: false });
+  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
+  await reopenNotebook(page, `${tmpPath}/${NOTEBOOK}`);
   await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
   await page.notebook.runCell(3);
   await waitForOutputs(page, folder, 5);

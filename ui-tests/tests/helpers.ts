@@ -10,6 +10,15 @@ export async function openFixture(page: IJupyterLabPageFixture, tmpPath: string,
   await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
 }
 
+/** Opens (or shows) a notebook after a page reload, through the document manager. */
+export async function reopenNotebook(page: IJupyterLabPageFixture, notebookPath: string): Promise<void> {
+  await page.evaluate(async p => {
+    await window.jupyterapp.commands.execute('docmanager:open', { path: p });
+  }, notebookPath);
+  await page.notebook.activate(notebookPath.split('/').pop()!);
+  await page.waitForSelector('.jp-Notebook-ExecutionIndicator');
+}
+
 /** Reads a text file through the Contents API of the page's server. */
 export async function readText(page: IJupyterLabPageFixture, filePath: string): Promise<string> {
   return page.evaluate(async p => {
