@@ -8,6 +8,7 @@
 import { Signal } from '@lumino/signaling';
 import {
   ExecutionStatus,
+  ICodeSnapshot,
   IEnergyFigure,
   IExecution,
   IMetricSeries,
@@ -146,7 +147,8 @@ class Run implements IRun {
     readonly experiment: string,
     readonly session: string,
     readonly exec: string | null,
-    readonly start: number
+    readonly start: number,
+    readonly code: ICodeSnapshot | null
   ) {}
   status: RunStatus = 'running';
   end: number | null = null;
@@ -291,7 +293,8 @@ export class RunStore implements IRunStore {
               String(record.experiment ?? 'default'),
               session,
               (record.exec as string | null) ?? null,
-              time
+              time,
+              (record.code as ICodeSnapshot | null) ?? null
             )
           );
           changes.push({ kind: 'run', runId: id });

@@ -49,6 +49,24 @@ export interface IMetricSeries {
   ): { steps: Float64Array; values: Float64Array; timestamps: Float64Array };
 }
 
+/** Git state of the notebook's repository at run start (ARCHITECTURE.md, `code`). */
+export interface IGitSnapshot {
+  readonly commit: string;
+  readonly branch: string | null;
+  readonly remote: string | null;
+  readonly dirty: boolean;
+  readonly diff: string;
+  readonly diff_truncated: boolean;
+  readonly untracked: readonly string[];
+}
+
+/** Code state recorded at run start: git (null outside a repository), Python, imported packages. */
+export interface ICodeSnapshot {
+  readonly git: IGitSnapshot | null;
+  readonly python: string;
+  readonly packages: Readonly<Record<string, string>>;
+}
+
 /** A run as the store holds it. */
 export interface IRun {
   readonly id: string;
@@ -66,6 +84,8 @@ export interface IRun {
   /** Series keyed by `seriesKey(metric, ctx)`. */
   readonly series: ReadonlyMap<string, IMetricSeries>;
   readonly energy: readonly IEnergyFigure[];
+  /** Code state at run start, or null when not recorded. */
+  readonly code: ICodeSnapshot | null;
   readonly error: { ename: string; evalue: string } | null;
 }
 
