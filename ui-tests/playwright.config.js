@@ -4,6 +4,9 @@
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
+// One port per concurrent test run (default 8888, galata's).
+const port = process.env.NBPROV_UI_PORT || '8888';
+
 module.exports = {
   ...baseConfig,
   reporter: [['list'], ['html', { open: 'never' }]],
@@ -12,13 +15,14 @@ module.exports = {
   workers: 1,
   use: {
     ...baseConfig.use,
+    baseURL: `http://localhost:${port}`,
     video: 'off',
     trace: 'off',
     launchOptions: { executablePath: '/usr/bin/chromium' }
   },
   webServer: {
-    command: '../.venv/bin/jupyter lab --config jupyter_server_test_config.py',
-    url: 'http://localhost:8888/lab',
+    command: `../.venv/bin/jupyter lab --config jupyter_server_test_config.py --port ${port} --ServerApp.port_retries=0`,
+    url: `http://localhost:${port}/lab`,
     timeout: 120 * 1000,
     reuseExistingServer: !process.env.CI
   }
