@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { exportSession, type IJournalFile } from '../core/export';
-import { DirectorySink } from './fsstore';
+import { DirectorySink } from './fssink';
 import { UserError } from './errors';
 
 export const EXPORT_USAGE = 'usage: nbprov export <notebook.ipynb> [--live-session ID]...';

@@ -8,10 +8,10 @@ import { type IJournalFile, type IJournalWarning, parseJournal } from './journal
 import { buildProvDocument, stableStringify } from './prov';
 import { buildCrateMetadata, DEFAULT_LICENSE, ROCRATE_METADATA } from './rocrate';
 import { buildSession } from './session';
-import { CheckedSink, type IFileSink } from './store';
+import { CheckedSink, type IFileSink } from './sink';
 import { writeMetricsZarr } from './zarr';
 
-export type { IFileSink } from './store';
+export type { IFileSink } from './sink';
 export type { IJournalFile, IJournalWarning } from './journal';
 
 export const PROV_FILE = 'prov.json';

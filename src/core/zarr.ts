@@ -12,7 +12,7 @@
 import * as zarr from 'zarrita';
 import type { AbsolutePath } from 'zarrita';
 
-import type { IFileSink } from './store';
+import type { IFileSink } from './sink';
 import type { IMetricSeries, IRun } from './session';
 
 export const METRICS_ROOT = 'metrics.zarr';

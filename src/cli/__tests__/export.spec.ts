@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { lines, T } from '../../core/__tests__/fixtures';
 import { UserError } from '../errors';
 import { parseExportArgs, runExport } from '../export';
-import { DirectorySink } from '../fsstore';
+import { DirectorySink } from '../fssink';
 
 describe('nbprov export', () => {
   let dir: string;

@@ -2,7 +2,7 @@ import * as zarr from 'zarrita';
 import type { AbsolutePath } from 'zarrita';
 
 import { exportSession } from '../export';
-import type { IFileSink } from '../store';
+import type { IFileSink } from '../sink';
 import { RUN, sampleJournal, series, T } from './fixtures';
 
 class MemorySink implements IFileSink {

@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { assertSafeRelativePath, type IFileSink } from '../core/store';
+import { assertSafeRelativePath, type IFileSink } from '../core/sink';
 
 export class DirectorySink implements IFileSink {
   private readonly root: string;
