@@ -41,7 +41,8 @@ export class FrontendJournal {
     this._timer = null;
     while (this._queued.length) {
       const lines = this._queued.splice(0);
-      await (this._writing = this._writing.then(() => this._write(lines)));
+      // A failed write keeps its lines in the segment text: the next flush writes them again.
+      await (this._writing = this._writing.catch(() => undefined).then(() => this._write(lines)));
     }
     await this._writing;
   }

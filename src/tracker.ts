@@ -2,6 +2,7 @@
  * Tracks every open notebook: a recorder for what the frontend sees, a kernel channel for what the
  * kernel streams, and a run store filled from the journal on disk and then kept live.
  */
+import { Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -85,8 +86,16 @@ export class NotebookSession {
   async reload(): Promise<IJournalWarning[]> {
     const files = await this._service.readJournal(this.path);
     const { gaps, warnings } = applyJournal(this.store, files);
-    for (const warning of warnings) {
+    const fresh = warnings.filter(w => !this._warned.has(`${w.file}:${w.line}`));
+    for (const warning of fresh) {
+      this._warned.add(`${warning.file}:${warning.line}`);
       console.warn(`nbprov: journal ${warning.file} line ${warning.line}: ${warning.reason}`);
+    }
+    if (fresh.length) {
+      Notification.warning(
+        `nbprov: ${fresh.length} damaged journal line(s) skipped in ${fresh[0].file} (line ${fresh[0].line}: ${fresh[0].reason}); every other record was recovered.`,
+        { autoClose: 10000 }
+      );
     }
     if (gaps.length) {
       this._scheduleCatchUp();
@@ -125,6 +134,8 @@ export class NotebookSession {
   }
 
   private readonly _service: ContentsService;
+  /** Damaged lines already reported, so each is reported once. */
+  private readonly _warned = new Set<string>();
   private _catchUp: ReturnType<typeof setTimeout> | null = null;
 }
 
