@@ -140,13 +140,16 @@ export class NotebookRecorder {
     }
   }
 
+  /** Records the notebook's cell order and versions, unless unchanged since the last snapshot. */
   private async _snapshot(): Promise<void> {
     const cells = this._cells();
     await this._recordSources(cells);
-    this.journal.append({
-      type: 'notebook',
-      cells: cells.map(cell => [cell.id, this._recorded.get(cell.id)!.sha256])
-    });
+    const snapshot = cells.map(cell => [cell.id, this._recorded.get(cell.id)!.sha256]);
+    const key = JSON.stringify(snapshot);
+    if (key !== this._lastSnapshot) {
+      this._lastSnapshot = key;
+      this.journal.append({ type: 'notebook', cells: snapshot });
+    }
   }
 
   private _onCellsChanged(_list: unknown, change: IObservableList.IChangedArgs<ICellModel>): void {
@@ -226,6 +229,7 @@ export class NotebookRecorder {
   }
 
   private _recorded = new Map<string, { source: string; sha256: string }>();
+  private _lastSnapshot = '';
   private _scheduledAt = new Map<string, string>();
   private _editTimer: ReturnType<typeof setTimeout> | null = null;
   private _steps: Promise<void> = Promise.resolve();
