@@ -208,32 +208,35 @@ export class RunStore implements IRunStore {
   }
 
   /**
-   * Applies records of one kernel session, from the journal or the live comm, in any order and any
-   * number of times: a record whose `seq` was applied is dropped, one beyond a gap waits until the
-   * gap is filled. Returns true while records wait on a gap: the caller should re-read the journal.
+   * Applies records of one kernel session in any order and any number of times: a record whose
+   * `seq` was applied is dropped. Live records beyond a gap wait until it is filled; the caller
+   * re-reads the journal when this returns true. The journal is `complete` up to its last record:
+   * a `seq` missing there (a damaged line) is lost for good and no longer waited for.
    */
-  apply(session: string, records: Iterable<IKernelRecord>): boolean {
+  apply(session: string, records: Iterable<IKernelRecord>, complete = false): boolean {
     const pending = this._pending.get(session) ?? new Map<number, IKernelRecord>();
     this._pending.set(session, pending);
     const changes: RunStoreChange[] = [];
+    let highest = 0;
     for (const record of records) {
       if (record.seq === undefined) {
         this._applyOne(session, record, changes);
       } else if (record.seq > this.lastSeq(session)) {
         pending.set(record.seq, record);
+        highest = Math.max(highest, record.seq);
       }
     }
     let next = this.lastSeq(session) + 1;
-    for (let record = pending.get(next); record; record = pending.get(next)) {
-      pending.delete(next);
-      this._applyOne(session, record, changes);
+    for (;;) {
+      const record = pending.get(next);
+      if (record) {
+        pending.delete(next);
+        this._applyOne(session, record, changes);
+      } else if (!(complete && next < highest)) {
+        break;
+      }
       this._lastSeq.set(session, next);
       next++;
-    }
-    for (const seq of pending.keys()) {
-      if (seq < next) {
-        pending.delete(seq);
-      }
     }
     if (changes.length) {
       this._changed.emit(changes);

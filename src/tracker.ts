@@ -35,7 +35,7 @@ export function applyJournal(store: RunStore, files: IJournalText[]): { gaps: st
   }
   const gaps: string[] = [];
   for (const [session, records] of bySession) {
-    if (store.apply(session, records)) {
+    if (store.apply(session, records, true)) {
       gaps.push(session);
     }
   }

@@ -93,6 +93,17 @@ describe('RunStore', () => {
     expect(store.lastSeq('s')).toBe(3);
   });
 
+  it('skips a record lost from a complete journal instead of waiting for it', () => {
+    const store = new RunStore();
+    const runEnd: IKernelRecord = { type: 'run_end', t: T, seq: 4, run: 'r1', status: 'finished' };
+    // seq 2 and 3 are damaged lines: live, record 4 would wait; from the journal it is applied.
+    expect(store.apply('s', [runStart, runEnd])).toBe(true);
+    expect(store.runs.get('r1')!.status).toBe('running');
+    expect(store.apply('s', [runStart, runEnd], true)).toBe(false);
+    expect(store.runs.get('r1')!.status).toBe('finished');
+    expect(store.lastSeq('s')).toBe(4);
+  });
+
   it('marks running runs of sessions no longer live as crashed', () => {
     const store = new RunStore();
     store.apply('old', [runStart]);
