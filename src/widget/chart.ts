@@ -16,7 +16,7 @@ function themeColor(name: string, fallback: string): string {
 }
 
 /** Vega config from the JupyterLab theme variables, so charts follow light and dark themes. */
-function themeConfig(): Record<string, unknown> {
+export function themeConfig(): Record<string, unknown> {
   const text = themeColor('--jp-ui-font-color1', '#222');
   const muted = themeColor('--jp-ui-font-color2', '#666');
   const grid = themeColor('--jp-border-color2', '#ddd');

@@ -33,7 +33,9 @@ export interface IGitComparison {
   sameCommit: boolean;
   /** `<base commit>..<other commit>` when the commits differ (what `git log` / `git diff` take). */
   range: string | null;
-  /** Changes from the base run's uncommitted diff to the other's (same commit only; empty when equal). */
+  /** Same commit, and the recorded uncommitted diffs differ (by bytes). */
+  diffsDiffer: boolean;
+  /** Changes from the base run's uncommitted diff to the other's (same commit, UTF-8 diffs only). */
   diffChanges: IDiffHunk[];
   /** Caveats: truncated or binary diffs, different repositories. */
   notes: string[];
@@ -90,6 +92,7 @@ export function compareGit(base: IRun, other: IRun): IGitComparison {
     other: typeof otherSide === 'string' ? null : otherSide,
     sameCommit: false,
     range: null,
+    diffsDiffer: false,
     diffChanges: [],
     notes: [],
     untrackedAdded: [],
@@ -111,9 +114,9 @@ export function compareGit(base: IRun, other: IRun): IGitComparison {
     result.range = `${baseSide.commit ?? '(none)'}..${otherSide.commit ?? '(none)'}`;
     return result;
   }
-  const sameBytes =
-    baseSide.diffSha256 !== null && baseSide.diffSha256 === otherSide.diffSha256;
-  if (sameBytes) {
+  const sameBytes = baseSide.diffSha256 !== null && baseSide.diffSha256 === otherSide.diffSha256;
+  result.diffsDiffer = !sameBytes && !(baseSide.diffText !== null && baseSide.diffText === otherSide.diffText);
+  if (!result.diffsDiffer) {
     return result;
   }
   if (baseSide.diffText === null || otherSide.diffText === null) {

@@ -8,6 +8,9 @@ import { IRun, IRunStore, RunStoreChange, seriesKey } from '../tokens';
 import { MetricChart } from './chart';
 import { ILine, XAxis } from './chartdata';
 import { compareCode, compareParams } from './compare';
+import { splitPowerLines } from './energy';
+import { EnergyCharts } from './energyview';
+import { renderGitComparison } from './gitview';
 import { buildTable, contextName, formatDuration, ISort, MetricSummaries, nextSort } from './tablemodel';
 import { buildTimeline } from './timeline';
 
@@ -48,7 +51,7 @@ export class RunsView extends Widget {
     this.addClass('nbprov-runs');
     this._buildToolbar();
     this.node.append(this._toolbar, this._message, this._runsSection, this._compareSection, this._timelineSection);
-    this._runsSection.append(this._table, this._charts);
+    this._runsSection.append(this._table, this._charts, this._energy.node);
     this._message.className = 'nbprov-message';
     this._message.setAttribute('role', 'status');
     this._showTab();
@@ -106,6 +109,7 @@ export class RunsView extends Widget {
     this._store?.changed.disconnect(this._onStoreChanged, this);
     clearTimeout(this._timer);
     this._rebuildCharts();
+    this._energy.dispose();
     super.dispose();
   }
 
@@ -343,7 +347,7 @@ export class RunsView extends Widget {
   }
 
   private _renderCharts(runs: readonly IRun[]): void {
-    const byMetric = this._linesByMetric(runs);
+    const { metrics: byMetric, power } = splitPowerLines(this._linesByMetric(runs));
     for (const [metric, chart] of this._chartsByMetric) {
       if (!byMetric.has(metric)) {
         chart.dispose();
@@ -365,6 +369,7 @@ export class RunsView extends Widget {
         chart!.node.textContent = `Chart of ${metric} failed: ${String(error)}`;
       });
     }
+    this._energy.update(runs, power, this._allDirty || this._runsChanged ? 'all' : this._dirtyLines, width);
   }
 
   private _renderCompare(): void {
@@ -406,7 +411,7 @@ export class RunsView extends Widget {
         code.append(renderHunks(comparison.hunks));
       }
     }
-    this._compareSection.replaceChildren(params, code);
+    this._compareSection.replaceChildren(params, renderGitComparison(runs, renderHunks), code);
   }
 
   private _renderTimeline(): void {
@@ -489,6 +494,7 @@ export class RunsView extends Widget {
   private _runsSection = element('div', 'nbprov-section');
   private _table = element('table');
   private _charts = element('div', 'nbprov-charts');
+  private _energy = new EnergyCharts();
   private _compareSection = element('div', 'nbprov-section');
   private _timelineSection = element('div', 'nbprov-section');
 }

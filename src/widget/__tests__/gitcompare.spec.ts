@@ -45,12 +45,14 @@ describe('compareGit', () => {
     expect(result.untrackedAdded).toEqual(['new.py']);
     expect(result.untrackedRemoved).toEqual(['notes.txt']);
     expect(result.notes).toEqual([]);
+    expect(result.diffsDiffer).toBe(true);
   });
 
   it('shows nothing to diff when the recorded diffs are identical', () => {
     const a = run('a'.repeat(32), 'alpha', code(git(C1, DIFF_A)));
     const b = run('b'.repeat(32), 'beta', code(git(C1, DIFF_A)));
     expect(compareGit(a, b).diffChanges).toEqual([]);
+    expect(compareGit(a, b).diffsDiffer).toBe(false);
     const clean = run('c'.repeat(32), 'gamma', code(git(C1, '')));
     const fromClean = compareGit(clean, a);
     expect(fromClean.base!.dirty).toBe(false);
@@ -75,6 +77,7 @@ describe('compareGit', () => {
     const binaryB = run('b'.repeat(32), 'beta', code(git(C1, 'AAED', { diff_encoding: 'base64', diff_sha256: 'y' })));
     const binary = compareGit(binaryA, binaryB);
     expect(binary.diffChanges).toEqual([]);
+    expect(binary.diffsDiffer).toBe(true);
     expect(binary.notes[0]).toMatch(/not UTF-8/);
 
     const truncated = run('c'.repeat(32), 'gamma', code(git(C1, DIFF_B, { diff_truncated: true, remote: 'https://example.org/fork.git' })));

@@ -1,0 +1,91 @@
+/**
+ * The git part of the run comparison: each run's commit (and whether it was dirty), then the line
+ * diff between their uncommitted diffs or the commit range. Every string goes in textContent.
+ */
+import { IDiffHunk } from '../core/diff';
+import { IRun } from '../tokens';
+import { element } from './dom';
+import { compareGit, IGitComparison, IGitSide, shortCommit } from './gitcompare';
+
+/** Comparisons by code state: recorded once at run start, so a pair's result never changes. */
+const comparisons = new WeakMap<object, WeakMap<object, IGitComparison>>();
+
+function cachedComparison(base: IRun, other: IRun): IGitComparison {
+  if (!base.code || !other.code) {
+    return compareGit(base, other);
+  }
+  let byOther = comparisons.get(base.code);
+  if (!byOther) {
+    byOther = new WeakMap();
+    comparisons.set(base.code, byOther);
+  }
+  let comparison = byOther.get(other.code);
+  if (!comparison) {
+    comparison = compareGit(base, other);
+    byOther.set(other.code, comparison);
+  }
+  return comparison;
+}
+
+function describeSide(run: IRun, side: IGitSide): string {
+  const branch = side.branch ? ` on ${side.branch}` : ' (detached)';
+  const state = side.dirty ? 'dirty (uncommitted changes)' : 'clean';
+  return `${run.name}: ${shortCommit(side.commit)}${branch}, ${state}`;
+}
+
+/** The git comparison of each run with the first, as a section; `renderDiff` draws a diff. */
+export function renderGitComparison(
+  runs: readonly IRun[],
+  renderDiff: (hunks: readonly IDiffHunk[]) => HTMLElement
+): HTMLElement {
+  const section = element('div', 'nbprov-compare-git');
+  const [base, ...others] = runs;
+  section.append(element('h3', undefined, `Git state compared with ${base.name}`));
+  for (const run of others) {
+    const comparison = cachedComparison(base, run);
+    const block = element('div', 'nbprov-git-pair');
+    block.dataset.run = run.id;
+    block.append(element('h4', undefined, run.name));
+    if (comparison.missing) {
+      block.append(element('p', 'nbprov-message', comparison.missing));
+      section.append(block);
+      continue;
+    }
+    const commits = element('ul', 'nbprov-git-commits');
+    for (const [owner, side] of [[base, comparison.base!], [run, comparison.other!]] as const) {
+      const item = element('li', side.dirty ? 'nbprov-git-dirty' : 'nbprov-git-clean', describeSide(owner, side));
+      if (side.commit) {
+        item.title = side.commit;
+      }
+      commits.append(item);
+    }
+    block.append(commits);
+    for (const note of comparison.notes) {
+      block.append(element('p', 'nbprov-message', note));
+    }
+    if (comparison.range) {
+      const range = element('p', 'nbprov-git-range', 'Different commits; to see what changed: ');
+      range.append(element('code', undefined, `git log -p ${comparison.range}`));
+      block.append(range);
+    } else if (!comparison.diffsDiffer) {
+      block.append(element('p', 'nbprov-message', 'Same commit and same uncommitted changes.'));
+    } else if (comparison.diffChanges.length) {
+      block.append(
+        element('p', undefined, `Same commit; changes from ${base.name}'s uncommitted diff to ${run.name}'s:`),
+        renderDiff(comparison.diffChanges)
+      );
+    }
+    if (comparison.untrackedAdded.length || comparison.untrackedRemoved.length) {
+      const untracked = element('p', 'nbprov-git-untracked');
+      untracked.textContent = [
+        comparison.untrackedAdded.length ? `untracked only in ${run.name}: ${comparison.untrackedAdded.join(', ')}` : '',
+        comparison.untrackedRemoved.length ? `untracked only in ${base.name}: ${comparison.untrackedRemoved.join(', ')}` : ''
+      ]
+        .filter(Boolean)
+        .join('; ');
+      block.append(untracked);
+    }
+    section.append(block);
+  }
+  return section;
+}
