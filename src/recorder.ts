@@ -65,15 +65,17 @@ export class FrontendJournal {
   private async _write(lines: string[]): Promise<void> {
     const journal = PathExt.join(this._folder, 'journal');
     await this._service.ensureDirectory(journal);
+    const segmentPath = () => PathExt.join(journal, `f-${this.page}-${String(this._segment).padStart(4, '0')}.jsonl`);
     for (const line of lines) {
       if (this._segmentText.length && this._segmentText.length + line.length > SEGMENT_LIMIT) {
+        // The full segment is written one last time before the next one starts.
+        await this._service.writeText(segmentPath(), this._segmentText);
         this._segment++;
         this._segmentText = '';
       }
       this._segmentText += line;
     }
-    const name = `f-${this.page}-${String(this._segment).padStart(4, '0')}.jsonl`;
-    await this._service.writeText(PathExt.join(journal, name), this._segmentText);
+    await this._service.writeText(segmentPath(), this._segmentText);
   }
 
   private _queued: string[] = [];
