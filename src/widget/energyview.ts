@@ -99,7 +99,9 @@ class TradeoffChart {
     this._plot.className = 'nbprov-chart-plot';
     this._plot.setAttribute('role', 'img');
     this._omitted.setAttribute('aria-label', 'Runs not plotted');
-    body.append(this._plot, this._omittedBox);
+    // The embed target gets vega-embed's own display style, so a wrapper is what hides it.
+    this._plotBox.append(this._plot);
+    body.append(this._plotBox, this._omittedBox);
     this._omittedBox.append(element('div', 'nbprov-tradeoff-omitted-title', 'Not plotted'), this._omitted);
     this.node.append(controls, this._message, body);
   }
@@ -121,11 +123,14 @@ class TradeoffChart {
     this._message.textContent = tradeoff.points.length
       ? ''
       : `No run has both an energy figure and a value of ${metric.label}.`;
-    const specKey = JSON.stringify([metric.key, statistic, width]);
+    this._plotBox.hidden = tradeoff.points.length === 0;
+    // Narrower than the metric charts, so the runs not plotted fit beside it.
+    const plotWidth = Math.max(200, Math.min(420, Math.round(width / 2)));
+    const specKey = JSON.stringify([metric.key, statistic, plotWidth]);
     if (specKey !== this._specKey) {
       this._specKey = specKey;
       this._embedded?.then(view => view.finalize());
-      this._embedded = this._embed(tradeoffSpec(metric, statistic, width));
+      this._embedded = this._embed(tradeoffSpec(metric, statistic, plotWidth));
     }
     const embedded = this._embedded!;
     void embedded
@@ -211,6 +216,7 @@ class TradeoffChart {
   private _metricSelect = element('select');
   private _statisticSelect = element('select');
   private _message = element('div', 'nbprov-message');
+  private _plotBox = element('div', 'nbprov-tradeoff-plot');
   private _plot = element('div');
   private _omittedBox = element('div', 'nbprov-tradeoff-omitted-box');
   private _omitted = element('ul');

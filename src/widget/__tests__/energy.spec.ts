@@ -1,7 +1,7 @@
 import { IKernelRecord, RunStore } from '../../store';
 import { IRun, seriesKey } from '../../tokens';
 import { ILine } from '../chartdata';
-import { buildTradeoff, powerDevice, runLabels, splitPowerLines, tradeoffMetrics } from '../energy';
+import { buildTradeoff, describeEnergyReason, missingEnergy, powerDevice, runLabels, splitPowerLines, tradeoffMetrics } from '../energy';
 import { MetricSummaries } from '../tablemodel';
 
 const T0 = Date.parse('2025-01-01T10:00:00.000Z');
@@ -107,7 +107,7 @@ describe('buildTradeoff', () => {
       loss: [3, 1],
       energy: [{ device: 'gpu0', joules: 300 }, { device: 'cpu', joules: null, reason: 'RAPL not readable' }]
     }),
-    runRecords(C, 'gamma', { loss: [2], energy: [{ device: 'cpu', joules: null, reason: 'RAPL not readable' }] }),
+    runRecords(C, 'gamma', { loss: [2], energy: [{ device: 'cpu', joules: null, reason: 'permission' }] }),
     runRecords(D, 'delta', { loss: [5], energy: [], end: false })
   );
   const loss = tradeoffMetrics(runs).find(metric => metric.metric === 'loss')!;
@@ -127,7 +127,7 @@ describe('buildTradeoff', () => {
     const { points, omitted } = buildTradeoff(runs, loss, 'last', new MetricSummaries());
     expect(points.some(point => point.joules === 0)).toBe(false);
     expect(omitted).toEqual([
-      { runId: C, run: 'gamma', reason: 'energy unavailable: cpu: RAPL not readable' },
+      { runId: C, run: 'gamma', reason: 'energy unavailable: cpu: no permission to read the energy sensors (permission)' },
       { runId: D, run: 'delta', reason: 'energy unavailable: measured when the run ends' }
     ]);
   });
@@ -147,5 +147,17 @@ describe('runLabels', () => {
       runRecords(C, 'other', { loss: [1], energy: [] })
     );
     expect(Array.from(runLabels(runs).values())).toEqual(['same (aaaaaa)', 'same (bbbbbb)', 'other']);
+  });
+});
+
+describe('missingEnergy', () => {
+  it('explains reason codes, without the placeholder device of a machine with no sensor', () => {
+    const [none] = runsOf(runRecords(A, 'alpha', { loss: [1], energy: [{ device: 'none', joules: null, reason: 'not_supported' }] }));
+    expect(missingEnergy(none)).toBe('no supported energy sensor on this machine (not_supported)');
+    const [unmeasured] = runsOf(runRecords(B, 'beta', { loss: [1], energy: [] }));
+    expect(missingEnergy(unmeasured)).toBe('energy was not measured for this run');
+    expect(describeEnergyReason('some_new_code')).toBe('some_new_code');
+    expect(describeEnergyReason('toString')).toBe('toString');
+    expect(describeEnergyReason(null)).toBe('unavailable');
   });
 });
