@@ -105,13 +105,18 @@ class MetricSeries:
 
 
 class Context:
-    __slots__ = ("ctx", "name", "epoch", "parent", "energy_start")
+    """One opening of a context. Openings with the same path of names (each epoch's "training")
+    share their metric series: ``series_ctx`` is the id of the first such opening."""
 
-    def __init__(self, ctx: int, name: str, epoch: int | None, parent: int | None) -> None:
+    __slots__ = ("ctx", "name", "epoch", "parent", "path", "series_ctx", "energy_start")
+
+    def __init__(self, ctx: int, name: str, epoch: int | None, parent: Context | None) -> None:
         self.ctx = ctx
         self.name = name
         self.epoch = epoch
-        self.parent = parent
+        self.parent = parent.ctx if parent else None
+        self.path: tuple[str, ...] = (parent.path if parent else ()) + (name,)
+        self.series_ctx = ctx
         self.energy_start: object = None
 
 
@@ -137,11 +142,12 @@ class Run:
         self._on_end = on_end
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        # Every series, and those of each context (None: outside any context) by metric name;
+        # Every series, and those of each context path (None: outside any context) by metric name;
         # the hot path only looks in the current context's dict.
         self._series: dict[tuple[str, int | None], MetricSeries] = {}
-        self._series_by_ctx: dict[int | None, dict[str, MetricSeries]] = {None: {}}
-        self._current_series = self._series_by_ctx[None]
+        self._series_by_path: dict[tuple[str, ...] | None, dict[str, MetricSeries]] = {None: {}}
+        self._first_ctx_of_path: dict[tuple[str, ...], int] = {}
+        self._current_series = self._series_by_path[None]
         self._batch = 0
         self._next_ctx = 1
         self._contexts: list[Context] = []
@@ -266,7 +272,7 @@ class Run:
         """For background samplers: a point outside any context."""
         if self._ended:
             return
-        series = self._series_by_ctx[None].get(name) or self._add_series(name, None)
+        series = self._series_by_path[None].get(name) or self._add_series(name, None)
         series.steps.append(series.next_step)
         series.timestamps.append(timestamp)
         series.values.append(value)
@@ -279,15 +285,15 @@ class Run:
         context = self._contexts[-1] if label is None and self._contexts else None
         if label is not None:
             context = self._context_named(label)
-        ctx = context.ctx if context else None
-        return self._series_by_ctx.get(ctx, {}).get(name) or self._add_series(name, context)
+        path = context.path if context else None
+        return self._series_by_path.get(path, {}).get(name) or self._add_series(name, context)
 
     def _add_series(self, name: str, context: Context | None) -> MetricSeries:
         _check_name("metric name", name)
-        ctx = context.ctx if context else None
+        ctx = context.series_ctx if context else None
         epoch = NO_EPOCH if context is None or context.epoch is None else context.epoch
         with self._lock:  # the main thread and a sampler thread may both add series
-            by_name = self._series_by_ctx.setdefault(ctx, {})
+            by_name = self._series_by_path.setdefault(context.path if context else None, {})
             series = by_name.setdefault(name, MetricSeries(name, ctx, epoch))
             self._series[(name, ctx)] = series
             return series
@@ -316,8 +322,12 @@ class Run:
                 self._close_context(context)
 
     def _open_context(self, name: str, epoch: int | None, parent: Context | None) -> Context:
-        context = Context(self._next_ctx, name, epoch, parent.ctx if parent else None)
+        context = Context(self._next_ctx, name, epoch, parent)
         self._next_ctx += 1
+        context.series_ctx = self._first_ctx_of_path.setdefault(context.path, context.ctx)
+        # The path's series continue here: their next points carry this opening's epoch.
+        for series in self._series_by_path.get(context.path, {}).values():
+            series.epoch = NO_EPOCH if epoch is None else epoch
         self._writer.append(
             "context_start", run=self.id, ctx=context.ctx, name=name, epoch=epoch, parent=context.parent
         )
@@ -325,12 +335,8 @@ class Run:
         return context
 
     def _close_context(self, context: Context) -> None:
-        # Its series get no more points: write them out and stop scanning them on every tick.
+        # Its points are complete: write them before the context's end is recorded.
         self.flush_metrics()
-        with self._lock:
-            for key in [key for key in self._series if key[1] == context.ctx]:
-                del self._series[key]
-            self._series_by_ctx.pop(context.ctx, None)
         self._writer.append("context_end", run=self.id, ctx=context.ctx)
         if context.epoch is None:
             self._write_energy("context", context.ctx, context.energy_start, ctx=context.ctx)
@@ -349,9 +355,9 @@ class Run:
         return context
 
     def _set_current(self) -> None:
-        ctx = self._contexts[-1].ctx if self._contexts else None
+        path = self._contexts[-1].path if self._contexts else None
         with self._lock:
-            self._current_series = self._series_by_ctx.setdefault(ctx, {})
+            self._current_series = self._series_by_path.setdefault(path, {})
 
     # energy
 

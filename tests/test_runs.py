@@ -63,10 +63,12 @@ def test_run_records_params_metrics_contexts(tracked: TrackedShell) -> None:
         (1, "training", 0, None), (2, "batch", 0, 1), (3, "training", 1, None), (4, "batch", 1, 3)]
     assert sorted(r["ctx"] for r in records if r["type"] == "context_end") == [1, 2, 3, 4]
     merged = points(records, run_id)
-    assert merged[("loss", 1)]["values"] == [1.0, 0.5, 1 / 3]
-    assert merged[("loss", 1)]["steps"] == [0, 1, 2]
-    assert merged[("loss", 3)]["epochs"] == [1, 1, 1]
-    assert merged[("grad", 4)]["steps"] == [10] and merged[("grad", 4)]["epochs"] == [1]
+    # One series per metric and context path, across epochs: each point carries its epoch.
+    assert set(merged) == {("loss", 1), ("grad", 2), ("acc", None), ("f1", None)}
+    assert merged[("loss", 1)]["values"] == [1.0, 0.5, 1 / 3] * 2
+    assert merged[("loss", 1)]["steps"] == [0, 1, 2, 3, 4, 5]
+    assert merged[("loss", 1)]["epochs"] == [0, 0, 0, 1, 1, 1]
+    assert merged[("grad", 2)]["steps"] == [10, 10] and merged[("grad", 2)]["epochs"] == [0, 1]
     assert merged[("acc", None)] ["steps"] == [5] and merged[("acc", None)]["epochs"] == [-1]
     now_ms = time.time() * 1000
     assert all(now_ms - 60_000 < t <= now_ms + 1 for t in merged[("loss", 1)]["timestamps"])
