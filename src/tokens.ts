@@ -51,13 +51,20 @@ export interface IMetricSeries {
 
 /** Git state of the notebook's repository at run start (ARCHITECTURE.md, `code`). */
 export interface IGitSnapshot {
-  readonly commit: string;
+  readonly root: string;
+  /** Null in a repository without commits. */
+  readonly commit: string | null;
   readonly branch: string | null;
   readonly remote: string | null;
   readonly dirty: boolean;
   readonly diff: string;
+  readonly diff_encoding: 'utf-8' | 'base64';
+  readonly diff_sha256: string;
+  readonly diff_size: number;
   readonly diff_truncated: boolean;
   readonly untracked: readonly string[];
+  /** The notebook's path relative to the repository root. */
+  readonly notebook: string;
 }
 
 /** Code state recorded at run start: git (null outside a repository), Python, imported packages. */
