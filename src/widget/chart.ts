@@ -35,8 +35,11 @@ function spec(metric: string, axis: XAxis, width: number): Record<string, unknow
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: metric,
+    // `width` is the whole chart's: axes and legend are laid out inside it again on every update
+    // (the first layout runs on empty data, so a fixed layout would clip the axis labels).
     width,
     height: 180,
+    autosize: { type: 'fit-x', contains: 'padding', resize: true },
     data: { name: DATA },
     mark: { type: 'line', clip: true, interpolate: 'linear' },
     params: [{ name: ZOOM, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }],
@@ -99,7 +102,13 @@ export class MetricChart {
     if (change.insert.length) {
       changes.insert(change.insert);
     }
-    void view.change(DATA, changes).runAsync();
+    // The rows drawn, for tests and scripts reading the chart from the page.
+    void view
+      .change(DATA, changes)
+      .runAsync()
+      .then(() => {
+        this.node.dataset.points = String(view.data(DATA).length);
+      });
     const hidden = this._feed.nonFinite;
     this._note.textContent = hidden ? `${hidden} non-finite value(s) (NaN/inf) not drawn` : '';
   }

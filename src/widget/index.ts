@@ -3,13 +3,18 @@
  * The view finds its run store through the tracker that `registerWidgets` hands over.
  */
 import { DOMWidgetModel, DOMWidgetView } from '@jupyter-widgets/base';
-import { Widget } from '@lumino/widgets';
+import type { Widget } from '@lumino/widgets';
 import { INbprovTracker, IRunStore } from '../tokens';
 import { XAxis } from './chartdata';
 import { MODULE_NAME, MODULE_VERSION } from './version';
 import { RunsTab, RunsView as RunsContent } from './view';
 
 let tracker: INbprovTracker | null = null;
+
+type LuminoMessage = Parameters<Widget['processMessage']>[0];
+
+/** Lifecycle messages of the ipywidgets view that the runs content must see too. */
+const FORWARDED_MESSAGES = new Set(['before-attach', 'after-attach', 'before-detach', 'after-detach', 'resize', 'after-show']);
 
 /** Set by the plugin before the registry hands this module out. */
 export function setTracker(value: INbprovTracker): void {
@@ -52,7 +57,16 @@ export class RunsView extends DOMWidgetView {
     this.listenTo(this.model, 'change:session', this._resolveStore);
     tracker?.storeAdded.connect(this._resolveStore, this);
     this._resolveStore();
-    Widget.attach(this._content, this.el);
+    // The view's element is not in the page yet (Widget.attach would throw): the content's node
+    // goes in now and the content follows the view's lifecycle through processLuminoMessage.
+    this.el.append(this._content.node);
+  }
+
+  processLuminoMessage(msg: LuminoMessage): void {
+    super.processLuminoMessage(msg);
+    if (FORWARDED_MESSAGES.has(msg.type)) {
+      this._content.processMessage(msg);
+    }
   }
 
   remove(): void {

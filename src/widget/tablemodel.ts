@@ -157,6 +157,16 @@ export function formatJoules(joules: number): string {
   return `${formatNumber(joules)} J`;
 }
 
+/** Local time as `YYYY-MM-DD HH:MM:SS`: one width for every run, so the table does not jump. */
+export function formatTime(ms: number): string {
+  const date = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ` +
+    `${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`
+  );
+}
+
 export function formatDuration(ms: number): string {
   const seconds = Math.max(0, Math.round(ms / 1000));
   const h = Math.floor(seconds / 3600);
@@ -288,7 +298,7 @@ function buildRow(
       sortValue: run.status,
       title: run.error ? `${run.error.ename}: ${run.error.evalue}` : undefined
     },
-    { text: new Date(run.start).toLocaleString(), sortValue: run.start },
+    { text: formatTime(run.start), sortValue: run.start, title: new Date(run.start).toLocaleString() },
     { text: formatDuration(duration), sortValue: duration }
   ];
   for (const key of params) {

@@ -55,6 +55,8 @@ export class RunsView extends Widget {
     this._message.className = 'nbprov-message';
     this._message.setAttribute('role', 'status');
     this._showTab();
+    // Charts take their colours from the theme when made: remake them when the theme changes.
+    this._themeObserver.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name'] });
   }
 
   /** Shows a store (or a message saying why there is none). */
@@ -107,6 +109,7 @@ export class RunsView extends Widget {
       return;
     }
     this._store?.changed.disconnect(this._onStoreChanged, this);
+    this._themeObserver.disconnect();
     clearTimeout(this._timer);
     this._rebuildCharts();
     this._energy.dispose();
@@ -114,6 +117,10 @@ export class RunsView extends Widget {
   }
 
   protected onAfterAttach(): void {
+    this._refresh('all');
+  }
+
+  protected onResize(): void {
     this._refresh('all');
   }
 
@@ -354,7 +361,15 @@ export class RunsView extends Widget {
         this._chartsByMetric.delete(metric);
       }
     }
-    const width = Math.max(200, Math.min(1200, (this._charts.clientWidth || 640) - 160));
+    const width = Math.max(240, Math.min(1200, (this._charts.clientWidth || 640) - 8));
+    // A chart's width is fixed when it is made: remake the charts when the view's width changed.
+    if (Math.abs(width - this._chartWidth) > 16) {
+      this._rebuildCharts();
+      this._chartWidth = width;
+    }
+    // A copy: the charts read it after awaiting their first embedding, when this render has ended
+    // and cleared `_dirtyLines`.
+    const dirtyLines = this._allDirty || this._runsChanged ? 'all' : new Set(this._dirtyLines);
     const metrics = Array.from(byMetric.keys()).sort();
     for (const metric of metrics) {
       let chart = this._chartsByMetric.get(metric);
@@ -364,12 +379,11 @@ export class RunsView extends Widget {
         this._chartsByMetric.set(metric, chart);
       }
       this._charts.append(chart.node); // keeps charts in metric order
-      const dirty = isNew || this._allDirty || this._runsChanged ? 'all' : this._dirtyLines;
-      chart.update(byMetric.get(metric)!, dirty).catch(error => {
+      chart.update(byMetric.get(metric)!, isNew ? 'all' : dirtyLines).catch(error => {
         chart!.node.textContent = `Chart of ${metric} failed: ${String(error)}`;
       });
     }
-    this._energy.update(runs, power, this._allDirty || this._runsChanged ? 'all' : this._dirtyLines, width);
+    this._energy.update(runs, power, dirtyLines, width);
   }
 
   private _renderCompare(): void {
@@ -487,6 +501,11 @@ export class RunsView extends Widget {
   private _timer: ReturnType<typeof setTimeout> | undefined;
   private _lastRefresh = 0;
   private _chartsByMetric = new Map<string, MetricChart>();
+  private _chartWidth = 0;
+  private _themeObserver = new MutationObserver(() => {
+    this._rebuildCharts();
+    this._refresh('all');
+  });
   private _toolbar = element('div');
   private _filterInput = element('input');
   private _axisSelect = element('select');

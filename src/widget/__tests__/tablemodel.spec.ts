@@ -3,6 +3,7 @@ import { IRun } from '../../tokens';
 import {
   buildTable,
   formatDuration,
+  formatTime,
   lowerIsBetter,
   MetricSummaries,
   nextSort,
@@ -229,5 +230,12 @@ describe('buildTimeline', () => {
     expect(timeline[2].changes).toHaveLength(1);
     expect(timeline[3].changes).toEqual([]);
     expect(timeline[2].runIds).toEqual(['b'.repeat(32)]);
+  });
+});
+
+describe('formatTime', () => {
+  it('writes local times in one fixed width, zero-padded', () => {
+    expect(formatTime(new Date(2025, 0, 2, 3, 4, 5).getTime())).toBe('2025-01-02 03:04:05');
+    expect(formatTime(new Date(2025, 11, 31, 23, 59, 59).getTime())).toBe('2025-12-31 23:59:59');
   });
 });
