@@ -8,6 +8,7 @@ import { IRun, IRunStore, RunStoreChange, seriesKey } from '../tokens';
 import { MetricChart } from './chart';
 import { ILine, XAxis } from './chartdata';
 import { compareCode, compareParams } from './compare';
+import { element } from './dom';
 import { splitPowerLines } from './energy';
 import { EnergyCharts } from './energyview';
 import { renderGitComparison } from './gitview';
@@ -18,21 +19,6 @@ export type RunsTab = 'runs' | 'compare' | 'timeline';
 
 /** Chart and table refreshes are batched to at most one per this many ms. */
 const REFRESH_MS = 300;
-
-function element<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className?: string,
-  text?: string
-): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  if (className) {
-    node.className = className;
-  }
-  if (text !== undefined) {
-    node.textContent = text;
-  }
-  return node;
-}
 
 /** Runs Enter and Space like a click, for elements that are not buttons. */
 function onActivate(node: HTMLElement, action: (event: Event) => void): void {
