@@ -6,7 +6,7 @@
  */
 import { IRun } from '../tokens';
 import { ILine } from './chartdata';
-import { metricGroups, MetricSummaries, runEnergy } from './tablemodel';
+import { metricGroups, MetricSummaries, missingEnergy, runEnergy } from './tablemodel';
 
 const POWER_METRIC = /^power_watts\[(.*)\]$/s;
 
@@ -113,36 +113,6 @@ export function buildTradeoff(
     }
   }
   return { points, omitted };
-}
-
-/** What the kernel's energy reason codes (ARCHITECTURE.md, `energy`) mean, for people. */
-const REASON_TEXT: Record<string, string> = {
-  library_not_found: 'no energy library (NVML, amdsmi) and no RAPL interface found',
-  no_devices: 'no GPU or CPU energy sensor found',
-  not_supported: 'no supported energy sensor on this machine',
-  permission: 'no permission to read the energy sensors',
-  device_lost: 'the device was lost during the run',
-  counter_reset: 'the energy counter was reset during the run'
-};
-
-/** A reason code as text, keeping the code so it can be looked up (unknown codes as they are). */
-export function describeEnergyReason(reason: string | null): string {
-  if (reason === null) {
-    return 'unavailable';
-  }
-  const text = Object.prototype.hasOwnProperty.call(REASON_TEXT, reason) ? REASON_TEXT[reason] : null;
-  return text ? `${text} (${reason})` : reason;
-}
-
-/** Why a run has no energy figure: each unmeasured device's reason, or that it was not measured yet. */
-export function missingEnergy(run: IRun): string {
-  const missing = run.energy.filter(figure => figure.scope === 'run' && figure.joules === null);
-  if (missing.length) {
-    return missing
-      .map(figure => (figure.device === 'none' ? '' : `${figure.device}: `) + describeEnergyReason(figure.reason))
-      .join('; ');
-  }
-  return run.status === 'running' ? 'measured when the run ends' : 'energy was not measured for this run';
 }
 
 /** Run names, with a short id added where two runs share a name. */

@@ -118,18 +118,43 @@ interface IScan {
 }
 
 /** Energy of a run: the sum of its run-scope figures, or why there is none. Never a made-up 0. */
+/** What the kernel's energy reason codes (ARCHITECTURE.md, `energy`) mean, for people. */
+const REASON_TEXT: Record<string, string> = {
+  library_not_found: 'no energy library (NVML, amdsmi) and no RAPL interface found',
+  no_devices: 'no GPU or CPU energy sensor found',
+  not_supported: 'no supported energy sensor on this machine',
+  permission: 'no permission to read the energy sensors',
+  device_lost: 'the device was lost during the run',
+  counter_reset: 'the energy counter was reset during the run'
+};
+
+/** A reason code as text, keeping the code so it can be looked up (unknown codes as they are). */
+export function describeEnergyReason(reason: string | null): string {
+  if (reason === null) {
+    return 'unavailable';
+  }
+  const text = Object.prototype.hasOwnProperty.call(REASON_TEXT, reason) ? REASON_TEXT[reason] : null;
+  return text ? `${text} (${reason})` : reason;
+}
+
+/** Why a run has no energy figure: each unmeasured device's reason, or that it was not measured yet. */
+export function missingEnergy(run: IRun): string {
+  const missing = run.energy.filter(figure => figure.scope === 'run' && figure.joules === null);
+  if (missing.length) {
+    return missing
+      .map(figure => (figure.device === 'none' ? '' : `${figure.device}: `) + describeEnergyReason(figure.reason))
+      .join('; ');
+  }
+  return run.status === 'running' ? 'measured when the run ends' : 'energy was not measured for this run';
+}
+
 export function runEnergy(run: IRun): ICell {
   const figures = run.energy.filter(figure => figure.scope === 'run');
   const measured = figures.filter(figure => figure.joules !== null);
   const missing = figures.filter(figure => figure.joules === null);
-  const reasons = missing.map(figure => `${figure.device}: ${figure.reason ?? 'unavailable'}`);
+  const reasons = missing.map(figure => `${figure.device}: ${describeEnergyReason(figure.reason)}`);
   if (measured.length === 0) {
-    const reason = reasons.length
-      ? reasons.join('; ')
-      : run.status === 'running'
-        ? 'measured when the run ends'
-        : 'energy was not measured for this run';
-    return { text: '—', sortValue: null, title: reason };
+    return { text: '—', sortValue: null, title: missingEnergy(run) };
   }
   const joules = measured.reduce((sum, figure) => sum + (figure.joules ?? 0), 0);
   const notes = measured

@@ -1,7 +1,8 @@
 import { IKernelRecord, RunStore } from '../../store';
 import { IRun, seriesKey } from '../../tokens';
 import { ILine } from '../chartdata';
-import { buildTradeoff, describeEnergyReason, missingEnergy, powerDevice, runLabels, splitPowerLines, tradeoffMetrics } from '../energy';
+import { buildTradeoff, powerDevice, runLabels, splitPowerLines, tradeoffMetrics } from '../energy';
+import { describeEnergyReason, missingEnergy } from '../tablemodel';
 import { MetricSummaries } from '../tablemodel';
 
 const T0 = Date.parse('2025-01-01T10:00:00.000Z');
