@@ -1,9 +1,11 @@
 /**
  * The frontend run store. Pure (no JupyterLab imports) so the benchmark and the CLI can use it.
  *
- * Metric points live in fixed-size chunks of Float64Array (step, value, timestamp): appending never
- * copies what is stored and capacity never exceeds the points held by more than one chunk, which keeps
- * memory at about 24 bytes a point. Epochs change rarely and are stored run-length encoded.
+ * Metric points live in fixed-size chunks: appending never copies what is stored, and capacity never
+ * exceeds the points held by more than one chunk. Values are Float64; steps are Int32 and timestamps
+ * Uint32 milliseconds after the chunk's first one, the common case, so a point takes 16 bytes; a chunk
+ * whose steps or timestamps do not fit is widened to Float64. Epochs change rarely and are stored
+ * run-length encoded.
  */
 import { Signal } from '@lumino/signaling';
 import {
@@ -45,7 +47,8 @@ export class MetricSeries implements IMetricSeries {
   }
 
   timestamp(i: number): number {
-    return this._timestamps[i >>> CHUNK_BITS][i & (CHUNK - 1)];
+    const chunk = i >>> CHUNK_BITS;
+    return this._timeBases[chunk] + this._timestamps[chunk][i & (CHUNK - 1)];
   }
 
   epoch(i: number): number {
@@ -74,11 +77,11 @@ export class MetricSeries implements IMetricSeries {
     const lo = Math.max(0, start);
     const hi = Math.min(this._length, end);
     const n = Math.max(0, hi - lo);
-    return {
-      steps: this._copy(this._steps, lo, n),
-      values: this._copy(this._values, lo, n),
-      timestamps: this._copy(this._timestamps, lo, n)
-    };
+    const timestamps = this._copy(this._timestamps, lo, n);
+    for (let i = 0; i < n; i++) {
+      timestamps[i] += this._timeBases[(lo + i) >>> CHUNK_BITS];
+    }
+    return { steps: this._copy(this._steps, lo, n), values: this._copy(this._values, lo, n), timestamps };
   }
 
   /** Appends points; typed arrays of equal length (epochs may hold -1 for none). */
@@ -93,14 +96,24 @@ export class MetricSeries implements IMetricSeries {
       const at = this._length + i;
       const chunk = at >>> CHUNK_BITS;
       const offset = at & (CHUNK - 1);
+      const step = Number(steps[i]);
+      const time = Number(timestamps[i]);
       if (offset === 0 && chunk === this._values.length) {
-        this._steps.push(new Float64Array(CHUNK));
+        this._steps.push(new Int32Array(CHUNK));
         this._values.push(new Float64Array(CHUNK));
-        this._timestamps.push(new Float64Array(CHUNK));
+        this._timestamps.push(new Uint32Array(CHUNK));
+        this._timeBases.push(time);
       }
-      this._steps[chunk][offset] = Number(steps[i]);
+      if (step !== (step | 0) && !(this._steps[chunk] instanceof Float64Array)) {
+        this._steps[chunk] = Float64Array.from(this._steps[chunk]);
+      }
+      this._steps[chunk][offset] = step;
       this._values[chunk][offset] = values[i];
-      this._timestamps[chunk][offset] = Number(timestamps[i]);
+      const sinceBase = time - this._timeBases[chunk];
+      if (!(sinceBase >= 0 && sinceBase <= 0xffffffff && Number.isInteger(sinceBase))) {
+        this._widenTimestamps(chunk);
+      }
+      this._timestamps[chunk][offset] = time - this._timeBases[chunk];
       const epoch = epochs[i];
       const lastEpoch = this._epochValues.length
         ? this._epochValues[this._epochValues.length - 1]
@@ -115,10 +128,24 @@ export class MetricSeries implements IMetricSeries {
 
   /** Bytes held by this series' buffers. */
   get byteLength(): number {
-    return this._values.length * CHUNK * 8 * 3 + this._epochStarts.length * 16;
+    let bytes = this._epochStarts.length * 16 + this._timeBases.length * 8;
+    for (let chunk = 0; chunk < this._values.length; chunk++) {
+      bytes += this._steps[chunk].byteLength + this._values[chunk].byteLength + this._timestamps[chunk].byteLength;
+    }
+    return bytes;
   }
 
-  private _copy(chunks: Float64Array[], start: number, n: number): Float64Array {
+  /** Stores a chunk's timestamps as absolute Float64 milliseconds (base 0). */
+  private _widenTimestamps(chunk: number): void {
+    if (this._timestamps[chunk] instanceof Float64Array) {
+      return;
+    }
+    const base = this._timeBases[chunk];
+    this._timestamps[chunk] = Float64Array.from(this._timestamps[chunk], t => t + base);
+    this._timeBases[chunk] = 0;
+  }
+
+  private _copy(chunks: (Int32Array | Uint32Array | Float64Array)[], start: number, n: number): Float64Array {
     const out = new Float64Array(n);
     let written = 0;
     while (written < n) {
@@ -133,9 +160,11 @@ export class MetricSeries implements IMetricSeries {
   }
 
   private _length = 0;
-  private _steps: Float64Array[] = [];
+  private _steps: (Int32Array | Float64Array)[] = [];
   private _values: Float64Array[] = [];
-  private _timestamps: Float64Array[] = [];
+  private _timestamps: (Uint32Array | Float64Array)[] = [];
+  /** Per chunk: the timestamp its Uint32 offsets count from (0 once widened to Float64). */
+  private _timeBases: number[] = [];
   private _epochStarts: number[] = [];
   private _epochValues: number[] = [];
 }

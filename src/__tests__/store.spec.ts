@@ -48,12 +48,26 @@ describe('MetricSeries', () => {
     expect(series.epoch(0)).toBe(-1);
   });
 
-  it('holds about 24 bytes a point', () => {
+  it('holds about 16 bytes a point for integer steps and millisecond timestamps', () => {
     const series = new MetricSeries('m', null);
     const n = 1_000_000;
-    const data = new Float64Array(n);
-    series.append(data, data, data, new Int32Array(n));
-    expect(series.byteLength / n).toBeLessThanOrEqual(24 * 1.05);
+    const steps = Float64Array.from({ length: n }, (_, i) => i);
+    const times = Float64Array.from({ length: n }, (_, i) => 1_764_000_000_000 + i * 3);
+    series.append(steps, new Float64Array(n), times, new Int32Array(n));
+    expect(series.byteLength / n).toBeLessThanOrEqual(16 * 1.01);
+    expect(series.timestamp(n - 1)).toBe(1_764_000_000_000 + (n - 1) * 3);
+  });
+
+  it('widens a chunk whose steps or timestamps do not fit, keeping every value exact', () => {
+    const series = new MetricSeries('m', null);
+    const steps = [0, 1, 2 ** 40, 3];
+    const times = [1_764_000_000_000, 1_763_999_999_000, 1_764_000_000_000 + 2 ** 33, 5];
+    series.append(steps, [1, 2, 3, 4], times, [-1, -1, -1, -1]);
+    const slice = series.slice(0, 4);
+    expect(Array.from(slice.steps)).toEqual(steps);
+    expect(Array.from(slice.timestamps)).toEqual(times);
+    expect(times.map((_, i) => series.timestamp(i))).toEqual(times);
+    expect(steps.map((_, i) => series.step(i))).toEqual(steps);
   });
 });
 
