@@ -398,23 +398,32 @@ export function buildProvDocument(session: ISession, options: IProvOptions): IPr
   return b.doc;
 }
 
-/** The same value with object keys sorted at every level (arrays keep their order). */
-function sortedKeys(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') {
-    return value;
-  }
-  if (Array.isArray(value)) {
-    return value.map(sortedKeys);
-  }
-  const source = value as Record<string, unknown>;
-  const sorted: Record<string, unknown> = {};
-  for (const key of Object.keys(source).sort()) {
-    sorted[key] = sortedKeys(source[key]);
+/** The object with its keys in sorted order. */
+function sortKeys<T>(record: Record<string, T>): Record<string, T> {
+  const sorted: Record<string, T> = {};
+  for (const key of Object.keys(record).sort()) {
+    sorted[key] = record[key];
   }
   return sorted;
 }
 
-/** JSON with keys sorted at every level, for byte-identical output. */
-export function stableStringify(value: unknown): string {
-  return JSON.stringify(sortedKeys(value), null, 1);
+/**
+ * PROV-JSON for byte-identical output: sections, prefixes and each record's attributes in sorted
+ * order; records keep the builder's order, which depends only on the journal (ids, sequence numbers).
+ */
+export function stableStringify(doc: IProvDocument): string {
+  const out: Record<string, unknown> = {};
+  for (const section of Object.keys(doc).sort() as (keyof IProvDocument)[]) {
+    const records = doc[section] as Record<string, Record<string, unknown>>;
+    if (section === 'prefix') {
+      out[section] = sortKeys(records);
+      continue;
+    }
+    const ordered: Record<string, unknown> = {};
+    for (const id of Object.keys(records)) {
+      ordered[id] = sortKeys(records[id]);
+    }
+    out[section] = ordered;
+  }
+  return JSON.stringify(out);
 }
