@@ -28,6 +28,13 @@ test('a page reloaded while a cell logs 50,000 points ends with exactly the logg
   await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
   await reopenNotebook(page, `${tmpPath}/${NOTEBOOK}`);
 
+  // Within 2 s the history is back from the journal, and live points keep arriving mid-run.
+  const points = async () => (await describe())[0]?.series.find(s => s.metric === 'loss')?.steps.length ?? 0;
+  await expect.poll(points, { timeout: 2000, intervals: [100] }).toBeGreaterThan(0);
+  const recovered = await points();
+  await expect.poll(points, { timeout: 2000, intervals: [100] }).toBeGreaterThan(recovered);
+  expect((await describe())[0].status).toBe('running');
+
   await expect
     .poll(async () => (await describe())[0]?.status, { timeout: 60000 })
     .toBe('finished');
