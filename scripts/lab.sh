@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 ROOT_FLAG=$([ "$(id -u)" = 0 ] && echo "--allow-root" || echo "")
-exec .venv/bin/jupyter lab $ROOT_FLAG --notebook-dir=examples examples/demo.ipynb "$@"
+exec .venv/bin/jupyter lab $ROOT_FLAG --ServerApp.root_dir=examples --LabApp.default_url=/lab/tree/demo.ipynb "$@"
