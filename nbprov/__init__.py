@@ -34,6 +34,7 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where JupyterLab finds the prebuilt extension shipped in this package."""
     return [{"src": "labextension", "dest": "nbprov"}]
 
+
 _settings: dict[str, Any] = {"notebook": None, "energy": True}
 
 

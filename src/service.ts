@@ -142,8 +142,9 @@ export class KernelChannel {
       `    _nbprov.configure(notebook=${JSON.stringify(options.notebook)}, energy=${options.energy ? 'True' : 'False'})`,
       'except RuntimeError:',
       '    pass  # already tracking this kernel',
-      'del _nbprov',
-      '%load_ext nbprov'
+      // Not %load_ext: a user's own `%load_ext nbprov` then loads quietly (loading is idempotent).
+      '_nbprov.load_ipython_extension(get_ipython())',
+      'del _nbprov'
     ].join('\n');
     const reply = await kernel.requestExecute({ code, silent: true, store_history: false, stop_on_error: false }).done;
     if (reply.content.status !== 'ok') {
