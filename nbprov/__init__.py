@@ -77,6 +77,7 @@ class _Tracking:
         self.runs.mark_crashed(folder, hostname)
         if self.execution is not None:
             self.execution.add_cell_start_hook(self.stream.ensure_open)
+            self.execution.add_cell_start_hook(self.runs.on_cell_start)
             self.execution.add_cell_end_hook(self.runs.on_cell_end)
             self.execution.register()
             self.execution.record_running_cell()

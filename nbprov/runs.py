@@ -72,6 +72,15 @@ def _le_bytes(values: array) -> bytes:
     return values.tobytes()
 
 
+def _read_meter(meter: Any) -> object:
+    """A counter snapshot, or None (with a warning) when the meter fails."""
+    try:
+        return meter.read()
+    except Exception as error:
+        warnings.warn(f"nbprov: energy meter read failed: {error!r}", stacklevel=3)
+        return None
+
+
 class MetricSeries:
     """Unflushed points of one metric in one context."""
 
@@ -362,13 +371,7 @@ class Run:
     # energy
 
     def _energy_read(self) -> object:
-        if self._meter is None:
-            return None
-        try:
-            return self._meter.read()
-        except Exception as error:
-            warnings.warn(f"nbprov: energy meter read failed: {error!r}", stacklevel=3)
-            return None
+        return None if self._meter is None else _read_meter(self._meter)
 
     def _write_energy(self, scope: str, ref: object, start: object, **extra: Any) -> None:
         if self._meter is None or start is None:
@@ -482,6 +485,9 @@ class RunManager:
         self._meter: Any = None
         self._meter_opened = False
         self.active: Run | None = None
+        # Energy per cell execution: the meter reading at the cell's start and the runs it touched.
+        self._cell_start_reading: object = None
+        self._cell_runs: list[Run] = []
         writer.add_tick_hook(self.flush)
 
     def start(
@@ -496,12 +502,24 @@ class RunManager:
         meter = self._meter_for_run() if energy else None
         run = Run(self._writer, name, experiment, self._current_exec(), self._capture_code(), meter, self._ended)
         self.active = run
+        self._cell_runs.append(run)
         if params:
             run.log_params(params)
         return run
 
+    def on_cell_start(self) -> None:
+        meter = self._meter_for_run()
+        self._cell_start_reading = _read_meter(meter) if meter is not None else None
+        self._cell_runs = [self.active] if self.active is not None else []
+
     def on_cell_end(self, error: BaseException | None) -> None:
         self.end_leftover("its cell ended", error)
+        exec_id = self._current_exec()
+        if self._cell_start_reading is not None and exec_id is not None:
+            for run in self._cell_runs:
+                run._write_energy("cell", exec_id, self._cell_start_reading)
+        self._cell_start_reading = None
+        self._cell_runs = []
 
     def flush(self) -> None:
         run = self.active

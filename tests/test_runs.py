@@ -267,3 +267,36 @@ def test_code_state_is_captured_when_available(tracked: TrackedShell) -> None:
     tracked.run("import nbprov\nwith nbprov.run():\n    pass")
     (start,) = tracked.records("run_start")
     assert isinstance(start["code"], dict) and "python" in start["code"]
+
+
+class CountingMeter:
+    """The energy meter interface over a counter that gains 2 J per read (backends are tested apart)."""
+
+    def __init__(self) -> None:
+        self.joules = 0.0
+
+    def read(self) -> float:
+        self.joules += 2.0
+        return self.joules
+
+    def between(self, start: float, end: float) -> list[dict]:
+        return [{"device": "fake:0", "joules": end - start, "method": "counter", "reason": None,
+                 "resolution_limited": False}]
+
+    def start_sampler(self, on_power) -> None:
+        pass
+
+    def stop_sampler(self) -> None:
+        pass
+
+
+def test_energy_of_each_cell_that_ran_a_run(tracked: TrackedShell) -> None:
+    nbprov._tracking.runs._meter, nbprov._tracking.runs._meter_opened = CountingMeter(), True
+    tracked.run("import nbprov\nwith nbprov.run(name='a'):\n    pass")
+    tracked.run("y = 2")  # no run: no cell energy
+    tracked.run("with nbprov.run(name='b'):\n    pass")
+    execs = [r["exec"] for r in tracked.records("exec_start")]
+    runs = [r["run"] for r in tracked.records("run_start")]
+    cells = [e for e in tracked.records("energy") if e["scope"] == "cell"]
+    assert [(e["run"], e["ref"]) for e in cells] == [(runs[0], execs[0]), (runs[1], execs[2])]
+    assert all(e["joules"] > 0 and e["method"] == "counter" for e in cells)
