@@ -106,18 +106,15 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
         autoload: setting('autoload'),
         energy: setting('energy')
       });
-      tracker.sessions.set(panel.id, session);
-      panel.disposed.connect(() => {
-        session.dispose();
-        tracker.sessions.delete(panel.id);
-      });
+      tracker.add(panel.id, session);
+      panel.disposed.connect(() => tracker.remove(panel.id));
     });
     notebooks.currentChanged.connect((_, panel) => {
       tracker.currentNotebook = panel?.context.path ?? null;
     });
 
     const currentSession = (): NotebookSession | undefined =>
-      notebooks.currentWidget ? tracker.sessions.get(notebooks.currentWidget.id) : undefined;
+      notebooks.currentWidget ? tracker.sessionOf(notebooks.currentWidget.id) : undefined;
 
     app.commands.addCommand(CommandIDs.export, {
       label: 'Export Provenance',

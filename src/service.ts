@@ -121,6 +121,11 @@ export class KernelChannel {
     return this._session;
   }
 
+  /** Emitted when the journal session of the kernel becomes known or is lost. */
+  get sessionChanged(): ISignal<this, string | null> {
+    return this._sessionChanged;
+  }
+
   /** The execute_request msg_id last sent for a cell, to join kernel and frontend records. */
   msgIdForCell(cellId: string): string | null {
     return this._lastMsgIdByCell.get(cellId) ?? null;
@@ -183,7 +188,7 @@ export class KernelChannel {
   private _onStatus(_kernel: Kernel.IKernelConnection, status: Kernel.Status): void {
     if (status === 'restarting' || status === 'dead' || status === 'autorestarting') {
       this._kernelLost.emit(this._session);
-      this._session = null;
+      this._setSession(null);
     }
   }
 
@@ -219,7 +224,7 @@ export class KernelChannel {
     }
     const session = data.session;
     if (isObject(data.hello)) {
-      this._session = session;
+      this._setSession(session);
       this._hello.emit({
         session,
         journal: String(data.hello.journal),
@@ -227,7 +232,7 @@ export class KernelChannel {
       });
     }
     if (isObject(data.record)) {
-      this._session = session;
+      this._setSession(session);
       const record = data.record as IKernelRecord;
       if (record.type === 'metrics') {
         record.series = (record.series as ICommSeries[]).map(s => decodeCommSeries(s, buffers));
@@ -236,7 +241,15 @@ export class KernelChannel {
     }
   }
 
+  private _setSession(session: string | null): void {
+    if (session !== this._session) {
+      this._session = session;
+      this._sessionChanged.emit(session);
+    }
+  }
+
   private _session: string | null = null;
+  private _sessionChanged = new Signal<this, string | null>(this);
   private _lastMsgIdByCell = new Map<string, string>();
   private _received = new Signal<this, ILiveRecord>(this);
   private _hello = new Signal<this, IKernelHello>(this);

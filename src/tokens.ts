@@ -142,8 +142,8 @@ export interface INbprovTracker {
   readonly currentNotebook: string | null;
   /** Emitted when the focused notebook changes. */
   readonly currentChanged: ISignal<INbprovTracker, string | null>;
-  /** Emitted when a store is created. */
-  readonly storeAdded: ISignal<INbprovTracker, { path: string; store: IRunStore }>;
+  /** Emitted when a notebook's kernel session becomes known or is lost (see `storeForSession`). */
+  readonly sessionsChanged: ISignal<INbprovTracker, void>;
 }
 
 export const INbprovTracker = new Token<INbprovTracker>(

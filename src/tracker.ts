@@ -141,12 +141,33 @@ export class NotebookSession {
 
 /** The `INbprovTracker` service: one store per notebook path. */
 export class NbprovTracker implements INbprovTracker {
-  get storeAdded(): ISignal<this, { path: string; store: IRunStore }> {
-    return this._storeAdded;
-  }
-
   get currentChanged(): ISignal<this, string | null> {
     return this._currentChanged;
+  }
+
+  get sessionsChanged(): ISignal<this, void> {
+    return this._sessionsChanged;
+  }
+
+  /** Starts tracking a notebook panel's session (until the panel is disposed). */
+  add(panelId: string, session: NotebookSession): void {
+    this.sessions.set(panelId, session);
+    session.channel.sessionChanged.connect(() => this._sessionsChanged.emit(), this);
+  }
+
+  /** The session of a notebook panel, if tracked. */
+  sessionOf(panelId: string): NotebookSession | undefined {
+    return this.sessions.get(panelId);
+  }
+
+  /** Stops tracking a panel's session. */
+  remove(panelId: string): void {
+    const session = this.sessions.get(panelId);
+    if (session) {
+      this.sessions.delete(panelId);
+      session.dispose();
+      this._sessionsChanged.emit();
+    }
   }
 
   get currentNotebook(): string | null {
@@ -165,7 +186,6 @@ export class NbprovTracker implements INbprovTracker {
     if (!store) {
       store = new RunStore();
       this._stores.set(notebookPath, store);
-      this._storeAdded.emit({ path: notebookPath, store });
     }
     return store;
   }
@@ -180,10 +200,10 @@ export class NbprovTracker implements INbprovTracker {
   }
 
   /** Open notebook sessions by panel id. */
-  readonly sessions = new Map<string, NotebookSession>();
+  private readonly sessions = new Map<string, NotebookSession>();
 
   private _stores = new Map<string, RunStore>();
   private _current: string | null = null;
-  private _storeAdded = new Signal<this, { path: string; store: IRunStore }>(this);
   private _currentChanged = new Signal<this, string | null>(this);
+  private _sessionsChanged = new Signal<this, void>(this);
 }

@@ -55,7 +55,7 @@ export class RunsView extends DOMWidgetView {
     this._syncFromModel();
     this.listenTo(this.model, 'change:run_ids change:metrics change:x_axis change:tab', this._syncFromModel);
     this.listenTo(this.model, 'change:session', this._resolveStore);
-    tracker?.storeAdded.connect(this._resolveStore, this);
+    tracker?.sessionsChanged.connect(this._resolveStore, this);
     this._resolveStore();
     // The view's element is not in the page yet (Widget.attach would throw): the content's node
     // goes in now and the content follows the view's lifecycle through processLuminoMessage.
@@ -70,7 +70,7 @@ export class RunsView extends DOMWidgetView {
   }
 
   remove(): void {
-    tracker?.storeAdded.disconnect(this._resolveStore, this);
+    tracker?.sessionsChanged.disconnect(this._resolveStore, this);
     this._content.dispose();
     super.remove();
   }
