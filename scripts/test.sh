@@ -13,4 +13,5 @@ echo "== pytest"
 python -m pytest tests
 
 echo "== galata"
+npx tsc --noEmit -p ui-tests/tsconfig.json
 (cd ui-tests && CI=1 npx playwright test)

@@ -1,12 +1,10 @@
 import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
-import { journalRecords, readText, reopenNotebook } from './helpers';
+import { executionsOf, exportProvenance, journalRecords, reloadAndReopen } from './helpers';
 
 const DEMO = path.resolve(__dirname, '..', '..', 'examples', 'demo.ipynb');
 const NOTEBOOK = 'demo.ipynb';
-
-type ProvNodes = Record<string, Record<string, unknown>>;
 
 /** The demo notebook's cell ids, in order. */
 const cellIds: string[] = JSON.parse(fs.readFileSync(DEMO, 'utf-8')).cells.map((cell: { id: string }) => cell.id);
@@ -33,9 +31,7 @@ test('the demo notebook: executions, an edit, a reload, a run with its energy, a
     })
     .toBe(4);
 
-  await page.reload({ waitForIsReady: false });
-  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
-  await reopenNotebook(page, `${tmpPath}/${NOTEBOOK}`);
+  await reloadAndReopen(page, `${tmpPath}/${NOTEBOOK}`);
   await page.notebook.runCell(4);
   await page.notebook.runCell(6);
 
@@ -48,18 +44,14 @@ test('the demo notebook: executions, an edit, a reload, a run with its energy, a
     await expect(energyCell).toHaveAttribute('title', /\((library_not_found|no_devices|not_supported|permission)\)/);
   }
 
-  const exported = await page.evaluate(() => window.jupyterapp.commands.execute('nbprov:export'));
-  expect(exported).toBe(`${folder}/prov.json`);
-  const prov = JSON.parse(await readText(page, `${folder}/prov.json`));
-  const activities = prov.activity as ProvNodes;
-  const executions = Object.entries(activities)
-    .filter(([, a]) => a['nbprov:exec_index'] !== undefined)
-    .sort(([, a], [, b]) => (a['prov:startTime'] as string).localeCompare(b['prov:startTime'] as string));
+  const prov = await exportProvenance(page, folder);
+  const activities = prov.activity;
+  const executions = executionsOf(prov);
   expect(executions.map(([, a]) => a['nbprov:cell'])).toEqual([1, 2, 3, 2, 4, 6].map(i => cellIds[i]));
   expect(new Set(executions.map(([, a]) => a['nbprov:status']))).toEqual(new Set(['ok']));
 
   // The edited cell: two source versions, the second derived from the first with the diff.
-  const derivation = Object.values(prov.wasDerivedFrom as ProvNodes).find(
+  const derivation = Object.values(prov.wasDerivedFrom).find(
     d => typeof d['nbprov:diff'] === 'string' && (d['nbprov:diff'] as string).includes('+random.seed(1)')
   )!;
   expect(derivation['nbprov:diff']).toContain('-random.seed(0)');
@@ -67,10 +59,10 @@ test('the demo notebook: executions, an edit, a reload, a run with its energy, a
   // The run: linked to the execution of its cell, finished, its metrics in the Zarr sidecar, energy honest.
   const [runId, run] = Object.entries(activities).find(([, a]) => a['prov:type'] === 'provml:RunExecution')!;
   expect(run['nbprov:status']).toBe('finished');
-  expect(Object.values(prov.wasInformedBy as ProvNodes)).toContainEqual(
+  expect(Object.values(prov.wasInformedBy)).toContainEqual(
     expect.objectContaining({ 'prov:informed': runId, 'prov:informant': executions[4][0] })
   );
-  const metrics = Object.values(prov.entity as ProvNodes).filter(e => e['prov:type'] === 'provml:Metric');
+  const metrics = Object.values(prov.entity).filter(e => e['prov:type'] === 'provml:Metric');
   expect(metrics.length).toBeGreaterThan(0);
   for (const metric of metrics) {
     expect(metric['dcterms:identifier']).toMatch(/^[0-9a-f]{32}\//);

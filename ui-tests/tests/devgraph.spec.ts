@@ -1,9 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
-import { journalRecords, listFiles, openFixture, readText, reopenNotebook } from './helpers';
+import { executionsOf, exportProvenance, journalRecords, listFiles, openFixture, reloadAndReopen } from './helpers';
 
 const NOTEBOOK = 'devgraph.ipynb';
-
-type ProvNodes = Record<string, Record<string, unknown>>;
 
 /** Waits until the page's journal holds `n` recorded outputs (flushed through the Contents API). */
 async function waitForOutputs(page: Parameters<typeof journalRecords>[0], folder: string, n: number): Promise<void> {
@@ -29,30 +27,23 @@ test('records executions, an edit, outputs and a page reload, and exports the de
   await waitForOutputs(page, folder, 4);
   await page.notebook.save();
 
-  // The restored workspace shows the notebook, not the launcher galata waits for by default.
-  await page.reload({ waitForIsReady: false });
-  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
-  await reopenNotebook(page, `${tmpPath}/${NOTEBOOK}`);
+  await reloadAndReopen(page, `${tmpPath}/${NOTEBOOK}`);
   await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
   await page.notebook.runCell(3);
   await waitForOutputs(page, folder, 5);
 
-  const exported = await page.evaluate(() => window.jupyterapp.commands.execute('nbprov:export'));
-  expect(exported).toBe(`${folder}/prov.json`);
-  const prov = JSON.parse(await readText(page, `${folder}/prov.json`));
+  const prov = await exportProvenance(page, folder);
 
   // Every execution, in order, with the cell it ran and its status.
-  const activities = prov.activity as ProvNodes;
-  const executions = Object.entries(activities)
-    .filter(([, a]) => a['nbprov:exec_index'] !== undefined)
-    .sort(([, a], [, b]) => (a['prov:startTime'] as string).localeCompare(b['prov:startTime'] as string));
+  const activities = prov.activity;
+  const executions = executionsOf(prov);
   expect(executions.map(([, a]) => a['nbprov:cell'])).toEqual(['c-define', 'c-print', 'c-print', 'c-image', 'c-double']);
   expect(executions.map(([, a]) => a['nbprov:status'])).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
   const counts = executions.map(([, a]) => a['nbprov:execution_count'] as number);
   expect(counts).toEqual([...counts].sort((a, b) => a - b));
 
   // Consecutive executions of one kernel session are linked.
-  const informed = Object.values(prov.wasInformedBy as ProvNodes);
+  const informed = Object.values(prov.wasInformedBy);
   for (let i = 1; i < executions.length; i++) {
     expect(informed).toContainEqual(
       expect.objectContaining({ 'prov:informed': executions[i][0], 'prov:informant': executions[i - 1][0] })
@@ -60,19 +51,19 @@ test('records executions, an edit, outputs and a page reload, and exports the de
   }
 
   // The edited cell has two source versions, the second derived from the first with the diff.
-  const entities = prov.entity as ProvNodes;
+  const entities = prov.entity;
   const printVersions = Object.entries(entities).filter(
     ([, e]) => e['nbprov:cell'] === 'c-print' && e['nbprov:source'] !== undefined
   );
   expect(printVersions.map(([, e]) => e['nbprov:source']).sort()).toEqual(['print(x + 1)', 'print(x)']);
-  const derivation = Object.values(prov.wasDerivedFrom as ProvNodes).find(d =>
+  const derivation = Object.values(prov.wasDerivedFrom).find(d =>
     printVersions.some(([id]) => id === d['prov:generatedEntity'])
   )!;
   expect(derivation['nbprov:diff']).toContain('-print(x)');
   expect(derivation['nbprov:diff']).toContain('+print(x + 1)');
 
   // Outputs: the printed values and the image, stored as a blob referenced by hash.
-  const generated = Object.values(prov.wasGeneratedBy as ProvNodes);
+  const generated = Object.values(prov.wasGeneratedBy);
   const outputsOf = (execId: string) =>
     generated.filter(g => g['prov:activity'] === execId).map(g => entities[g['prov:entity'] as string]);
   expect(outputsOf(executions[1][0]).map(o => o['nbprov:text'])).toEqual(['20\n']);

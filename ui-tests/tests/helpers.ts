@@ -10,8 +10,14 @@ export async function openFixture(page: IJupyterLabPageFixture, tmpPath: string,
   await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
 }
 
-/** Opens (or shows) a notebook after a page reload, through the document manager. */
-export async function reopenNotebook(page: IJupyterLabPageFixture, notebookPath: string): Promise<void> {
+/**
+ * Reloads the page and shows the notebook again. The restored workspace shows the notebook, not the
+ * launcher galata waits for by default; the notebook is opened through the document manager.
+ */
+export async function reloadAndReopen(page: IJupyterLabPageFixture, notebookPath: string): Promise<void> {
+  // galata's reload takes `waitForIsReady`; its fixture type shows Playwright's signature.
+  await page.reload({ waitForIsReady: false } as Parameters<IJupyterLabPageFixture['reload']>[0]);
+  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
   await page.evaluate(async p => {
     await window.jupyterapp.commands.execute('docmanager:open', { path: p });
   }, notebookPath);
@@ -55,4 +61,23 @@ export async function journalRecords(
     }
   }
   return records;
+}
+
+/** PROV-JSON nodes or relations by id. */
+export type ProvNodes = Record<string, Record<string, unknown>>;
+
+/** Runs `nbprov:export` on the current notebook and reads back its `prov.json`. */
+export async function exportProvenance(page: IJupyterLabPageFixture, folder: string): Promise<Record<string, ProvNodes>> {
+  const exported = await page.evaluate(() => window.jupyterapp.commands.execute('nbprov:export'));
+  if (exported !== `${folder}/prov.json`) {
+    throw new Error(`nbprov:export wrote ${String(exported)}, not ${folder}/prov.json`);
+  }
+  return JSON.parse(await readText(page, `${folder}/prov.json`));
+}
+
+/** The cell-execution activities of an exported document, by start time: `[id, attributes]`. */
+export function executionsOf(prov: Record<string, ProvNodes>): [string, Record<string, unknown>][] {
+  return Object.entries(prov.activity)
+    .filter(([, a]) => a['nbprov:exec_index'] !== undefined)
+    .sort(([, a], [, b]) => (a['prov:startTime'] as string).localeCompare(b['prov:startTime'] as string));
 }

@@ -1,5 +1,5 @@
 import { expect, test } from '@jupyterlab/galata';
-import { openFixture, reopenNotebook } from './helpers';
+import { openFixture, reloadAndReopen } from './helpers';
 
 const NOTEBOOK = 'training.ipynb';
 const POINTS = 50000;
@@ -23,10 +23,7 @@ test('a page reloaded while a cell logs 50,000 points ends with exactly the logg
   // Reload while the training cell is still running.
   const describe = () => page.evaluate(() => window.jupyterapp.commands.execute('nbprov:runs')) as Promise<IDescribedRun[]>;
   await expect.poll(async () => (await describe()).length, { timeout: 15000 }).toBe(1);
-  // The restored workspace shows the notebook, not the launcher galata waits for by default.
-  await page.reload({ waitForIsReady: false });
-  await page.locator('#jupyterlab-splash').waitFor({ state: 'detached' });
-  await reopenNotebook(page, `${tmpPath}/${NOTEBOOK}`);
+  await reloadAndReopen(page, `${tmpPath}/${NOTEBOOK}`);
 
   // Within 2 s the history is back from the journal, and live points keep arriving mid-run.
   const points = async () => (await describe())[0]?.series.find(s => s.metric === 'loss')?.steps.length ?? 0;
