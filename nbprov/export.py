@@ -10,16 +10,21 @@ CLI_PATH = Path(__file__).parent / "cli" / "nbprov.cjs"
 EXPORT_TIMEOUT_S = 600
 
 
-def run_cli_export(notebook_path: Path, live_session: str | None) -> Path:
-    """Export ``notebook_path``'s provenance; returns the path of the written ``prov.json``."""
+def cli_command(*args: str) -> list[str]:
+    """The command line running the bundled Node CLI with ``args``."""
     node = shutil.which("node")
     if node is None:
-        raise RuntimeError("nbprov.export needs Node.js: 'node' was not found on PATH")
+        raise RuntimeError("nbprov needs Node.js for its command line and export: 'node' was not found on PATH")
     if not CLI_PATH.is_file():
-        raise RuntimeError(f"nbprov.export: the bundled CLI is missing ({CLI_PATH}); reinstall nbprov")
+        raise RuntimeError(f"nbprov: the bundled CLI is missing ({CLI_PATH}); reinstall nbprov")
+    return [node, str(CLI_PATH), *args]
+
+
+def run_cli_export(notebook_path: Path, live_session: str | None) -> Path:
+    """Export ``notebook_path``'s provenance; returns the path of the written ``prov.json``."""
     if notebook_path.suffix != ".ipynb" or not notebook_path.is_file():
         raise FileNotFoundError(f"nbprov.export: not a notebook file: {str(notebook_path)!r}")
-    command = [node, str(CLI_PATH), "export", str(notebook_path)]
+    command = cli_command("export", str(notebook_path))
     if live_session is not None:
         command += ["--live-session", live_session]
     try:
