@@ -152,6 +152,22 @@ export class RunsView extends Widget {
       });
       tabs.append(button);
     }
+    // The WAI-ARIA tabs pattern: arrows, Home and End move between tabs; Tab leaves the tab list.
+    tabs.addEventListener('keydown', event => {
+      const buttons = Array.from(tabs.querySelectorAll<HTMLButtonElement>('.nbprov-tab'));
+      const current = buttons.findIndex(button => button.dataset.tab === this._tab);
+      const next = {
+        ArrowRight: (current + 1) % buttons.length,
+        ArrowLeft: (current + buttons.length - 1) % buttons.length,
+        Home: 0,
+        End: buttons.length - 1
+      }[event.key];
+      if (next !== undefined) {
+        event.preventDefault();
+        buttons[next].click();
+        buttons[next].focus();
+      }
+    });
     this._toolbar.append(this._filterInput, axisLabel, tabs);
   }
 
@@ -160,7 +176,9 @@ export class RunsView extends Widget {
     this._compareSection.hidden = this._tab !== 'compare';
     this._timelineSection.hidden = this._tab !== 'timeline';
     for (const button of this._toolbar.querySelectorAll<HTMLButtonElement>('.nbprov-tab')) {
-      button.setAttribute('aria-selected', String(button.dataset.tab === this._tab));
+      const selected = button.dataset.tab === this._tab;
+      button.setAttribute('aria-selected', String(selected));
+      button.tabIndex = selected ? 0 : -1;
     }
   }
 

@@ -119,6 +119,17 @@ test('the chart of nbprov.show() grows while the training cell runs; the side pa
     '+    for step in range(20):\n',
     '+        time.sleep(0.05)\n'
   ]);
+
+  // The tabs follow the keyboard pattern: arrows move between them, only the selected one is tabbable.
+  const compareTab = widget.getByRole('tab', { name: 'Compare' });
+  const graphTab = widget.getByRole('tab', { name: 'Development graph' });
+  await compareTab.focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(graphTab).toHaveAttribute('aria-selected', 'true');
+  await expect(graphTab).toBeFocused();
+  await expect(compareTab).toHaveAttribute('tabindex', '-1');
+  await page.keyboard.press('Home');
+  await expect(widget.getByRole('tab', { name: 'Runs' })).toHaveAttribute('aria-selected', 'true');
 });
 
 test('user strings (a metric named like HTML) render as text, never as elements', async ({ page, tmpPath }) => {
