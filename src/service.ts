@@ -116,6 +116,11 @@ export class KernelChannel {
     return this._kernelLost;
   }
 
+  /** Emitted when a restarted kernel is idle again (a fresh process: the extension must be loaded). */
+  get kernelRestarted(): ISignal<this, void> {
+    return this._kernelRestarted;
+  }
+
   /** Journal session of the current kernel, once it said hello (or was seen in a record). */
   get session(): string | null {
     return this._session;
@@ -187,8 +192,12 @@ export class KernelChannel {
 
   private _onStatus(_kernel: Kernel.IKernelConnection, status: Kernel.Status): void {
     if (status === 'restarting' || status === 'dead' || status === 'autorestarting') {
+      this._restarting = status !== 'dead';
       this._kernelLost.emit(this._session);
       this._setSession(null);
+    } else if (status === 'idle' && this._restarting) {
+      this._restarting = false;
+      this._kernelRestarted.emit();
     }
   }
 
@@ -249,6 +258,8 @@ export class KernelChannel {
   }
 
   private _session: string | null = null;
+  private _restarting = false;
+  private _kernelRestarted = new Signal<this, void>(this);
   private _sessionChanged = new Signal<this, string | null>(this);
   private _lastMsgIdByCell = new Map<string, string>();
   private _received = new Signal<this, ILiveRecord>(this);

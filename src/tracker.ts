@@ -70,6 +70,7 @@ export class NotebookSession {
       );
       panel.sessionContext.ready.then(load);
       panel.sessionContext.kernelChanged.connect(() => void panel.sessionContext.ready.then(load));
+      this.channel.kernelRestarted.connect(load);
     }
   }
 
