@@ -340,29 +340,28 @@ function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
     }
   }
 
+  // Inputs of the run are `used`, outputs `wasGeneratedBy` it.
+  const addRoleEntity = (id: string, role: 'input' | 'output', attributes: Record<string, ProvValue | null | undefined>): void => {
+    b.node('entity', id, { ...attributes, 'nbprov:role': role });
+    b.relation(role === 'input' ? 'used' : 'wasGeneratedBy', { 'prov:activity': runId, 'prov:entity': id });
+  };
   const roleIndex = { input: 0, output: 0 };
   for (const param of run.params) {
-    const id = provIds.param(run.id, param.role, roleIndex[param.role]++);
-    b.node('entity', id, {
+    addRoleEntity(provIds.param(run.id, param.role, roleIndex[param.role]++), param.role, {
       'prov:type': 'provml:Parameter',
       'prov:label': param.key,
-      'prov:value': param.value,
-      'nbprov:role': param.role
+      'prov:value': param.value
     });
-    b.relation(param.role === 'input' ? 'used' : 'wasGeneratedBy', { 'prov:activity': runId, 'prov:entity': id });
   }
   run.artifacts.forEach((artifact, index) => {
-    const id = provIds.artifact(run.id, index);
-    b.node('entity', id, {
+    addRoleEntity(provIds.artifact(run.id, index), artifact.role, {
       'prov:type': 'provml:Artifact',
       'prov:label': artifact.name || artifact.path,
       // The path is recorded as written by the user; it is never opened by the export.
       'nbprov:path': artifact.path,
       'nbprov:sha256': artifact.sha256,
-      'nbprov:size': artifact.size,
-      'nbprov:role': artifact.role
+      'nbprov:size': artifact.size
     });
-    b.relation(artifact.role === 'input' ? 'used' : 'wasGeneratedBy', { 'prov:activity': runId, 'prov:entity': id });
   });
   run.metrics.forEach((series, index) => {
     const id = provIds.metric(run.id, index);
