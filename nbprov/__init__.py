@@ -84,7 +84,6 @@ class _Tracking:
         atexit.register(self.close)
 
     def flush(self) -> None:
-        self.runs.flush()
         self.writer.flush()
 
     def close(self) -> None:
