@@ -318,7 +318,7 @@ class JournalWriter:
             self._fd = _open_append(fallback, fallback / self.path.name)
             _warn(
                 f"nbprov: cannot write the journal next to the notebook ({self.folder}: {error.strerror}); "
-                f"recording to {fallback} instead (export with: nbprov export --journal {fallback})"
+                f"recording to {fallback} instead"
             )
             self.folder, self.path = fallback, fallback / self.path.name
         return self._fd

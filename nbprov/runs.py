@@ -234,18 +234,29 @@ class Run:
         self._current_epoch = NO_EPOCH
         self._ended = False
         self._finished = False  # journal thread: run_end written
-        writer.append(
-            "run_start", run=self.id, name=name, experiment=experiment, exec=exec_id, code=code,
-            energy=meter is not None,
-        )
-        for key, encoded in params:
-            writer.append("param", run=self.id, key=key, role="input", **encoded)
+        self._start_fields = {"exec": exec_id, "code": code, "energy": meter is not None}
+        self._params = params
+        self._start_written = False  # journal thread: run_start written
+        self._energy_start: object = None
+
+    def _begin(self) -> None:
+        """Write the run's start: its ``run_start`` and parameters go to the journal as one item, so
+        ``_finish`` (served after it) knows whether the run exists on disk."""
+        self._writer.call(self._write_start)
         self._energy_start = self._energy_read()
-        if meter is not None:
+        if self._meter is not None:
             try:
-                meter.start_sampler(self._on_power)
+                self._meter.start_sampler(self._on_power)
             except Exception as error:
-                warnings.warn(f"nbprov: energy sampler did not start: {error!r}", stacklevel=3)
+                warnings.warn(f"nbprov: energy sampler did not start: {error!r}", stacklevel=4)
+
+    def _write_start(self) -> None:
+        self._writer.append(
+            "run_start", run=self.id, name=self.name, experiment=self.experiment, **self._start_fields
+        )
+        for key, encoded in self._params:
+            self._writer.append("param", run=self.id, key=key, role="input", **encoded)
+        self._start_written = True
 
     def __repr__(self) -> str:
         return f"<nbprov.Run {self.id} name={self.name!r} experiment={self.experiment!r} {self.status}>"
@@ -486,6 +497,8 @@ class Run:
         if self._finished:
             return
         self._finished = True
+        if not self._start_written:  # interrupted before its start was queued: it never existed
+            return
         if self._meter is not None:
             try:
                 self._meter.stop_sampler()
@@ -583,6 +596,7 @@ class RunManager:
         )
         self.active = run
         self._cell_runs.append(run)
+        run._begin()
         return run
 
     def on_cell_start(self) -> None:
