@@ -4,11 +4,14 @@ Each test counts what the user logged against what the journal kept."""
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import re
 import time
 from pathlib import Path
 
+import prov.model
 from kernels import Kernel, assert_journal_consistent, journal_records, series_points
 
 INTERRUPTS = 30
@@ -179,16 +182,18 @@ def test_parameters_are_recorded_exactly_and_unrecordable_ones_start_no_run(tmp_
             "with nbprov.run(name='exact', params=params):\n"
             "    pass\n"
         )
+        (tmp_path / "train.ipynb").write_text(json.dumps(EMPTY_NOTEBOOK))
         reply, text = kernel.run(
             "class Unprintable:\n"
             "    def __repr__(self):\n"
             "        raise ValueError('no repr')\n"
             "nbprov.run(name='ghost', params={'lr': 0.1, 'bad': Unprintable()})\n"
         )
-        kernel.ok("nbprov._tracking.flush()")
+        kernel.ok("nbprov.export()")
         records = journal_records(journal)
     assert reply["status"] == "error" and reply["ename"] == "TypeError"
     assert "'bad'" in text and "no repr" in text
+    _assert_exported_exactly(tmp_path)
     assert [r["name"] for r in records if r["type"] == "run_start"] == ["exact"]
     recorded = {r["key"]: (r["value"], r["value_type"]) for r in records if r["type"] == "param"}
     assert recorded == {
@@ -207,3 +212,26 @@ def test_parameters_are_recorded_exactly_and_unrecordable_ones_start_no_run(tmp_
         "text": ("adam", "str"),
         "tuple": ("(1, 2)", "repr"),
     }
+
+
+EMPTY_NOTEBOOK = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def _assert_exported_exactly(folder: Path) -> None:
+    """The export, read by the real ``prov`` package, holds every parameter value exactly."""
+    document = prov.model.ProvDocument.deserialize(folder / "train.prov" / "prov.json", format="json")
+    values = {}
+    for record in document.get_records(prov.model.ProvEntity):
+        attributes = dict(record.attributes)
+        if str(attributes.get(prov.model.PROV_TYPE)) == "provml:Parameter":
+            values[str(attributes[prov.model.PROV_LABEL])] = attributes.get(prov.model.PROV_VALUE)
+    as_int = lambda v: int(getattr(v, "value", v))  # noqa: E731  (typed literals keep their lexical form)
+    as_float = lambda v: float(getattr(v, "value", v))  # noqa: E731
+    assert as_int(values["big"]) == 2**64
+    assert as_int(values["p53"]) == 2**53 + 1
+    assert as_int(values["huge"]) == 10**400
+    assert as_int(values["neg"]) == -(2**70)
+    assert values["small"] == 3
+    assert values["f"] == 0.1 and values["tiny"] == 5e-324
+    assert math.isnan(as_float(values["nan"])) and as_float(values["inf"]) == -math.inf
+    assert math.copysign(1, as_float(values["negzero"])) == -1
