@@ -20,13 +20,13 @@ from ._version import __version__
 from .execution import ExecutionTracker
 from .export import run_cli_export
 from .journal import JournalWriter, journal_folder, resolve_notebook_name
-from .runs import Run, RunManager
+from .runs import Run, RunManager, RunSpec
 from .stream import CommStream
 
 __all__ = [
     "__version__", "Run", "configure", "run", "start_run", "end_run", "active_run", "log_param",
-    "log_params", "log_metric", "log_metrics", "log_artifact", "export", "show", "load_ipython_extension",
-    "unload_ipython_extension",
+    "log_params", "log_metric", "log_metrics", "log_artifact", "set_tag", "export", "show",
+    "load_ipython_extension", "unload_ipython_extension",
 ]
 
 
@@ -89,7 +89,7 @@ class _Tracking:
     def close(self) -> None:
         """Stop tracking: end a run left open, stop the executions hooks, write everything."""
         atexit.unregister(self.close)
-        self.runs.end_leftover("tracking stopped")
+        self.runs.end_all("tracking stopped (the kernel shut down or the extension was unloaded)")
         if self.execution is not None:
             self.execution.unregister()
         self.stream.close()
@@ -176,25 +176,49 @@ def configure(notebook: str | None = None, energy: bool | None = None) -> None:
         _settings["energy"] = bool(energy)
 
 
+def run(
+    name: str | None = None,
+    experiment: str = "default",
+    params: dict[str, object] | None = None,
+    energy: bool = True,
+    tags: dict[str, object] | None = None,
+    parent: Run | None = None,
+    log_args: bool = False,
+) -> Run:
+    """A run that belongs to its cell: ``with nbprov.run(...) as run:``, or ``@nbprov.run(...)`` on a
+    function so that every call is a run (with its arguments as parameters if ``log_args``).
+    ``parent`` nests it in another open run (a sweep's children). It begins when first used."""
+    spec = RunSpec.build(name, experiment, params, tags, energy, parent, spans_cells=False, log_args=log_args)
+    return _ensure_tracking().runs.create(spec)
+
+
 def start_run(
     name: str | None = None,
     experiment: str = "default",
     params: dict[str, object] | None = None,
     energy: bool = True,
+    tags: dict[str, object] | None = None,
+    parent: Run | None = None,
+    end_on_error: bool = False,
 ) -> Run:
-    """Start a run (ending, with a warning, one still open). Also usable as ``with``."""
-    return _ensure_tracking().runs.start(name, experiment, params, energy)
-
-
-run = start_run
+    """Start a run that stays active across cells until ``nbprov.end_run()`` (model definition,
+    training and evaluation in separate cells). An error or interrupt in one of its cells leaves it
+    open unless ``end_on_error``; at kernel shutdown it ends as finished, with a warning."""
+    spec = RunSpec.build(name, experiment, params, tags, energy, parent, spans_cells=True, end_on_error=end_on_error)
+    return _ensure_tracking().runs.start(spec)
 
 
 def end_run(status: str = "finished") -> None:
-    _active_or_raise().end(status)
+    """End the active run (the innermost open one)."""
+    current = active_run()
+    if current is None:
+        raise RuntimeError("nbprov.end_run(): no run is active (start one with nbprov.start_run())")
+    current.end(status)
 
 
 def active_run() -> Run | None:
-    return _tracking.runs.active if _tracking is not None else None
+    """The innermost open run (a run from ``nbprov.run()`` in this cell begins now), or None."""
+    return _tracking.runs.active_or_pending() if _tracking is not None else None
 
 
 def _active_or_raise() -> Run:
@@ -226,6 +250,10 @@ def log_metrics(
 
 def log_artifact(path: str | os.PathLike[str], role: str = "output") -> None:
     _active_or_raise().log_artifact(path, role)
+
+
+def set_tag(key: str, value: object) -> None:
+    _active_or_raise().set_tag(key, value)
 
 
 def export(notebook: str | os.PathLike[str] | None = None) -> Path:

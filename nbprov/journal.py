@@ -21,7 +21,9 @@ import errno
 import hashlib
 import json
 import os
+import select
 import sys
+import time
 import threading
 import warnings
 import weakref
@@ -37,6 +39,7 @@ FLUSH_INTERVAL_S = 0.2
 BUFFER_LIMIT_BYTES = 64 << 20
 RETRY_INTERVAL_S = (0.2, 0.5, 1.0, 2.0)
 FLUSH_WAIT_S = 5.0
+FLUSH_POLL_S = 0.0005
 CLOSE_WAIT_S = 5.0
 
 Record = dict[str, Any]
@@ -107,12 +110,15 @@ def fallback_folder(folder: Path) -> Path:
 
 
 class _FlushMarker:
-    """A queue item: set once everything queued before it has been written (or could not be)."""
+    """A queue item: ``done`` once everything queued before it has been written (or could not be).
+
+    A plain flag the caller polls: a KeyboardInterrupt in the middle of ``Event.wait`` can leave
+    the event's lock held, and the journal thread would then hang on it."""
 
     __slots__ = ("done",)
 
     def __init__(self) -> None:
-        self.done = threading.Event()
+        self.done = False
 
 
 _writers: weakref.WeakSet[JournalWriter] = weakref.WeakSet()
@@ -136,7 +142,10 @@ class JournalWriter:
         self.path = folder / f"k-{session}.jsonl"
         self.forked_child = False
         self._queue: deque[Any] = deque()
-        self._wake = threading.Event()
+        # Waking the journal thread is one os.write on a pipe: no lock an interrupt could leave held.
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
         self._stop = threading.Event()
         self._seq = 0
         self._listeners: list[RecordListener] = []
@@ -180,7 +189,10 @@ class JournalWriter:
 
     def wake(self) -> None:
         """Serve the queue now rather than at the next interval (a metric buffer is full)."""
-        self._wake.set()
+        try:
+            os.write(self._wake_write, b"w")
+        except OSError:
+            pass  # the pipe is full (the journal thread is being woken already) or closed
 
     def flush(self, timeout: float = FLUSH_WAIT_S) -> bool:
         """Write everything queued so far; True once written, False if the disk refused it (the
@@ -192,8 +204,11 @@ class JournalWriter:
             return self._failure is None
         marker = _FlushMarker()
         self._queue.append(marker)
-        self._wake.set()
-        return marker.done.wait(timeout) and self._failure is None
+        self.wake()
+        deadline = time.monotonic() + timeout
+        while not marker.done and time.monotonic() < deadline and self._thread.is_alive():
+            time.sleep(FLUSH_POLL_S)
+        return marker.done and self._failure is None
 
     def relocated(self, folder: Path) -> None:
         """The journal folder was moved (the notebook was renamed): path-based work uses the new
@@ -206,11 +221,14 @@ class JournalWriter:
         if self.forked_child:
             return
         self._stop.set()
-        self._wake.set()
+        self.wake()
         self._thread.join(timeout=CLOSE_WAIT_S)
-        if self._fd is not None and not self._thread.is_alive():
-            fd, self._fd = self._fd, None
-            os.close(fd)
+        if not self._thread.is_alive():
+            for fd in (self._fd, self._wake_read, self._wake_write):
+                if fd is not None and fd >= 0:
+                    os.close(fd)
+            # -1: a later wake() fails harmlessly instead of writing to a reused descriptor.
+            self._fd, self._wake_read, self._wake_write = None, -1, -1
 
     @property
     def failure(self) -> str | None:
@@ -233,8 +251,12 @@ class JournalWriter:
             delay = FLUSH_INTERVAL_S if self._failure is None else RETRY_INTERVAL_S[
                 min(self._failures, len(RETRY_INTERVAL_S)) - 1
             ]
-            self._wake.wait(delay)
-            self._wake.clear()
+            readable, _, _ = select.select([self._wake_read], [], [], delay)
+            if readable:
+                try:
+                    os.read(self._wake_read, 1 << 16)
+                except BlockingIOError:
+                    pass
             stopping = self._stop.is_set()
             try:
                 self._serve()
@@ -263,7 +285,7 @@ class JournalWriter:
                     _warn(f"nbprov: journal task failed: {error!r}")
         self._write()
         for marker in markers:
-            marker.done.set()
+            marker.done = True
 
     def _encode(self, record_type: str, t: str, fields: dict[str, Any]) -> None:
         if record_type == "metrics" and self._lines_size > BUFFER_LIMIT_BYTES:
@@ -366,6 +388,28 @@ def _open_append(folder: Path, path: Path) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def write_file_atomically(folder: Path, name: str, data: bytes) -> Path:
+    """Writes ``folder/name`` through a temporary name and a rename, never through a symbolic
+    link; an existing file of that name (content-addressed names: the same bytes) is kept."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder.is_symlink():
+        raise OSError(errno.ELOOP, "refusing to write through a symbolic link", str(folder))
+    target = folder / name
+    if target.exists() and not target.is_symlink():
+        return target
+    temporary = folder / f".{name}.{os.getpid()}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(temporary, flags, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return target
 
 
 def _warn(message: str) -> None:

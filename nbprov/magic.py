@@ -52,5 +52,5 @@ class TrackMagics(Magics):
         source = self.shell.transform_cell(cell)
         filename = self.shell.compile.cache(source)  # lets tracebacks show the cell's lines
         code = compile(source, filename, "exec")
-        with nbprov.start_run(name=args.name, experiment=args.experiment, params=params):
+        with nbprov.run(name=args.name, experiment=args.experiment, params=params):
             exec(code, self.shell.user_ns)

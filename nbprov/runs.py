@@ -9,7 +9,11 @@ after a run's last points (a context's end, the run's end) is queued to that sam
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
+import io
+import json
 import math
 import numbers
 import os
@@ -22,12 +26,13 @@ import warnings
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .execution import exec_status
-from .journal import JournalWriter, iter_journal_file
+from .journal import JournalWriter, iter_journal_file, write_file_atomically
 
 FLUSH_POINTS = 65_536
 # One point: step (AUTO_STEP when the series numbers it), value, timestamp (ms), epoch.
@@ -199,64 +204,126 @@ class Context:
         self.energy_start: object = None
 
 
-class Run:
-    """One tracked run. Use as a context manager or end it with ``end()``."""
+@dataclass(frozen=True)
+class RunSpec:
+    """What a run is started with, checked before any of its records exists."""
 
-    def __init__(
-        self,
-        writer: JournalWriter,
-        name: str | None,
-        experiment: str,
-        exec_id: str | None,
-        code: dict[str, Any] | None,
-        meter: Any,
-        on_end: Callable[[Run], None],
-        params: list[tuple[str, dict[str, Any]]] = (),
-    ) -> None:
+    name: str | None
+    experiment: str
+    params: tuple[tuple[str, dict[str, Any]], ...]
+    tags: tuple[tuple[str, str], ...]
+    energy: bool
+    parent: Run | None
+    spans_cells: bool  # start_run(): active across cells until end_run(); run(): ended with its cell
+    end_on_error: bool
+    log_args: bool
+
+    @staticmethod
+    def build(
+        name: str | None, experiment: str, params: dict[str, object] | None, tags: dict[str, object] | None,
+        energy: bool, parent: Run | None, spans_cells: bool, end_on_error: bool = False, log_args: bool = False,
+    ) -> RunSpec:
+        if name is not None:
+            _check_name("run name", name)
+        _check_name("experiment", experiment)
+        for kind, mapping in (("params", params), ("tags", tags)):
+            if mapping is not None and not isinstance(mapping, dict):
+                raise TypeError(f"nbprov: {kind} must be a dict, got {type(mapping).__name__}")
+        if parent is not None and not isinstance(parent, Run):
+            raise TypeError(f"nbprov: parent must be a run (nbprov.Run), got {type(parent).__name__}")
+        return RunSpec(
+            name, experiment, _encode_params(params or {}),
+            tuple((_check_name("tag key", key), _tag_value(value)) for key, value in (tags or {}).items()),
+            bool(energy), parent, spans_cells, bool(end_on_error), bool(log_args),
+        )
+
+    def with_params(self, extra: dict[str, object]) -> RunSpec:
+        known = {key for key, _ in self.params}
+        added = tuple(item for item in _encode_params(extra) if item[0] not in known)
+        return replace(self, params=self.params + added)
+
+
+def _encode_params(params: dict[str, object]) -> tuple[tuple[str, dict[str, Any]], ...]:
+    return tuple((_check_name("param key", key), encode_param(key, value)) for key, value in params.items())
+
+
+def _tag_value(value: object) -> str:
+    return value if isinstance(value, str) else encode_param("tag", value)["value"].__str__()
+
+
+class Run:
+    """One tracked run: a context manager (``with nbprov.run(...) as run:``), a decorator
+    (``@nbprov.run(...)``: each call is a run), or ended with ``end()``.
+
+    A run made by ``nbprov.run()`` begins when it is first used (entered, logged to, called), so
+    that a decorator leaves no run behind; ``nbprov.start_run()`` begins at once."""
+
+    def __init__(self, manager: RunManager, spec: RunSpec) -> None:
         self.id = uuid.uuid4().hex
-        self.name = name
-        self.experiment = experiment
-        self.status = "running"
-        self._writer = writer
-        self._meter = meter
-        self._on_end = on_end
-        self._lock = threading.Lock()
+        self.name = spec.name
+        self.experiment = spec.experiment
+        self.status = "pending"
+        self.spec = spec
+        self._manager = manager
+        self._writer = manager._writer
+        self._meter: Any = None
         # Every series, and those of each context path (None: outside any context) by metric name;
-        # the hot path only looks in the current context's dict.
+        # the hot path only looks in the current context's dict (empty until the run begins).
         self._series: dict[tuple[str, int | None], MetricSeries] = {}
         self._series_by_path: dict[tuple[str, ...] | None, dict[str, MetricSeries]] = {None: {}}
         self._first_ctx_of_path: dict[tuple[str, ...], int] = {}
-        self._current_series = self._series_by_path[None]
+        self._current_series: dict[str, MetricSeries] = {}
         self._batch = 0
         self._next_ctx = 1
         self._contexts: list[Context] = []
         self._labelled: dict[str, Context] = {}
-        self._current_epoch = NO_EPOCH
+        self._begun = False
         self._ended = False
         self._finished = False  # journal thread: run_end written
-        self._start_fields = {"exec": exec_id, "code": code, "energy": meter is not None}
-        self._params = params
         self._start_written = False  # journal thread: run_start written
         self._energy_start: object = None
+        self._records_logged = 0  # params, tags, artifacts, contexts: cells that log are linked to the run
+        self._points_taken = 0  # journal thread
 
-    def _begin(self) -> None:
-        """Write the run's start: its ``run_start`` and parameters go to the journal as one item, so
-        ``_finish`` (served after it) knows whether the run exists on disk."""
-        self._writer.call(self._write_start)
+    @property
+    def parent(self) -> Run | None:
+        return self.spec.parent
+
+    def _ensure_begun(self) -> None:
+        if not self._begun:
+            self._manager._begin(self)
+
+    def _begin(self, exec_id: str | None, code: dict[str, Any] | None, meter: Any) -> None:
+        """Write the run's start: ``run_start``, parameters and tags go to the journal as one item,
+        so ``_finish`` (served after it) knows whether the run exists on disk."""
+        self._begun = True
+        self.status = "running"
+        self._meter = meter
+        self._current_series = self._series_by_path[None]
+        self._writer.call(partial(self._write_start, exec_id, code))
         self._energy_start = self._energy_read()
-        if self._meter is not None:
+        if meter is not None:
             try:
-                self._meter.start_sampler(self._on_power)
+                meter.start_sampler(self._on_power)
             except Exception as error:
-                warnings.warn(f"nbprov: energy sampler did not start: {error!r}", stacklevel=4)
+                warnings.warn(f"nbprov: energy sampler did not start: {error!r}", stacklevel=5)
 
-    def _write_start(self) -> None:
+    def _write_start(self, exec_id: str | None, code: dict[str, Any] | None) -> None:
         self._writer.append(
-            "run_start", run=self.id, name=self.name, experiment=self.experiment, **self._start_fields
+            "run_start", run=self.id, name=self.name, experiment=self.experiment, exec=exec_id, code=code,
+            energy=self._meter is not None, parent=self.parent.id if self.parent else None,
+            spans_cells=self.spec.spans_cells,
         )
-        for key, encoded in self._params:
+        for key, encoded in self.spec.params:
             self._writer.append("param", run=self.id, key=key, role="input", **encoded)
+        for key, value in self.spec.tags:
+            self._writer.append("tag", run=self.id, key=key, value=value)
         self._start_written = True
+
+    def _activity(self) -> tuple[int, int]:
+        """How much the run has received so far (records, points): compared at cell start and end."""
+        buffered = sum(len(series.points) for series in list(self._series.values())) // _POINT.size
+        return self._records_logged, self._points_taken + buffered
 
     def __repr__(self) -> str:
         return f"<nbprov.Run {self.id} name={self.name!r} experiment={self.experiment!r} {self.status}>"
@@ -268,16 +335,98 @@ class Run:
         return run_mimebundle(self.id, repr(self), self._writer.session, include=include, exclude=exclude)
 
     def __enter__(self) -> Run:
+        self._ensure_begun()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         if not self._ended:
             self.end(error=exc)
 
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        """``@nbprov.run(...)``: every call of ``function`` is a run of its own (its arguments are
+        parameters with ``log_args=True``)."""
+        if self._begun or not callable(function):
+            raise TypeError("nbprov: only a run that has not begun (nbprov.run(...)) can decorate a function")
+        spec, manager = self.spec, self._manager
+        manager.forget_pending(self)
+
+        @functools.wraps(function)
+        def call_as_run(*args: Any, **kwargs: Any) -> Any:
+            call_spec = spec
+            if spec.log_args:
+                bound = inspect.signature(function).bind(*args, **kwargs)
+                bound.apply_defaults()
+                call_spec = spec.with_params(dict(bound.arguments))
+            with Run(manager, call_spec):
+                return function(*args, **kwargs)
+
+        return call_as_run
+
+    def set_tag(self, key: str, value: object) -> None:
+        """A tag (shown and filtered like MLflow's): values are stored as strings."""
+        self._check_open()
+        self._records_logged += 1
+        self._writer.append("tag", run=self.id, key=_check_name("tag key", key), value=_tag_value(value))
+
+    def set_tags(self, tags: dict[str, object]) -> None:
+        for key, value in dict(tags).items():
+            self.set_tag(key, value)
+
+    def log_text(self, name: str, text: str) -> None:
+        """Save ``text`` as an artifact of the run (``<stem>.prov/artifacts/<sha256>.txt``)."""
+        if not isinstance(text, str):
+            raise TypeError(f"nbprov: log_text expects a str, got {type(text).__name__}")
+        self._store_artifact(name, text.encode("utf-8", "surrogateescape"), ".txt", "text/plain")
+
+    def log_dict(self, name: str, value: dict[str, Any]) -> None:
+        """Save a dict as JSON, or as YAML when ``name`` ends in ``.yaml``/``.yml`` (needs PyYAML)."""
+        if name.endswith((".yaml", ".yml")):
+            try:
+                import yaml
+            except ImportError:
+                raise ImportError("nbprov: log_dict to YAML needs PyYAML (pip install pyyaml)") from None
+            data, suffix, media = yaml.safe_dump(value, sort_keys=True).encode(), ".yaml", "application/yaml"
+        else:
+            data = json.dumps(value, sort_keys=True, indent=2, default=repr).encode()
+            suffix, media = ".json", "application/json"
+        self._store_artifact(name, data, suffix, media)
+
+    def log_figure(self, figure: Any, name: str) -> None:
+        """Save a matplotlib figure as PNG or a plotly figure as HTML."""
+        if hasattr(figure, "savefig"):
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png")
+            self._store_artifact(name, buffer.getvalue(), ".png", "image/png")
+        elif hasattr(figure, "to_html"):
+            self._store_artifact(name, figure.to_html(include_plotlyjs="cdn").encode(), ".html", "text/html")
+        else:
+            raise TypeError(f"nbprov: log_figure expects a matplotlib or plotly figure, got {type(figure).__name__}")
+
+    def _store_artifact(self, name: str, data: bytes, suffix: str, media_type: str) -> None:
+        self._check_open()
+        _check_name("artifact name", name)
+        digest = hashlib.sha256(data).hexdigest()
+        self._records_logged += 1
+        self._writer.call(partial(self._write_stored_artifact, name, data, f"{digest}{suffix}", media_type, digest))
+
+    def _write_stored_artifact(self, name: str, data: bytes, file_name: str, media_type: str, digest: str) -> None:
+        """Journal thread: the file first, then its record, so no record names a missing file."""
+        stored = f"artifacts/{file_name}"
+        try:
+            write_file_atomically(self._writer.folder.parent / "artifacts", file_name, data)
+        except OSError as error:
+            warnings.warn(f"nbprov: artifact {name!r} could not be saved ({error}); it is not recorded", stacklevel=1)
+            return
+        self._writer.append(
+            "artifact", run=self.id, path=stored, name=name, sha256=digest, size=len(data), role="output",
+            stored=stored, media_type=media_type,
+        )
+
     # params and artifacts
 
     def log_param(self, key: str, value: object, role: str = "input") -> None:
         self._check_open()
+        self._records_logged += 1
         self._writer.append(
             "param", run=self.id, key=_check_name("param key", key), role=_check_role(role),
             **encode_param(key, value),
@@ -300,6 +449,7 @@ class Run:
             while chunk := handle.read(1 << 20):
                 digest.update(chunk)
                 size += len(chunk)
+        self._records_logged += 1
         self._writer.append(
             "artifact", run=self.id, path=str(file_path.resolve()), name=file_path.name,
             sha256=digest.hexdigest(), size=size, role=role,
@@ -351,6 +501,7 @@ class Run:
             if not taken:
                 return
             self._batch += 1
+            self._points_taken += sum(series["n"] for series in taken)
             self._writer.append("metrics", run=self.id, batch=self._batch, series=taken)
 
     def _log_metric_from_thread(self, name: str, value: float, timestamp: int) -> None:
@@ -375,11 +526,12 @@ class Run:
         _check_name("metric name", name)
         ctx = context.series_ctx if context else None
         epoch = NO_EPOCH if context is None or context.epoch is None else context.epoch
-        with self._lock:  # the main thread and a sampler thread may both add series
-            by_name = self._series_by_path.setdefault(context.path if context else None, {})
-            series = by_name.setdefault(name, MetricSeries(name, ctx, epoch))
-            self._series[(name, ctx)] = series
-            return series
+        # The main thread and a sampler thread may both add series: each setdefault is one
+        # operation under the GIL, and no lock is held that an interrupt could leave held.
+        by_name = self._series_by_path.setdefault(context.path if context else None, {})
+        series = by_name.setdefault(name, MetricSeries(name, ctx, epoch))
+        self._series.setdefault((name, ctx), series)
+        return series
 
     # contexts
 
@@ -390,6 +542,8 @@ class Run:
         _check_name("context name", name)
         if epoch is not None and not isinstance(epoch, numbers.Integral):
             raise TypeError(f"nbprov: epoch must be an integer, got {type(epoch).__name__}")
+        if epoch is not None and not 0 <= epoch < 2**31:
+            raise ValueError(f"nbprov: epoch must be between 0 and 2**31 - 1, got {epoch}")
         parent = self._contexts[-1] if self._contexts else None
         if epoch is None and parent is not None:
             epoch = parent.epoch
@@ -407,6 +561,7 @@ class Run:
     def _open_context(self, name: str, epoch: int | None, parent: Context | None) -> Context:
         context = Context(self._next_ctx, name, epoch, parent)
         self._next_ctx += 1
+        self._records_logged += 1
         context.series_ctx = self._first_ctx_of_path.setdefault(context.path, context.ctx)
         # The path's series continue here: their next points carry this opening's epoch.
         for series in self._series_by_path.get(context.path, {}).values():
@@ -442,8 +597,7 @@ class Run:
 
     def _set_current(self) -> None:
         path = self._contexts[-1].path if self._contexts else None
-        with self._lock:
-            self._current_series = self._series_by_path.setdefault(path, {})
+        self._current_series = self._series_by_path.setdefault(path, {})
 
     # energy
 
@@ -478,6 +632,11 @@ class Run:
         interrupt arriving during ``end`` cannot leave the run without its ``run_end``."""
         if self._ended:
             return
+        if not self._begun and self in self._manager._open:
+            self._begun = True  # its begin was interrupted: _finish writes nothing for it
+        self._ensure_begun()
+        for child in self._manager.children_of(self):
+            child.end(status, error)
         if status is None:
             status = {"ok": "finished", "error": "failed", "interrupted": "interrupted"}[
                 exec_status(error)["status"]
@@ -489,7 +648,7 @@ class Run:
         self._ended = True
         self._current_series = {}  # sends log_metric to the slow path, which raises
         self.status = status
-        self._on_end(self)
+        self._manager._ended(self)
         self._writer.flush()
 
     def _finish(self, status: str, error_fields: dict[str, Any], open_contexts: list[Context], energy_end: object) -> None:
@@ -513,6 +672,7 @@ class Run:
         )
 
     def _check_open(self) -> None:
+        self._ensure_begun()
         if self._ended:
             raise RuntimeError(f"nbprov: run {self.id} has ended ({self.status}); start a new run")
 
@@ -558,7 +718,11 @@ def orphan_runs(folder: Path, own_journal: Path, hostname: str) -> list[str]:
 
 
 class RunManager:
-    """The active run of this kernel and the defaults new runs get."""
+    """The runs open in this kernel (innermost last) and what cells do to them.
+
+    A run from ``nbprov.run()`` / ``%%track`` belongs to its cell and ends with it; one from
+    ``nbprov.start_run()`` stays open across cells until ``end_run()`` (or the kernel's end), and
+    every later cell that logs into it is linked to it (``run_exec``)."""
 
     def __init__(
         self,
@@ -573,51 +737,94 @@ class RunManager:
         self._energy_enabled = energy_enabled
         self._meter: Any = None
         self._meter_opened = False
-        self.active: Run | None = None
+        self._open: list[Run] = []
+        self._pending: Run | None = None
         # Energy per cell execution: the meter reading at the cell's start and the runs it touched.
         self._cell_start_reading: object = None
         self._cell_runs: list[Run] = []
+        # Runs open across cells, with what they had received when the cell started.
+        self._activity_at_cell_start: dict[Run, tuple[int, int]] = {}
         writer.add_tick_hook(self.take_metrics)
 
-    def start(
-        self, name: str | None, experiment: str, params: dict[str, object] | None, energy: bool
-    ) -> Run:
-        if name is not None:
-            _check_name("run name", name)
-        _check_name("experiment", experiment)
-        if params is not None and not isinstance(params, dict):
-            raise TypeError(f"nbprov: params must be a dict, got {type(params).__name__}")
-        # Every parameter is checked before any record of the run exists.
-        encoded = [(_check_name("param key", key), encode_param(key, value)) for key, value in (params or {}).items()]
-        self.end_leftover("a new run was started")
-        meter = self._meter_for_run() if energy else None
-        run = Run(
-            self._writer, name, experiment, self._current_exec(), self._capture_code(), meter, self._ended, encoded
-        )
-        self.active = run
-        self._cell_runs.append(run)
-        run._begin()
+    @property
+    def active(self) -> Run | None:
+        return self._open[-1] if self._open else None
+
+    def create(self, spec: RunSpec) -> Run:
+        """A run that begins when first used; until then the module-level functions
+        (``nbprov.log_metric``…) begin it, as the newest run of the cell."""
+        self._pending = Run(self, spec)
+        return self._pending
+
+    def active_or_pending(self) -> Run | None:
+        """The active run, else the cell's newest run not yet begun (which begins now)."""
+        pending, self._pending = self._pending, None
+        if self.active is None and pending is not None and not pending._begun:
+            pending._ensure_begun()
+        return self.active
+
+    def forget_pending(self, run: Run) -> None:
+        """``run`` decorates a function: it never begins itself."""
+        if self._pending is run:
+            self._pending = None
+
+    def start(self, spec: RunSpec) -> Run:
+        run = Run(self, spec)
+        self._begin(run)
         return run
+
+    def children_of(self, run: Run) -> list[Run]:
+        """Open runs nested in ``run``, innermost first."""
+        return [child for child in reversed(self._open) if child.parent is run]
+
+    def _begin(self, run: Run) -> None:
+        if self._pending is run:
+            self._pending = None
+        parent = run.parent
+        if parent is not None and (not parent._begun or parent._ended):
+            raise RuntimeError(f"nbprov: the parent run {parent.name or parent.id!r} is not open ({parent.status})")
+        if parent is None:
+            spanning = [open_run for open_run in self._open if open_run.spec.spans_cells]
+            if spanning:
+                open_run = spanning[0]
+                raise RuntimeError(
+                    f"nbprov: run {open_run.name or open_run.id!r} ({open_run.id}) is still active across cells; "
+                    "end it with nbprov.end_run(), or nest this run in it with parent=nbprov.active_run()"
+                )
+            self.end_leftover("a new run was started")
+        meter = self._meter_for_run() if run.spec.energy else None
+        self._open.append(run)
+        self._cell_runs.append(run)
+        run._begin(self._current_exec(), self._capture_code(), meter)
 
     def on_cell_start(self) -> None:
         meter = self._meter_for_run()
         self._cell_start_reading = _read_meter(meter) if meter is not None else None
-        self._cell_runs = [self.active] if self.active is not None else []
+        self._cell_runs = list(self._open)
+        self._activity_at_cell_start = {run: run._activity() for run in self._open}
 
     def on_cell_end(self, error: BaseException | None) -> None:
-        self.end_leftover("its cell ended", error)
+        self._pending = None
         exec_id = self._current_exec()
+        for run in reversed(list(self._open)):
+            if not run.spec.spans_cells:
+                self._end_with_warning(run, "its cell ended", error)
+            elif error is not None and run.spec.end_on_error:
+                run.end(error=error)
+        for run, before in self._activity_at_cell_start.items():
+            if exec_id is not None and run._activity() != before:
+                self._writer.append("run_exec", run=run.id, exec=exec_id)
         if self._cell_start_reading is not None and exec_id is not None and self._cell_runs:
             cell_end_reading = _read_meter(self._meter)
             for run in self._cell_runs:
                 run._write_energy("cell", exec_id, self._cell_start_reading, cell_end_reading)
         self._cell_start_reading = None
         self._cell_runs = []
+        self._activity_at_cell_start = {}
 
     def take_metrics(self) -> None:
-        """Journal thread (tick hook): the active run's buffered points become records."""
-        run = self.active
-        if run is not None:
+        """Journal thread (tick hook): the open runs' buffered points become records."""
+        for run in list(self._open):
             run._take_metrics()
 
     def mark_crashed(self, folder: Path, hostname: str) -> None:
@@ -626,16 +833,24 @@ class RunManager:
         self._writer.flush()
 
     def end_leftover(self, why: str, error: BaseException | None = None) -> None:
-        """End the active run, if any, with a warning saying ``why``."""
-        run = self.active
-        if run is None:
+        """End every open run that belongs to a cell, with a warning saying ``why``."""
+        for run in reversed([open_run for open_run in self._open if not open_run.spec.spans_cells]):
+            self._end_with_warning(run, why, error)
+
+    def end_all(self, why: str) -> None:
+        """End every open run (tracking stops or the kernel shuts down), with a warning for each."""
+        for run in reversed(list(self._open)):
+            self._end_with_warning(run, why, None)
+
+    def _end_with_warning(self, run: Run, why: str, error: BaseException | None) -> None:
+        if run._ended:
             return
         run.end(error=error)
-        warnings.warn(f"nbprov: run {run.id} was still open when {why}; ended it as {run.status!r}", stacklevel=3)
+        user_warning(f"nbprov: run {run.name or run.id!r} was still open when {why}; ended it as {run.status!r}")
 
     def _ended(self, run: Run) -> None:
-        if self.active is run:
-            self.active = None
+        if run in self._open:
+            self._open.remove(run)
 
     def _meter_for_run(self) -> Any:
         if not self._energy_enabled():
@@ -662,3 +877,8 @@ class RunManager:
         except Exception as error:
             warnings.warn(f"nbprov: code state capture failed: {error!r}", stacklevel=3)
             return None
+
+
+def user_warning(message: str) -> None:
+    """A warning about the user's runs, shown without a line of nbprov's own code."""
+    warnings.warn_explicit(message, UserWarning, filename="nbprov", lineno=0, module="nbprov")

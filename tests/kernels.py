@@ -13,6 +13,8 @@ from jupyter_client.manager import KernelManager
 
 from nbprov.journal import decode_series, read_journal
 
+IDLE_WITHOUT_REPLY_S = 3.0
+
 
 class Kernel:
     """One kernel started in ``folder``; ``NBPROV_NOTEBOOK`` names its notebook."""
@@ -47,10 +49,16 @@ class Kernel:
         text: list[str] = []
         reply: dict[str, Any] | None = None
         idle = False
+        seen: list[str] = []
+        idle_at: float | None = None
         while reply is None or not idle:
+            if idle_at is not None and time.monotonic() - idle_at > IDLE_WITHOUT_REPLY_S:
+                # ipykernel drops the reply when an interrupt reaches it before the cell's code
+                # runs: the kernel is idle again and nothing of the cell ran.
+                return {"status": "dropped"}, "".join(text)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"cell did not finish; output so far: {''.join(text)[-2000:]}")
+                raise TimeoutError(f"cell did not finish (seen: {seen}); output so far: {''.join(text)[-2000:]}")
             if reply is None:
                 try:
                     message = self.client.get_shell_msg(timeout=0.05)
@@ -65,6 +73,7 @@ class Kernel:
             if message["parent_header"].get("msg_id") != msg_id:
                 continue
             kind, content = message["msg_type"], message["content"]
+            seen.append(kind if kind != "status" else content["execution_state"])
             if kind == "stream":
                 text.append(content["text"])
             elif kind in ("execute_result", "display_data"):
@@ -73,6 +82,7 @@ class Kernel:
                 text.append("\n".join(content["traceback"]))
             elif kind == "status" and content["execution_state"] == "idle":
                 idle = True
+                idle_at = time.monotonic()
         return reply, "".join(text)
 
     def run(self, code: str, timeout: float = 120) -> tuple[dict[str, Any], str]:

@@ -32,7 +32,7 @@ def test_non_numeric_metric_value_raises_type_error_and_keeps_the_rest(tracked: 
     with pytest.warns(UserWarning, match="still open"):
         result = tracked.run(
             "import nbprov\n"
-            "run = nbprov.start_run()\n"
+            "run = nbprov.run()\n"
             "nbprov.log_metric('loss', 0.5)\n"
             "nbprov.log_metric('loss', '0.7')\n"
         )

@@ -50,7 +50,7 @@ def test_keyboard_interrupt_ends_run_interrupted(tracked: TrackedShell) -> None:
 
 
 def test_rerunning_a_cell_starts_a_new_run(tracked: TrackedShell) -> None:
-    cell = "import nbprov\nrun = nbprov.start_run(name='again')\nnbprov.log_metric('m', 1)\n"
+    cell = "import nbprov\nrun = nbprov.run(name='again')\nnbprov.log_metric('m', 1)\n"
     with pytest.warns(UserWarning, match="still open when its cell ended"):
         assert tracked.run(cell).success
     with pytest.warns(UserWarning, match="still open when its cell ended"):
@@ -67,7 +67,7 @@ def test_rerunning_a_cell_starts_a_new_run(tracked: TrackedShell) -> None:
 
 def test_run_left_open_in_a_failing_cell_is_marked_failed(tracked: TrackedShell) -> None:
     with pytest.warns(UserWarning, match="still open"):
-        tracked.run("import nbprov\nnbprov.start_run()\n1 / 0")
+        tracked.run("import nbprov\nnbprov.run().log_param('lr', 1)\n1 / 0")
     (end,) = tracked.records("run_end")
     assert (end["status"], end["ename"]) == ("failed", "ZeroDivisionError")
 
@@ -75,7 +75,7 @@ def test_run_left_open_in_a_failing_cell_is_marked_failed(tracked: TrackedShell)
 def test_starting_a_run_while_one_is_open_ends_the_first(tracked: TrackedShell) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tracked.run("import nbprov\na = nbprov.start_run()\nb = nbprov.start_run()\n"
+        tracked.run("import nbprov\na = nbprov.run()\na.log_param('k', 1)\nb = nbprov.run()\nb.log_param('k', 2)\n"
                     "assert nbprov.active_run() is b\nnbprov.end_run()")
     assert any("a new run was started" in str(w.message) for w in caught)
     assert [e["status"] for e in tracked.records("run_end")] == ["finished", "finished"]
