@@ -9,7 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { IJournalWarning, parseJournal } from './core/journal';
 import { NotebookRecorder } from './recorder';
-import { ContentsService, IJournalText, KernelChannel } from './service';
+import { ContentsService, IJournalText, ILiveRecords, KernelChannel } from './service';
 import { IKernelRecord, RunStore } from './store';
 import { INbprovTracker, IRunStore } from './tokens';
 
@@ -60,7 +60,7 @@ export class NotebookSession {
     this._service = service;
     this.channel = new KernelChannel(panel.sessionContext);
     this.recorder = new NotebookRecorder(panel, service, this.channel, options.user);
-    this.channel.received.connect((_, { session, record }) => this._onLive(session, record));
+    this.channel.received.connect((_, live) => this._onLive(live));
     this.channel.hello.connect((_, hello) => this.store.markCrashed(new Set([hello.session])));
     this.channel.kernelLost.connect(() => this.store.markCrashed(new Set()));
     void this.reload();
@@ -117,8 +117,8 @@ export class NotebookSession {
     }
   }
 
-  private _onLive(session: string, record: IKernelRecord): void {
-    if (this.store.apply(session, [record])) {
+  private _onLive({ session, records, missing }: ILiveRecords): void {
+    if (this.store.apply(session, records) || missing > 0) {
       this._scheduleCatchUp();
     }
   }
