@@ -2,7 +2,9 @@
 
 The journal listener only queues a record. One sender thread sends the queue as ``records``
 messages, at most ``MAX_MESSAGES_PER_S`` per second however many runs, contexts or params are
-logged, each at most ``MAX_MESSAGE_BYTES`` (records' JSON plus binary buffers). The Jupyter server
+logged, each at most ``MAX_MESSAGE_BYTES`` (records' JSON plus binary buffers). A cell's
+``exec_end`` sends what is queued at once, on the cell's thread, so the page is current when the
+kernel goes idle (one more message per cell execution). The Jupyter server
 counts every iopub ``comm_msg`` against its ``iopub_msg_rate_limit`` (1,000/s by default) and drops
 the user's own output beyond it; one message per record broke sweeps (issue #10).
 
@@ -103,6 +105,7 @@ class CommStream:
         self._queue_bytes = 0
         self._omitted = 0
         self._wake = threading.Event()
+        self._next_send = 0.0  # monotonic time before which the sender thread sends nothing
         self._stopping = False
         self._sender: threading.Thread | None = None
         os.register_at_fork(after_in_child=functools.partial(_disable_in_child, weakref.ref(self)))
@@ -171,23 +174,28 @@ class CommStream:
             else:
                 self._queue.append(record)
                 self._queue_bytes += size
-        self._wake.set()
+        if record.get("type") == "exec_end":
+            # The cell is over: send now, so the page is current when the kernel goes idle.
+            while self._has_pending():
+                self._send_batch()
+        else:
+            self._wake.set()
+
+    def _has_pending(self) -> bool:
+        with self._queue_lock:
+            return bool(self._queue or self._omitted)
 
     def _run(self) -> None:
-        next_send = 0.0
         while True:
             self._wake.wait()
             if self._disabled:
                 return
-            delay = next_send - time.monotonic()
+            delay = self._next_send - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
             self._wake.clear()  # before taking: a record queued from now on wakes the next round
             self._send_batch()
-            next_send = time.monotonic() + 1.0 / MAX_MESSAGES_PER_S
-            with self._queue_lock:
-                pending = bool(self._queue or self._omitted)
-            if pending:
+            if self._has_pending():
                 self._wake.set()
             elif self._stopping:
                 return
@@ -222,18 +230,20 @@ class CommStream:
         return records, buffers, omitted
 
     def _send_batch(self) -> None:
-        records, buffers, omitted = self._take_batch()
-        channel = self._comm
-        if not (records or omitted) or channel is None or self._disabled:
-            return
-        message: dict[str, Any] = {"session": self._session, "records": records}
-        if omitted:
-            message["omitted"] = omitted
-        try:
-            with self._send_lock:
+        """Sends one message; taking and sending under one lock keeps messages in ``seq`` order."""
+        with self._send_lock:
+            records, buffers, omitted = self._take_batch()
+            channel = self._comm
+            if not (records or omitted) or channel is None or self._disabled:
+                return
+            message: dict[str, Any] = {"session": self._session, "records": records}
+            if omitted:
+                message["omitted"] = omitted
+            try:
                 channel.send(message, buffers=buffers or None)
-        except Exception as error:
-            log.warning("nbprov: comm send failed (the page reads those records from the journal): %r", error)
+            except Exception as error:
+                log.warning("nbprov: comm send failed (the page reads those records from the journal): %r", error)
+            self._next_send = time.monotonic() + 1.0 / MAX_MESSAGES_PER_S
 
     def _on_frontend_open(self, channel: Any, open_msg: dict[str, Any]) -> None:
         self._attach(channel)
