@@ -164,7 +164,8 @@ class CommStream:
                 log.warning("nbprov: comm close failed: %r", error)
 
     def send(self, record: Record) -> None:
-        """Journal listener: queue ``record`` for the sender (any thread; never blocks on the comm)."""
+        """Journal listener (any thread): queue ``record`` for the sender; a cell's ``exec_end``
+        sends the queue on the caller's thread."""
         if self._disabled or self._comm is None:
             return
         size = _queued_bytes(record)
