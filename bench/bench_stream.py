@@ -5,8 +5,9 @@
 Starts an ipykernel with ``jupyter_client`` in a temporary folder, loads nbprov (which opens the
 ``nbprov`` comm from the kernel side), runs a cell that logs N points in a tight loop inside
 ``nbprov.run()``, and reads every ``comm_msg`` of that comm on iopub as a frontend would: each
-``metrics`` record's arrays arrive as binary buffers, are decoded and checked (count, steps, values,
-order). End to end = first point logged (kernel clock) -> last point received (client clock; same
+message carries many records; each ``metrics`` record's arrays arrive as binary buffers, are
+decoded and checked (count, steps, values, order). Comm messages are counted (the most sent in one
+second, by the kernel's clock) against the stream's budget. End to end = first point logged (kernel clock) -> last point received (client clock; same
 machine). A second cell times ``log_metric`` in blocks with the comm connected.
 """
 
@@ -64,7 +65,8 @@ class Receiver:
         self.comm_id: str | None = None
 
     def execute(self, code: str, on_comm: Any = None) -> str:
-        """Runs a cell; passes each nbprov ``comm_msg`` to ``on_comm``; returns the cell's stdout."""
+        """Runs a cell; passes each nbprov ``comm_msg`` (data, buffers, kernel send time) to
+        ``on_comm``; returns the cell's stdout."""
         msg_id = self.client.execute(code)
         stdout: list[str] = []
         deadline = time.monotonic() + TIMEOUT_S
@@ -78,7 +80,7 @@ class Receiver:
             if kind == "comm_open" and content.get("target_name") == "nbprov":
                 self.comm_id = content["comm_id"]
             elif kind == "comm_msg" and content.get("comm_id") == self.comm_id and on_comm:
-                on_comm(content["data"], msg.get("buffers") or [])
+                on_comm(content["data"], msg.get("buffers") or [], msg["header"]["date"].timestamp())
             elif kind == "stream" and content.get("name") == "stdout":
                 stdout.append(content["text"])
             elif kind == "error":
@@ -95,12 +97,19 @@ class MetricsCollector:
         self.arrays: dict[str, list[np.ndarray]] = {field: [] for field in _DTYPES}
         self.points = 0
         self.batches: list[int] = []
+        self.sent_at: list[float] = []
         self.last_received_ns = 0
 
-    def __call__(self, data: dict[str, Any], buffers: list[Any]) -> None:
-        record = data.get("record")
-        if not isinstance(record, dict) or record.get("type") != "metrics":
-            return
+    def __call__(self, data: dict[str, Any], buffers: list[Any], sent_at: float) -> None:
+        if data.get("omitted"):
+            raise AssertionError(f"the kernel left {data['omitted']} records out of the stream")
+        self.sent_at.append(sent_at)
+        for record in data.get("records", []):
+            if record.get("type") == "metrics":
+                self._add(record, buffers)
+        self.last_received_ns = time.time_ns()
+
+    def _add(self, record: dict[str, Any], buffers: list[Any]) -> None:
         self.batches.append(record["batch"])
         for series in record["series"]:
             if series["metric"] != "x":
@@ -111,7 +120,14 @@ class MetricsCollector:
                     raise AssertionError(f"{field}: {len(decoded)} values, record says {series['n']}")
                 self.arrays[field].append(decoded)
             self.points += series["n"]
-        self.last_received_ns = time.time_ns()
+
+    def most_per_second(self) -> int:
+        most, first = 0, 0
+        for last, sent_at in enumerate(self.sent_at):
+            while self.sent_at[first] < sent_at - 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
 
     def verify(self, expected: int) -> None:
         if self.batches != list(range(1, len(self.batches) + 1)):
@@ -160,6 +176,7 @@ def main() -> None:
     rows = [
         ("points logged, received and verified", f"{points:,}"),
         ("metrics batches received over the comm", f"{len(collector.batches):,}"),
+        ("comm messages (most in one second)", f"{len(collector.sent_at):,} ({collector.most_per_second()})"),
         ("logging loop in the kernel", f"{logging_s * 1e3:,.0f} ms"),
         ("first point logged -> last point received", f"{end_to_end_s * 1e3:,.0f} ms"),
         ("end-to-end throughput", f"{points / end_to_end_s / 1e6:.2f} M points/s"),

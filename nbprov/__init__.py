@@ -92,8 +92,8 @@ class _Tracking:
         self.runs.end_all("tracking stopped (the kernel shut down or the extension was unloaded)")
         if self.execution is not None:
             self.execution.unregister()
+        self.writer.close()  # serves what is queued, so the stream still sends it
         self.stream.close()
-        self.writer.close()
 
 
 _tracking: _Tracking | None = None

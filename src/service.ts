@@ -6,7 +6,10 @@ import { ISessionContext } from '@jupyterlab/apputils';
 import { Contents, Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IDecodedSeries, IKernelRecord } from './store';
+import { decodeKernelMessage, IKernelHello } from './comm';
+import { IKernelRecord } from './store';
+
+export { IKernelHello } from './comm';
 
 /** Comm target the kernel side opens (nbprov/stream.py). */
 export const COMM_TARGET = 'nbprov';
@@ -79,17 +82,12 @@ export class ContentsService {
   private _knownDirectories = new Set<string>();
 }
 
-/** The kernel's greeting: its journal session and file. */
-export interface IKernelHello {
+/** Records received live from a kernel session, in the order sent (one comm message). */
+export interface ILiveRecords {
   session: string;
-  journal: string;
-  notebook: string;
-}
-
-/** A record received live from a kernel session. */
-export interface ILiveRecord {
-  session: string;
-  record: IKernelRecord;
+  records: IKernelRecord[];
+  /** How many records of the session did not come with the message: the journal has them. */
+  missing: number;
 }
 
 /**
@@ -103,7 +101,7 @@ export class KernelChannel {
     this._attach(_sessionContext.session?.kernel ?? null);
   }
 
-  get received(): ISignal<this, ILiveRecord> {
+  get received(): ISignal<this, ILiveRecords> {
     return this._received;
   }
 
@@ -220,33 +218,16 @@ export class KernelChannel {
     if (type === 'comm_open' && content.target_name !== COMM_TARGET) {
       return;
     }
-    try {
-      this._handle(content.data, msg.buffers ?? []);
-    } catch (error) {
-      console.warn('nbprov: ignored a malformed message from the kernel', error);
-    }
-  }
-
-  private _handle(data: unknown, buffers: (ArrayBuffer | ArrayBufferView)[]): void {
-    if (!isObject(data) || typeof data.session !== 'string') {
-      return;
-    }
-    const session = data.session;
-    if (isObject(data.hello)) {
-      this._setSession(session);
-      this._hello.emit({
-        session,
-        journal: String(data.hello.journal),
-        notebook: String(data.hello.notebook)
-      });
-    }
-    if (isObject(data.record)) {
-      this._setSession(session);
-      const record = data.record as IKernelRecord;
-      if (record.type === 'metrics') {
-        record.series = (record.series as ICommSeries[]).map(s => decodeCommSeries(s, buffers));
+    const decoded = decodeKernelMessage(content.data, msg.buffers ?? []);
+    if (decoded?.kind === 'hello') {
+      this._setSession(decoded.hello.session);
+      this._hello.emit(decoded.hello);
+    } else if (decoded?.kind === 'records') {
+      for (const reason of decoded.rejected) {
+        console.warn(`nbprov: ignored a malformed record from the kernel (${reason}); the journal has it`);
       }
-      this._received.emit({ session, record });
+      this._setSession(decoded.session);
+      this._received.emit({ session: decoded.session, records: decoded.records, missing: decoded.missing });
     }
   }
 
@@ -262,47 +243,9 @@ export class KernelChannel {
   private _kernelRestarted = new Signal<this, void>(this);
   private _sessionChanged = new Signal<this, string | null>(this);
   private _lastMsgIdByCell = new Map<string, string>();
-  private _received = new Signal<this, ILiveRecord>(this);
+  private _received = new Signal<this, ILiveRecords>(this);
   private _hello = new Signal<this, IKernelHello>(this);
   private _kernelLost = new Signal<this, string | null>(this);
-}
-
-/** A metric series as it travels over the comm: array fields are buffer indices. */
-interface ICommSeries {
-  metric: string;
-  ctx: number | null;
-  steps: number;
-  values: number;
-  timestamps: number;
-  epochs: number;
-}
-
-function decodeCommSeries(
-  series: ICommSeries,
-  buffers: (ArrayBuffer | ArrayBufferView)[]
-): IDecodedSeries {
-  const bytes = (index: number): ArrayBuffer => {
-    const buffer = buffers[index];
-    if (buffer === undefined) {
-      throw new Error(`missing buffer ${index}`);
-    }
-    // Copy: a view into a message buffer need not be aligned for typed arrays.
-    return buffer instanceof ArrayBuffer
-      ? buffer
-      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).slice().buffer;
-  };
-  return {
-    metric: String(series.metric),
-    ctx: series.ctx ?? null,
-    steps: new BigInt64Array(bytes(series.steps)),
-    values: new Float64Array(bytes(series.values)),
-    timestamps: new BigInt64Array(bytes(series.timestamps)),
-    epochs: new Int32Array(bytes(series.epochs))
-  };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function toBase64(bytes: Uint8Array): string {

@@ -9,7 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { IJournalWarning, parseJournal } from './core/journal';
 import { NotebookRecorder } from './recorder';
-import { ContentsService, IJournalText, KernelChannel } from './service';
+import { ContentsService, IJournalText, ILiveRecords, KernelChannel } from './service';
 import { IKernelRecord, RunStore } from './store';
 import { INbprovTracker, IRunStore } from './tokens';
 
@@ -73,7 +73,7 @@ export class NotebookSession {
     this._service = service;
     this.channel = new KernelChannel(panel.sessionContext);
     this.recorder = new NotebookRecorder(panel, service, this.channel, options.user);
-    this.channel.received.connect((_, { session, record }) => this._onLive(session, record));
+    this.channel.received.connect((_, live) => this._onLive(live));
     this.channel.hello.connect((_, hello) => this.store.markCrashed(new Set([hello.session])));
     this.channel.kernelLost.connect(() => this.store.markCrashed(new Set()));
     void this.reload();
@@ -130,11 +130,13 @@ export class NotebookSession {
     }
   }
 
-  private _onLive(session: string, record: IKernelRecord): void {
-    if (record.type === 'journal_status') {
-      notifyJournalStatus(this.path, record);
+  private _onLive({ session, records, missing }: ILiveRecords): void {
+    for (const record of records) {
+      if (record.type === 'journal_status') {
+        notifyJournalStatus(this.path, record);
+      }
     }
-    if (this.store.apply(session, [record])) {
+    if (this.store.apply(session, records) || missing > 0) {
       this._scheduleCatchUp();
     }
   }

@@ -1,4 +1,4 @@
-"""Runs API, %%track, metric buffering and flushing, comm buffers, energy and code-state hooks."""
+"""Runs API, %%track, metric buffering and flushing, energy and code-state hooks."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import nbprov
 from nbprov import runs
 from nbprov.journal import decode_series, read_journal
 from nbprov.magic import parse_param_value
-from nbprov.stream import split_buffers
 
 
 def points(records: list[dict], run_id: str) -> dict[tuple[str, object], dict[str, list]]:
@@ -199,43 +198,6 @@ def test_sampler_thread_and_main_thread_log_concurrently(tracked: TrackedShell) 
     assert merged[("x", None)]["steps"] == list(range(200_000))
     power_steps = merged[("power_watts[test]", None)]["steps"]
     assert power_steps == list(range(len(power_steps)))
-
-
-def test_comm_record_carries_buffer_indices() -> None:
-    record = {"type": "metrics", "run": "r", "batch": 1, "series": [
-        {"metric": "a", "ctx": None, "n": 1, "steps": b"s", "values": b"v", "timestamps": b"t", "epochs": b"e"},
-        {"metric": "b", "ctx": 2, "n": 1, "steps": b"S", "values": b"V", "timestamps": b"T", "epochs": b"E"},
-    ]}
-    data, buffers = split_buffers(record)
-    assert buffers == [b"s", b"v", b"t", b"e", b"S", b"V", b"T", b"E"]
-    assert [s["values"] for s in data["series"]] == [1, 5]
-    assert record["series"][0]["values"] == b"v"  # the journal's copy is untouched
-    assert split_buffers({"type": "param"}) == ({"type": "param"}, [])
-
-
-def test_stream_sends_hello_then_every_record(tracked: TrackedShell) -> None:
-    stream = nbprov._tracking.stream
-    sent: list[tuple[dict, list]] = []
-    stream._comm.send = lambda data, buffers=None: sent.append((data, buffers or []))  # capture the wire
-    tracked.run("import nbprov\nwith nbprov.run() as r:\n    r.log_metric('m', 1.5)")
-    types = [d["record"]["type"] for d, _ in sent]
-    assert types[0] == "exec_end" or "exec_start" in types
-    metrics = [(d, b) for d, b in sent if d["record"]["type"] == "metrics"]
-    (data, buffers), = metrics
-    assert data["record"]["series"][0]["values"] == 1 and len(buffers) == 4
-    seqs = [d["record"]["seq"] for d, _ in sent]
-    assert seqs == sorted(seqs)
-    # A page that reloaded mid-cell knows the session only from the message itself.
-    assert {d["session"] for d, _ in sent} == {nbprov._tracking.session}
-    stream._on_message({"content": {"data": {"unexpected": True}}})  # logged, ignored
-
-
-def test_stream_hello_names_the_journal(tracked: TrackedShell) -> None:
-    hello = nbprov._tracking.stream._hello
-    session = tracked.records("kernel_start")[0]["session"]
-    assert hello == {"session": session, "journal": f"demo.prov/journal/k-{session}.jsonl",
-                     "notebook": "demo.ipynb"}
-    assert (tracked.folder / hello["journal"]).is_file()
 
 
 def test_energy_records_when_the_meter_is_available(tracked: TrackedShell) -> None:

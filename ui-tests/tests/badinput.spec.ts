@@ -1,4 +1,5 @@
 import { expect, test } from '@jupyterlab/galata';
+import { createHash } from 'crypto';
 import { journalRecords, readText } from './helpers';
 
 const T = '2026-11-25T10:00:00.000+00:00';
@@ -14,9 +15,12 @@ function bigNotebook(n: number): string {
     source
   });
   const cells = [
-    code('c-large', "print('x' * 10_000_000)"),
+    // A result, not a print: the server's default iopub_data_rate_limit counts stream output only.
+    code('c-large', "'x' * 10_000_000"),
+    // 2 MB of stream output stays under the default limit (1 MB/s over 3 s).
+    code('c-print', "print('y' * 2_000_000)"),
     code('c-odd', "import sys\nsys.stdout.write(bytes(range(256)).decode('latin-1'))"),
-    ...Array.from({ length: n - 2 }, (_, i) => code(`c-${i}`, `# cell ${i}`))
+    ...Array.from({ length: n - 3 }, (_, i) => code(`c-${i}`, `# cell ${i}`))
   ];
   return JSON.stringify({
     cells,
@@ -26,7 +30,7 @@ function bigNotebook(n: number): string {
   });
 }
 
-test('5,000 cells and a 10 MB output are recorded, truncated and hashed, without loss', async ({ page, tmpPath }) => {
+test('5,000 cells, a 10 MB result and a 2 MB print are recorded, truncated and hashed, without loss', async ({ page, tmpPath }) => {
   const folder = `${tmpPath}/big.prov`;
   await page.contents.uploadContent(bigNotebook(5000), 'text', `${tmpPath}/big.ipynb`);
   await page.notebook.openByPath(`${tmpPath}/big.ipynb`);
@@ -34,24 +38,29 @@ test('5,000 cells and a 10 MB output are recorded, truncated and hashed, without
   await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
   await page.notebook.runCell(0);
   await page.notebook.runCell(1);
+  await page.notebook.runCell(2);
 
   await expect
     .poll(async () => (await journalRecords(page, folder, 'f-')).filter(r => r.type === 'exec_output').length, {
       timeout: 30000
     })
-    .toBe(2);
+    .toBe(3);
   const records = await journalRecords(page, folder, 'f-');
   expect(records.filter(r => r.type === 'source')).toHaveLength(5000);
-  const [large, odd] = records.filter(r => r.type === 'exec_output') as { outputs: Record<string, unknown>[] }[];
-  expect(large.outputs[0]).toMatchObject({ output_type: 'stream', truncated: true, size: 10_000_001 });
-  expect((large.outputs[0].text as string).length).toBe(64 * 1024);
-  expect(large.outputs[0].sha256).toMatch(/^[0-9a-f]{64}$/);
+  const [large, printed, odd] = records.filter(r => r.type === 'exec_output') as { outputs: Record<string, unknown>[] }[];
+  expect(large.outputs[0]).toMatchObject({ output_type: 'execute_result', mime: 'text/plain', truncated: true, size: 10_000_002 });
+  expect(printed.outputs[0]).toMatchObject({ output_type: 'stream', truncated: true, size: 2_000_001 });
+  // The whole text is hashed, not the part kept.
+  for (const [item, text] of [[large.outputs[0], `'${'x'.repeat(10_000_000)}'`], [printed.outputs[0], `${'y'.repeat(2_000_000)}\n`]] as const) {
+    expect((item.text as string).length).toBe(64 * 1024);
+    expect(item.sha256).toBe(createHash('sha256').update(text).digest('hex'));
+  }
   expect(odd.outputs[0]).toMatchObject({ output_type: 'stream', truncated: false });
   // Bytes that are not UTF-8 reach the page decoded (JupyterLab applies \r and \b to streams).
   expect(odd.outputs[0].text).toContain('\u00e9\u00ea\u00eb');
   // The kernel recorded both executions too.
   const kernel = await journalRecords(page, folder, 'k-');
-  expect(kernel.filter(r => r.type === 'exec_end').map(r => r.status)).toEqual(['ok', 'ok']);
+  expect(kernel.filter(r => r.type === 'exec_end').map(r => r.status)).toEqual(['ok', 'ok', 'ok']);
 });
 
 test('a damaged journal line is reported and every other record is recovered', async ({ page, tmpPath }) => {
