@@ -45,6 +45,7 @@ def parent_request(shell: Any) -> dict[str, Any] | None:
 
 
 PAPERMILL_TAGS = ("parameters", "injected-parameters")
+PAPERMILL_COMMENT = "# Parameters\n"
 
 
 class CellMatch(NamedTuple):
@@ -124,6 +125,7 @@ class ExecutionTracker:
         self._writer = writer
         self._session = session
         self._counter = 0
+        self._previous_role: str | None = None
         self.current_exec: str | None = None
         self._cell_end_hooks: list[CellEndHook] = []
         self._cell_start_hooks: list[Callable[[], None]] = []
@@ -184,6 +186,11 @@ class ExecutionTracker:
 
     def _start(self, msg_id: str | None, cell: str | None, count: int, source: str) -> None:
         match = self._cell_ids.match(cell, source)
+        if match.cell is None and self._previous_role == "parameters" and source.startswith(PAPERMILL_COMMENT):
+            # Papermill injects its cell right after the `parameters` cell, into its output notebook
+            # only: told the input notebook, the kernel knows the cell by that place and comment.
+            match = match._replace(role="injected-parameters")
+        self._previous_role = match.role
         self._counter += 1
         self.current_exec = f"{self._session}-{self._counter}"
         for hook in self._cell_start_hooks:  # they see the new current_exec; exec_start follows them
