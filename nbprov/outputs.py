@@ -29,6 +29,9 @@ import sys
 import threading
 import time
 import warnings
+from collections import deque
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -137,7 +140,9 @@ class _ExecOutputs:
     def __init__(self, exec_id: str) -> None:
         self.exec_id = exec_id
         self.outputs: list[_Output] = []
-        self.chunks: list[tuple[str, str]] = []  # stream writes not yet folded in (cheap hot path)
+        # Stream writes not yet folded in: appended by any thread without a lock (deque appends and
+        # pops are atomic), folded in bulk on the journal's thread or at the next display / cell end.
+        self.chunks: deque[tuple[str, str]] = deque()
         self.dirty_from: int | None = None  # first output changed since the last record
         self.clear_pending = False  # clear_output(wait=True): clear at the next output
         self.recorded = False
@@ -153,14 +158,17 @@ class _ExecOutputs:
             self.touch(0)
 
     def fold_chunks(self) -> None:
-        chunks, self.chunks = self.chunks, []
-        for name, text in chunks:
+        taken = []
+        chunks = self.chunks
+        while chunks:
+            taken.append(chunks.popleft())
+        for name, group in groupby(taken, key=itemgetter(0)):
             self._before_output()
             last = self.outputs[-1] if self.outputs else None
             if last is None or last.stream is None or last.stream.name != name:
                 last = _Output(stream=_StreamText(name))
                 self.outputs.append(last)
-            last.stream.add(text)  # type: ignore[union-attr]
+            last.stream.add("".join(text for _, text in group))  # type: ignore[union-attr]
             self.touch(len(self.outputs) - 1)
 
     def add(self, output: _Output) -> None:
@@ -287,11 +295,7 @@ class OutputRecorder:
             result = write(text)
             current = self._current
             if current is not None and isinstance(text, str) and text:
-                try:
-                    with self._lock:
-                        current.chunks.append((name, text))
-                except Exception as error:
-                    self._warn(error)
+                current.chunks.append((name, text))
             return result
 
         return captured_write
