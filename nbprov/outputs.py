@@ -285,10 +285,10 @@ class OutputRecorder:
                     stream.write = previous
         self._streams.clear()
 
-    def _warn(self, error: BaseException) -> None:
+    def _warn(self, error: BaseException, what: str = "recording cell outputs failed (outputs may be incomplete)") -> None:
         if not self._warned:
             self._warned = True  # set first: the warning itself is written to a captured stream
-            warnings.warn(f"nbprov: recording cell outputs failed (outputs may be incomplete): {error!r}", stacklevel=2)
+            warnings.warn(f"nbprov: {what}: {error!r}", stacklevel=2)
 
     def _stream_writer(self, write: Any, name: str) -> Any:
         def captured_write(text: str) -> Any:
@@ -358,7 +358,7 @@ class OutputRecorder:
             try:
                 write_blob(self._blobs_folder, sha256, data)
             except OSError as error:
-                self._warn(error)
+                self._warn(error, f"cannot write output blobs to {self._blobs_folder} (retrying; until written the export marks them missing)")
                 return
             with self._lock:
                 if self._pending_blobs.pop(sha256, None) is not None:
@@ -422,7 +422,7 @@ class OutputRecorder:
             return
         if self._pending_blob_bytes + len(data) > PENDING_BLOBS_LIMIT_BYTES:
             self._blobs_dropped += 1  # the export drops references to blobs that are absent
-            self._warn(MemoryError(f"{self._blobs_dropped} blob(s) not kept: unwritten blobs exceed 64 MiB"))
+            self._warn(MemoryError(f"{self._blobs_dropped} blob(s) dropped"), "unwritten output blobs exceed 64 MiB")
             return
         self._pending_blobs[sha256] = data
         self._pending_blob_bytes += len(data)
