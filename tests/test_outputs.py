@@ -1,12 +1,19 @@
-"""Kernel-side output capture under stress, in real kernels: threads, interrupts, unloading."""
+"""Kernel-side output capture under stress, in real kernels: threads, interrupts, unloading, a
+read-only blobs folder."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import nbformat
+import pytest
 from conftest import kernel_env
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
@@ -96,3 +103,67 @@ def test_an_interrupted_printing_cell_keeps_its_lines_and_the_interrupt(tmp_path
     finals = [r for r in read_journal(journal) if r["type"] == "kernel_output" and r["final"]]
     assert [r["exec"] for r in finals][-1] == exec_id  # the unload cell and the one after recorded nothing
     assert not any(r["type"] == "exec_start" and r["source"] == "print('after unload')" for r in read_journal(journal))
+
+
+PNG_CELL = """
+import base64
+from IPython.display import Image, display
+print('before')
+display(Image(base64.b64decode(
+    'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==')))
+print('after')
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("node") is None, reason="needs root (bind mounts) and Node.js")
+def test_a_read_only_blobs_folder_keeps_the_text_and_the_blob_is_written_once_writable(tmp_path: Path) -> None:
+    from nbprov.export import run_cli_export
+
+    (tmp_path / "ro.ipynb").write_text(json.dumps(nbformat.v4.new_notebook()))
+    blobs = tmp_path / "ro.prov" / "blobs"
+    blobs.mkdir(parents=True)
+    subprocess.run(["mount", "--bind", str(blobs), str(blobs)], check=True)
+    mounted = True
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(tmp_path), env=kernel_env({"NBPROV_NOTEBOOK": "ro.ipynb", "NBPROV_ENERGY": "0"}))
+    client = manager.client()
+    client.start_channels()
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(blobs)], check=True)
+        client.wait_for_ready(timeout=60)
+        client.execute_interactive("%load_ext nbprov", timeout=60)
+        streams: list[str] = []
+        reply = client.execute_interactive(
+            PNG_CELL, timeout=60,
+            output_hook=lambda m: streams.append(m["content"]["text"]) if m["msg_type"] == "stream" else None,
+        )
+        assert reply["content"]["status"] == "ok"  # the user's cell is not broken
+        time.sleep(0.5)  # a few retries on the journal's thread
+        assert sum("cannot write output blobs" in text for text in streams) <= 1
+        client.execute_interactive("import nbprov; nbprov._tracking.flush()", timeout=60)
+        assert list(blobs.iterdir()) == []
+
+        def image_output() -> dict[str, Any]:
+            document = json.loads(run_cli_export(tmp_path / "ro.ipynb", None).read_text())
+            outputs = [e for e in document["entity"].values() if e.get("prov:type") == "nbprov:Output"]
+            assert [o["nbprov:text"] for o in outputs if o["nbprov:output_type"] == "stream"] == ["before\n", "after\n"]
+            (image,) = [o for o in outputs if o.get("nbprov:mime") == "image/png"]
+            return image
+
+        image = image_output()
+        assert image["nbprov:blob_missing"] is True and "nbprov:blob" not in image
+        subprocess.run(["umount", str(blobs)], check=True)
+        mounted = False
+        deadline = time.monotonic() + 10
+        while not (blobs / image["nbprov:sha256"]).exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        image = image_output()
+        assert image["nbprov:blob"] == f"blobs/{image['nbprov:sha256']}" and "nbprov:blob_missing" not in image
+        data = (blobs / image["nbprov:sha256"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == image["nbprov:sha256"]
+        assert [p.name for p in blobs.iterdir()] == [image["nbprov:sha256"]]  # no temporary left behind
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(blobs)], check=False)
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
