@@ -330,3 +330,120 @@ def test_a_kernel_killed_while_printing_keeps_what_it_printed_up_to_about_a_seco
     older = [line for line in printed.splitlines() if float(line.split()[2]) < killed_at - 2.0]
     assert len(older) > 200
     assert kept.count("\n") >= len(older), (kept.count("\n"), len(older), printed.count("\n"))
+
+
+def test_a_server_killed_while_a_cell_prints_keeps_its_output(tmp_path: Path) -> None:
+    """kill -9 of the Jupyter server: its kernel exits soon after (ipykernel's parent poller) and
+    nobody is left to see the end of the cell; the export still has what the cell printed."""
+    import asyncio
+    import socket
+    import subprocess
+    import sys
+    import uuid
+
+    import requests
+    from tornado.websocket import websocket_connect
+
+    (tmp_path / "served.ipynb").write_text(json.dumps(nbformat.v4.new_notebook()))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = uuid.uuid4().hex
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", f"--ServerApp.port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={tmp_path}", "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"],
+        env=kernel_env({"NBPROV_ENERGY": "0"}), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"token {token}"}
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{base}/api/status", headers=headers, timeout=2).raise_for_status()
+                break
+            except requests.RequestException:
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+        created = requests.post(
+            f"{base}/api/sessions", headers=headers, timeout=60,
+            json={"path": "served.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
+        )
+        created.raise_for_status()
+        kernel_id = created.json()["kernel"]["id"]
+        kernel_pid = None
+
+        async def drive() -> tuple[str, float]:
+            connection = await websocket_connect(
+                f"ws://127.0.0.1:{port}/api/kernels/{kernel_id}/channels?token={token}"
+            )
+
+            def request(code: str) -> str:
+                msg_id = uuid.uuid4().hex
+                connection.write_message(json.dumps({
+                    "header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "t", "session": "s",
+                               "version": "5.3", "date": ""},
+                    "parent_header": {}, "metadata": {}, "channel": "shell", "buffers": [],
+                    "content": {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+                                "allow_stdin": False, "stop_on_error": True},
+                }))
+                return msg_id
+
+            async def until_idle(msg_id: str, on_text: Any = None) -> None:
+                while True:
+                    message = json.loads(await asyncio.wait_for(connection.read_message(), 60))
+                    if message["parent_header"].get("msg_id") != msg_id:
+                        continue
+                    if message["msg_type"] == "stream" and on_text:
+                        on_text(message["content"]["text"])
+                    if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+                        return
+
+            await until_idle(request("%load_ext nbprov"))
+            pid_texts: list[str] = []
+            await until_idle(request("import os; print(os.getpid())"), pid_texts.append)
+            nonlocal kernel_pid
+            kernel_pid = int("".join(pid_texts))
+            printing = request(PRINTING_CELL)
+            seen: list[str] = []
+            try:
+                await asyncio.wait_for(until_idle(printing, seen.append), 3)
+            except asyncio.TimeoutError:
+                pass
+            server.kill()
+            return "".join(seen), time.time()
+
+        printed, killed_at = asyncio.run(drive())
+        server.wait(timeout=30)
+        assert kernel_pid is not None
+        deadline = time.monotonic() + 30
+        while _alive(kernel_pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(kernel_pid), "the kernel outlived its server"
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+    export = Export(tmp_path / "served.ipynb")
+    identifier, attributes = _executions_in_order(export)[-1]
+    assert attributes["nbprov:outputs_recorded_by"] == "kernel" and attributes["nbprov:outputs_complete"] is False
+    (output,) = export.outputs_of(identifier)
+    # The kernel printed on after the kill until it noticed: it recorded more than was seen, in order.
+    seen_lines = printed.splitlines()
+    older = [line for line in seen_lines if float(line.split()[2]) < killed_at - 2.0]
+    assert len(older) > 200
+    assert output["nbprov:size"] >= len("".join(f"{line}\n" for line in older))
+    text = output["nbprov:text"]  # both are beginnings of the same stream
+    assert printed.startswith(text) or text.startswith(printed)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (not yet reaped) counts as dead
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
