@@ -20,6 +20,7 @@ from ._version import __version__
 from .execution import ExecutionTracker
 from .export import run_cli_export
 from .journal import JournalWriter, journal_folder, resolve_notebook_name
+from .outputs import OutputRecorder
 from .runs import Run, RunManager, RunSpec
 from .stream import CommStream
 
@@ -66,6 +67,12 @@ class _Tracking:
             notebook_path,
             _energy_enabled,
         )
+        execution = self.execution
+        self.outputs = (
+            OutputRecorder(shell, self.writer, folder.parent / "blobs")
+            if execution is not None and OutputRecorder.supported(shell)
+            else None
+        )
         self.stream.open()
         self.writer.add_listener(self.stream.send)
         hostname = socket.gethostname()
@@ -79,11 +86,18 @@ class _Tracking:
             self.execution.add_cell_start_hook(self.stream.ensure_open)
             self.execution.add_cell_start_hook(self.runs.on_cell_start)
             self.execution.add_cell_end_hook(self.runs.on_cell_end)
+            if self.outputs is not None:
+                outputs = self.outputs
+                self.execution.add_cell_start_hook(lambda: outputs.on_cell_start(execution.current_exec))
+                self.execution.add_cell_end_hook(outputs.on_cell_end)  # last: it records what the others printed
+                outputs.install()
             self.execution.register()
             self.execution.record_running_cell()
         atexit.register(self.close)
 
     def flush(self) -> None:
+        if self.outputs is not None:
+            self.outputs.flush()
         self.writer.flush()
 
     def close(self) -> None:
@@ -92,6 +106,8 @@ class _Tracking:
         self.runs.end_all("tracking stopped (the kernel shut down or the extension was unloaded)")
         if self.execution is not None:
             self.execution.unregister()
+        if self.outputs is not None:
+            self.outputs.uninstall()
         self.writer.close()  # serves what is queued, so the stream still sends it
         self.stream.close()
 

@@ -6,7 +6,7 @@ import json
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .journal import JournalWriter
 
@@ -44,31 +44,56 @@ def parent_request(shell: Any) -> dict[str, Any] | None:
     return None
 
 
+PAPERMILL_TAGS = ("parameters", "injected-parameters")
+PAPERMILL_COMMENT = "# Parameters\n"
+
+
+class CellMatch(NamedTuple):
+    """Which cell an execution ran: ``how`` is ``request`` (the execute request named it),
+    ``source`` (the only cell of the notebook file with that source) or ``ambiguous`` (several cells
+    have that source: ``cell`` is a guess, ``candidates`` are all of them); ``role`` is papermill's
+    tag of the cell (``parameters`` / ``injected-parameters``) in the notebook file, or None."""
+
+    cell: str | None
+    how: str | None = None
+    candidates: tuple[str, ...] = ()
+    role: str | None = None
+
+
 class NotebookCellIds:
     """Cell ids for execute requests that carry none (nbclient, papermill, nbconvert send no
-    ``cellId``): the cell with the same source in the notebook file, preferring the first one
-    after the previous match so that top-to-bottom runs of repeated sources stay in order."""
+    ``cellId``): the cell with the same source in the notebook file. When several cells share the
+    source, the first one after the previous match is guessed (top-to-bottom runs of repeated sources
+    stay in order) and the match is marked ambiguous. A source found nowhere (a cell edited in memory,
+    a cell injected by papermill into its output notebook only) matches no cell."""
 
     def __init__(self, notebook_path: Path) -> None:
         self._path = notebook_path
         self._file_key: tuple[int, int] | None = None
         self._cells: list[tuple[str, str]] = []
+        self._roles: dict[str, str] = {}
         self._last_index = -1
 
-    def find(self, source: str) -> str | None:
+    def match(self, cell: str | None, source: str) -> CellMatch:
         self._reload_if_changed()
+        if cell is not None:
+            return CellMatch(cell, "request", role=self._roles.get(cell))
         matches = [index for index, (_, cell_source) in enumerate(self._cells) if cell_source == source]
         if not matches:
-            return None
+            return CellMatch(None)
         index = next((i for i in matches if i > self._last_index), matches[0])
         self._last_index = index
-        return self._cells[index][0]
+        found = self._cells[index][0]
+        if len(matches) == 1:
+            return CellMatch(found, "source", role=self._roles.get(found))
+        candidates = tuple(self._cells[i][0] for i in matches)
+        return CellMatch(found, "ambiguous", candidates, self._roles.get(found))
 
     def _reload_if_changed(self) -> None:
         try:
             stat = self._path.stat()
         except OSError:
-            self._cells = []
+            self._cells, self._roles = [], {}
             return
         key = (stat.st_mtime_ns, stat.st_size)
         if key == self._file_key:
@@ -76,13 +101,19 @@ class NotebookCellIds:
         self._file_key = key
         try:
             cells = json.loads(self._path.read_bytes()).get("cells", [])
+            usable = [cell for cell in cells if isinstance(cell, dict) and isinstance(cell.get("id"), str) and "source" in cell]
             self._cells = [
                 (cell["id"], "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
-                for cell in cells
-                if isinstance(cell, dict) and isinstance(cell.get("id"), str) and "source" in cell
+                for cell in usable
             ]
+            self._roles = {}
+            for cell in usable:
+                tags = (cell.get("metadata") or {}).get("tags") or []
+                role = next((tag for tag in PAPERMILL_TAGS[::-1] if isinstance(tags, list) and tag in tags), None)
+                if role is not None:
+                    self._roles[cell["id"]] = role
         except (OSError, ValueError, AttributeError, TypeError):
-            self._cells = []
+            self._cells, self._roles = [], {}
 
 
 class ExecutionTracker:
@@ -94,6 +125,7 @@ class ExecutionTracker:
         self._writer = writer
         self._session = session
         self._counter = 0
+        self._previous_role: str | None = None
         self.current_exec: str | None = None
         self._cell_end_hooks: list[CellEndHook] = []
         self._cell_start_hooks: list[Callable[[], None]] = []
@@ -153,15 +185,20 @@ class ExecutionTracker:
         self._writer.flush()
 
     def _start(self, msg_id: str | None, cell: str | None, count: int, source: str) -> None:
-        if cell is None:
-            cell = self._cell_ids.find(source)
-        for hook in self._cell_start_hooks:
+        match = self._cell_ids.match(cell, source)
+        if match.cell is None and self._previous_role == "parameters" and source.startswith(PAPERMILL_COMMENT):
+            # Papermill injects its cell right after the `parameters` cell, into its output notebook
+            # only: told the input notebook, the kernel knows the cell by that place and comment.
+            match = match._replace(role="injected-parameters")
+        self._previous_role = match.role
+        self._counter += 1
+        self.current_exec = f"{self._session}-{self._counter}"
+        for hook in self._cell_start_hooks:  # they see the new current_exec; exec_start follows them
             try:
                 hook()
             except Exception as hook_error:
                 warnings.warn(f"nbprov: start-of-cell handling failed: {hook_error!r}", stacklevel=1)
-        self._counter += 1
-        self.current_exec = f"{self._session}-{self._counter}"
         self._writer.append(
-            "exec_start", exec=self.current_exec, msg_id=msg_id, cell=cell, count=count, source=source
+            "exec_start", exec=self.current_exec, msg_id=msg_id, cell=match.cell, count=count, source=source,
+            cell_match=match.how, cell_candidates=list(match.candidates), cell_role=match.role,
         )

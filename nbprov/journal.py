@@ -266,11 +266,6 @@ class JournalWriter:
                 return
 
     def _serve(self) -> None:
-        for hook in self._tick_hooks:
-            try:
-                hook()
-            except Exception as error:  # a failing hook must not stop the journal
-                _warn(f"nbprov: periodic flush hook failed: {error!r}")
         markers: list[_FlushMarker] = []
         while self._queue:
             item = self._queue.popleft()
@@ -283,6 +278,12 @@ class JournalWriter:
                     item()
                 except Exception as error:
                     _warn(f"nbprov: journal task failed: {error!r}")
+        # After the queue: a run's points are written after its run_start (queued before them).
+        for hook in self._tick_hooks:
+            try:
+                hook()
+            except Exception as error:  # a failing hook must not stop the journal
+                _warn(f"nbprov: periodic flush hook failed: {error!r}")
         self._write()
         for marker in markers:
             marker.done = True

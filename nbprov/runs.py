@@ -495,7 +495,10 @@ class Run:
             self.log_metric(name, value, step, context, timestamp)
 
     def _take_metrics(self) -> None:
-        """Journal thread: write the buffered points as ``metrics`` records."""
+        """Journal thread: write the buffered points as ``metrics`` records (never before the
+        run's own start is written)."""
+        if not self._start_written:
+            return
         while True:
             taken = [batch for series in list(self._series.values()) if (batch := series.take())]
             if not taken:

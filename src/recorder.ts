@@ -15,6 +15,10 @@ import { ContentsService, KernelChannel, provFolder } from './service';
 const FLUSH_MS = 400;
 const SEGMENT_LIMIT = 256 * 1024;
 const EDIT_DEBOUNCE_MS = 2000;
+/** A blob that could not be written is tried again this often, while it is kept. */
+const BLOB_RETRY_MS = 5000;
+/** Bytes of unwritten blobs kept for retries; beyond, a blob is dropped (the export omits it). */
+const PENDING_BLOBS_LIMIT = 64 * 1024 * 1024;
 
 function randomHex(bytes: number): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), b =>
@@ -47,13 +51,59 @@ export class FrontendJournal {
     await this._writing;
   }
 
+  /**
+   * Writes a blob, never throwing: one that fails is kept (up to `PENDING_BLOBS_LIMIT` bytes) and
+   * tried again every `BLOB_RETRY_MS`. Records may name a blob before it exists: the export refers
+   * only to blobs present in `blobs/`.
+   */
   async writeBlob(path: string, bytes: Uint8Array): Promise<void> {
-    if (this._blobs.has(path)) {
+    if (this._blobsWritten.has(path) || this._blobsPending.has(path)) {
       return;
     }
-    this._blobs.add(path);
-    await this._service.ensureDirectory(PathExt.join(this._folder, 'blobs'));
-    await this._service.writeBytes(PathExt.join(this._folder, path), bytes);
+    if (this._pendingBytes + bytes.length > PENDING_BLOBS_LIMIT) {
+      console.warn(`nbprov: blob ${path} dropped: unwritten blobs exceed ${PENDING_BLOBS_LIMIT} bytes`);
+      return;
+    }
+    this._blobsPending.set(path, bytes);
+    this._pendingBytes += bytes.length;
+    await this._writePendingBlobs();
+  }
+
+  /** Blobs waiting for a successful write. */
+  get pendingBlobs(): number {
+    return this._blobsPending.size;
+  }
+
+  private _writePendingBlobs(): Promise<void> {
+    this._blobWriting = this._blobWriting.then(async () => {
+      for (const [path, bytes] of [...this._blobsPending]) {
+        try {
+          await this._service.ensureDirectory(PathExt.join(this._folder, 'blobs'));
+          await this._service.writeBytes(PathExt.join(this._folder, path), bytes);
+        } catch (error) {
+          if (!this._blobFailureReported) {
+            this._blobFailureReported = true;
+            console.warn(`nbprov: cannot write ${path}; will retry every ${BLOB_RETRY_MS / 1000} s`, error);
+          }
+          this._scheduleBlobRetry();
+          return;
+        }
+        this._blobsPending.delete(path);
+        this._pendingBytes -= bytes.length;
+        this._blobsWritten.add(path);
+      }
+      this._blobFailureReported = false;
+    });
+    return this._blobWriting;
+  }
+
+  private _scheduleBlobRetry(): void {
+    if (this._blobRetryTimer === null) {
+      this._blobRetryTimer = setTimeout(() => {
+        this._blobRetryTimer = null;
+        void this._writePendingBlobs();
+      }, BLOB_RETRY_MS);
+    }
   }
 
   private _schedule(): void {
@@ -83,7 +133,12 @@ export class FrontendJournal {
   private _segmentText = '';
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _writing: Promise<void> = Promise.resolve();
-  private _blobs = new Set<string>();
+  private _blobsWritten = new Set<string>();
+  private _blobsPending = new Map<string, Uint8Array>();
+  private _pendingBytes = 0;
+  private _blobWriting: Promise<void> = Promise.resolve();
+  private _blobRetryTimer: ReturnType<typeof setTimeout> | null = null;
+  private _blobFailureReported = false;
 }
 
 function reportError(error: unknown): void {
@@ -214,6 +269,7 @@ export class NotebookRecorder {
         : 'error';
     this._enqueue(async () => {
       const { items, blobs } = summarizeOutputs(outputs);
+      // A blob that cannot be written yet is retried; the outputs' record is kept either way.
       for (const blob of blobs) {
         await this.journal.writeBlob(blob.path, blob.bytes);
       }

@@ -123,3 +123,14 @@ def assert_journal_consistent(records: list[dict[str, Any]]) -> None:
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
     batches = [(r["run"], r["batch"]) for r in records if r["type"] == "metrics"]
     assert len(batches) == len(set(batches))
+    started: set[str] = set()
+    ended: set[str] = set()
+    for record in records:  # a run's records come after its run_start, its points before its run_end
+        if record["type"] == "run_start":
+            started.add(record["run"])
+        elif record.get("run") is not None and record["type"] != "gap":
+            assert record["run"] in started, f"{record['type']} seq {record['seq']} before its run_start"
+        if record["type"] == "run_end":
+            ended.add(record["run"])
+        elif record["type"] in ("metrics", "context_end"):
+            assert record["run"] not in ended, f"{record['type']} seq {record['seq']} after its run_end"

@@ -156,3 +156,12 @@ def test_spanning_run_left_open_at_shutdown_is_finished_with_a_warning(tracked: 
 
     assert [r["status"] for r in read_journal(tracked.journal_folder) if r["type"] == "run_end"] == ["finished"]
     tracked.run("%load_ext nbprov")  # the fixture unloads what it loaded
+
+
+def test_points_logged_right_after_the_start_come_after_run_start(tracked: TrackedShell) -> None:
+    from kernels import assert_journal_consistent
+
+    for attempt in range(30):
+        tracked.run(f"import nbprov\nwith nbprov.run(name='r{attempt}') as run:\n    for i in range(3000):\n"
+                    "        run.log_metric('x', float(i))\n")
+    assert_journal_consistent(tracked.records())

@@ -49,6 +49,15 @@ export interface IExecStart extends IRecordBase {
   cell: string | null;
   count: number | null;
   source: string;
+  /**
+   * How the cell was identified: `request` (named by the execute request), `source` (the only cell
+   * of the notebook file with this source), `ambiguous` (several have it: `cell` is a guess among
+   * `cell_candidates`); null when no cell was identified (older kernels: absent).
+   */
+  cell_match?: 'request' | 'source' | 'ambiguous' | null;
+  cell_candidates?: string[];
+  /** Papermill's tag of the cell in the notebook file: `parameters` or `injected-parameters`. */
+  cell_role?: string | null;
 }
 
 export interface IExecEnd extends IRecordBase {
@@ -233,7 +242,18 @@ export interface IExecOutput extends IRecordBase {
   outputs: IOutputItem[];
 }
 
+/** Outputs captured by the kernel: items from `index` on replace what earlier records said. */
+export interface IKernelOutput extends IRecordBase {
+  type: 'kernel_output';
+  exec: string;
+  index: number;
+  outputs: IOutputItem[];
+  /** True on the record written at the execution's end. */
+  final: boolean;
+}
+
 export type JournalRecord =
+  | IKernelOutput
   | IKernelStart
   | IExecStart
   | IExecEnd
@@ -316,6 +336,7 @@ const oneOf = <T extends string>(o: Json, k: string, allowed: readonly T[]): T =
   return value as T;
 };
 const ROLES = ['input', 'output'] as const;
+const CELL_MATCHES = ['request', 'source', 'ambiguous'] as const;
 
 const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const BASE64_LOOKUP = (() => {
@@ -463,8 +484,30 @@ function validate(o: Json): JournalRecord | null {
         msg_id: optStr(o, 'msg_id'),
         cell: optStr(o, 'cell'),
         count: optInt(o, 'count'),
-        source: str(o, 'source')
+        source: str(o, 'source'),
+        cell_match: o.cell_match === undefined || o.cell_match === null ? null : oneOf(o, 'cell_match', CELL_MATCHES),
+        cell_candidates: Array.isArray(o.cell_candidates)
+          ? o.cell_candidates.filter((c): c is string => typeof c === 'string')
+          : [],
+        cell_role: optStr(o, 'cell_role')
       };
+    case 'kernel_output': {
+      if (!Array.isArray(o.outputs)) {
+        throw new RecordError('field "outputs" must be a list');
+      }
+      const index = int(o, 'index');
+      if (index < 0) {
+        throw new RecordError('field "index" must not be negative');
+      }
+      return {
+        ...base,
+        type: 'kernel_output',
+        exec: str(o, 'exec'),
+        index,
+        outputs: o.outputs.map(outputItem),
+        final: o.final === true
+      };
+    }
     case 'exec_end':
       return {
         ...base,

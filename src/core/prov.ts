@@ -64,6 +64,8 @@ export const provIds = {
   notebook: (): string => 'nbprov:notebook',
   notebookVersion: (version: number): string => `nbprov:notebook.v${version}`,
   sourceVersion: (cell: string, version: number): string => `nbprov:cell.${escapeLocal(cell)}.v${version}`,
+  /** The source of an execution whose cell is unknown: one entity per execution. */
+  executionSource: (exec: string): string => `nbprov:source.${escapeLocal(exec)}`,
   execution: (exec: string): string => `nbprov:exec.${escapeLocal(exec)}`,
   output: (exec: string, index: number): string => `nbprov:output.${escapeLocal(exec)}.${index}`,
   user: (user: string): string => `nbprov:user.${escapeLocal(user)}`,
@@ -106,6 +108,8 @@ export interface IProvOptions {
   /** Notebook file name (label only; never used as a path). */
   notebook: string;
   nbprovVersion: string;
+  /** Names of the blobs present in `blobs/`; an output refers only to these (default: none). */
+  blobs?: readonly string[];
 }
 
 function energyAttributes(readings: IEnergyReading[]): Record<string, ProvValue> {
@@ -191,15 +195,21 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
   }
 
   // Executions.
+  const presentBlobs = new Set(options.blobs ?? []);
   const previousInSession = new Map<string, IExecution>();
   for (const execution of session.executions) {
     const id = provIds.execution(execution.id);
     b.node('activity', id, {
       'prov:type': 'nbprov:CellExecution',
-      'prov:label': `In [${execution.count ?? ' '}]: ${execution.cell}`,
+      'prov:label': `In [${execution.count ?? ' '}]: ${execution.cell ?? 'unidentified cell'}`,
       'prov:startTime': execution.started,
       'prov:endTime': execution.ended,
       'nbprov:cell': execution.cell,
+      'nbprov:cell_match': execution.cell === null ? 'none' : execution.cellMatch,
+      'nbprov:cell_candidates': execution.cellCandidates.length ? JSON.stringify(execution.cellCandidates) : null,
+      'nbprov:cell_role': execution.cellRole,
+      'nbprov:outputs_recorded_by': execution.outputsFrom,
+      'nbprov:outputs_complete': execution.outputsFrom === 'kernel' ? execution.outputsComplete : null,
       'nbprov:execution_count': execution.count,
       'nbprov:status': execution.status,
       'nbprov:ename': execution.ename,
@@ -208,7 +218,20 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
       'nbprov:exec_index': execution.index,
       'nbprov:msg_id': execution.msgId
     });
-    if (execution.sourceVersion !== null) {
+    if (execution.ownSource !== null) {
+      const own = execution.ownSource;
+      const sourceId = provIds.executionSource(execution.id);
+      b.node('entity', sourceId, {
+        'prov:type': 'nbprov:CellSource',
+        'prov:label': `source of ${execution.id} (cell unidentified)`,
+        'nbprov:cell_type': own.cellType,
+        'nbprov:cell_match': 'none',
+        'nbprov:source': own.source,
+        'nbprov:sha256': own.sha256,
+        'prov:generatedAtTime': own.t
+      });
+      b.relation('used', { 'prov:activity': id, 'prov:entity': sourceId, 'prov:time': execution.started });
+    } else if (execution.sourceVersion !== null && execution.cell !== null) {
       b.relation('used', {
         'prov:activity': id,
         'prov:entity': provIds.sourceVersion(execution.cell, execution.sourceVersion),
@@ -218,6 +241,9 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
     execution.outputs.forEach((output, index) => {
       const outputId = provIds.output(execution.id, index);
       const text = output.text;
+      // Only a well-formed hash of a blob that was written becomes a path (content-addressed store).
+      const blob = output.blob && SHA256.test(output.blob) ? output.blob : null;
+      const blobPresent = blob !== null && presentBlobs.has(blob);
       b.node('entity', outputId, {
         'prov:type': 'nbprov:Output',
         'prov:label': `${output.output_type}${output.mime ? ' ' + output.mime : ''}`,
@@ -228,8 +254,9 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
         'nbprov:size': output.size,
         'nbprov:text': text === undefined ? null : text.slice(0, PROV_TEXT_LIMIT),
         'nbprov:truncated': output.truncated || (text !== undefined && text.length > PROV_TEXT_LIMIT),
-        // Only a well-formed hash becomes a path (content-addressed blob store).
-        'nbprov:blob': output.blob && SHA256.test(output.blob) ? `blobs/${output.blob}` : null
+        'nbprov:blob': blobPresent ? `blobs/${blob}` : null,
+        'nbprov:blob_missing': output.blob !== undefined && !blobPresent ? true : null,
+        'nbprov:recorded_by': execution.outputsFrom
       });
       b.relation('wasGeneratedBy', {
         'prov:entity': outputId,

@@ -8,6 +8,7 @@ import type {
   IExecOutput,
   IExecStart,
   IJournalWarning,
+  IKernelOutput,
   ILocatedRecord,
   IOutputItem,
   IStructure
@@ -27,8 +28,8 @@ export interface IKernelSession {
 }
 
 export interface ISourceVersion {
-  /** Cell id; executions without a cell id are grouped under `NO_CELL`. */
-  cell: string;
+  /** Cell id; null for the source of an execution whose cell is unknown (see `IExecution.ownSource`). */
+  cell: string | null;
   /** 1-based, per cell. */
   version: number;
   cellType: string;
@@ -44,7 +45,14 @@ export interface IExecution {
   /** `n` of the kernel exec id; null for frontend-only executions. */
   index: number | null;
   msgId: string | null;
-  cell: string;
+  /** Null when the cell could not be identified (a cell edited in memory and run headless…). */
+  cell: string | null;
+  /** How the cell was identified (see `IExecStart.cell_match`); null when unknown. */
+  cellMatch: 'request' | 'source' | 'ambiguous' | null;
+  /** Every cell with the same source, when the match is ambiguous. */
+  cellCandidates: string[];
+  /** Papermill's tag of the cell: `parameters` or `injected-parameters`. */
+  cellRole: string | null;
   count: number | null;
   status: string;
   started: string;
@@ -52,8 +60,14 @@ export interface IExecution {
   ename: string | null;
   evalue: string | null;
   outputs: IOutputItem[];
+  /** Who recorded `outputs`: the page (preferred: what the notebook showed) or the kernel. */
+  outputsFrom: 'page' | 'kernel' | null;
+  /** False when the kernel's record of the outputs stops before the execution's end (a kill). */
+  outputsComplete: boolean;
   /** Version number of the cell source that ran (see `ISession.cells`), null if unknown. */
   sourceVersion: number | null;
+  /** Source of an execution without a cell: its own entity, never a version of another cell. */
+  ownSource: ISourceVersion | null;
 }
 
 export interface INotebookVersion {
@@ -151,7 +165,6 @@ export interface ISession {
   warnings: IJournalWarning[];
 }
 
-export const NO_CELL = '(no cell)';
 const RUN_ID = /^[0-9a-f]{32}$/;
 
 const byTime = (a: { t: string }, b: { t: string }): number => compareTimes(a.t, b.t);
@@ -259,6 +272,7 @@ export function buildSession(
   const byCellCount = new Map<string, IExecution>();
   const kernelStarts: { start: IExecStart; execution: IExecution }[] = [];
   const outputsRecords: ILocatedRecord[] = [];
+  const kernelOutputRecords: ILocatedRecord[] = [];
   for (const located of records) {
     const r = located.record;
     if (r.type === 'exec_start') {
@@ -271,7 +285,10 @@ export function buildSession(
         kernelSession: sessionOfFile(located.file, declaredSession),
         index: execIndex(r.exec),
         msgId: r.msg_id,
-        cell: r.cell ?? NO_CELL,
+        cell: r.cell,
+        cellMatch: r.cell === null ? null : (r.cell_match ?? null),
+        cellCandidates: r.cell_match === 'ambiguous' ? (r.cell_candidates ?? []) : [],
+        cellRole: r.cell_role ?? null,
         count: r.count,
         status: 'incomplete',
         started: r.t,
@@ -279,7 +296,10 @@ export function buildSession(
         ename: null,
         evalue: null,
         outputs: [],
-        sourceVersion: null
+        outputsFrom: null,
+        outputsComplete: true,
+        sourceVersion: null,
+        ownSource: null
       };
       executions.set(r.exec, execution);
       kernelStarts.push({ start: r, execution });
@@ -291,6 +311,8 @@ export function buildSession(
       }
     } else if (r.type === 'exec_output') {
       outputsRecords.push(located);
+    } else if (r.type === 'kernel_output') {
+      kernelOutputRecords.push(located);
     }
   }
   for (const located of records) {
@@ -315,6 +337,7 @@ export function buildSession(
       (r.cell !== null && r.count !== null ? byCellCount.get(`${r.cell}\u0000${r.count}`) : undefined);
     if (joined) {
       joined.outputs = r.outputs;
+      joined.outputsFrom = 'page';
       if (joined.status === 'incomplete') {
         joined.status = r.status;
       }
@@ -332,7 +355,10 @@ export function buildSession(
       kernelSession: null,
       index: null,
       msgId: r.msg_id,
-      cell: r.cell ?? NO_CELL,
+      cell: r.cell,
+      cellMatch: r.cell === null ? null : 'request',
+      cellCandidates: [],
+      cellRole: null,
       count: r.count,
       status: r.status,
       started: r.started,
@@ -340,11 +366,40 @@ export function buildSession(
       ename: null,
       evalue: null,
       outputs: r.outputs,
-      sourceVersion: null
+      outputsFrom: 'page',
+      outputsComplete: true,
+      sourceVersion: null,
+      ownSource: null
     };
     executions.set(id, execution);
     if (r.msg_id) {
       byMsgId.set(r.msg_id, execution);
+    }
+  }
+  // Kernel-captured outputs fill in executions the page did not record to their end (headless runs,
+  // a page reload or a server kill while the cell ran); the page's record wins when both exist.
+  const kernelOutputs = new Map<string, { items: IOutputItem[]; final: boolean }>();
+  for (const located of kernelOutputRecords) {
+    const r = located.record as IKernelOutput;
+    const execution = executions.get(r.exec);
+    if (!execution || execution.kernelSession !== sessionOfFile(located.file, declaredSession)) {
+      warn(located, `kernel_output for unknown execution ${r.exec}`);
+      continue;
+    }
+    const state = kernelOutputs.get(r.exec) ?? { items: [], final: false };
+    if (r.index > state.items.length) {
+      warn(located, `kernel_output for ${r.exec} skips items ${state.items.length} to ${r.index - 1}`);
+    }
+    state.items = state.items.slice(0, r.index).concat(r.outputs);
+    state.final = r.final;
+    kernelOutputs.set(r.exec, state);
+  }
+  for (const [exec, state] of kernelOutputs) {
+    const execution = executions.get(exec)!;
+    if (execution.outputsFrom === null) {
+      execution.outputs = state.items;
+      execution.outputsFrom = 'kernel';
+      execution.outputsComplete = state.final;
     }
   }
   const orderedExecutions = [...executions.values()].sort((a, b) => {
@@ -369,6 +424,18 @@ export function buildSession(
   }
   const sourceEvents: ISourceEvent[] = [];
   for (const { start, execution } of kernelStarts) {
+    if (execution.cell === null) {
+      // No cell to version: the exact source stands alone, derived from nothing.
+      execution.ownSource = {
+        cell: null,
+        version: 1,
+        cellType: 'code',
+        source: start.source,
+        sha256: sha256Hex(start.source),
+        t: start.t
+      };
+      continue;
+    }
     sourceEvents.push({
       t: start.t,
       cell: execution.cell,
@@ -409,7 +476,7 @@ export function buildSession(
   }
   // Frontend-only executions ran the cell's latest version at their start.
   for (const execution of orderedExecutions) {
-    if (execution.sourceVersion === null) {
+    if (execution.sourceVersion === null && execution.cell !== null && execution.ownSource === null) {
       const chain = cells.get(execution.cell) ?? [];
       const current = chain.filter(v => compareTimes(v.t, execution.started) <= 0).pop();
       execution.sourceVersion = current?.version ?? null;
@@ -436,8 +503,11 @@ export function buildSession(
   if (notebookVersions.length === 0) {
     const current = new Map<string, string>();
     for (const execution of orderedExecutions) {
-      const version = execution.sourceVersion === null ? undefined : cells.get(execution.cell)?.[execution.sourceVersion - 1];
-      if (!version) {
+      const version =
+        execution.sourceVersion === null || execution.cell === null
+          ? undefined
+          : cells.get(execution.cell)?.[execution.sourceVersion - 1];
+      if (!version || execution.cell === null) {
         continue;
       }
       if (current.get(execution.cell) === version.sha256) {

@@ -74,4 +74,34 @@ describe('buildProvDocument', () => {
     expect(escapeLocal('../a b/é')).toBe('_2E_2E_2Fa_20b_2F_C3_A9');
     expect(escapeLocal('')).toBe('_');
   });
+
+  it('gives an unidentified execution its own source entity, derived from nothing', () => {
+    const doc = JSON.parse(
+      provOf([{ type: 'exec_start', t: T(10), exec: 's1-4', msg_id: null, cell: null, count: 5, source: 'b = 1\n', cell_match: null }])
+    );
+    expect(doc.activity['nbprov:exec.s1-4']).toMatchObject({ 'nbprov:cell_match': 'none' });
+    expect(doc.activity['nbprov:exec.s1-4']['nbprov:cell']).toBeUndefined();
+    expect(doc.entity['nbprov:source.s1-4']).toMatchObject({ 'prov:type': 'nbprov:CellSource', 'nbprov:source': 'b = 1\n' });
+    expect(Object.values(doc.used)).toContainEqual({
+      'prov:activity': 'nbprov:exec.s1-4', 'prov:entity': 'nbprov:source.s1-4', 'prov:time': T(10)
+    });
+    const derivations = Object.values(doc.wasDerivedFrom) as Record<string, string>[];
+    expect(derivations.filter(d => JSON.stringify(d).includes('source.s1-4'))).toEqual([]);
+  });
+
+  it('refers only to blobs that were written', () => {
+    const sha = 'b'.repeat(64);
+    const extra = [{
+      type: 'kernel_output', t: T(9), exec: 's1-3', index: 0, final: true,
+      outputs: [{ output_type: 'display_data', mime: 'image/png', truncated: false, sha256: sha, size: 3, blob: sha }]
+    }];
+    const parsed = parseJournal(sampleJournal(extra));
+    const session = buildSession(parsed.records, parsed.warnings);
+    const output = (blobs: string[]) =>
+      buildProvDocument(session, { notebook: 'n.ipynb', nbprovVersion: '0.1.0', blobs }).entity!['nbprov:output.s1-3.0'];
+    expect(output([])).toMatchObject({ 'nbprov:blob_missing': true, 'nbprov:recorded_by': 'kernel', 'nbprov:sha256': sha });
+    expect(output([])['nbprov:blob']).toBeUndefined();
+    expect(output([sha])).toMatchObject({ 'nbprov:blob': `blobs/${sha}` });
+    expect(output([sha])['nbprov:blob_missing']).toBeUndefined();
+  });
 });
