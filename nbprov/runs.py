@@ -490,6 +490,10 @@ class RunManager:
         self._cell_runs: list[Run] = []
         writer.add_tick_hook(self.flush)
 
+    def notebook_moved(self, notebook_path: Path) -> None:
+        """The notebook was renamed or moved: later runs record the git state at its new path."""
+        self._notebook_path = notebook_path
+
     def start(
         self, name: str | None, experiment: str, params: dict[str, object] | None, energy: bool
     ) -> Run:
