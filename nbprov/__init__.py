@@ -130,8 +130,9 @@ class _Tracking:
         location = resolve_folder(located.path, notebook_id or self.notebook_id)
         if self._folder_key is None or _inode(location.folder) != self._folder_key:
             return False
+        if self.writer.folder == self.folder / "journal":  # not when it records to the fallback folder
+            self.writer.relocated(location.folder / "journal")
         self.notebook_path, self.folder, self.notebook_id = located.path, location.folder, location.id
-        self.writer.relocated(self.folder / "journal")
         if self.execution is not None:
             self.execution.notebook_moved(self.notebook_path)
         self.runs.notebook_moved(self.notebook_path)
@@ -140,7 +141,6 @@ class _Tracking:
         return True
 
     def flush(self) -> None:
-        self.runs.flush()
         self.writer.flush()
 
     def close(self) -> None:

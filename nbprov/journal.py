@@ -1,31 +1,50 @@
 """Append-only JSON-lines journal of one kernel process (see ARCHITECTURE.md, "The journal").
 
-Records are serialised on the caller's thread into an in-memory buffer and written to disk by a
-background thread at least every ``FLUSH_INTERVAL_S`` seconds, when the buffer grows past
-``FLUSH_SIZE_BYTES``, and on explicit ``flush()``. The file is only ever appended to, so a
-``kill -9`` loses at most the last interval and at worst truncates the last line, which readers skip.
+Callers never touch the disk. ``append`` and ``call`` put one item on a queue (a single
+``deque.append``, so neither a KeyboardInterrupt, which Python delivers to the main thread between
+bytecodes, nor another thread can leave half an item); one journal thread serves the queue in order:
+it numbers records (``seq``), encodes them, tells the listeners (the comm stream) and appends the
+lines to the file at least every ``FLUSH_INTERVAL_S`` seconds.
+
+The file descriptor stays open, so the kernel keeps appending to its file when the ``.prov`` folder
+is renamed under it. When the disk fails (ENOSPC, EROFS, EIO, ...) the lines wait in memory, up to
+``BUFFER_LIMIT_BYTES``, and are retried; a partly written line is completed first, never glued to
+another. Beyond the bound, ``metrics`` records are dropped, counted, and reported by a ``gap``
+record once the disk is back. A folder that cannot be created or opened at all (a read-only notebook
+folder) is replaced by a fallback folder under the user's data directory.
 """
 
 from __future__ import annotations
 
 import base64
+import errno
+import hashlib
 import json
 import os
 import sys
 import threading
 import warnings
+import weakref
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 FLUSH_INTERVAL_S = 0.2
-FLUSH_SIZE_BYTES = 1 << 20
+# Lines held in memory while the disk refuses them; beyond this, metrics records are dropped.
+BUFFER_LIMIT_BYTES = 64 << 20
+RETRY_INTERVAL_S = (0.2, 0.5, 1.0, 2.0)
+FLUSH_WAIT_S = 5.0
+CLOSE_WAIT_S = 5.0
 
 Record = dict[str, Any]
 RecordListener = Callable[[Record], None]
 TickHook = Callable[[], None]
+
+# Errors after which opening the folder again is pointless: record to the fallback folder instead.
+_UNWRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def now_iso() -> str:
@@ -69,79 +88,292 @@ def journal_folder(base: Path, notebook_name: str) -> Path:
     return base / f"{Path(notebook_name).stem}.prov" / "journal"
 
 
+def fallback_root() -> Path:
+    """Where journals go when the notebook's folder cannot be written: ``$NBPROV_FALLBACK_DIR``,
+    else ``$XDG_DATA_HOME/nbprov/fallback``, else ``~/.local/share/nbprov/fallback``."""
+    configured = os.environ.get("NBPROV_FALLBACK_DIR")
+    if configured:
+        return Path(configured)
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "nbprov" / "fallback"
+
+
+def fallback_folder(folder: Path) -> Path:
+    """The fallback for journal folder ``folder`` (``<dir>/<stem>.prov/journal``): keyed by the
+    hash of its absolute path, with the same ``<stem>.prov/journal`` tail so exports work there."""
+    absolute = os.path.abspath(folder)
+    key = hashlib.sha256(absolute.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return fallback_root() / key / folder.parent.name / folder.name
+
+
+class _FlushMarker:
+    """A queue item: set once everything queued before it has been written (or could not be)."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+_writers: weakref.WeakSet[JournalWriter] = weakref.WeakSet()
+
+
+def _disable_in_forked_child() -> None:
+    for writer in list(_writers):
+        writer._disable_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_disable_in_forked_child)
+
+
 class JournalWriter:
-    """Writes records of one kernel session to ``folder/k-<session>.jsonl``."""
+    """Writes the records of one kernel session to ``folder/k-<session>.jsonl``."""
 
     def __init__(self, folder: Path, session: str) -> None:
         self.folder = folder
         self.session = session
         self.path = folder / f"k-{session}.jsonl"
-        self._lock = threading.Lock()
-        self._file_lock = threading.Lock()
-        self._pending: list[bytes] = []
-        self._pending_size = 0
+        self.forked_child = False
+        self._queue: deque[Any] = deque()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
         self._seq = 0
         self._listeners: list[RecordListener] = []
         self._tick_hooks: list[TickHook] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="nbprov-journal", daemon=True)
+        self._fd: int | None = None
+        self._lines: list[bytes] = []
+        self._lines_size = 0
+        self._unwritten = b""  # the rest of a line the disk took only part of
+        self._failure: str | None = None
+        self._failures = 0
+        self._lost: dict[str | None, list[int]] = {}  # run -> [records, points] dropped
+        self._thread = threading.Thread(target=self._serve_forever, name="nbprov-journal", daemon=True)
+        _writers.add(self)
         self._thread.start()
 
+    # the caller's side
+
     def add_listener(self, listener: RecordListener) -> None:
-        """Call ``listener(record)`` for every record after it is queued (used by the comm stream)."""
+        """Call ``listener(record)`` on the journal thread for every record, once it has its ``seq``."""
         self._listeners.append(listener)
 
     def add_tick_hook(self, hook: TickHook) -> None:
-        """Call ``hook()`` on the flusher thread before each periodic flush (metric buffers)."""
+        """Call ``hook()`` on the journal thread before each write (it takes buffered metrics)."""
         self._tick_hooks.append(hook)
 
-    def append(self, record_type: str, **fields: Any) -> Record:
-        """Queue one record; returns it with ``type``, ``t`` and ``seq`` filled in."""
-        record: Record = {"type": record_type, "t": now_iso()}
-        record.update(fields)
-        with self._lock:
-            self._seq += 1
-            record["seq"] = self._seq
-            line = encode_line(record)
-            self._pending.append(line)
-            self._pending_size += len(line)
-            oversized = self._pending_size >= FLUSH_SIZE_BYTES
-        if oversized:
-            self.flush()
-        for listener in self._listeners:
-            listener(record)
-        return record
+    def append(self, record_type: str, **fields: Any) -> None:
+        """Queue one record; ``type``, ``t`` and (on the journal thread) ``seq`` are filled in."""
+        if self.forked_child:
+            return
+        if threading.get_ident() == self._thread.ident:
+            # Work the journal thread is doing in order (a run's end): its records come right now.
+            self._encode(record_type, now_iso(), fields)
+            return
+        self._queue.append((record_type, now_iso(), fields))
 
-    def flush(self) -> None:
-        """Write everything queued so far to disk."""
-        with self._file_lock:
-            with self._lock:
-                lines, self._pending, self._pending_size = self._pending, [], 0
-            if not lines:
-                return
-            self.folder.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "ab") as handle:
-                handle.write(b"".join(lines))
+    def call(self, work: Callable[[], None]) -> None:
+        """Run ``work()`` on the journal thread, after everything queued before it."""
+        if self.forked_child:
+            return
+        self._queue.append(work)
+
+    def wake(self) -> None:
+        """Serve the queue now rather than at the next interval (a metric buffer is full)."""
+        self._wake.set()
+
+    def flush(self, timeout: float = FLUSH_WAIT_S) -> bool:
+        """Write everything queued so far; True once written, False if the disk refused it (the
+        lines stay buffered and are retried) or the journal thread did not answer in time."""
+        if self.forked_child or not self._thread.is_alive():
+            return False
+        if threading.current_thread() is self._thread:
+            self._serve()
+            return self._failure is None
+        marker = _FlushMarker()
+        self._queue.append(marker)
+        self._wake.set()
+        return marker.done.wait(timeout) and self._failure is None
+
+    def relocated(self, folder: Path) -> None:
+        """The journal folder was moved (the notebook was renamed): path-based work uses the new
+        place from now on; the open file descriptor already follows the move."""
+        self.folder = folder
+        self.path = folder / self.path.name
 
     def close(self) -> None:
+        """Write what is queued and stop the journal thread."""
+        if self.forked_child:
+            return
         self._stop.set()
-        self._thread.join(timeout=2)
-        self._tick()
+        self._wake.set()
+        self._thread.join(timeout=CLOSE_WAIT_S)
+        if self._fd is not None and not self._thread.is_alive():
+            fd, self._fd = self._fd, None
+            os.close(fd)
 
-    def _tick(self) -> None:
+    @property
+    def failure(self) -> str | None:
+        """Why the disk refuses the journal right now, or None while it is written."""
+        return self._failure
+
+    def _disable_after_fork(self) -> None:
+        # A forked child holds a copy of the parent's queue and buffers and no journal thread:
+        # writing any of it would duplicate the parent's records, so the child records nothing.
+        self.forked_child = True
+        self._queue = deque()
+        self._lines = []
+        self._unwritten = b""
+        self._fd = None  # the parent's descriptor; the parent keeps writing to it
+
+    # the journal thread
+
+    def _serve_forever(self) -> None:
+        while True:
+            delay = FLUSH_INTERVAL_S if self._failure is None else RETRY_INTERVAL_S[
+                min(self._failures, len(RETRY_INTERVAL_S)) - 1
+            ]
+            self._wake.wait(delay)
+            self._wake.clear()
+            stopping = self._stop.is_set()
+            try:
+                self._serve()
+            except Exception as error:  # never let the journal thread die
+                _warn(f"nbprov: journal error ({error!r}); recording continues")
+            if stopping:
+                return
+
+    def _serve(self) -> None:
         for hook in self._tick_hooks:
             try:
                 hook()
             except Exception as error:  # a failing hook must not stop the journal
-                warnings.warn(f"nbprov: periodic flush hook failed: {error!r}", stacklevel=1)
-        self.flush()
+                _warn(f"nbprov: periodic flush hook failed: {error!r}")
+        markers: list[_FlushMarker] = []
+        while self._queue:
+            item = self._queue.popleft()
+            if isinstance(item, tuple):
+                self._encode(*item)
+            elif isinstance(item, _FlushMarker):
+                markers.append(item)
+            else:
+                try:
+                    item()
+                except Exception as error:
+                    _warn(f"nbprov: journal task failed: {error!r}")
+        self._write()
+        for marker in markers:
+            marker.done.set()
 
-    def _run(self) -> None:
-        while not self._stop.wait(FLUSH_INTERVAL_S):
+    def _encode(self, record_type: str, t: str, fields: dict[str, Any]) -> None:
+        if record_type == "metrics" and self._lines_size > BUFFER_LIMIT_BYTES:
+            # Only while the disk refuses lines does the buffer grow this far: the bulk goes.
+            lost = self._lost.setdefault(fields.get("run"), [0, 0])
+            lost[0] += 1
+            lost[1] += sum(int(series.get("n", 0)) for series in fields.get("series", ()))
+            return
+        record: Record = {"type": record_type, "t": t, **fields, "seq": self._seq + 1}
+        try:
+            line = encode_line(record)
+        except (TypeError, ValueError) as error:
+            _warn(f"nbprov: a {record_type} record could not be encoded and was skipped: {error}")
+            return
+        self._seq += 1
+        self._lines.append(line)
+        self._lines_size += len(line)
+        for listener in self._listeners:
             try:
-                self._tick()
-            except OSError as error:
-                warnings.warn(f"nbprov: cannot write journal {self.path}: {error}", stacklevel=1)
+                listener(record)
+            except Exception as error:
+                _warn(f"nbprov: journal listener failed: {error!r}")
+
+    def _write(self) -> None:
+        if not self._lines and not self._unwritten:
+            return
+        try:
+            fd = self._open()
+            data = memoryview(self._unwritten + b"".join(self._lines))
+            self._lines, self._lines_size, self._unwritten = [], 0, b""
+            try:
+                while data:
+                    data = data[os.write(fd, data) :]
+            finally:
+                self._unwritten = bytes(data)
+                self._lines_size = len(self._unwritten)
+        except OSError as error:
+            self._failed(error)
+            return
+        if self._failure is not None:
+            self._recovered()
+
+    def _open(self) -> int:
+        if self._fd is not None:
+            return self._fd
+        try:
+            self._fd = _open_append(self.folder, self.path)
+        except OSError as error:
+            if error.errno not in _UNWRITABLE:
+                raise
+            fallback = fallback_folder(self.folder)
+            self._fd = _open_append(fallback, fallback / self.path.name)
+            _warn(
+                f"nbprov: cannot write the journal next to the notebook ({self.folder}: {error.strerror}); "
+                f"recording to {fallback} instead"
+            )
+            self.folder, self.path = fallback, fallback / self.path.name
+        return self._fd
+
+    def _failed(self, error: OSError) -> None:
+        self._failures += 1
+        reason = f"{errno.errorcode.get(error.errno or 0, 'error')}: {error.strerror or error}"
+        if self._failure is None:
+            self._failure = reason
+            _warn(
+                f"nbprov: cannot write the journal {self.path} ({reason}); records are kept in memory "
+                f"(up to {BUFFER_LIMIT_BYTES >> 20} MiB) and written when the disk accepts them again"
+            )
+            self._encode("journal_status", now_iso(), {"state": "failing", "reason": reason})
+
+    def _recovered(self) -> None:
+        reason, self._failure, self._failures = self._failure, None, 0
+        lost, self._lost = self._lost, {}
+        for run, (records, points) in lost.items():
+            self._encode("gap", now_iso(), {"run": run, "records": records, "points": points, "reason": reason})
+        total = sum(points for _, points in lost.values())
+        _warn(
+            f"nbprov: the journal is written again ({self.path})"
+            + (f"; {total} metric point(s) beyond the memory buffer were lost and are recorded as a gap" if lost else
+               "; nothing was lost")
+        )
+        self._encode("journal_status", now_iso(), {"state": "ok", "reason": reason})
+        self._write()
+
+
+def _open_append(folder: Path, path: Path) -> int:
+    """Opens ``path`` for appending (creating ``folder``), never through a symbolic link; a file
+    whose last line was cut off gets a newline first, so that no record is glued to it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            with open(path, "rb") as existing:
+                existing.seek(size - 1)
+                if existing.read(1) != b"\n":
+                    os.write(fd, b"\n")
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _warn(message: str) -> None:
+    """A warning from nbprov's own threads: shown in the running cell, never raised."""
+    try:
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    except Exception:
+        pass
 
 
 def iter_journal_file(path: Path, only_types: tuple[str, ...] = ()) -> Iterator[Record]:
@@ -188,5 +420,3 @@ def decode_series(series: dict[str, Any]) -> dict[str, array]:
             values.byteswap()
         decoded[field] = values
     return decoded
-
-

@@ -1,8 +1,10 @@
-"""Runs: params, metrics in typed-array buffers, contexts, artifacts, energy and lifecycle.
+"""Runs: params, metrics in packed point buffers, contexts, artifacts, energy and lifecycle.
 
-``log_metric`` is the hot path: one dict lookup and four typed-array appends. Buffers are
-swapped out under a lock and written as one ``metrics`` record per flush (by size, by the
-journal's periodic tick, and at run end).
+``log_metric`` is the hot path: one dict lookup, one ``struct`` pack and one ``bytearray`` append.
+That append is a single operation, so a KeyboardInterrupt (delivered between bytecodes) or another
+thread can never leave half a point. Only the journal thread takes points out of the buffers (it
+never receives KeyboardInterrupt) and turns them into ``metrics`` records; everything that must come
+after a run's last points (a context's end, the run's end) is queued to that same thread, in order.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import math
 import numbers
 import os
+import struct
 import sys
 import threading
 import time
@@ -19,6 +22,7 @@ import warnings
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,11 @@ from .execution import exec_status
 from .journal import JournalWriter, iter_journal_file
 
 FLUSH_POINTS = 65_536
+# One point: step (AUTO_STEP when the series numbers it), value, timestamp (ms), epoch.
+_POINT = struct.Struct("<qdqq")
+_pack_point = _POINT.pack
+FLUSH_BYTES = FLUSH_POINTS * _POINT.size
+AUTO_STEP = -(2**63)
 RUN_END_STATUSES = ("finished", "failed", "interrupted")
 ROLES = ("input", "output")
 NO_EPOCH = -1
@@ -43,15 +52,62 @@ def _as_number(value: object) -> float:
         raise TypeError(f"nbprov: metric value must be a real number: {error}") from None
 
 
-def _json_scalar(value: object) -> object:
-    """A param value as a JSON scalar; other values (and non-finite floats) as their ``repr``."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
+# Integers beyond this travel as decimal strings: JSON readers in JavaScript parse numbers as doubles.
+_SAFE_INTEGER = 2**53
+
+
+def encode_param(key: str, value: object) -> dict[str, Any]:
+    """``value`` and ``value_type`` fields recording a parameter exactly (see ARCHITECTURE.md);
+    a value that cannot be recorded is a ``TypeError`` naming the parameter."""
+    if value is None:
+        return {"value": None, "value_type": "null"}
+    if isinstance(value, bool):
+        return {"value": value, "value_type": "bool"}
+    if isinstance(value, str):
+        return {"value": value, "value_type": "str"}
     if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real) and math.isfinite(float(value)):
-        return float(value)
-    return repr(value)
+        number = int(value)
+        return {"value": number if abs(number) <= _SAFE_INTEGER else str(number), "value_type": "int"}
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Rational):
+        number = float(value)
+        if math.isfinite(number) and not (number == 0 and math.copysign(1, number) < 0):
+            return {"value": number, "value_type": "float"}
+        return {"value": repr(number), "value_type": "float"}  # nan, inf, -inf, -0.0
+    try:
+        text = repr(value)
+    except Exception as error:
+        raise TypeError(
+            f"nbprov: parameter {key!r} cannot be recorded: repr() of its {type(value).__name__} value raised {error!r}"
+        ) from None
+    if not isinstance(text, str):
+        raise TypeError(f"nbprov: parameter {key!r} cannot be recorded: repr() did not return a string")
+    return {"value": text, "value_type": "repr"}
+
+
+_fork_warned = False
+
+
+def _forked_child_series() -> MetricSeries:
+    """Where a forked child's points go: nowhere, with one warning per child process."""
+    global _fork_warned
+    if not _fork_warned:
+        _fork_warned = True
+        warnings.warn(
+            f"nbprov: this forked child process (pid {os.getpid()}) records nothing; its parent's record "
+            "is kept intact. Log from the notebook's process, or return values to it.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    series = MetricSeries("", None, NO_EPOCH)
+    series.points = _DiscardedPoints()
+    return series
+
+
+class _DiscardedPoints(bytearray):
+    """A point buffer that keeps nothing (a forked child's)."""
+
+    def __iadd__(self, other: Any) -> _DiscardedPoints:
+        return self
 
 
 def _check_name(kind: str, name: object) -> str:
@@ -82,35 +138,49 @@ def _read_meter(meter: Any) -> object:
 
 
 class MetricSeries:
-    """Unflushed points of one metric in one context."""
+    """Unflushed points of one metric in one context path, packed as ``_POINT`` records.
 
-    __slots__ = ("metric", "ctx", "epoch", "next_step", "steps", "values", "timestamps", "epochs")
+    Writers (any thread) only append whole points to ``points``; the journal thread alone takes a
+    prefix out, so the buffer always holds whole points in the order they were logged."""
+
+    __slots__ = ("metric", "ctx", "epoch", "points", "last_step")
 
     def __init__(self, metric: str, ctx: int | None, epoch: int) -> None:
         self.metric = metric
         self.ctx = ctx
         self.epoch = epoch
-        self.next_step = 0
-        self.steps = array("q")
-        self.values = array("d")
-        self.timestamps = array("q")
-        self.epochs = array("i")
+        self.points = bytearray()
+        self.last_step = -1  # of the points taken so far: an automatic step continues from it
 
-    def take(self) -> dict[str, Any] | None:
-        """Move the complete points out; None when there are none.
-
-        Lock-free against the series' one writer thread: it appends to ``epochs`` last, so the
-        first ``len(epochs)`` entries of every array are complete points, and each slice and
-        prefix deletion is a single operation under the GIL."""
-        n = len(self.epochs)
-        if not n:
+    def take(self, max_points: int = FLUSH_POINTS) -> dict[str, Any] | None:
+        """Move up to ``max_points`` of the oldest points out as little-endian arrays; None when
+        there are none. Journal thread only."""
+        points = self.points
+        size = min(len(points), max_points * _POINT.size)
+        if not size:
             return None
-        taken: dict[str, Any] = {"metric": self.metric, "ctx": self.ctx, "n": n}
-        for field in ("steps", "values", "timestamps", "epochs"):
-            values = getattr(self, field)
-            taken[field] = values[:n]
-            del values[:n]
-        return taken
+        words = array("q")
+        words.frombytes(points[:size])
+        del points[:size]
+        if not _LITTLE_ENDIAN:
+            words.byteswap()
+        steps = words[0::4]
+        automatic = steps.count(AUTO_STEP)
+        if automatic == len(steps):
+            steps = array("q", range(self.last_step + 1, self.last_step + 1 + len(steps)))
+        elif automatic:
+            previous = self.last_step
+            for index, step in enumerate(steps):
+                previous = previous + 1 if step == AUTO_STEP else step
+                steps[index] = previous
+        self.last_step = steps[-1]
+        values = array("d")
+        values.frombytes(words[1::4].tobytes())
+        return {
+            "metric": self.metric, "ctx": self.ctx, "n": len(steps), "steps": _le_bytes(steps),
+            "values": _le_bytes(values), "timestamps": _le_bytes(words[2::4]),
+            "epochs": _le_bytes(array("i", words[3::4])),
+        }
 
 
 class Context:
@@ -141,6 +211,7 @@ class Run:
         code: dict[str, Any] | None,
         meter: Any,
         on_end: Callable[[Run], None],
+        params: list[tuple[str, dict[str, Any]]] = (),
     ) -> None:
         self.id = uuid.uuid4().hex
         self.name = name
@@ -150,7 +221,6 @@ class Run:
         self._meter = meter
         self._on_end = on_end
         self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
         # Every series, and those of each context path (None: outside any context) by metric name;
         # the hot path only looks in the current context's dict.
         self._series: dict[tuple[str, int | None], MetricSeries] = {}
@@ -163,16 +233,30 @@ class Run:
         self._labelled: dict[str, Context] = {}
         self._current_epoch = NO_EPOCH
         self._ended = False
-        writer.append(
-            "run_start", run=self.id, name=name, experiment=experiment, exec=exec_id, code=code,
-            energy=meter is not None,
-        )
+        self._finished = False  # journal thread: run_end written
+        self._start_fields = {"exec": exec_id, "code": code, "energy": meter is not None}
+        self._params = params
+        self._start_written = False  # journal thread: run_start written
+        self._energy_start: object = None
+
+    def _begin(self) -> None:
+        """Write the run's start: its ``run_start`` and parameters go to the journal as one item, so
+        ``_finish`` (served after it) knows whether the run exists on disk."""
+        self._writer.call(self._write_start)
         self._energy_start = self._energy_read()
-        if meter is not None:
+        if self._meter is not None:
             try:
-                meter.start_sampler(self._on_power)
+                self._meter.start_sampler(self._on_power)
             except Exception as error:
-                warnings.warn(f"nbprov: energy sampler did not start: {error!r}", stacklevel=3)
+                warnings.warn(f"nbprov: energy sampler did not start: {error!r}", stacklevel=4)
+
+    def _write_start(self) -> None:
+        self._writer.append(
+            "run_start", run=self.id, name=self.name, experiment=self.experiment, **self._start_fields
+        )
+        for key, encoded in self._params:
+            self._writer.append("param", run=self.id, key=key, role="input", **encoded)
+        self._start_written = True
 
     def __repr__(self) -> str:
         return f"<nbprov.Run {self.id} name={self.name!r} experiment={self.experiment!r} {self.status}>"
@@ -195,8 +279,8 @@ class Run:
     def log_param(self, key: str, value: object, role: str = "input") -> None:
         self._check_open()
         self._writer.append(
-            "param", run=self.id, key=_check_name("param key", key), value=_json_scalar(value),
-            role=_check_role(role),
+            "param", run=self.id, key=_check_name("param key", key), role=_check_role(role),
+            **encode_param(key, value),
         )
 
     def log_params(self, params: dict[str, object], role: str = "input") -> None:
@@ -241,22 +325,17 @@ class Run:
         if series is None:
             series = self._series_for(name, context)
         if step is None:
-            step = series.next_step
-        steps = series.steps
+            step = AUTO_STEP
+        elif step == AUTO_STEP:
+            raise ValueError(f"nbprov: step {AUTO_STEP} is reserved")
         try:
-            steps.append(step)
-        except (TypeError, OverflowError) as error:
-            raise TypeError(f"nbprov: step must be an integer: {error}") from None
-        try:
-            series.timestamps.append(_now_ns() // 1_000_000 if timestamp is None else timestamp)
-        except (TypeError, OverflowError) as error:
-            steps.pop()
-            raise TypeError(f"nbprov: timestamp must be an integer (ms since the epoch): {error}") from None
-        series.values.append(value)
-        series.epochs.append(series.epoch)  # last: marks the point complete for take()
-        series.next_step = step + 1
-        if len(steps) >= FLUSH_POINTS:
-            self.flush_metrics()
+            point = _pack_point(step, value, _now_ns() // 1_000_000 if timestamp is None else timestamp, series.epoch)
+        except struct.error as error:
+            raise TypeError(f"nbprov: step and timestamp (ms since the epoch) must be 64-bit integers: {error}") from None
+        points = series.points
+        points += point  # the one operation that logs the point
+        if len(points) >= FLUSH_BYTES:
+            self._writer.wake()
 
     def log_metrics(
         self, metrics: dict[str, float], step: int | None = None, context: str | None = None,
@@ -265,15 +344,12 @@ class Run:
         for name, value in dict(metrics).items():
             self.log_metric(name, value, step, context, timestamp)
 
-    def flush_metrics(self) -> None:
-        """Write buffered points as one ``metrics`` record (nothing if there are none)."""
-        with self._flush_lock:
+    def _take_metrics(self) -> None:
+        """Journal thread: write the buffered points as ``metrics`` records."""
+        while True:
             taken = [batch for series in list(self._series.values()) if (batch := series.take())]
             if not taken:
                 return
-            for series in taken:
-                for field in ("steps", "values", "timestamps", "epochs"):
-                    series[field] = _le_bytes(series[field])
             self._batch += 1
             self._writer.append("metrics", run=self.id, batch=self._batch, series=taken)
 
@@ -282,14 +358,12 @@ class Run:
         if self._ended:
             return
         series = self._series_by_path[None].get(name) or self._add_series(name, None)
-        series.steps.append(series.next_step)
-        series.timestamps.append(timestamp)
-        series.values.append(value)
-        series.epochs.append(NO_EPOCH)
-        series.next_step += 1
+        series.points += _pack_point(AUTO_STEP, value, timestamp, NO_EPOCH)
 
     def _series_for(self, name: str, label: str | None) -> MetricSeries:
-        """Slow path of ``log_metric``: a new series, a named context, or an ended run."""
+        """Slow path of ``log_metric``: a new series, a named context, an ended run, or a forked child."""
+        if self._writer.forked_child:
+            return _forked_child_series()
         self._check_open()
         context = self._contexts[-1] if label is None and self._contexts else None
         if label is not None:
@@ -344,13 +418,16 @@ class Run:
         return context
 
     def _close_context(self, context: Context) -> None:
-        # Its points are complete: write them before the context's end is recorded.
-        self.flush_metrics()
+        self._writer.call(partial(self._context_closed, context, self._energy_read()))
+
+    def _context_closed(self, context: Context, energy_end: object) -> None:
+        """Journal thread: the context's points are complete; they are written before its end."""
+        self._take_metrics()
         self._writer.append("context_end", run=self.id, ctx=context.ctx)
         if context.epoch is None:
-            self._write_energy("context", context.ctx, context.energy_start, ctx=context.ctx)
+            self._write_energy("context", context.ctx, context.energy_start, energy_end, ctx=context.ctx)
         else:
-            self._write_energy("epoch", context.epoch, context.energy_start, ctx=context.ctx)
+            self._write_energy("epoch", context.epoch, context.energy_start, energy_end, ctx=context.ctx)
 
     def _context_named(self, label: str) -> Context:
         """A context given by name: the innermost open one, else one created for the label."""
@@ -373,11 +450,11 @@ class Run:
     def _energy_read(self) -> object:
         return None if self._meter is None else _read_meter(self._meter)
 
-    def _write_energy(self, scope: str, ref: object, start: object, **extra: Any) -> None:
-        if self._meter is None or start is None:
+    def _write_energy(self, scope: str, ref: object, start: object, end: object, **extra: Any) -> None:
+        if self._meter is None or start is None or end is None:
             return
         try:
-            measurements = self._meter.between(start, self._meter.read())
+            measurements = self._meter.between(start, end)
         except Exception as error:
             warnings.warn(f"nbprov: energy measurement failed: {error!r}", stacklevel=3)
             return
@@ -395,7 +472,10 @@ class Run:
     # lifecycle
 
     def end(self, status: str | None = None, error: BaseException | None = None) -> None:
-        """End the run: ``status`` defaults to what ``error`` implies (finished without one)."""
+        """End the run: ``status`` defaults to what ``error`` implies (finished without one).
+
+        The run's end is queued to the journal thread before anything else changes, so an
+        interrupt arriving during ``end`` cannot leave the run without its ``run_end``."""
         if self._ended:
             return
         if status is None:
@@ -404,24 +484,33 @@ class Run:
             ]
         if status not in RUN_END_STATUSES:
             raise ValueError(f"nbprov: run status must be one of {RUN_END_STATUSES}, got {status!r}")
+        open_contexts = [*reversed(self._contexts), *reversed(list(self._labelled.values()))]
+        self._writer.call(partial(self._finish, status, exec_status(error), open_contexts, self._energy_read()))
+        self._ended = True
+        self._current_series = {}  # sends log_metric to the slow path, which raises
+        self.status = status
+        self._on_end(self)
+        self._writer.flush()
+
+    def _finish(self, status: str, error_fields: dict[str, Any], open_contexts: list[Context], energy_end: object) -> None:
+        """Journal thread: stop sampling, close what is open, write the last points and ``run_end``."""
+        if self._finished:
+            return
+        self._finished = True
+        if not self._start_written:  # interrupted before its start was queued: it never existed
+            return
         if self._meter is not None:
             try:
                 self._meter.stop_sampler()
             except Exception as error_stopping:
                 warnings.warn(f"nbprov: energy sampler did not stop: {error_stopping!r}", stacklevel=2)
-        for context in reversed([*self._contexts, *self._labelled.values()]):
-            self._close_context(context)
-        self._ended = True
-        self._current_series = {}  # sends log_metric to the slow path, which raises
-        self.flush_metrics()
-        self._write_energy("run", self.id, self._energy_start)
-        fields = exec_status(error)
+        for context in open_contexts:
+            self._context_closed(context, energy_end)
+        self._take_metrics()
+        self._write_energy("run", self.id, self._energy_start, energy_end)
         self._writer.append(
-            "run_end", run=self.id, status=status, ename=fields.get("ename"), evalue=fields.get("evalue")
+            "run_end", run=self.id, status=status, ename=error_fields.get("ename"), evalue=error_fields.get("evalue")
         )
-        self._writer.flush()
-        self.status = status
-        self._on_end(self)
 
     def _check_open(self) -> None:
         if self._ended:
@@ -488,7 +577,7 @@ class RunManager:
         # Energy per cell execution: the meter reading at the cell's start and the runs it touched.
         self._cell_start_reading: object = None
         self._cell_runs: list[Run] = []
-        writer.add_tick_hook(self.flush)
+        writer.add_tick_hook(self.take_metrics)
 
     def notebook_moved(self, notebook_path: Path) -> None:
         """The notebook was renamed or moved: later runs record the git state at its new path."""
@@ -502,13 +591,16 @@ class RunManager:
         _check_name("experiment", experiment)
         if params is not None and not isinstance(params, dict):
             raise TypeError(f"nbprov: params must be a dict, got {type(params).__name__}")
+        # Every parameter is checked before any record of the run exists.
+        encoded = [(_check_name("param key", key), encode_param(key, value)) for key, value in (params or {}).items()]
         self.end_leftover("a new run was started")
         meter = self._meter_for_run() if energy else None
-        run = Run(self._writer, name, experiment, self._current_exec(), self._capture_code(), meter, self._ended)
+        run = Run(
+            self._writer, name, experiment, self._current_exec(), self._capture_code(), meter, self._ended, encoded
+        )
         self.active = run
         self._cell_runs.append(run)
-        if params:
-            run.log_params(params)
+        run._begin()
         return run
 
     def on_cell_start(self) -> None:
@@ -519,16 +611,18 @@ class RunManager:
     def on_cell_end(self, error: BaseException | None) -> None:
         self.end_leftover("its cell ended", error)
         exec_id = self._current_exec()
-        if self._cell_start_reading is not None and exec_id is not None:
+        if self._cell_start_reading is not None and exec_id is not None and self._cell_runs:
+            cell_end_reading = _read_meter(self._meter)
             for run in self._cell_runs:
-                run._write_energy("cell", exec_id, self._cell_start_reading)
+                run._write_energy("cell", exec_id, self._cell_start_reading, cell_end_reading)
         self._cell_start_reading = None
         self._cell_runs = []
 
-    def flush(self) -> None:
+    def take_metrics(self) -> None:
+        """Journal thread (tick hook): the active run's buffered points become records."""
         run = self.active
         if run is not None:
-            run.flush_metrics()
+            run._take_metrics()
 
     def mark_crashed(self, folder: Path, hostname: str) -> None:
         for run in orphan_runs(folder, self._writer.path, hostname):

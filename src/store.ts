@@ -182,6 +182,7 @@ class Run implements IRun {
   status: RunStatus = 'running';
   end: number | null = null;
   error: { ename: string; evalue: string } | null = null;
+  lost: { points: number; reason: string } | null = null;
   readonly params = new Map<string, IRunParam>();
   readonly contexts = new Map<number, IRunContext>();
   readonly series = new Map<string, MetricSeries>();
@@ -333,6 +334,13 @@ export class RunStore implements IRunStore {
         }
         return;
       }
+      case 'gap':
+        if (run) {
+          const points = Number(record.points);
+          run.lost = { points: (run.lost?.points ?? 0) + points, reason: String(record.reason) };
+          changes.push({ kind: 'run', runId: run.id });
+        }
+        return;
       case 'run_end':
         if (run) {
           run.status = record.status as RunStatus;

@@ -94,6 +94,8 @@ export interface IRun {
   /** Code state at run start, or null when not recorded. */
   readonly code: ICodeSnapshot | null;
   readonly error: { ename: string; evalue: string } | null;
+  /** Points logged but not kept: the kernel's disk refused them beyond its memory buffer (`gap` records). */
+  readonly lost: { readonly points: number; readonly reason: string } | null;
 }
 
 /** Status of a cell execution as the kernel journal records it. */

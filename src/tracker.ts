@@ -110,6 +110,19 @@ async function moveProvenance(
   return target.folder;
 }
 
+/** Tells the user, as it happens, that the kernel's journal stopped or started again being written. */
+function notifyJournalStatus(notebook: string, record: IKernelRecord): void {
+  const reason = String(record.reason ?? '');
+  if (record.state === 'failing') {
+    Notification.warning(
+      `nbprov: the journal of ${PathExt.basename(notebook)} cannot be written (${reason}). Records are kept in memory and written when the disk accepts them again.`,
+      { autoClose: false }
+    );
+  } else if (record.state === 'ok') {
+    Notification.success(`nbprov: the journal of ${PathExt.basename(notebook)} is written again.`, { autoClose: 10000 });
+  }
+}
+
 /** Provenance tracking of one open notebook panel. */
 export class NotebookSession {
   constructor(options: INotebookSessionOptions) {
@@ -234,6 +247,9 @@ export class NotebookSession {
   }
 
   private _onLive(session: string, record: IKernelRecord): void {
+    if (record.type === 'journal_status') {
+      notifyJournalStatus(this.path, record);
+    }
     if (this.store.apply(session, [record])) {
       this._scheduleCatchUp();
     }

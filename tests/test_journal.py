@@ -55,11 +55,15 @@ def test_background_thread_flushes_without_being_asked(tmp_path: Path) -> None:
     writer.close()
 
 
-def test_large_pending_data_is_flushed_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(journal, "FLUSH_INTERVAL_S", 60.0)  # only the size trigger can write
+def test_a_wake_writes_before_the_interval(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(journal, "FLUSH_INTERVAL_S", 60.0)  # only the wake can write
     writer = JournalWriter(tmp_path, "s")
-    writer.append("exec_start", source="x" * (journal.FLUSH_SIZE_BYTES + 10))
-    assert (tmp_path / "k-s.jsonl").stat().st_size > journal.FLUSH_SIZE_BYTES
+    writer.append("exec_start", source="x")
+    writer.wake()
+    deadline = time.monotonic() + 2.0
+    while not (tmp_path / "k-s.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [r["type"] for r in read_journal(tmp_path)] == ["exec_start"]
     writer.close()
 
 

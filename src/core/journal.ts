@@ -19,6 +19,8 @@ export interface IJournalWarning {
   reason: string;
 }
 
+import { checkParamValue, PARAM_VALUE_TYPES, ParamValueType } from './params';
+
 type JsonScalar = string | number | boolean | null;
 
 interface IRecordBase {
@@ -94,6 +96,8 @@ export interface IParam extends IRecordBase {
   run: string;
   key: string;
   value: JsonScalar;
+  /** Absent in journals written before nbprov recorded it. */
+  value_type: ParamValueType | null;
   role: 'input' | 'output';
 }
 
@@ -162,6 +166,22 @@ export interface IRunEnd extends IRecordBase {
   evalue?: string | null;
 }
 
+/** Metric points the kernel could not keep while its disk refused the journal (beyond its memory bound). */
+export interface IGap extends IRecordBase {
+  type: 'gap';
+  run: string | null;
+  records: number;
+  points: number;
+  reason: string;
+}
+
+/** The kernel's journal stopped (`failing`) or started again (`ok`) being written to disk. */
+export interface IJournalStatus extends IRecordBase {
+  type: 'journal_status';
+  state: 'failing' | 'ok';
+  reason: string;
+}
+
 export interface IPageStart extends IRecordBase {
   type: 'page_start';
   page: string;
@@ -225,6 +245,8 @@ export type JournalRecord =
   | IArtifact
   | IEnergy
   | IRunEnd
+  | IGap
+  | IJournalStatus
   | IPageStart
   | ISourceRecord
   | IStructure
@@ -463,15 +485,23 @@ function validate(o: Json): JournalRecord | null {
         code: typeof o.code === 'object' && o.code !== null ? (o.code as ICodeState) : null,
         energy: o.energy === true
       };
-    case 'param':
+    case 'param': {
+      const value = scalar(o, 'value');
+      const valueType = o.value_type === undefined ? null : (oneOf(o, 'value_type', PARAM_VALUE_TYPES) as ParamValueType);
+      const problem = valueType === null ? null : checkParamValue(value, valueType);
+      if (problem !== null) {
+        throw new RecordError(problem);
+      }
       return {
         ...base,
         type: 'param',
         run: str(o, 'run'),
         key: str(o, 'key'),
-        value: scalar(o, 'value'),
+        value,
+        value_type: valueType,
         role: oneOf(o, 'role', ROLES)
       };
+    }
     case 'context_start':
       return {
         ...base,
@@ -537,6 +567,17 @@ function validate(o: Json): JournalRecord | null {
         ename: optStr(o, 'ename'),
         evalue: optStr(o, 'evalue')
       };
+    case 'gap':
+      return {
+        ...base,
+        type: 'gap',
+        run: optStr(o, 'run'),
+        records: int(o, 'records'),
+        points: int(o, 'points'),
+        reason: str(o, 'reason')
+      };
+    case 'journal_status':
+      return { ...base, type: 'journal_status', state: oneOf(o, 'state', ['failing', 'ok'] as const), reason: str(o, 'reason') };
     case 'page_start':
       return {
         ...base,

@@ -5,6 +5,7 @@
  */
 
 import { unifiedDiff } from './diff';
+import { paramProvValue } from './params';
 import type { IEnergyReading, IExecution, IRun, ISession, ISourceVersion } from './session';
 import { metricGroupPath, METRICS_ROOT } from './zarr';
 
@@ -295,6 +296,7 @@ function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
     'nbprov:ename': run.ename,
     'nbprov:evalue': run.evalue,
     'nbprov:kernel_session': run.kernelSession,
+    ...(run.lostPoints ? { 'nbprov:lost_points': run.lostPoints, 'nbprov:lost_reason': run.lostReasons.join('; ') } : {}),
     ...codeAttributes(run),
     ...(runEnergy.length
       ? energyAttributes(runEnergy)
@@ -350,7 +352,7 @@ function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
     addRoleEntity(provIds.param(run.id, param.role, roleIndex[param.role]++), param.role, {
       'prov:type': 'provml:Parameter',
       'prov:label': param.key,
-      'prov:value': param.value
+      'prov:value': paramProvValue(param.value, param.valueType)
     });
   }
   run.artifacts.forEach((artifact, index) => {

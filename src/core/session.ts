@@ -13,6 +13,7 @@ import type {
   IStructure
 } from './journal';
 import { sha256Hex } from './sha256';
+import type { ParamValueType } from './params';
 
 export interface IKernelSession {
   id: string;
@@ -67,6 +68,7 @@ export interface INotebookVersion {
 export interface IParamValue {
   key: string;
   value: string | number | boolean | null;
+  valueType: ParamValueType | null;
   role: 'input' | 'output';
   t: string;
 }
@@ -131,6 +133,9 @@ export interface IRun {
   metrics: IMetricSeries[];
   artifacts: IArtifactRecord[];
   energy: IEnergyReading[];
+  /** Metric points the kernel logged but could not keep (its disk refused them beyond its memory bound). */
+  lostPoints: number;
+  lostReasons: string[];
 }
 
 export interface ISession {
@@ -460,7 +465,7 @@ export function buildSession(
   const runs = new Map<string, IRunBuilder>();
   for (const located of records) {
     const r = located.record;
-    if (!('run' in r)) {
+    if (!('run' in r) || r.run === null) {
       continue;
     }
     if (!RUN_ID.test(r.run)) {
@@ -490,7 +495,9 @@ export function buildSession(
           contexts: [],
           metrics: [],
           artifacts: [],
-          energy: []
+          energy: [],
+          lostPoints: 0,
+          lostReasons: []
         },
         batches: new Map(),
         ended: false
@@ -504,10 +511,16 @@ export function buildSession(
     }
     const run = builder.run;
     switch (r.type) {
+      case 'gap':
+        run.lostPoints += r.points;
+        if (!run.lostReasons.includes(r.reason)) {
+          run.lostReasons.push(r.reason);
+        }
+        break;
       case 'param': {
         // The last value logged for a key and role wins.
         const index = run.params.findIndex(p => p.key === r.key && p.role === r.role);
-        const param = { key: r.key, value: r.value, role: r.role, t: r.t };
+        const param = { key: r.key, value: r.value, valueType: r.value_type, role: r.role, t: r.t };
         if (index >= 0) {
           run.params[index] = param;
         } else {

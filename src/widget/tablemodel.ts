@@ -307,6 +307,16 @@ export function buildTable(
   return { columns, rows };
 }
 
+/** The status, and when the kernel could not keep every point, how many it lost and why. */
+export function statusCell(run: IRun): ICell {
+  const lost = run.lost ? ` · ${run.lost.points.toLocaleString('en-US')} points lost` : '';
+  const why = [
+    run.error ? `${run.error.ename}: ${run.error.evalue}` : '',
+    run.lost ? `${run.lost.points} logged points could not be kept: the journal's disk failed (${run.lost.reason})` : ''
+  ].filter(Boolean);
+  return { text: run.status + lost, sortValue: run.status, title: why.length ? why.join('\n') : undefined };
+}
+
 function buildRow(
   run: IRun,
   params: string[],
@@ -318,11 +328,7 @@ function buildRow(
   const cells: ICell[] = [
     { text: run.name, sortValue: run.name, title: run.id },
     { text: run.experiment, sortValue: run.experiment },
-    {
-      text: run.status,
-      sortValue: run.status,
-      title: run.error ? `${run.error.ename}: ${run.error.evalue}` : undefined
-    },
+    statusCell(run),
     { text: formatTime(run.start), sortValue: run.start, title: new Date(run.start).toLocaleString() },
     { text: formatDuration(duration), sortValue: duration }
   ];

@@ -54,6 +54,22 @@ describe('buildProvDocument', () => {
     }
   });
 
+  it('records exact parameter literals and the points a failing disk lost', () => {
+    const doc = JSON.parse(
+      provOf([
+        { type: 'param', t: T(9), run: RUN, key: 'big', value: '18446744073709551616', value_type: 'int', role: 'input' },
+        { type: 'gap', t: T(9), run: RUN, records: 1, points: 65536, reason: 'ENOSPC: No space left on device' },
+        { type: 'gap', t: T(9), run: RUN, records: 1, points: 10, reason: 'ENOSPC: No space left on device' }
+      ])
+    );
+    const params = Object.values(doc.entity).filter((e: any) => e['prov:label'] === 'big');
+    expect(params).toEqual([expect.objectContaining({ 'prov:value': { $: '18446744073709551616', type: 'xsd:integer' } })]);
+    expect(doc.activity[`nbprov:run.${RUN}`]).toMatchObject({
+      'nbprov:lost_points': 65546,
+      'nbprov:lost_reason': 'ENOSPC: No space left on device'
+    });
+  });
+
   it('escapes user strings in identifiers', () => {
     expect(escapeLocal('../a b/é')).toBe('_2E_2E_2Fa_20b_2F_C3_A9');
     expect(escapeLocal('')).toBe('_');

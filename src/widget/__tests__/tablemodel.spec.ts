@@ -7,7 +7,8 @@ import {
   lowerIsBetter,
   MetricSummaries,
   nextSort,
-  runEnergy
+  runEnergy,
+  statusCell
 } from '../tablemodel';
 import { compareCode, compareParams } from '../compare';
 import { buildTimeline } from '../timeline';
@@ -237,5 +238,21 @@ describe('formatTime', () => {
   it('writes local times in one fixed width, zero-padded', () => {
     expect(formatTime(new Date(2025, 0, 2, 3, 4, 5).getTime())).toBe('2025-01-02 03:04:05');
     expect(formatTime(new Date(2025, 11, 31, 23, 59, 59).getTime())).toBe('2025-12-31 23:59:59');
+  });
+});
+
+describe('statusCell', () => {
+  it('says how many points a failing disk lost and why, summed over gap records', () => {
+    const id = 'd'.repeat(32);
+    const records = runRecords(id, 'delta', { lr: 0.1, loss: [1], end: 'finished' });
+    records.push(
+      { type: 'gap', t: iso(5), run: id, records: 1, points: 65536, reason: 'ENOSPC: No space left on device' },
+      { type: 'gap', t: iso(6), run: id, records: 1, points: 4, reason: 'ENOSPC: No space left on device' }
+    );
+    const run = storeWith(records).runs.get(id)!;
+    const cell = statusCell(run);
+    expect(cell.text).toBe('finished · 65,540 points lost');
+    expect(cell.title).toContain('ENOSPC');
+    expect(statusCell(storeWith(alpha).runs.get('a'.repeat(32))!)).toEqual({ text: 'finished', sortValue: 'finished', title: undefined });
   });
 });
