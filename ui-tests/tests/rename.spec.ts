@@ -78,7 +78,7 @@ test('a rename in the file browser, then a reload: every run is still there, and
   expect(executionsOf(prov).length).toBeGreaterThanOrEqual(3);
 });
 
-test("a rename to a name whose folder holds another notebook's history keeps the two apart, and says so", async ({
+test("a rename onto another notebook's history keeps the two apart and says so; renamed back and moved, the history follows", async ({
   page,
   tmpPath
 }) => {
@@ -109,11 +109,25 @@ test("a rename to a name whose folder holds another notebook's history keeps the
   await expect.poll(async () => (await listFiles(page, tmpPath)).sort(), { timeout: 10000 }).toEqual(
     ['Untitled.ipynb', 'Untitled.prov', 'taken.prov']
   );
+  // Moved into another folder (what a drag and drop in the file browser does): the kernel, still in
+  // the old folder, is told the new absolute path.
+  await page.evaluate(async p => {
+    await window.jupyterapp.serviceManager.contents.save(`${p}/sub`, { type: 'directory' });
+    await window.jupyterapp.serviceManager.contents.rename(`${p}/Untitled.ipynb`, `${p}/sub/Untitled.ipynb`);
+  }, tmpPath);
+  await expect.poll(async () => (await listFiles(page, `${tmpPath}/sub`)).sort(), { timeout: 10000 }).toEqual(
+    ['Untitled.ipynb', 'Untitled.prov']
+  );
+  expect((await listFiles(page, tmpPath)).sort()).toEqual(['sub', 'taken.prov']);
   await page.notebook.runCell(2);
   await expect.poll(() => statusOf(page, 'after'), { timeout: 15000 }).toBe('finished');
-  await reloadAndReopen(page, `${tmpPath}/Untitled.ipynb`);
+  await reloadAndReopen(page, `${tmpPath}/sub/Untitled.ipynb`);
   await expect.poll(async () => (await describe(page)).map(run => run.name).sort(), { timeout: 15000 }).toEqual([
     'after',
     'before'
   ]);
+  expect((await listFiles(page, tmpPath)).sort()).toEqual(['sub', 'taken.prov']);
+  const prov = await exportProvenance(page, `${tmpPath}/sub/Untitled.prov`);
+  const runs = Object.values(prov.activity).filter(a => a['prov:type'] === 'provml:RunExecution');
+  expect(runs.map(run => run['prov:label']).sort()).toEqual(['after', 'before']);
 });
