@@ -123,7 +123,7 @@ class _Tracking:
         """The notebook was renamed or moved (the page moved its provenance folder along): follow
         it when its folder is the one this kernel records into; False (nothing changed) otherwise."""
         located = locate_notebook(notebook, None, self.notebook_path.parent)
-        if located.path == self.notebook_path:
+        if located.path == self.notebook_path and notebook_id in (None, self.notebook_id):
             return True
         if not located.path.is_file():
             return False

@@ -134,7 +134,10 @@ export class NotebookSession {
     this.recorder = new NotebookRecorder(panel, service, this.channel, options.user);
     this.located = this._locate();
     this.channel.received.connect((_, { session, record }) => this._onLive(session, record));
-    this.channel.hello.connect((_, hello) => this.store.markCrashed(new Set([hello.session])));
+    this.channel.hello.connect((_, hello) => {
+      this.store.markCrashed(new Set([hello.session]));
+      void this.located.then(() => this._checkKernelFolder(hello.journal));
+    });
     this.channel.kernelLost.connect(() => this.store.markCrashed(new Set()));
     void this.reload();
     if (options.autoload) {
@@ -246,6 +249,18 @@ export class NotebookSession {
     }
   }
 
+  /** Says so when the kernel records into another folder than this page reads (`journal` is `<folder name>/journal/<file>`). */
+  private _checkKernelFolder(journal: string): void {
+    const folder = PathExt.basename(this._folder);
+    if (!journal.startsWith(`${folder}/`) && this._warnedFolder !== journal) {
+      this._warnedFolder = journal;
+      Notification.warning(
+        `nbprov: the kernel of ${PathExt.basename(this.path)} records into ${journal.split('/')[0]}, not ${folder}: restart the kernel to record both in one place.`,
+        { autoClose: false }
+      );
+    }
+  }
+
   private _onLive(session: string, record: IKernelRecord): void {
     if (record.type === 'journal_status') {
       notifyJournalStatus(this.path, record);
@@ -269,6 +284,7 @@ export class NotebookSession {
   private readonly _service: ContentsService;
   private _folder = '';
   private _id = '';
+  private _warnedFolder: string | null = null;
   /** Damaged lines already reported, so each is reported once. */
   private readonly _warned = new Set<string>();
   private _catchUp: ReturnType<typeof setTimeout> | null = null;
