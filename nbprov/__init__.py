@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import atexit
 import getpass
+import logging
 import os
 import re
 import secrets
 import socket
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
 from ._version import __version__
-from .execution import ExecutionTracker
+from .execution import ExecutionTracker, parent_request
 from .export import run_cli_export
-from .journal import JournalWriter, journal_folder, resolve_notebook_name
+from .identity import locate_notebook, read_notebook_id, resolve_folder, unknown_notebook_warning, valid_id, write_identity
+from .journal import JournalWriter
 from .outputs import OutputRecorder
 from .runs import Run, RunManager, RunSpec
 from .stream import CommStream
@@ -36,7 +39,9 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "nbprov"}]
 
 
-_settings: dict[str, Any] = {"notebook": None, "energy": True}
+log = logging.getLogger("nbprov")
+
+_settings: dict[str, Any] = {"notebook": None, "notebook_id": None, "energy": True}
 
 
 class _Tracking:
@@ -44,32 +49,35 @@ class _Tracking:
 
     def __init__(self, shell: Any) -> None:
         self.shell = shell
-        self.notebook = resolve_notebook_name(_settings["notebook"], getattr(shell, "user_ns", None))
-        self.base = Path.cwd()  # fixed now: the user may chdir later
+        # Resolved now: the user may chdir later.
+        located = locate_notebook(_settings["notebook"], getattr(shell, "user_ns", None), Path.cwd())
+        self.notebook_path = located.path
+        location = resolve_folder(located.path, _settings["notebook_id"] or read_notebook_id(located.path))
+        self.notebook_id = location.id
+        self.folder = location.folder
+        self._write_identity()
+        # The folder's inode tells, after a rename, whether a path still leads to this journal.
+        self._folder_key = _inode(self.folder)
         self.session = secrets.token_hex(8)
-        folder = journal_folder(self.base, self.notebook)
-        self.writer = JournalWriter(folder, self.session)
-        self.stream = CommStream(
-            hello={
-                "session": self.session,
-                "journal": f"{folder.parent.name}/journal/{self.writer.path.name}",
-                "notebook": self.notebook,
-            },
-            on_flush_request=self.flush,
-        )
-        notebook_path = self.base / self.notebook
+        self.writer = JournalWriter(self.folder / "journal", self.session)
+        self._hello = {
+            "session": self.session,
+            "journal": f"{self.folder.name}/journal/{self.writer.path.name}",
+            "notebook": self.notebook,
+        }
+        self.stream = CommStream(hello=self._hello, on_flush_request=self.flush)
         self.execution = (
-            ExecutionTracker(shell, self.writer, self.session, notebook_path) if shell is not None else None
+            ExecutionTracker(shell, self.writer, self.session, self.notebook_path) if shell is not None else None
         )
         self.runs = RunManager(
             self.writer,
             lambda: self.execution.current_exec if self.execution else None,
-            notebook_path,
+            self.notebook_path,
             _energy_enabled,
         )
         execution = self.execution
         self.outputs = (
-            OutputRecorder(shell, self.writer, folder.parent / "blobs")
+            OutputRecorder(shell, self.writer, self.folder / "blobs")
             if execution is not None and OutputRecorder.supported(shell)
             else None
         )
@@ -79,9 +87,9 @@ class _Tracking:
         self.writer.append(
             "kernel_start", session=self.session, kernel_id=_kernel_id(shell), pid=os.getpid(),
             hostname=hostname, python=sys.version.split()[0], nbprov_version=__version__,
-            notebook=self.notebook, user=_user(),
+            notebook=self.notebook, notebook_id=self.notebook_id, user=_user(),
         )
-        self.runs.mark_crashed(folder, hostname)
+        self.runs.mark_crashed(self.folder / "journal", hostname)
         if self.execution is not None:
             self.execution.add_cell_start_hook(self.stream.ensure_open)
             self.execution.add_cell_start_hook(self.runs.on_cell_start)
@@ -93,7 +101,56 @@ class _Tracking:
                 outputs.install()
             self.execution.register()
             self.execution.record_running_cell()
+        self._notices = [f"nbprov: recording into {self.folder} ({location.note})"] if location.note else []
+        if located.source is None:
+            self._notices.append(unknown_notebook_warning(self.folder))
+        if self._in_cell():
+            self._show_notices()
+        else:
+            self.execution.add_cell_start_hook(self._show_notices)
         atexit.register(self.close)
+
+    @property
+    def notebook(self) -> str:
+        return self.notebook_path.name
+
+    def _in_cell(self) -> bool:
+        """False while a kernel loads the extension at start-up: output then reaches no cell."""
+        return self.execution is None or getattr(self.shell, "kernel", None) is None or parent_request(self.shell) is not None
+
+    def _show_notices(self) -> None:
+        """Prints, once, what the user must know about where this kernel records."""
+        notices, self._notices = self._notices, []
+        for notice in notices:
+            log.warning(notice)
+            print(notice, file=sys.stderr, flush=True)
+
+    def _write_identity(self) -> None:
+        try:
+            write_identity(self.folder, self.notebook_id, self.notebook)
+        except OSError as error:
+            warnings.warn(f"nbprov: cannot write {self.folder}/identity.json: {error}", stacklevel=3)
+
+    def relocate(self, notebook: str, notebook_id: str | None) -> bool:
+        """The notebook was renamed or moved (the page moved its provenance folder along): follow
+        it when its folder is the one this kernel records into; False (nothing changed) otherwise."""
+        located = locate_notebook(notebook, None, self.notebook_path.parent)
+        if located.path == self.notebook_path and notebook_id in (None, self.notebook_id):
+            return True
+        if not located.path.is_file():
+            return False
+        location = resolve_folder(located.path, notebook_id or self.notebook_id)
+        if self._folder_key is None or _inode(location.folder) != self._folder_key:
+            return False
+        if self.writer.folder == self.folder / "journal":  # not when it records to the fallback folder
+            self.writer.relocated(location.folder / "journal")
+        self.notebook_path, self.folder, self.notebook_id = located.path, location.folder, location.id
+        if self.execution is not None:
+            self.execution.notebook_moved(self.notebook_path)
+        self.runs.notebook_moved(self.notebook_path)
+        self._hello.update(journal=f"{self.folder.name}/journal/{self.writer.path.name}", notebook=self.notebook)
+        self._write_identity()
+        return True
 
     def flush(self) -> None:
         if self.outputs is not None:
@@ -117,6 +174,14 @@ _tracking: _Tracking | None = None
 
 def _energy_enabled() -> bool:
     return bool(_settings["energy"]) and os.environ.get("NBPROV_ENERGY", "1") != "0"
+
+
+def _inode(folder: Path) -> tuple[int, int] | None:
+    try:
+        stat = folder.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _kernel_id(shell: Any) -> str | None:
@@ -178,18 +243,23 @@ def unload_ipython_extension(ip: Any) -> None:
         _tracking = None
 
 
-def configure(notebook: str | None = None, energy: bool | None = None) -> None:
-    """Set the notebook file name (before tracking starts) and whether runs measure energy."""
-    if notebook is not None:
-        if not isinstance(notebook, str):
-            raise TypeError("nbprov.configure: notebook must be a file name string")
-        if _tracking is not None and resolve_notebook_name(notebook, None) != _tracking.notebook:
-            raise RuntimeError(
-                "nbprov.configure(notebook=...) must be called before tracking starts (before %load_ext nbprov)"
-            )
-        _settings["notebook"] = notebook
+def configure(notebook: str | None = None, energy: bool | None = None, notebook_id: str | None = None) -> None:
+    """Set the notebook's path (before tracking starts; later only to follow a rename or move whose
+    provenance folder moved along), its id (``metadata.nbprov.id``) and whether runs measure energy."""
     if energy is not None:
         _settings["energy"] = bool(energy)
+    if notebook_id is not None and valid_id(notebook_id) is None:
+        raise ValueError("nbprov.configure: notebook_id must be 32 lowercase hex digits")
+    if notebook is None:
+        return
+    if not isinstance(notebook, str):
+        raise TypeError("nbprov.configure: notebook must be a path string")
+    if _tracking is not None and not _tracking.relocate(notebook, notebook_id):
+        raise RuntimeError(
+            f"nbprov: this kernel records {_tracking.notebook} into {_tracking.folder}; "
+            "nbprov.configure(notebook=...) must be called before tracking starts (before %load_ext nbprov)"
+        )
+    _settings.update(notebook=notebook, notebook_id=notebook_id)
 
 
 def run(
@@ -276,7 +346,7 @@ def export(notebook: str | os.PathLike[str] | None = None) -> Path:
     """Flush the journal and export the notebook's provenance; returns the path of prov.json."""
     tracking = _ensure_tracking()
     tracking.flush()
-    notebook_path = Path(notebook) if notebook is not None else tracking.base / tracking.notebook
+    notebook_path = Path(notebook) if notebook is not None else tracking.notebook_path
     return run_cli_export(notebook_path, tracking.session)
 
 

@@ -130,6 +130,10 @@ class ExecutionTracker:
         self._cell_end_hooks: list[CellEndHook] = []
         self._cell_start_hooks: list[Callable[[], None]] = []
 
+    def notebook_moved(self, notebook_path: Path) -> None:
+        """The notebook was renamed or moved: cell ids are looked up in the file at its new path."""
+        self._cell_ids = NotebookCellIds(notebook_path)
+
     def add_cell_start_hook(self, hook: Callable[[], None]) -> None:
         self._cell_start_hooks.append(hook)
 

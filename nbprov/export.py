@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .identity import read_notebook_id, resolve_folder
+
 CLI_PATH = Path(__file__).parent / "cli" / "nbprov.cjs"
 EXPORT_TIMEOUT_S = 600
 
@@ -35,7 +37,8 @@ def run_cli_export(notebook_path: Path, live_session: str | None) -> Path:
         raise RuntimeError(
             f"nbprov.export: the CLI failed (exit {completed.returncode}): {completed.stderr[-4000:].strip()}"
         )
-    prov_json = notebook_path.parent / f"{notebook_path.stem}.prov" / "prov.json"
+    # The CLI chose the folder by the same rule (src/core/identity.ts).
+    prov_json = resolve_folder(notebook_path.absolute(), read_notebook_id(notebook_path)).folder / "prov.json"
     if not prov_json.is_file():
         raise RuntimeError(f"nbprov.export: the CLI succeeded but wrote no {prov_json}")
     return prov_json

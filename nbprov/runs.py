@@ -749,6 +749,10 @@ class RunManager:
         self._activity_at_cell_start: dict[Run, tuple[int, int]] = {}
         writer.add_tick_hook(self.take_metrics)
 
+    def notebook_moved(self, notebook_path: Path) -> None:
+        """The notebook was renamed or moved: later runs record the git state at its new path."""
+        self._notebook_path = notebook_path
+
     @property
     def active(self) -> Run | None:
         return self._open[-1] if self._open else None

@@ -9,7 +9,7 @@ import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { listIcon } from '@jupyterlab/ui-components';
 
-import { ContentsService, provFolder } from './service';
+import { ContentsService } from './service';
 import { NbprovTracker, NotebookSession } from './tracker';
 import { CommandIDs, INbprovTracker } from './tokens';
 import { VERSION } from './version';
@@ -34,7 +34,8 @@ function describeRuns(session: NotebookSession): unknown {
 }
 
 async function exportNotebook(app: JupyterFrontEnd, session: NotebookSession, service: ContentsService): Promise<string> {
-  const folder = provFolder(session.path);
+  await session.located;
+  const folder = session.folder;
   const id = Notification.emit(`Exporting provenance of ${PathExt.basename(session.path)}…`, 'in-progress', {
     autoClose: false
   });
@@ -90,8 +91,15 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     palette: ICommandPalette | null,
     widgetRegistry: IJupyterWidgetRegistry | null
   ): Promise<INbprovTracker> => {
-    const tracker = new NbprovTracker();
     const service = new ContentsService(app.serviceManager.contents);
+    const tracker = new NbprovTracker(service);
+    app.serviceManager.contents.fileChanged.connect((_, change) => {
+      const from = change.oldValue?.path;
+      const to = change.newValue?.path;
+      if (change.type === 'rename' && from && to && from.endsWith('.ipynb') && to.endsWith('.ipynb')) {
+        tracker.notebookRenamed(from, to).catch(error => console.error('nbprov: could not follow a rename', error));
+      }
+    });
     const settings = settingRegistry ? await settingRegistry.load(PLUGIN_ID).catch(() => null) : null;
     const setting = (key: 'autoload' | 'energy'): boolean => (settings?.get(key).composite as boolean | undefined) ?? true;
     const user = app.serviceManager.user?.identity?.username ?? 'anonymous';

@@ -10,7 +10,7 @@ import { IObservableList } from '@jupyterlab/observables';
 
 import { INbOutput, summarizeOutputs } from './core/outputs';
 import { sha256Hex } from './core/sha256';
-import { ContentsService, KernelChannel, provFolder } from './service';
+import { ContentsService, KernelChannel } from './service';
 
 const FLUSH_MS = 400;
 const SEGMENT_LIMIT = 256 * 1024;
@@ -26,14 +26,33 @@ function randomHex(bytes: number): string {
   ).join('');
 }
 
-/** Appends records to this page's journal segments through the Contents API. */
+/**
+ * Appends records to this page's journal segments through the Contents API, into the provenance
+ * folder once it is located (records wait until then) and wherever it moves.
+ */
 export class FrontendJournal {
-  constructor(
-    private readonly _service: ContentsService,
-    private readonly _folder: string
-  ) {}
+  constructor(private readonly _service: ContentsService) {}
 
   readonly page = randomHex(8);
+
+  /** The provenance folder became known: queued records go there. */
+  setFolder(folder: string): void {
+    this._folder = folder;
+    this._folderKnown();
+  }
+
+  /**
+   * Moves the provenance folder with `move` between two writes (none is in flight, so none lands
+   * in the old place), then writes to `folder`.
+   */
+  moveTo(folder: string, move: () => Promise<void>): Promise<void> {
+    const moved = this._writing.catch(() => undefined).then(async () => {
+      await move();
+      this._folder = folder;
+    });
+    this._writing = moved.catch(() => undefined);
+    return moved;
+  }
 
   append(record: Record<string, unknown>): void {
     this._queued.push(JSON.stringify({ t: new Date().toISOString(), ...record }) + '\n');
@@ -76,10 +95,11 @@ export class FrontendJournal {
 
   private _writePendingBlobs(): Promise<void> {
     this._blobWriting = this._blobWriting.then(async () => {
+      const folder = await this._folderReady;
       for (const [path, bytes] of [...this._blobsPending]) {
         try {
-          await this._service.ensureDirectory(PathExt.join(this._folder, 'blobs'));
-          await this._service.writeBytes(PathExt.join(this._folder, path), bytes);
+          await this._service.ensureDirectory(PathExt.join(folder, 'blobs'));
+          await this._service.writeBytes(PathExt.join(folder, path), bytes);
         } catch (error) {
           if (!this._blobFailureReported) {
             this._blobFailureReported = true;
@@ -106,6 +126,10 @@ export class FrontendJournal {
     }
   }
 
+  private get _folderReady(): Promise<string> {
+    return this._folderSet.then(() => this._folder);
+  }
+
   private _schedule(): void {
     if (this._timer === null) {
       this._timer = setTimeout(() => void this.flush().catch(reportError), FLUSH_MS);
@@ -113,7 +137,7 @@ export class FrontendJournal {
   }
 
   private async _write(lines: string[]): Promise<void> {
-    const journal = PathExt.join(this._folder, 'journal');
+    const journal = PathExt.join(await this._folderReady, 'journal');
     await this._service.ensureDirectory(journal);
     const segmentPath = () => PathExt.join(journal, `f-${this.page}-${String(this._segment).padStart(4, '0')}.jsonl`);
     for (const line of lines) {
@@ -128,6 +152,9 @@ export class FrontendJournal {
     await this._service.writeText(segmentPath(), this._segmentText);
   }
 
+  private _folder = '';
+  private _folderKnown: () => void = () => undefined;
+  private readonly _folderSet = new Promise<void>(resolve => (this._folderKnown = resolve));
   private _queued: string[] = [];
   private _segment = 0;
   private _segmentText = '';
@@ -153,9 +180,8 @@ export class NotebookRecorder {
     private readonly _channel: KernelChannel,
     user: string
   ) {
-    const path = _panel.context.path;
-    this.journal = new FrontendJournal(service, provFolder(path));
-    this.journal.append({ type: 'page_start', page: this.journal.page, notebook: PathExt.basename(path), user });
+    this.journal = new FrontendJournal(service);
+    this.journal.append({ type: 'page_start', page: this.journal.page, notebook: PathExt.basename(_panel.context.path), user });
     const model = _panel.content.model!;
     model.cells.changed.connect(this._onCellsChanged, this);
     model.contentChanged.connect(this._onContentChanged, this);

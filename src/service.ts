@@ -1,12 +1,13 @@
 /**
  * The one module that talks to the Jupyter server (Contents API) and to the kernel (comm, iopub).
  */
-import { PathExt } from '@jupyterlab/coreutils';
+import { PageConfig, PathExt } from '@jupyterlab/coreutils';
 import { ISessionContext } from '@jupyterlab/apputils';
 import { Contents, Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { decodeKernelMessage, IKernelHello } from './comm';
+import { IDENTITY_FILE, identityText, IIdentityReader, ILocation, resolveFolder } from './core/identity';
 import { IKernelRecord } from './store';
 
 export { IKernelHello } from './comm';
@@ -14,10 +15,13 @@ export { IKernelHello } from './comm';
 /** Comm target the kernel side opens (nbprov/stream.py). */
 export const COMM_TARGET = 'nbprov';
 
-/** `<dir>/<stem>.prov`, the provenance folder of a notebook. */
-export function provFolder(notebookPath: string): string {
-  const stem = PathExt.basename(notebookPath, PathExt.extname(notebookPath));
-  return PathExt.join(PathExt.dirname(notebookPath), `${stem}.prov`);
+/**
+ * A server path as the kernel sees it: absolute under the server's root (`serverRoot` in the page
+ * config), else the file name (the server starts a kernel in its notebook's folder).
+ */
+export function kernelPath(serverPath: string): string {
+  const root = PageConfig.getOption('serverRoot');
+  return /^(\/|[A-Za-z]:\/)/.test(root) ? `${root.replace(/\/+$/, '')}/${serverPath}` : PathExt.basename(serverPath);
 }
 
 /** A file of the journal folder with its text. */
@@ -27,7 +31,7 @@ export interface IJournalText {
 }
 
 /** Reads and writes the provenance folder through the Contents API. */
-export class ContentsService {
+export class ContentsService implements IIdentityReader {
   constructor(private readonly _contents: Contents.IManager) {}
 
   /** Creates `path` and its parents when missing. */
@@ -62,13 +66,54 @@ export class ContentsService {
     return model.content as string;
   }
 
-  /** Reads every `*.jsonl` file of the journal folder. */
-  async readJournal(notebookPath: string): Promise<IJournalText[]> {
-    const folder = PathExt.join(provFolder(notebookPath), 'journal');
+  /** Reads every `*.jsonl` file of a provenance folder's `journal/`. */
+  async readJournal(provFolder: string): Promise<IJournalText[]> {
+    const folder = PathExt.join(provFolder, 'journal');
     const files = (await this.listFiles(folder)).filter(f => f.name.endsWith('.jsonl'));
     return Promise.all(
       files.map(async f => ({ name: f.name, text: await this.readText(f.path) }))
     );
+  }
+
+  async folders(dir: string): Promise<string[]> {
+    try {
+      const model = await this._contents.get(dir, { content: true });
+      return (model.content as Contents.IModel[]).filter(item => item.type === 'directory').map(item => item.name);
+    } catch {
+      return [];
+    }
+  }
+
+  async read(path: string): Promise<string | null> {
+    return this.readText(path).catch(() => null);
+  }
+
+  async exists(path: string): Promise<boolean> {
+    return this._contents.get(path, { content: false }).then(
+      () => true,
+      () => false
+    );
+  }
+
+  /** Where a notebook's provenance is (`core/identity.ts`). */
+  locate(notebookPath: string, notebookId: string | null): Promise<ILocation> {
+    return resolveFolder(this, notebookPath, notebookId);
+  }
+
+  /** Writes `identity.json` of a provenance folder, creating the folder. */
+  async writeIdentity(folder: string, id: string, notebook: string): Promise<void> {
+    await this.ensureDirectory(folder);
+    await this.writeText(PathExt.join(folder, IDENTITY_FILE), identityText(id, notebook));
+  }
+
+  /** Renames a file or folder; the server refuses (409) when `to` exists, so nothing is merged. */
+  async rename(from: string, to: string): Promise<void> {
+    await this._contents.rename(from, to);
+    for (const known of Array.from(this._knownDirectories)) {
+      if (known === from || known.startsWith(`${from}/`)) {
+        this._knownDirectories.delete(known);
+      }
+    }
   }
 
   async writeText(path: string, text: string): Promise<void> {
@@ -138,27 +183,57 @@ export class KernelChannel {
    * Loads the kernel extension silently (no execution count, no history), then opens a comm so the
    * kernel says hello: a page that reloaded learns which journal session is live.
    */
-  async loadKernelExtension(options: { notebook: string; energy: boolean }): Promise<void> {
-    const kernel = this._sessionContext.session?.kernel;
-    if (!kernel || (await kernel.info).language_info.name !== 'python') {
+  async loadKernelExtension(options: { notebook: string; notebookId: string; energy: boolean }): Promise<void> {
+    const kernel = await this._pythonKernel();
+    if (!kernel) {
       return;
     }
-    // JSON string literals are valid Python string literals.
     const code = [
       'import nbprov as _nbprov',
       'try:',
-      `    _nbprov.configure(notebook=${JSON.stringify(options.notebook)}, energy=${options.energy ? 'True' : 'False'})`,
+      `    _nbprov.configure(${configureArguments(options)}, energy=${options.energy ? 'True' : 'False'})`,
       'except RuntimeError:',
       '    pass  # already tracking this kernel',
       // Not %load_ext: a user's own `%load_ext nbprov` then loads quietly (loading is idempotent).
       '_nbprov.load_ipython_extension(get_ipython())',
       'del _nbprov'
     ].join('\n');
+    await this._executeSilently(kernel, code);
+    kernel.createComm(COMM_TARGET).open({});
+  }
+
+  /**
+   * Tells a kernel that tracks this notebook its new path after a rename or move (its journal
+   * folder was moved already). Heard when the kernel is idle: a busy cell keeps appending to its
+   * open journal file, which moved with the folder.
+   */
+  async tellNotebookMoved(options: { notebook: string; notebookId: string }): Promise<void> {
+    const kernel = await this._pythonKernel();
+    if (!kernel) {
+      return;
+    }
+    const code = [
+      'import sys as _sys',
+      'if "nbprov" in _sys.modules:',
+      '    try:',
+      `        _sys.modules["nbprov"].configure(${configureArguments(options)})`,
+      '    except RuntimeError:',
+      '        pass  # this kernel records elsewhere: it keeps its journal',
+      'del _sys'
+    ].join('\n');
+    await this._executeSilently(kernel, code);
+  }
+
+  private async _pythonKernel(): Promise<Kernel.IKernelConnection | null> {
+    const kernel = this._sessionContext.session?.kernel;
+    return kernel && (await kernel.info).language_info.name === 'python' ? kernel : null;
+  }
+
+  private async _executeSilently(kernel: Kernel.IKernelConnection, code: string): Promise<void> {
     const reply = await kernel.requestExecute({ code, silent: true, store_history: false, stop_on_error: false }).done;
     if (reply.content.status !== 'ok') {
-      throw new Error(`the kernel could not load nbprov (${reply.content.status})`);
+      throw new Error(`the kernel could not run nbprov (${reply.content.status})`);
     }
-    kernel.createComm(COMM_TARGET).open({});
   }
 
   dispose(): void {
@@ -246,6 +321,11 @@ export class KernelChannel {
   private _received = new Signal<this, ILiveRecords>(this);
   private _hello = new Signal<this, IKernelHello>(this);
   private _kernelLost = new Signal<this, string | null>(this);
+}
+
+/** `notebook=..., notebook_id=...` for `nbprov.configure`; JSON string literals are valid Python ones. */
+function configureArguments(options: { notebook: string; notebookId: string }): string {
+  return `notebook=${JSON.stringify(options.notebook)}, notebook_id=${JSON.stringify(options.notebookId)}`;
 }
 
 function toBase64(bytes: Uint8Array): string {

@@ -7,9 +7,10 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
+import { conflictFolder, IDENTITY_FILE, idOfMetadata, idOfNotebookText, newId, parseIdentity, primaryFolder } from './core/identity';
 import { IJournalWarning, parseJournal } from './core/journal';
 import { NotebookRecorder } from './recorder';
-import { ContentsService, IJournalText, ILiveRecords, KernelChannel } from './service';
+import { ContentsService, IJournalText, ILiveRecords, KernelChannel, kernelPath } from './service';
 import { IKernelRecord, RunStore } from './store';
 import { INbprovTracker, IRunStore } from './tokens';
 
@@ -51,6 +52,64 @@ export interface INotebookSessionOptions {
   energy: boolean;
 }
 
+/**
+ * Where the provenance folder of a notebook renamed or moved to `notebookPath` goes: `<stem>.prov`,
+ * unless that holds another notebook's history (never merged): then `<stem>-<id[:8]>.prov`.
+ */
+export async function moveTarget(
+  service: ContentsService,
+  notebookPath: string,
+  id: string
+): Promise<{ folder: string; note: string | null }> {
+  const primary = primaryFolder(notebookPath);
+  if (!(await service.exists(primary)) || parseIdentity(await service.read(PathExt.join(primary, IDENTITY_FILE)))?.id === id) {
+    return { folder: primary, note: null };
+  }
+  return {
+    folder: conflictFolder(notebookPath, id),
+    note: `${PathExt.basename(primary)} already holds another notebook's history, so this notebook's history is kept apart`
+  };
+}
+
+/**
+ * Moves a notebook's provenance folder next to its new path (`rename` does the move) and writes the
+ * new name into its identity; returns the folder the history is in now.
+ */
+async function moveProvenance(
+  service: ContentsService,
+  from: string,
+  notebookPath: string,
+  id: string,
+  rename: (target: string, move: () => Promise<void>) => Promise<void>
+): Promise<string> {
+  const name = PathExt.basename(notebookPath);
+  const target = await moveTarget(service, notebookPath, id);
+  if (target.folder === from) {
+    return from;
+  }
+  try {
+    if (await service.exists(from)) {
+      await rename(target.folder, () => service.rename(from, target.folder));
+    } else {
+      await rename(target.folder, async () => undefined);
+    }
+    await service.writeIdentity(target.folder, id, name);
+  } catch (error) {
+    Notification.error(
+      `nbprov: could not move the provenance of ${name} from ${from} to ${target.folder} (${(error as Error).message}); it stays in ${from}.`,
+      { autoClose: false }
+    );
+    return from;
+  }
+  const message = `nbprov: the provenance of ${name} moved with it to ${target.folder}`;
+  if (target.note) {
+    Notification.warning(`${message}: ${target.note}.`, { autoClose: 15000 });
+  } else {
+    Notification.info(`${message}.`, { autoClose: 5000 });
+  }
+  return target.folder;
+}
+
 /** Tells the user, as it happens, that the kernel's journal stopped or started again being written. */
 function notifyJournalStatus(notebook: string, record: IKernelRecord): void {
   const reason = String(record.reason ?? '');
@@ -73,19 +132,27 @@ export class NotebookSession {
     this._service = service;
     this.channel = new KernelChannel(panel.sessionContext);
     this.recorder = new NotebookRecorder(panel, service, this.channel, options.user);
+    this.located = this._locate();
     this.channel.received.connect((_, live) => this._onLive(live));
-    this.channel.hello.connect((_, hello) => this.store.markCrashed(new Set([hello.session])));
+    this.channel.hello.connect((_, hello) => {
+      this.store.markCrashed(new Set([hello.session]));
+      void this.located.then(() => this._checkKernelFolder(hello.journal));
+    });
     this.channel.kernelLost.connect(() => this.store.markCrashed(new Set()));
     void this.reload();
     if (options.autoload) {
-      const load = () => void this.channel.loadKernelExtension({ notebook: PathExt.basename(panel.context.path), energy: options.energy }).catch(reason =>
-        console.warn('nbprov: could not load the kernel extension', reason)
-      );
+      const load = () =>
+        void this.located
+          .then(() => this.channel.loadKernelExtension({ notebook: kernelPath(this.path), notebookId: this._id, energy: options.energy }))
+          .catch(reason => console.warn('nbprov: could not load the kernel extension', reason));
       panel.sessionContext.ready.then(load);
       panel.sessionContext.kernelChanged.connect(() => void panel.sessionContext.ready.then(load));
       this.channel.kernelRestarted.connect(load);
     }
   }
+
+  /** Resolves once the notebook's id and provenance folder are known. */
+  readonly located: Promise<void>;
 
   readonly panel: NotebookPanel;
   readonly store: RunStore;
@@ -96,9 +163,31 @@ export class NotebookSession {
     return this.panel.context.path;
   }
 
+  /** The provenance folder (`core/identity.ts`), once located. */
+  get folder(): string {
+    return this._folder;
+  }
+
+  /** The notebook's id (`metadata.nbprov.id`), once located. */
+  get id(): string {
+    return this._id;
+  }
+
+  /** The notebook was renamed or moved to `newPath`: its provenance follows, and its kernel is told. */
+  async followRename(newPath: string): Promise<void> {
+    await this.located;
+    this._folder = await moveProvenance(this._service, this._folder, newPath, this._id, (target, move) =>
+      this.recorder.journal.moveTo(target, move)
+    );
+    await this.channel
+      .tellNotebookMoved({ notebook: kernelPath(newPath), notebookId: this._id })
+      .catch(reason => console.warn('nbprov: could not tell the kernel where its notebook went', reason));
+  }
+
   /** Reads the whole journal from disk into the store (records already held are skipped). */
   async reload(): Promise<IJournalWarning[]> {
-    const files = await this._service.readJournal(this.path);
+    await this.located;
+    const files = await this._service.readJournal(this._folder);
     const { gaps, warnings } = applyJournal(this.store, files);
     const fresh = warnings.filter(w => !this._warned.has(`${w.file}:${w.line}`));
     for (const warning of fresh) {
@@ -118,8 +207,9 @@ export class NotebookSession {
   }
 
   /** Every journal file's text, for the export. */
-  readJournal(): Promise<IJournalText[]> {
-    return this._service.readJournal(this.path);
+  async readJournal(): Promise<IJournalText[]> {
+    await this.located;
+    return this._service.readJournal(this._folder);
   }
 
   dispose(): void {
@@ -127,6 +217,47 @@ export class NotebookSession {
     this.channel.dispose();
     if (this._catchUp !== null) {
       clearTimeout(this._catchUp);
+    }
+  }
+
+  /** Finds the notebook's id and provenance folder; a notebook without an id gets one in its metadata. */
+  private async _locate(): Promise<void> {
+    const model = this.panel.content.model!;
+    const metadata = model.getMetadata('nbprov') as unknown;
+    const known = idOfMetadata(metadata);
+    const name = PathExt.basename(this.path);
+    try {
+      const location = await this._service.locate(this.path, known);
+      this._folder = location.folder;
+      this._id = location.id;
+      if (location.note) {
+        Notification.info(`nbprov: the provenance of ${name} is in ${location.folder} (${location.note}).`, { autoClose: 10000 });
+      }
+      await this._service.writeIdentity(this._folder, this._id, name);
+    } catch (error) {
+      console.error('nbprov: could not locate the provenance folder', error);
+      this._folder = primaryFolder(this.path);
+      this._id = known ?? newId();
+    }
+    this.recorder.journal.setFolder(this._folder);
+    if (this._id !== known) {
+      model.setMetadata('nbprov', { ...(isObject(metadata) ? metadata : {}), id: this._id });
+      // Saved now, as autosave would soon: a rename outside JupyterLab is found by the id on disk.
+      if (this.panel.context.contentsModel?.writable !== false) {
+        await this.panel.context.save().catch(error => console.warn('nbprov: could not save the notebook id', error));
+      }
+    }
+  }
+
+  /** Says so when the kernel records into another folder than this page reads (`journal` is `<folder name>/journal/<file>`). */
+  private _checkKernelFolder(journal: string): void {
+    const folder = PathExt.basename(this._folder);
+    if (!journal.startsWith(`${folder}/`) && this._warnedFolder !== journal) {
+      this._warnedFolder = journal;
+      Notification.warning(
+        `nbprov: the kernel of ${PathExt.basename(this.path)} records into ${journal.split('/')[0]}, not ${folder}: restart the kernel to record both in one place.`,
+        { autoClose: false }
+      );
     }
   }
 
@@ -153,13 +284,48 @@ export class NotebookSession {
   }
 
   private readonly _service: ContentsService;
+  private _folder = '';
+  private _id = '';
+  private _warnedFolder: string | null = null;
   /** Damaged lines already reported, so each is reported once. */
   private readonly _warned = new Set<string>();
   private _catchUp: ReturnType<typeof setTimeout> | null = null;
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** The `INbprovTracker` service: one store per notebook path. */
 export class NbprovTracker implements INbprovTracker {
+  constructor(private readonly _service: ContentsService) {}
+
+  /**
+   * A notebook was renamed or moved through this page's Contents API (file browser, tab menu):
+   * its provenance folder follows, open or not, and its store is found under the new path.
+   */
+  async notebookRenamed(oldPath: string, newPath: string): Promise<void> {
+    const store = this._stores.get(oldPath);
+    if (store && !this._stores.has(newPath)) {
+      this._stores.delete(oldPath);
+      this._stores.set(newPath, store);
+    }
+    if (this._current === oldPath) {
+      this.currentNotebook = newPath;
+    }
+    const open = Array.from(this.sessions.values()).filter(session => session.path === newPath || session.path === oldPath);
+    if (open.length) {
+      await Promise.all(open.map(session => session.followRename(newPath)));
+      return;
+    }
+    const id = idOfNotebookText(await this._service.read(newPath));
+    const location = await this._service.locate(oldPath, id);
+    if (!(await this._service.exists(location.folder))) {
+      return; // nothing recorded yet
+    }
+    await moveProvenance(this._service, location.folder, newPath, location.id, (_target, move) => move());
+  }
+
   get currentChanged(): ISignal<this, string | null> {
     return this._currentChanged;
   }

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { exportSession, type IJournalFile } from '../core/export';
+import { idOfNotebookText, type IIdentityReader, resolveFolder } from '../core/identity';
 import { DirectorySink } from './fssink';
 import { UserError } from './errors';
 
@@ -51,6 +52,15 @@ async function listFiles(folder: string): Promise<string[]> {
   }
 }
 
+/** The filesystem as the identity rule reads it; symbolic links are not folders here. */
+const fileSystemReader: IIdentityReader = {
+  folders: async dir => {
+    const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+    return entries.filter(entry => entry.isDirectory()).map(entry => entry.name);
+  },
+  read: filePath => fs.readFile(filePath, 'utf8').catch(() => null)
+};
+
 export async function runExport(options: IExportOptions, version: string): Promise<string> {
   const notebookPath = path.resolve(options.notebook);
   if (path.extname(notebookPath) !== '.ipynb') {
@@ -61,7 +71,12 @@ export async function runExport(options: IExportOptions, version: string): Promi
     throw new UserError(`notebook not found: ${options.notebook}`);
   }
   const notebook = path.basename(notebookPath);
-  const provDir = path.join(path.dirname(notebookPath), `${path.basename(notebook, '.ipynb')}.prov`);
+  const notebookId = idOfNotebookText(await fileSystemReader.read(notebookPath));
+  const location = await resolveFolder(fileSystemReader, notebookPath, notebookId);
+  const provDir = location.folder;
+  if (location.note) {
+    process.stderr.write(`nbprov export: the provenance of ${notebook} is in ${provDir} (${location.note})\n`);
+  }
   const journalDir = path.join(provDir, 'journal');
   const names = (await listFiles(journalDir)).filter(name => name.endsWith('.jsonl'));
   if (names.length === 0) {
