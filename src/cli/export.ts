@@ -14,7 +14,7 @@ export const exportSpec: ICommandSpec = {
   help: [
     'usage: nbprov export [--live-session ID]... <notebook.ipynb>',
     '',
-    "Exports the provenance recorded for <notebook.ipynb> from its journal (<stem>.prov/journal/) into",
+    'Exports the provenance recorded for <notebook.ipynb> from its journal (<stem>.prov/journal/) into',
     '<stem>.prov/: prov.json (PROV-JSON), metrics.zarr/ (Zarr v3 metric series) and',
     'ro-crate-metadata.json (RO-Crate).',
     '',

@@ -59,7 +59,12 @@ describe('nbprov command line', () => {
     ['export', /^usage: nbprov export \[--live-session ID\]\.\.\. <notebook\.ipynb>\n/],
     ['restore', /^usage: nbprov restore --run RUN \[--repo PATH\] \[--notebook-only\] <prov\.json> <destination>\n/]
   ])('%s --help prints its usage and options, and runs nothing', async (name, usage) => {
-    for (const argv of [[name, '--help'], [name, '-h'], [name, 'x.ipynb', '--help'], [name, '--bogus', '--help']]) {
+    for (const argv of [
+      [name, '--help'],
+      [name, '-h'],
+      [name, 'x.ipynb', '--help'],
+      [name, '--bogus', '--help']
+    ]) {
       const result = await cli(...argv);
       expect(result).toEqual({ code: 0, stdout: expect.stringMatching(usage), stderr: '' });
       expect(result.stdout).toMatch(/^ {2}-h, --help +show this help$/m);
