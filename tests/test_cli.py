@@ -56,7 +56,10 @@ def test_version_is_the_package_version(module: bool, path_without_node: str) ->
     [
         (["--help"], "usage: nbprov [--version] [--help] <command>"),
         (["export", "--help"], "usage: nbprov export [--live-session ID]... <notebook.ipynb>"),
-        (["restore", "--help"], "usage: nbprov restore --run RUN [--repo PATH] [--notebook-only] <prov.json> <destination>"),
+        (
+            ["restore", "--help"],
+            "usage: nbprov restore --run RUN [--repo PATH] [--notebook-only] <prov.json> <destination>",
+        ),
         (["restore", "-h"], "usage: nbprov restore --run RUN"),
     ],
 )
@@ -115,7 +118,9 @@ def test_a_headless_run_exports_without_system_node(tmp_path: Path, path_without
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     path = tmp_path / "nonode.ipynb"
     nbformat.write(notebook, path)
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute(env=kernel_env({"NBPROV_NOTEBOOK": path.name, "NBPROV_ENERGY": "0", "PATH": path_without_node}))
     prov_json = tmp_path / "nonode.prov" / "prov.json"
     assert notebook.cells[3].outputs[0]["text"].strip() == str(prov_json)
