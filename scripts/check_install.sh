@@ -50,7 +50,8 @@ expect_enabled_ok "$WORK/newest"
   fi
   for args in "--help" "export --help" "restore --help"; do
     # shellcheck disable=SC2086 # the arguments are meant to split
-    nbprov $args | head -1
+    nbprov $args > "$WORK/help.txt"
+    head -1 "$WORK/help.txt"
   done
   cd "$WORK" && python3 "$ROOT/scripts/check_install_notebook.py"
 )

@@ -143,3 +143,12 @@ def json_run_id(folder: Path) -> str:
             if record["type"] == "run_start":
                 return record["run"]
     raise AssertionError("no run_start in the journal")
+
+
+def test_a_reader_that_stops_early_is_not_an_error() -> None:
+    """`nbprov --help | head -1`: the pipe is closed before the output is written."""
+    process = subprocess.Popen([str(NBPROV), "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stderr) == (0, b"")
