@@ -51,7 +51,7 @@ expect_enabled_ok "$WORK/newest"
   for args in "--help" "export --help" "restore --help"; do
     # shellcheck disable=SC2086 # the arguments are meant to split
     nbprov $args > "$WORK/help.txt"
-    head -1 "$WORK/help.txt"
+    read -r usage < "$WORK/help.txt" && echo "nbprov $args: $usage" # a builtin: PATH has no head
   done
   cd "$WORK" && python3 "$ROOT/scripts/check_install_notebook.py"
 )
