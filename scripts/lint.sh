@@ -22,9 +22,9 @@ npx eslint . || failed+=(eslint)
 echo "-- prettier"
 npx prettier --check --log-level warn . || failed+=(prettier)
 echo "-- ruff check"
-"$RUFF" check . || failed+=("ruff check")
+"$RUFF" check --output-format concise . || failed+=("ruff check")
 echo "-- ruff format"
-"$RUFF" format --check . || failed+=("ruff format")
+"$RUFF" format --check --output-format concise . || failed+=("ruff format")
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "lint: findings from: ${failed[*]}"
