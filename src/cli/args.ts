@@ -9,7 +9,6 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './errors';
 
 export interface ICommandSpec {
-  name: string;
   /** One line for the command overview. */
   summary: string;
   /** The full `--help` text, starting with the usage line. */

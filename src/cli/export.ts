@@ -9,7 +9,6 @@ import { type ICommandSpec, parseCommandArgs } from './args';
 import { UserError } from './errors';
 
 export const exportSpec: ICommandSpec = {
-  name: 'export',
   summary: 'write prov.json, metrics.zarr/ and ro-crate-metadata.json next to a notebook',
   help: [
     'usage: nbprov export [--live-session ID]... <notebook.ipynb>',

@@ -23,7 +23,6 @@ import { type ICommandSpec, parseCommandArgs, usageLine } from './args';
 import { UsageError, UserError } from './errors';
 
 export const restoreSpec: ICommandSpec = {
-  name: 'restore',
   summary: "rebuild one run's code (commit, uncommitted diff, executed cells) from an export",
   help: [
     'usage: nbprov restore --run RUN [--repo PATH] [--notebook-only] <prov.json> <destination>',
