@@ -1,11 +1,12 @@
 """Runs a small training notebook headless (nbclient) with the installed nbprov, exports it with
-``nbprov.export()`` and reads the export back with the standard readers, ``prov`` and ``zarr``.
-Run from an empty folder, with the virtual environment under test first on PATH."""
+``nbprov.export()``, reads the export back with the standard readers, ``prov`` and ``zarr``, and
+runs ``nbprov export`` and ``nbprov restore --notebook-only`` on it. Run from an empty folder, with the virtual environment under test first on PATH."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import nbformat
@@ -49,9 +50,18 @@ def main() -> None:
     loss = [array for name, array in arrays.items() if name.endswith("/values")]
     assert len(loss) == 1 and loss[0].shape == (STEPS,), sorted(arrays)
     assert abs(float(loss[0][-1]) - 1 / STEPS) < 1e-9
+    # The command line, on the same export: `nbprov export` again, then `nbprov restore` of the run.
+    subprocess.run(["nbprov", "export", str(path)], check=True)
+    restored = path.parent / "restored"
+    subprocess.run(
+        ["nbprov", "restore", "--run", "install-check", "--notebook-only", str(prov_dir / "prov.json"), str(restored)],
+        check=True,
+    )
+    sources = [cell.source for cell in nbformat.read(restored / path.name, as_version=4).cells]
+    assert sources == CELLS[:3], sources
     print(
         f"headless export: {len(json.loads((prov_dir / 'prov.json').read_text())['activity'])} activities, "
-        f"{STEPS} loss points read back by prov and zarr"
+        f"{STEPS} loss points read back by prov and zarr; nbprov export and restore ran"
     )
 
 

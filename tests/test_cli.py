@@ -135,6 +135,11 @@ def test_a_headless_run_exports_without_system_node(tmp_path: Path, path_without
     assert "1 runs" in completed.stdout and "(50 points)" in completed.stdout
     assert prov_json.is_file()
 
+    restored = tmp_path / "restored"
+    completed = command("restore", "--run", "no-node", "--notebook-only", prov_json, restored, path=path_without_node)
+    assert completed.returncode == 0, completed.stderr
+    assert [cell.source for cell in nbformat.read(restored / "nonode.ipynb", as_version=4).cells] == cells[:3]
+
 
 def json_run_id(folder: Path) -> str:
     for journal in (folder / "nonode.prov" / "journal").glob("k-*.jsonl"):
