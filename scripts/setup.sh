@@ -1,29 +1,26 @@
 #!/usr/bin/env bash
-# Installs everything nbprov needs on a fresh machine, idempotently: Debian's Chromium (UI tests),
-# a Python virtual environment with nbprov (editable) and JupyterLab, the npm packages, and the builds
-# (TypeScript, the prebuilt JupyterLab extension, the Node CLI).
+# Installs what developing nbprov needs, idempotently: a Python virtual environment with JupyterLab
+# and nbprov (editable, with its test tools), the npm packages, and the builds (TypeScript, the
+# JupyterLab extension, the Node CLI). No browser: scripts/test.sh installs the one the UI tests use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-if [ ! -x /usr/bin/chromium ]; then
-  SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
-  $SUDO apt-get update -q
-  $SUDO apt-get install -y -q chromium
-fi
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-# JupyterLab first: its jupyter-builder builds the extension, which the nbprov package then ships.
-.venv/bin/python -m pip install -q "jupyterlab==4.6.4"
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 
 export PATH="$PWD/.venv/bin:$PATH"
-npm run build
-.venv/bin/python -m pip install -q -e ".[test]"
-# Point JupyterLab at the freshly built extension (a link, so rebuilds are picked up).
+# The develop link made below must not be in place while pip installs: pip would write the
+# labextension's files (install.json among them) through it into nbprov/labextension.
+if [ -L .venv/share/jupyter/labextensions/nbprov ]; then
+  rm .venv/share/jupyter/labextensions/nbprov
+fi
+# The editable install's build hook runs `npm run build` (TypeScript, development labextension, CLI).
+python -m pip install -q -e ".[test]"
+# Point JupyterLab at the built extension through a link, so that `npm run build` is picked up.
 jupyter-builder develop --overwrite . > /dev/null

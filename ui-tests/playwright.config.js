@@ -4,7 +4,7 @@
  */
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
-// One port per concurrent test run (default 8888, galata's).
+// The port of the test server: scripts/test.sh picks a free one (NBPROV_UI_PORT; default 8888, galata's).
 const port = process.env.NBPROV_UI_PORT || '8888';
 
 module.exports = {

@@ -1,4 +1,4 @@
-/** `nbprov export <notebook.ipynb> [--live-session ID]...`: the filesystem side of core/export. */
+/** `nbprov export [--live-session ID]... <notebook.ipynb>`: the filesystem side of core/export. */
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -6,38 +6,39 @@ import * as path from 'node:path';
 import { exportSession, type IJournalFile } from '../core/export';
 import { idOfNotebookText, type IIdentityReader, resolveFolder } from '../core/identity';
 import { DirectorySink } from './fssink';
+import { type ICommandSpec, parseCommandArgs } from './args';
 import { UserError } from './errors';
 
-export const EXPORT_USAGE = 'usage: nbprov export <notebook.ipynb> [--live-session ID]...';
+export const exportSpec: ICommandSpec = {
+  summary: 'write prov.json, metrics.zarr/ and ro-crate-metadata.json next to a notebook',
+  help: [
+    'usage: nbprov export [--live-session ID]... <notebook.ipynb>',
+    '',
+    'Exports the provenance recorded for <notebook.ipynb> from its journal (<stem>.prov/journal/) into',
+    '<stem>.prov/: prov.json (PROV-JSON), metrics.zarr/ (Zarr v3 metric series) and',
+    'ro-crate-metadata.json (RO-Crate).',
+    '',
+    'options:',
+    '  --live-session ID  a kernel session that is still running (its open runs are exported as',
+    '                     running, not crashed); may be given more than once',
+    '  -h, --help         show this help'
+  ].join('\n'),
+  options: { 'live-session': { type: 'string', multiple: true } },
+  positionals: ['notebook.ipynb']
+};
 
 interface IExportOptions {
   notebook: string;
   liveSessions: string[];
 }
 
-export function parseExportArgs(args: string[]): IExportOptions {
-  const liveSessions: string[] = [];
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--live-session') {
-      const value = args[++i];
-      if (value === undefined || value.startsWith('--')) {
-        throw new UserError('--live-session needs a kernel session id');
-      }
-      liveSessions.push(value);
-    } else if (arg.startsWith('--live-session=')) {
-      liveSessions.push(arg.slice('--live-session='.length));
-    } else if (arg.startsWith('-')) {
-      throw new UserError(`unknown option ${arg}\n${EXPORT_USAGE}`);
-    } else {
-      positional.push(arg);
-    }
+/** The export options, or 'help'; a `UsageError` for a command line that does not parse. */
+export function parseExportArgs(args: string[]): IExportOptions | 'help' {
+  const parsed = parseCommandArgs(exportSpec, args);
+  if (parsed === 'help') {
+    return 'help';
   }
-  if (positional.length !== 1) {
-    throw new UserError(EXPORT_USAGE);
-  }
-  return { notebook: positional[0], liveSessions };
+  return { notebook: parsed.positionals[0], liveSessions: (parsed.values['live-session'] as string[] | undefined) ?? [] };
 }
 
 async function listFiles(folder: string): Promise<string[]> {
@@ -100,6 +101,11 @@ export async function runExport(options: IExportOptions, version: string): Promi
 }
 
 export async function exportCommand(args: string[], version: string): Promise<number> {
-  await runExport(parseExportArgs(args), version);
+  const options = parseExportArgs(args);
+  if (options === 'help') {
+    process.stdout.write(exportSpec.help + '\n');
+    return 0;
+  }
+  await runExport(options, version);
   return 0;
 }

@@ -3,55 +3,64 @@
  * Adding a subcommand is one entry in `commands`.
  */
 
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
-
-import { UserError } from './errors';
-import { EXPORT_USAGE, exportCommand } from './export';
-import { RESTORE_USAGE, restoreCommand } from './restore';
-
-/** Version of the Python package the bundle ships in (`nbprov/_version.py`, one source of truth). */
-export function packageVersion(bundleDir: string = __dirname): string {
-  try {
-    const text = readFileSync(path.join(bundleDir, '..', '_version.py'), 'utf8');
-    return /__version__\s*=\s*["']([^"']+)["']/.exec(text)?.[1] ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+import { VERSION } from '../version';
+import { type ICommandSpec } from './args';
+import { UsageError, UserError } from './errors';
+import { exportCommand, exportSpec } from './export';
+import { restoreCommand, restoreSpec } from './restore';
 
 interface ICommand {
-  usage: string;
+  spec: ICommandSpec;
   run: (args: string[]) => Promise<number>;
 }
 
 export const commands: Record<string, ICommand> = {
-  export: { usage: EXPORT_USAGE, run: args => exportCommand(args, packageVersion()) },
-  restore: { usage: RESTORE_USAGE, run: restoreCommand }
+  export: { spec: exportSpec, run: args => exportCommand(args, VERSION) },
+  restore: { spec: restoreSpec, run: restoreCommand }
 };
 
-function usage(): string {
-  return ['nbprov <command> [arguments]', ...Object.values(commands).map(c => '  ' + c.usage)].join('\n');
+export function overview(): string {
+  const width = Math.max(...Object.keys(commands).map(name => name.length));
+  return [
+    'usage: nbprov [--version] [--help] <command> [arguments]',
+    '',
+    'Provenance for machine-learning work in Jupyter notebooks.',
+    '',
+    'commands:',
+    ...Object.entries(commands).map(([name, { spec }]) => `  ${name.padEnd(width)}  ${spec.summary}`),
+    '',
+    "'nbprov <command> --help' shows a command's options."
+  ].join('\n');
 }
 
+/** Runs the command line; returns the exit status (0 ok, 1 refused input, 2 bad command line). */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h') {
-    process.stdout.write(usage() + '\n');
-    return name === undefined ? 2 : 0;
-  }
-  if (name === '--version') {
-    process.stdout.write(packageVersion() + '\n');
+  if (name === '--help' || name === '-h') {
+    process.stdout.write(overview() + '\n');
     return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(VERSION + '\n');
+    return 0;
+  }
+  if (name === undefined) {
+    process.stderr.write(overview() + '\n');
+    return 2;
   }
   const command = Object.prototype.hasOwnProperty.call(commands, name) ? commands[name] : undefined;
   if (!command) {
-    process.stderr.write(`nbprov: unknown command ${JSON.stringify(name)}\n${usage()}\n`);
+    const what = name.startsWith('-') ? 'unknown option' : 'unknown command';
+    process.stderr.write(`nbprov: ${what} ${JSON.stringify(name)}\n\n${overview()}\n`);
     return 2;
   }
   try {
     return await command.run(args);
   } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`nbprov ${name}: ${error.message}\n${error.usage}\n'nbprov ${name} --help' for more\n`);
+      return 2;
+    }
     if (error instanceof UserError) {
       process.stderr.write(`nbprov ${name}: ${error.message}\n`);
       return 1;
@@ -61,6 +70,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // A reader that stops early (`nbprov --help | head -1`) closes the pipe: that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') {
+      throw error;
+    }
+    process.exit(0);
+  });
   main(process.argv.slice(2)).then(
     code => process.exit(code),
     (error: unknown) => {

@@ -1,10 +1,11 @@
 /**
- * `nbprov restore <prov.json> --run <run id> [--repo <path>] [--notebook-only] <destination>`
+ * `nbprov restore --run RUN [--repo PATH] [--notebook-only] <prov.json> <destination>`
  *
- * Rebuilds the code of one run from an export: clones the recorded repository into the
- * destination, checks out the recorded commit, applies the recorded uncommitted diff (after
- * checking its SHA-256) and writes the notebook with the cell sources exactly as the run's
- * kernel session executed them, up to and including the run's cell.
+ * Rebuilds the code of one run from an export: clones the run's repository (`--repo`, else the
+ * recorded remote, else the recorded repository path) into the destination, checks out the
+ * recorded commit, applies the recorded uncommitted diff (after checking its SHA-256) and writes
+ * the notebook with the cell sources exactly as the run's kernel session executed them, up to and
+ * including the run's cell.
  *
  * Refuses (non-zero exit, nothing written) when the run is unknown, the diff was capped or its
  * hash does not match, the destination is not empty, or the export has no git information
@@ -18,14 +19,33 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { simpleGit, SimpleGit } from 'simple-git';
 
-import { UserError } from './errors';
+import { type ICommandSpec, parseCommandArgs, usageLine } from './args';
+import { UsageError, UserError } from './errors';
 
-export const RESTORE_USAGE =
-  'usage: nbprov restore <prov.json> --run <run id> [--repo <path>] [--notebook-only] <destination>';
+export const restoreSpec: ICommandSpec = {
+  summary: "rebuild one run's code (commit, uncommitted diff, executed cells) from an export",
+  help: [
+    'usage: nbprov restore --run RUN [--repo PATH] [--notebook-only] <prov.json> <destination>',
+    '',
+    "Clones the run's repository into <destination> (which must be missing or empty), checks out the",
+    'recorded commit, applies the recorded uncommitted diff after checking its SHA-256, and writes the',
+    'notebook with the cells exactly as the run executed them.',
+    '',
+    'options:',
+    '  --run RUN        the run: its id, its PROV id (nbprov:run.<id>) or its name, if unique',
+    '  --repo PATH      clone this repository instead of the recorded remote (without a remote, the',
+    '                   recorded repository path is used when it still holds the commit)',
+    '  --notebook-only  restore only the notebook (for exports without git information)',
+    '  -h, --help       show this help'
+  ].join('\n'),
+  options: { run: { type: 'string' }, repo: { type: 'string' }, 'notebook-only': { type: 'boolean' } },
+  positionals: ['prov.json', 'destination']
+};
 
 export interface IRestoreOptions {
   provPath: string;
-  runId: string;
+  /** The run: its id, its PROV id or its unique name. */
+  run: string;
   destination: string;
   /** Local repository to clone instead of the recorded remote. */
   repo: string | null;
@@ -73,35 +93,23 @@ export interface IRestoreResult {
   untrackedNotRestored: string[];
 }
 
-export function parseRestoreArgs(args: string[]): IRestoreOptions {
-  const positional: string[] = [];
-  let runId: string | null = null;
-  let repo: string | null = null;
-  let notebookOnly = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--run' || arg === '--repo') {
-      const value = args[++i];
-      if (value === undefined) {
-        throw new UserError(`${arg} needs a value\n${RESTORE_USAGE}`);
-      }
-      if (arg === '--run') {
-        runId = value;
-      } else {
-        repo = value;
-      }
-    } else if (arg === '--notebook-only') {
-      notebookOnly = true;
-    } else if (arg.startsWith('-')) {
-      throw new UserError(`unknown option ${arg}\n${RESTORE_USAGE}`);
-    } else {
-      positional.push(arg);
-    }
+/** The restore options, or 'help'; a `UsageError` for a command line that does not parse. */
+export function parseRestoreArgs(args: string[]): IRestoreOptions | 'help' {
+  const parsed = parseCommandArgs(restoreSpec, args);
+  if (parsed === 'help') {
+    return 'help';
   }
-  if (positional.length !== 2 || runId === null) {
-    throw new UserError(RESTORE_USAGE);
+  const { run, repo, 'notebook-only': notebookOnly } = parsed.values;
+  if (typeof run !== 'string') {
+    throw new UsageError('missing --run RUN', usageLine(restoreSpec));
   }
-  return { provPath: positional[0], runId, destination: positional[1], repo, notebookOnly };
+  return {
+    provPath: parsed.positionals[0],
+    run,
+    destination: parsed.positionals[1],
+    repo: typeof repo === 'string' ? repo : null,
+    notebookOnly: notebookOnly === true
+  };
 }
 
 type ProvAttributes = Record<string, unknown>;
@@ -112,23 +120,13 @@ type ProvSection = Record<string, ProvAttributes>;
  * activity's `nbprov:git_*` attributes, the cell execution that informed it, and the executions of
  * its kernel session up to that one with the cell source each `used`.
  */
-export function recordedRun(document: unknown, runId: string): IRecordedRun {
+export function recordedRun(document: unknown, selector: string): IRecordedRun {
   if (!isObject(document) || !isObject(document.activity)) {
     throw new UserError('the file is not a PROV-JSON export of nbprov (it has no activities)');
   }
   const activities = document.activity as ProvSection;
-  const runEntry = Object.entries(activities).find(
-    ([, attributes]) => text(attributes['prov:type']) === 'provml:RunExecution' && text(attributes['nbprov:run_id']) === runId
-  );
-  if (runEntry === undefined) {
-    const known = Object.values(activities)
-      .filter(attributes => text(attributes['prov:type']) === 'provml:RunExecution')
-      .map(attributes => `${text(attributes['nbprov:run_id'])} (${text(attributes['prov:label'])})`);
-    throw new UserError(
-      `run ${JSON.stringify(runId)} is not in this export; its runs are: ${known.join(', ') || 'none'}`
-    );
-  }
-  const [runKey, runAttributes] = runEntry;
+  const [runKey, runAttributes] = findRun(activities, selector);
+  const runId = text(runAttributes['nbprov:run_id']) as string;
   const isExecution = (key: string): boolean => text(activities[key]?.['prov:type']) === 'nbprov:CellExecution';
   const runExec = relations(document, 'wasInformedBy').find(
     relation => text(relation['prov:informed']) === runKey && isExecution(text(relation['prov:informant']) ?? '')
@@ -165,6 +163,34 @@ export function recordedRun(document: unknown, runId: string): IRecordedRun {
     .sort((a, b) => a.index - b.index)
     .map(({ execution }) => execution);
   return { run: runId, notebook: notebookName(document), git: recordedGit(runAttributes), executions };
+}
+
+/** The run activity `selector` names: its run id, its PROV id (`nbprov:run.<id>`) or its name when unique. */
+function findRun(activities: ProvSection, selector: string): [string, ProvAttributes] {
+  const runs = Object.entries(activities).filter(
+    ([, attributes]) =>
+      text(attributes['prov:type']) === 'provml:RunExecution' && text(attributes['nbprov:run_id']) !== null
+  );
+  const byId = runs.find(([key, attributes]) => text(attributes['nbprov:run_id']) === selector || key === selector);
+  if (byId !== undefined) {
+    return byId;
+  }
+  const byName = runs.filter(([, attributes]) => text(attributes['prov:label']) === selector);
+  if (byName.length === 1) {
+    return byName[0];
+  }
+  const describe = (candidates: [string, ProvAttributes][]): string =>
+    candidates
+      .map(([, attributes]) => `${text(attributes['nbprov:run_id'])} (${text(attributes['prov:label'])})`)
+      .join(', ');
+  if (byName.length > 1) {
+    throw new UserError(
+      `${byName.length} runs are named ${JSON.stringify(selector)}: ${describe(byName)}; give one of their ids`
+    );
+  }
+  throw new UserError(
+    `run ${JSON.stringify(selector)} is not in this export; its runs are: ${describe(runs) || 'none'}`
+  );
 }
 
 function recordedGit(run: ProvAttributes): IRecordedGit | null {
@@ -307,7 +333,7 @@ export function restoredNotebook(run: IRecordedRun): string {
 }
 
 export async function restore(options: IRestoreOptions): Promise<IRestoreResult> {
-  const run = recordedRun(await readProv(options.provPath), options.runId);
+  const run = recordedRun(await readProv(options.provPath), options.run);
   if (run.git === null && !options.notebookOnly) {
     throw new UserError(
       'the export has no git information for this run (its notebook was not in a git repository): ' +
@@ -320,7 +346,7 @@ export async function restore(options: IRestoreOptions): Promise<IRestoreResult>
   // Every check that needs no clone runs before anything is written.
   const diff = useGit && run.git ? verifiedDiff(run.git) : null;
   const target = notebookTarget(destination, restoring);
-  const source = useGit && run.git ? cloneSource(run.git, options.repo) : null;
+  const source = useGit && run.git ? await cloneSource(run.git, options.repo) : null;
   const createdDestination = await prepareDestination(destination);
   try {
     if (source !== null && diff !== null && run.git) {
@@ -340,7 +366,12 @@ export async function restore(options: IRestoreOptions): Promise<IRestoreResult>
 
 /** Entry point of the subcommand; a `UserError` is printed by the command table with exit status 1. */
 export async function restoreCommand(args: string[]): Promise<number> {
-  const result = await restore(parseRestoreArgs(args));
+  const options = parseRestoreArgs(args);
+  if (options === 'help') {
+    process.stdout.write(restoreSpec.help + '\n');
+    return 0;
+  }
+  const result = await restore(options);
   const what = result.commit ? `commit ${result.commit} and notebook` : 'notebook';
   process.stdout.write(`nbprov restore: restored ${what} ${result.notebook}\n`);
   if (result.untrackedNotRestored.length > 0) {
@@ -366,20 +397,36 @@ async function readProv(provPath: string): Promise<unknown> {
   }
 }
 
-/** What to clone: `--repo`, else the recorded remote; transport-helper URLs are refused. */
-function cloneSource(git: IRecordedGit, repo: string | null): string {
+/**
+ * What to clone: `--repo`, else the recorded remote (transport-helper URLs are refused), else the
+ * recorded repository path when it still holds the commit.
+ */
+async function cloneSource(git: IRecordedGit, repo: string | null): Promise<string> {
   if (repo !== null) {
     return path.resolve(repo);
   }
-  if (git.remote === null) {
-    throw new UserError(
-      `the run's repository had no remote; give a clone of it with --repo (it was recorded at ${git.root})`
-    );
+  if (git.remote !== null) {
+    if (git.remote.startsWith('-') || git.remote.includes('::')) {
+      throw new UserError(`refusing the recorded remote ${JSON.stringify(git.remote)}`);
+    }
+    return git.remote;
   }
-  if (git.remote.startsWith('-') || git.remote.includes('::')) {
-    throw new UserError(`refusing the recorded remote ${JSON.stringify(git.remote)}`);
+  const root = git.root === null ? null : path.resolve(git.root);
+  if (root !== null && git.commit !== null && (await holdsCommit(root, git.commit))) {
+    return root;
   }
-  return git.remote;
+  throw new UserError(
+    `the run's repository had no remote and its recorded path ${git.root ?? '(none)'} ` +
+      `no longer holds commit ${git.commit ?? '(none)'}; give a clone of it with --repo`
+  );
+}
+
+async function holdsCommit(folder: string, commit: string): Promise<boolean> {
+  const stat = await fs.stat(folder).catch(() => null);
+  if (!stat?.isDirectory()) {
+    return false;
+  }
+  return hasCommit(simpleGit({ baseDir: folder }).env({ ...process.env, GIT_TERMINAL_PROMPT: '0' }), commit);
 }
 
 /** Accepts a missing or empty destination; returns whether it had to be created. */

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { lines, T } from '../../core/__tests__/fixtures';
-import { UserError } from '../errors';
+import { UsageError } from '../errors';
 import { parseExportArgs, runExport } from '../export';
 import { DirectorySink } from '../fssink';
 
@@ -19,14 +19,16 @@ describe('nbprov export', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('parses arguments and refuses bad ones as user errors', () => {
+  it('parses arguments and refuses bad ones as usage errors', () => {
     expect(parseExportArgs(['a.ipynb', '--live-session', 's1', '--live-session=s2'])).toEqual({
       notebook: 'a.ipynb',
       liveSessions: ['s1', 's2']
     });
-    expect(() => parseExportArgs([])).toThrow(UserError);
-    expect(() => parseExportArgs(['a.ipynb', '--live-session'])).toThrow(/needs a kernel session id/);
-    expect(() => parseExportArgs(['a.ipynb', '--bogus'])).toThrow(/unknown option/);
+    expect(parseExportArgs(['a.ipynb'])).toEqual({ notebook: 'a.ipynb', liveSessions: [] });
+    expect(parseExportArgs(['--help'])).toBe('help');
+    expect(() => parseExportArgs([])).toThrow(UsageError);
+    expect(() => parseExportArgs(['a.ipynb', '--live-session'])).toThrow(/'--live-session <value>' argument missing/);
+    expect(() => parseExportArgs(['a.ipynb', '--bogus'])).toThrow(/Unknown option '--bogus'/);
   });
 
   it('writes the export next to the journal and nowhere else', async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 
-import { UserError } from '../errors';
+import { UsageError, UserError } from '../errors';
 import {
   IRecordedGit,
   IRecordedRun,
@@ -48,18 +48,29 @@ describe('parseRestoreArgs', () => {
   it('reads the PROV file, run, destination and options in any order', () => {
     expect(parseRestoreArgs(['prov.json', '--run', 'r1', 'out', '--repo', '../src', '--notebook-only'])).toEqual({
       provPath: 'prov.json',
-      runId: 'r1',
+      run: 'r1',
       destination: 'out',
       repo: '../src',
       notebookOnly: true
+    });
+    expect(parseRestoreArgs(['--run=r1', 'prov.json', 'out'])).toEqual({
+      provPath: 'prov.json',
+      run: 'r1',
+      destination: 'out',
+      repo: null,
+      notebookOnly: false
     });
   });
 
   it.each([[['prov.json', 'out']], [['prov.json', '--run']], [['prov.json', '--run', 'r', 'out', '--force']], [['a', 'b', 'c', '--run', 'r']]])(
     'refuses %j with the usage',
     args => {
-      expect(() => parseRestoreArgs(args)).toThrow(UserError);
-      expect(() => parseRestoreArgs(args)).toThrow(/usage: nbprov restore/);
+      expect(() => parseRestoreArgs(args)).toThrow(UsageError);
+      try {
+        parseRestoreArgs(args);
+      } catch (error) {
+        expect((error as UsageError).usage).toMatch(/^usage: nbprov restore /);
+      }
     }
   );
 });
@@ -152,5 +163,61 @@ describe('recordedRun', () => {
       activity: { 'nbprov:run.abc': { 'prov:type': 'provml:RunExecution', 'nbprov:run_id': 'abc', 'prov:label': 'baseline' } }
     };
     expect(() => recordedRun(document, 'nope')).toThrow(/"nope" is not in this export; its runs are: abc \(baseline\)/);
+  });
+
+  describe('finds the run by id, PROV id or unique name', () => {
+    // Two runs named "tuned", one "baseline"; each started by its own cell execution.
+    const run = (id: string, label: string) => ({ 'prov:type': 'provml:RunExecution', 'nbprov:run_id': id, 'prov:label': label });
+    const execution = (index: number) => ({
+      'prov:type': 'nbprov:CellExecution',
+      'nbprov:kernel_session': 's',
+      'nbprov:exec_index': index,
+      'nbprov:cell': `c${index}`
+    });
+    const source = (code: string) => ({ 'prov:type': 'nbprov:CellSource', 'nbprov:source': code });
+    const document = {
+      activity: {
+        'nbprov:run.r1': run('r1', 'baseline'),
+        'nbprov:run.r2': run('r2', 'tuned'),
+        'nbprov:run.r3': run('r3', 'tuned'),
+        'nbprov:run.r4': run('r4', 'r1'),
+        'nbprov:exec.s-1': execution(1),
+        'nbprov:exec.s-2': execution(2),
+        'nbprov:exec.s-3': execution(3)
+      },
+      entity: { 'nbprov:src.1': source('a = 1'), 'nbprov:src.2': source('b = 2'), 'nbprov:src.3': source('c = 3') },
+      wasInformedBy: {
+        '_:i1': { 'prov:informed': 'nbprov:run.r1', 'prov:informant': 'nbprov:exec.s-1' },
+        '_:i2': { 'prov:informed': 'nbprov:run.r2', 'prov:informant': 'nbprov:exec.s-2' },
+        '_:i3': { 'prov:informed': 'nbprov:run.r3', 'prov:informant': 'nbprov:exec.s-3' },
+        '_:i4': { 'prov:informed': 'nbprov:run.r4', 'prov:informant': 'nbprov:exec.s-3' }
+      },
+      used: {
+        '_:u1': { 'prov:activity': 'nbprov:exec.s-1', 'prov:entity': 'nbprov:src.1' },
+        '_:u2': { 'prov:activity': 'nbprov:exec.s-2', 'prov:entity': 'nbprov:src.2' },
+        '_:u3': { 'prov:activity': 'nbprov:exec.s-3', 'prov:entity': 'nbprov:src.3' }
+      }
+    };
+    const sources = (selector: string) => recordedRun(document, selector).executions.map(e => e.source);
+
+    it.each([
+      ['r1', 'r1'],
+      ['nbprov:run.r1', 'r1'],
+      ['baseline', 'r1'],
+      ['r2', 'r2'],
+      ['nbprov:run.r3', 'r3']
+    ])('%s gives run %s', (selector, id) => {
+      expect(recordedRun(document, selector).run).toBe(id);
+    });
+
+    it('prefers an id over a run whose name is that id', () => {
+      expect(sources('r1')).toEqual(['a = 1']);
+    });
+
+    it('refuses an ambiguous name and lists the candidates', () => {
+      expect(() => recordedRun(document, 'tuned')).toThrow(
+        '2 runs are named "tuned": r2 (tuned), r3 (tuned); give one of their ids'
+      );
+    });
   });
 });
