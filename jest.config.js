@@ -1,5 +1,16 @@
 // ESM-only packages (zarrita, numcodecs, vega) must be transformed for jest.
-const esModules = ['zarrita', 'numcodecs', '@zarrita', 'vega', 'd3-', 'delaunator', 'robust-predicates', 'internmap', 'reference-spec-reader', 'fflate'].join('|');
+const esModules = [
+  'zarrita',
+  'numcodecs',
+  '@zarrita',
+  'vega',
+  'd3-',
+  'delaunator',
+  'robust-predicates',
+  'internmap',
+  'reference-spec-reader',
+  'fflate'
+].join('|');
 
 module.exports = {
   testEnvironment: 'node',

@@ -13,8 +13,8 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -25,7 +25,7 @@ from nbprov.energy.nvml import open_nvml  # noqa: E402
 from nbprov.energy.rapl import open_rapl  # noqa: E402
 
 
-def counter_update_interval(device: EnergyDevice, seconds: float) -> Optional[float]:
+def counter_update_interval(device: EnergyDevice, seconds: float) -> float | None:
     """Median time between changes of the raw counter, polled as fast as possible."""
     changes = []
     last = device.read_energy_j()
@@ -35,11 +35,11 @@ def counter_update_interval(device: EnergyDevice, seconds: float) -> Optional[fl
         if value != last:
             changes.append(time.perf_counter())
             last = value
-    gaps = [b - a for a, b in zip(changes, changes[1:])]
+    gaps = [b - a for a, b in zip(changes, changes[1:], strict=False)]
     return statistics.median(gaps) if gaps else None
 
 
-def gpu_load() -> Optional[Callable[[threading.Event], None]]:
+def gpu_load() -> Callable[[threading.Event], None] | None:
     try:
         import torch
     except ImportError:
@@ -121,8 +121,10 @@ def sampler_overhead(hz: float, steps: int = 200_000, repeats: int = 5) -> None:
         meter.read()
         reads.append(time.perf_counter() - started)
     meter.close()
-    print(f"\nsampler at {hz:g} Hz: step loop {baseline * 1e3:.1f} ms alone, {sampled * 1e3:.1f} ms sampled "
-          f"({(sampled / baseline - 1) * 100:+.1f} %); meter.read() median {statistics.median(reads) * 1e6:.0f} µs")
+    print(
+        f"\nsampler at {hz:g} Hz: step loop {baseline * 1e3:.1f} ms alone, {sampled * 1e3:.1f} ms sampled "
+        f"({(sampled / baseline - 1) * 100:+.1f} %); meter.read() median {statistics.median(reads) * 1e6:.0f} µs"
+    )
 
 
 def main() -> int:

@@ -22,25 +22,72 @@ const T0 = Date.parse('2025-01-02T03:04:05.000Z');
 const iso = ms => new Date(ms).toISOString();
 const b64 = typed => Buffer.from(typed.buffer, typed.byteOffset, typed.byteLength).toString('base64');
 const line = record => JSON.stringify(record);
-const kernelStart = { type: 'kernel_start', t: iso(T0), session: 'bench', kernel_id: null, pid: 1, hostname: 'h', python: '3.11', nbprov_version: '0.1.0', notebook: 'bench.ipynb', user: 'bench' };
+const kernelStart = {
+  type: 'kernel_start',
+  t: iso(T0),
+  session: 'bench',
+  kernel_id: null,
+  pid: 1,
+  hostname: 'h',
+  python: '3.11',
+  nbprov_version: '0.1.0',
+  notebook: 'bench.ipynb',
+  user: 'bench'
+};
 const RUN = '0123456789abcdef0123456789abcdef';
 
 /** One run logging `points` points of one metric, in batches like the kernel's flushes. */
 function metricJournal(points, batchSize = 100_000) {
-  const lines = [line(kernelStart), line({ type: 'exec_start', t: iso(T0 + 1), exec: 'bench-1', msg_id: null, cell: 'c', count: 1, source: 'train()' }),
-    line({ type: 'run_start', t: iso(T0 + 2), run: RUN, name: 'train', experiment: 'bench', exec: 'bench-1', code: null, energy: false })];
+  const lines = [
+    line(kernelStart),
+    line({ type: 'exec_start', t: iso(T0 + 1), exec: 'bench-1', msg_id: null, cell: 'c', count: 1, source: 'train()' }),
+    line({
+      type: 'run_start',
+      t: iso(T0 + 2),
+      run: RUN,
+      name: 'train',
+      experiment: 'bench',
+      exec: 'bench-1',
+      code: null,
+      energy: false
+    })
+  ];
   for (let start = 0, batch = 1; start < points; start += batchSize, batch++) {
     const n = Math.min(batchSize, points - start);
-    const steps = new BigInt64Array(n), values = new Float64Array(n), timestamps = new BigInt64Array(n), epochs = new Int32Array(n);
+    const steps = new BigInt64Array(n),
+      values = new Float64Array(n),
+      timestamps = new BigInt64Array(n),
+      epochs = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       steps[i] = BigInt(start + i);
       values[i] = Math.exp(-(start + i) / 1e5) + Math.random() * 1e-3;
       timestamps[i] = BigInt(T0 + start + i);
       epochs[i] = Math.floor((start + i) / 1e5);
     }
-    lines.push(line({ type: 'metrics', t: iso(T0 + 3 + batch), run: RUN, batch, series: [{ metric: 'loss', ctx: null, n, steps: b64(steps), values: b64(values), timestamps: b64(timestamps), epochs: b64(epochs) }] }));
+    lines.push(
+      line({
+        type: 'metrics',
+        t: iso(T0 + 3 + batch),
+        run: RUN,
+        batch,
+        series: [
+          {
+            metric: 'loss',
+            ctx: null,
+            n,
+            steps: b64(steps),
+            values: b64(values),
+            timestamps: b64(timestamps),
+            epochs: b64(epochs)
+          }
+        ]
+      })
+    );
   }
-  lines.push(line({ type: 'run_end', t: iso(T0 + 10_000), run: RUN, status: 'finished' }), line({ type: 'exec_end', t: iso(T0 + 10_001), exec: 'bench-1', status: 'ok' }));
+  lines.push(
+    line({ type: 'run_end', t: iso(T0 + 10_000), run: RUN, status: 'finished' }),
+    line({ type: 'exec_end', t: iso(T0 + 10_001), exec: 'bench-1', status: 'ok' })
+  );
   return { journal: [{ name: 'k-bench.jsonl', text: lines.join('\n') + '\n' }], values: null };
 }
 
@@ -53,10 +100,26 @@ function executionJournal(executions) {
     const source = `# cell ${n % 50}\nx = ${Math.floor(n / 150)}\nfor i in range(10):\n    print(i * x)\n`;
     kernel.push(line({ type: 'exec_start', t: iso(T0 + n * 10), exec: `bench-${n}`, msg_id: `m${n}`, cell, count: n, source }));
     kernel.push(line({ type: 'exec_end', t: iso(T0 + n * 10 + 5), exec: `bench-${n}`, status: 'ok' }));
-    frontend.push(line({ type: 'exec_output', t: iso(T0 + n * 10 + 5), msg_id: `m${n}`, cell, count: n, status: 'ok', started: iso(T0 + n * 10), ended: iso(T0 + n * 10 + 5),
-      outputs: [{ output_type: 'stream', name: 'stdout', text: '0\n1\n2\n', truncated: false, sha256: 'a'.repeat(64), size: 6 }] }));
+    frontend.push(
+      line({
+        type: 'exec_output',
+        t: iso(T0 + n * 10 + 5),
+        msg_id: `m${n}`,
+        cell,
+        count: n,
+        status: 'ok',
+        started: iso(T0 + n * 10),
+        ended: iso(T0 + n * 10 + 5),
+        outputs: [{ output_type: 'stream', name: 'stdout', text: '0\n1\n2\n', truncated: false, sha256: 'a'.repeat(64), size: 6 }]
+      })
+    );
   }
-  return { journal: [{ name: 'k-bench.jsonl', text: kernel.join('\n') + '\n' }, { name: 'f-p-0.jsonl', text: frontend.join('\n') + '\n' }] };
+  return {
+    journal: [
+      { name: 'k-bench.jsonl', text: kernel.join('\n') + '\n' },
+      { name: 'f-p-0.jsonl', text: frontend.join('\n') + '\n' }
+    ]
+  };
 }
 
 class CountingSink {
@@ -78,7 +141,16 @@ function inlinedSize(points) {
   let bytes = 0;
   for (let i = 0; i < points; i++) {
     const value = Math.exp(-i / 1e5) + Math.random() * 1e-3;
-    bytes += JSON.stringify({ [`nbprov:point.${RUN}.0.${i}`]: { 'prov:type': 'provml:MetricPoint', 'prov:value': value, 'nbprov:step': i, 'nbprov:timestamp': T0 + i, 'nbprov:epoch': Math.floor(i / 1e5) } }).length - 1;
+    bytes +=
+      JSON.stringify({
+        [`nbprov:point.${RUN}.0.${i}`]: {
+          'prov:type': 'provml:MetricPoint',
+          'prov:value': value,
+          'nbprov:step': i,
+          'nbprov:timestamp': T0 + i,
+          'nbprov:epoch': Math.floor(i / 1e5)
+        }
+      }).length - 1;
   }
   return bytes;
 }

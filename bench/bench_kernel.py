@@ -1,6 +1,6 @@
 """Kernel-side costs of nbprov (prints a small table; not a test).
 
-    .venv/bin/python bench/bench_kernel.py
+.venv/bin/python bench/bench_kernel.py
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def log_metric_cost() -> float:
         run = nbprov.start_run(energy=False)
         log_metric = run.log_metric
         started = time.perf_counter()
-        for i in range(METRIC_POINTS):
+        for _i in range(METRIC_POINTS):
             log_metric("loss", 0.5)
         per_point.append((time.perf_counter() - started) / METRIC_POINTS)
         run.end()

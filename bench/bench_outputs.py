@@ -27,7 +27,9 @@ _elapsed = time.perf_counter() - _started
 
 def _seconds(folder: str, tracked: bool) -> float:
     env = dict(os.environ, NBPROV_NOTEBOOK="bench.ipynb", NBPROV_ENERGY="0")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH")])
+    )
     manager = KernelManager(kernel_name="python3")
     manager.start_kernel(cwd=folder, env=env)
     client = manager.client()
@@ -39,7 +41,8 @@ def _seconds(folder: str, tracked: bool) -> float:
         client.execute_interactive(CELL, timeout=300, output_hook=lambda message: None)
         texts: list[str] = []
         client.execute_interactive(
-            "print(_elapsed)", timeout=60,
+            "print(_elapsed)",
+            timeout=60,
             output_hook=lambda m: texts.append(m["content"]["text"]) if m["msg_type"] == "stream" else None,
         )
         return float("".join(texts))

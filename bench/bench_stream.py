@@ -7,7 +7,8 @@ Starts an ipykernel with ``jupyter_client`` in a temporary folder, loads nbprov 
 ``nbprov.run()``, and reads every ``comm_msg`` of that comm on iopub as a frontend would: each
 message carries many records; each ``metrics`` record's arrays arrive as binary buffers, are
 decoded and checked (count, steps, values, order). Comm messages are counted (the most sent in one
-second, by the kernel's clock) against the stream's budget. End to end = first point logged (kernel clock) -> last point received (client clock; same
+second, by the kernel's clock) against the stream's budget.
+End to end = first point logged (kernel clock) -> last point received (client clock; same
 machine). A second cell times ``log_metric`` in blocks with the comm connected.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import os
 import queue
-import statistics
 import sys
 import tempfile
 import time

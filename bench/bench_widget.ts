@@ -37,7 +37,10 @@ function fill(store: RunStore, points: number): void {
     }
     store.apply('bench', [
       {
-        type: 'metrics', t: new Date(0).toISOString(), run: RUN, batch,
+        type: 'metrics',
+        t: new Date(0).toISOString(),
+        run: RUN,
+        batch,
         series: [{ metric: 'loss', ctx: null, steps, values, timestamps, epochs }]
       }
     ]);
@@ -61,7 +64,9 @@ function main(): void {
   const perMillion = (bytes: number): string => ((bytes / 1e6) * (1e6 / POINTS)).toFixed(1);
 
   const line: ILine = {
-    key: `${RUN}/loss`, run: 'bench', context: '(none)',
+    key: `${RUN}/loss`,
+    run: 'bench',
+    context: '(none)',
     series: store.runs.get(RUN)!.series.get('loss')!
   };
   const rows: [string, string][] = [

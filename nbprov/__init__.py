@@ -15,22 +15,44 @@ import secrets
 import socket
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ._version import __version__
 from .execution import ExecutionTracker, parent_request
 from .export import run_cli_export
-from .identity import locate_notebook, read_notebook_id, resolve_folder, unknown_notebook_warning, valid_id, write_identity
+from .identity import (
+    locate_notebook,
+    read_notebook_id,
+    resolve_folder,
+    unknown_notebook_warning,
+    valid_id,
+    write_identity,
+)
 from .journal import JournalWriter
 from .outputs import OutputRecorder
 from .runs import Run, RunManager, RunSpec
 from .stream import CommStream
 
 __all__ = [
-    "__version__", "Run", "configure", "run", "start_run", "end_run", "active_run", "log_param",
-    "log_params", "log_metric", "log_metrics", "log_artifact", "set_tag", "export", "show",
-    "load_ipython_extension", "unload_ipython_extension",
+    "__version__",
+    "Run",
+    "configure",
+    "run",
+    "start_run",
+    "end_run",
+    "active_run",
+    "log_param",
+    "log_params",
+    "log_metric",
+    "log_metrics",
+    "log_artifact",
+    "set_tag",
+    "export",
+    "show",
+    "load_ipython_extension",
+    "unload_ipython_extension",
 ]
 
 
@@ -85,9 +107,16 @@ class _Tracking:
         self.writer.add_listener(self.stream.send)
         hostname = socket.gethostname()
         self.writer.append(
-            "kernel_start", session=self.session, kernel_id=_kernel_id(shell), pid=os.getpid(),
-            hostname=hostname, python=sys.version.split()[0], nbprov_version=__version__,
-            notebook=self.notebook, notebook_id=self.notebook_id, user=_user(),
+            "kernel_start",
+            session=self.session,
+            kernel_id=_kernel_id(shell),
+            pid=os.getpid(),
+            hostname=hostname,
+            python=sys.version.split()[0],
+            nbprov_version=__version__,
+            notebook=self.notebook,
+            notebook_id=self.notebook_id,
+            user=_user(),
         )
         self.runs.mark_crashed(self.folder / "journal", hostname)
         if self.execution is not None:
@@ -116,7 +145,11 @@ class _Tracking:
 
     def _in_cell(self) -> bool:
         """False while a kernel loads the extension at start-up: output then reaches no cell."""
-        return self.execution is None or getattr(self.shell, "kernel", None) is None or parent_request(self.shell) is not None
+        return (
+            self.execution is None
+            or getattr(self.shell, "kernel", None) is None
+            or parent_request(self.shell) is not None
+        )
 
     def _show_notices(self) -> None:
         """Prints, once, what the user must know about where this kernel records."""

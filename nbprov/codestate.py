@@ -14,7 +14,7 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 DIFF_CAP_BYTES = 1 << 20
@@ -38,7 +38,7 @@ def capture(notebook_path: Path) -> dict[str, Any]:
     }
 
 
-def git_state(notebook_path: Path) -> Optional[dict[str, Any]]:
+def git_state(notebook_path: Path) -> dict[str, Any] | None:
     """Repository state around the notebook, or None when there is no usable repository."""
     notebook = notebook_path.resolve()
     try:
@@ -53,7 +53,7 @@ def git_state(notebook_path: Path) -> Optional[dict[str, Any]]:
         log.warning("nbprov: git state of %s not recorded: %s", root, failure)
         return None
     try:
-        notebook_in_repo: Optional[str] = notebook.relative_to(root).as_posix()
+        notebook_in_repo: str | None = notebook.relative_to(root).as_posix()
     except ValueError:
         notebook_in_repo = None
     return {
@@ -102,18 +102,18 @@ def _diff_fields(diff: bytes) -> dict[str, Any]:
     }
 
 
-def _status(root: Path) -> tuple[Optional[str], Optional[str], list[str]]:
+def _status(root: Path) -> tuple[str | None, str | None, list[str]]:
     """HEAD commit (None before the first commit), branch (None when detached), untracked paths."""
     output = _git(root, "status", "--porcelain=v2", "--branch", "-z", "--untracked-files=normal")
-    commit: Optional[str] = None
-    branch: Optional[str] = None
+    commit: str | None = None
+    branch: str | None = None
     untracked: list[str] = []
     for entry in output.decode("utf-8", "replace").split("\0"):
         if entry.startswith("# branch.oid "):
-            oid = entry[len("# branch.oid "):]
+            oid = entry[len("# branch.oid ") :]
             commit = None if oid == "(initial)" else oid
         elif entry.startswith("# branch.head "):
-            head = entry[len("# branch.head "):]
+            head = entry[len("# branch.head ") :]
             branch = None if head == "(detached)" else head
         elif entry.startswith("? "):
             untracked.append(entry[2:])
@@ -123,12 +123,21 @@ def _status(root: Path) -> tuple[Optional[str], Optional[str], list[str]]:
 def _diff_against_head(root: Path) -> bytes:
     # Options pin the format `git apply` expects, whatever the user's diff configuration says.
     return _git(
-        root, "diff", "HEAD", "--binary", "--no-color", "--no-ext-diff", "--no-textconv",
-        "--no-relative", "--src-prefix=a/", "--dst-prefix=b/", "--submodule=short",
+        root,
+        "diff",
+        "HEAD",
+        "--binary",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-relative",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "--submodule=short",
     )
 
 
-def _remote_url(root: Path) -> Optional[str]:
+def _remote_url(root: Path) -> str | None:
     """URL of `origin`, else of the first configured remote, without credentials."""
     try:
         output = _git(root, "config", "--get-regexp", r"^remote\..*\.url$")
@@ -137,7 +146,7 @@ def _remote_url(root: Path) -> Optional[str]:
     urls: dict[str, str] = {}
     for line in output.decode("utf-8", "replace").splitlines():
         key, _, url = line.partition(" ")
-        urls.setdefault(key[len("remote."):-len(".url")], url)
+        urls.setdefault(key[len("remote.") : -len(".url")], url)
     if not urls:
         return None
     return strip_credentials(urls.get("origin", next(iter(urls.values()))))
@@ -152,8 +161,13 @@ def _git(cwd: Path, *args: str) -> bytes:
     }
     try:
         completed = subprocess.run(
-            ["git", *args], cwd=cwd, env=environment, stdin=subprocess.DEVNULL,
-            capture_output=True, timeout=GIT_TIMEOUT_S, check=False,
+            ["git", *args],
+            cwd=cwd,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=GIT_TIMEOUT_S,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError) as error:
         raise GitFailed(f"git {args[0]}: {error}") from error
@@ -163,8 +177,8 @@ def _git(cwd: Path, *args: str) -> bytes:
     return completed.stdout
 
 
-_distributions_of_module: Optional[dict[str, list[str]]] = None
-_version_of_distribution: dict[str, Optional[str]] = {}
+_distributions_of_module: dict[str, list[str]] | None = None
+_version_of_distribution: dict[str, str | None] = {}
 
 
 def imported_package_versions() -> dict[str, str]:
@@ -185,7 +199,7 @@ def imported_package_versions() -> dict[str, str]:
     return dict(sorted(versions.items()))
 
 
-def _distribution_version(distribution: str) -> Optional[str]:
+def _distribution_version(distribution: str) -> str | None:
     if distribution not in _version_of_distribution:
         try:
             _version_of_distribution[distribution] = metadata.version(distribution)

@@ -101,7 +101,11 @@ class NotebookCellIds:
         self._file_key = key
         try:
             cells = json.loads(self._path.read_bytes()).get("cells", [])
-            usable = [cell for cell in cells if isinstance(cell, dict) and isinstance(cell.get("id"), str) and "source" in cell]
+            usable = [
+                cell
+                for cell in cells
+                if isinstance(cell, dict) and isinstance(cell.get("id"), str) and "source" in cell
+            ]
             self._cells = [
                 (cell["id"], "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"])
                 for cell in usable
@@ -203,6 +207,13 @@ class ExecutionTracker:
             except Exception as hook_error:
                 warnings.warn(f"nbprov: start-of-cell handling failed: {hook_error!r}", stacklevel=1)
         self._writer.append(
-            "exec_start", exec=self.current_exec, msg_id=msg_id, cell=match.cell, count=count, source=source,
-            cell_match=match.how, cell_candidates=list(match.candidates), cell_role=match.role,
+            "exec_start",
+            exec=self.current_exec,
+            msg_id=msg_id,
+            cell=match.cell,
+            count=count,
+            source=source,
+            cell_match=match.how,
+            cell_candidates=list(match.candidates),
+            cell_role=match.role,
         )

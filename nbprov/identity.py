@@ -129,7 +129,9 @@ def resolve_folder(notebook: Path, notebook_id: str | None) -> Location:
         return Location(folder, notebook_id, f"found by the notebook's id in {folder.name}")
     if held is None:
         return Location(primary, notebook_id)
-    return Location(conflict_folder(notebook, notebook_id), notebook_id, f"{primary.name} holds another notebook's history")
+    return Location(
+        conflict_folder(notebook, notebook_id), notebook_id, f"{primary.name} holds another notebook's history"
+    )
 
 
 @dataclass(frozen=True)

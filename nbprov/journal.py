@@ -23,8 +23,8 @@ import json
 import os
 import select
 import sys
-import time
 import threading
+import time
 import warnings
 import weakref
 from array import array
@@ -248,9 +248,11 @@ class JournalWriter:
 
     def _serve_forever(self) -> None:
         while True:
-            delay = FLUSH_INTERVAL_S if self._failure is None else RETRY_INTERVAL_S[
-                min(self._failures, len(RETRY_INTERVAL_S)) - 1
-            ]
+            delay = (
+                FLUSH_INTERVAL_S
+                if self._failure is None
+                else RETRY_INTERVAL_S[min(self._failures, len(RETRY_INTERVAL_S)) - 1]
+            )
             readable, _, _ = select.select([self._wake_read], [], [], delay)
             if readable:
                 try:
@@ -365,8 +367,11 @@ class JournalWriter:
         total = sum(points for _, points in lost.values())
         _warn(
             f"nbprov: the journal is written again ({self.path})"
-            + (f"; {total} metric point(s) beyond the memory buffer were lost and are recorded as a gap" if lost else
-               "; nothing was lost")
+            + (
+                f"; {total} metric point(s) beyond the memory buffer were lost and are recorded as a gap"
+                if lost
+                else "; nothing was lost"
+            )
         )
         self._encode("journal_status", now_iso(), {"state": "ok", "reason": reason})
         self._write()

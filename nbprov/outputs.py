@@ -124,7 +124,10 @@ class _Output:
     __slots__ = ("stream", "items", "display_id")
 
     def __init__(
-        self, stream: _StreamText | None = None, items: list[dict[str, Any]] | None = None, display_id: str | None = None
+        self,
+        stream: _StreamText | None = None,
+        items: list[dict[str, Any]] | None = None,
+        display_id: str | None = None,
     ) -> None:
         self.stream = stream
         self.items = items or []
@@ -285,7 +288,9 @@ class OutputRecorder:
                     stream.write = previous
         self._streams.clear()
 
-    def _warn(self, error: BaseException, what: str = "recording cell outputs failed (outputs may be incomplete)") -> None:
+    def _warn(
+        self, error: BaseException, what: str = "recording cell outputs failed (outputs may be incomplete)"
+    ) -> None:
         if not self._warned:
             self._warned = True  # set first: the warning itself is written to a captured stream
             warnings.warn(f"nbprov: {what}: {error!r}", stacklevel=2)
@@ -358,7 +363,11 @@ class OutputRecorder:
             try:
                 write_blob(self._blobs_folder, sha256, data)
             except OSError as error:
-                self._warn(error, f"cannot write output blobs to {self._blobs_folder} (retrying; until written the export marks them missing)")
+                self._warn(
+                    error,
+                    f"cannot write output blobs to {self._blobs_folder} "
+                    "(retrying; until written the export marks them missing)",
+                )
                 return
             with self._lock:
                 if self._pending_blobs.pop(sha256, None) is not None:
@@ -391,7 +400,9 @@ class OutputRecorder:
                             if isinstance(display_id, str):
                                 current.update_display(display_id, items)
                         else:
-                            current.add(_Output(items=items, display_id=display_id if isinstance(display_id, str) else None))
+                            current.add(
+                                _Output(items=items, display_id=display_id if isinstance(display_id, str) else None)
+                            )
         except Exception as error:
             self._warn(error)
         return msg

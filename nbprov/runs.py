@@ -19,7 +19,6 @@ import numbers
 import os
 import struct
 import sys
-import threading
 import time
 import uuid
 import warnings
@@ -182,8 +181,12 @@ class MetricSeries:
         values = array("d")
         values.frombytes(words[1::4].tobytes())
         return {
-            "metric": self.metric, "ctx": self.ctx, "n": len(steps), "steps": _le_bytes(steps),
-            "values": _le_bytes(values), "timestamps": _le_bytes(words[2::4]),
+            "metric": self.metric,
+            "ctx": self.ctx,
+            "n": len(steps),
+            "steps": _le_bytes(steps),
+            "values": _le_bytes(values),
+            "timestamps": _le_bytes(words[2::4]),
             "epochs": _le_bytes(array("i", words[3::4])),
         }
 
@@ -220,8 +223,15 @@ class RunSpec:
 
     @staticmethod
     def build(
-        name: str | None, experiment: str, params: dict[str, object] | None, tags: dict[str, object] | None,
-        energy: bool, parent: Run | None, spans_cells: bool, end_on_error: bool = False, log_args: bool = False,
+        name: str | None,
+        experiment: str,
+        params: dict[str, object] | None,
+        tags: dict[str, object] | None,
+        energy: bool,
+        parent: Run | None,
+        spans_cells: bool,
+        end_on_error: bool = False,
+        log_args: bool = False,
     ) -> RunSpec:
         if name is not None:
             _check_name("run name", name)
@@ -232,9 +242,15 @@ class RunSpec:
         if parent is not None and not isinstance(parent, Run):
             raise TypeError(f"nbprov: parent must be a run (nbprov.Run), got {type(parent).__name__}")
         return RunSpec(
-            name, experiment, _encode_params(params or {}),
+            name,
+            experiment,
+            _encode_params(params or {}),
             tuple((_check_name("tag key", key), _tag_value(value)) for key, value in (tags or {}).items()),
-            bool(energy), parent, spans_cells, bool(end_on_error), bool(log_args),
+            bool(energy),
+            parent,
+            spans_cells,
+            bool(end_on_error),
+            bool(log_args),
         )
 
     def with_params(self, extra: dict[str, object]) -> RunSpec:
@@ -310,8 +326,14 @@ class Run:
 
     def _write_start(self, exec_id: str | None, code: dict[str, Any] | None) -> None:
         self._writer.append(
-            "run_start", run=self.id, name=self.name, experiment=self.experiment, exec=exec_id, code=code,
-            energy=self._meter is not None, parent=self.parent.id if self.parent else None,
+            "run_start",
+            run=self.id,
+            name=self.name,
+            experiment=self.experiment,
+            exec=exec_id,
+            code=code,
+            energy=self._meter is not None,
+            parent=self.parent.id if self.parent else None,
             spans_cells=self.spec.spans_cells,
         )
         for key, encoded in self.spec.params:
@@ -418,8 +440,15 @@ class Run:
             warnings.warn(f"nbprov: artifact {name!r} could not be saved ({error}); it is not recorded", stacklevel=1)
             return
         self._writer.append(
-            "artifact", run=self.id, path=stored, name=name, sha256=digest, size=len(data), role="output",
-            stored=stored, media_type=media_type,
+            "artifact",
+            run=self.id,
+            path=stored,
+            name=name,
+            sha256=digest,
+            size=len(data),
+            role="output",
+            stored=stored,
+            media_type=media_type,
         )
 
     # params and artifacts
@@ -428,7 +457,10 @@ class Run:
         self._check_open()
         self._records_logged += 1
         self._writer.append(
-            "param", run=self.id, key=_check_name("param key", key), role=_check_role(role),
+            "param",
+            run=self.id,
+            key=_check_name("param key", key),
+            role=_check_role(role),
             **encode_param(key, value),
         )
 
@@ -451,8 +483,13 @@ class Run:
                 size += len(chunk)
         self._records_logged += 1
         self._writer.append(
-            "artifact", run=self.id, path=str(file_path.resolve()), name=file_path.name,
-            sha256=digest.hexdigest(), size=size, role=role,
+            "artifact",
+            run=self.id,
+            path=str(file_path.resolve()),
+            name=file_path.name,
+            sha256=digest.hexdigest(),
+            size=size,
+            role=role,
         )
 
     # metrics
@@ -481,14 +518,19 @@ class Run:
         try:
             point = _pack_point(step, value, _now_ns() // 1_000_000 if timestamp is None else timestamp, series.epoch)
         except struct.error as error:
-            raise TypeError(f"nbprov: step and timestamp (ms since the epoch) must be 64-bit integers: {error}") from None
+            raise TypeError(
+                f"nbprov: step and timestamp (ms since the epoch) must be 64-bit integers: {error}"
+            ) from None
         points = series.points
         points += point  # the one operation that logs the point
         if len(points) >= FLUSH_BYTES:
             self._writer.wake()
 
     def log_metrics(
-        self, metrics: dict[str, float], step: int | None = None, context: str | None = None,
+        self,
+        metrics: dict[str, float],
+        step: int | None = None,
+        context: str | None = None,
         timestamp: int | None = None,
     ) -> None:
         for name, value in dict(metrics).items():
@@ -617,9 +659,15 @@ class Run:
             return
         for measurement in measurements:
             self._writer.append(
-                "energy", run=self.id, scope=scope, ref=ref, **extra,
-                device=measurement.get("device"), joules=measurement.get("joules"),
-                method=measurement.get("method"), reason=measurement.get("reason"),
+                "energy",
+                run=self.id,
+                scope=scope,
+                ref=ref,
+                **extra,
+                device=measurement.get("device"),
+                joules=measurement.get("joules"),
+                method=measurement.get("method"),
+                reason=measurement.get("reason"),
                 resolution_limited=bool(measurement.get("resolution_limited")),
             )
 
@@ -641,9 +689,7 @@ class Run:
         for child in self._manager.children_of(self):
             child.end(status, error)
         if status is None:
-            status = {"ok": "finished", "error": "failed", "interrupted": "interrupted"}[
-                exec_status(error)["status"]
-            ]
+            status = {"ok": "finished", "error": "failed", "interrupted": "interrupted"}[exec_status(error)["status"]]
         if status not in RUN_END_STATUSES:
             raise ValueError(f"nbprov: run status must be one of {RUN_END_STATUSES}, got {status!r}")
         open_contexts = [*reversed(self._contexts), *reversed(list(self._labelled.values()))]
@@ -654,7 +700,9 @@ class Run:
         self._manager._ended(self)
         self._writer.flush()
 
-    def _finish(self, status: str, error_fields: dict[str, Any], open_contexts: list[Context], energy_end: object) -> None:
+    def _finish(
+        self, status: str, error_fields: dict[str, Any], open_contexts: list[Context], energy_end: object
+    ) -> None:
         """Journal thread: stop sampling, close what is open, write the last points and ``run_end``."""
         if self._finished:
             return
@@ -710,8 +758,10 @@ def orphan_runs(folder: Path, own_journal: Path, hostname: str) -> list[str]:
             if record["type"] == "kernel_start":
                 pid = record.get("pid")
                 kernel_dead = (
-                    path != own_journal and record.get("hostname") == hostname
-                    and isinstance(pid, int) and not pid_alive(pid)
+                    path != own_journal
+                    and record.get("hostname") == hostname
+                    and isinstance(pid, int)
+                    and not pid_alive(pid)
                 )
             elif record["type"] == "run_start":
                 started[record.get("run")] = kernel_dead

@@ -14,9 +14,9 @@ index in the message). Every message names the kernel session, because a page th
 cell runs reads the messages of a comm it never saw open.
 
 A record that cannot travel (larger than ``MAX_MESSAGE_BYTES`` on its own, not encodable, or over
-the ``MAX_QUEUED_BYTES`` backlog) is left out and counted in the next message's ``omitted``: the page then reads the journal, the source
-of truth. A comm failure is logged and never reaches the user's cell. In a forked child the stream
-is disabled: the comm belongs to the parent process.
+the ``MAX_QUEUED_BYTES`` backlog) is left out and counted in the next message's ``omitted``:
+the page then reads the journal, the source of truth. A comm failure is logged and never reaches
+the user's cell. In a forked child the stream is disabled: the comm belongs to the parent process.
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ def _record_size(data: Record, buffers: list[bytes]) -> int | None:
     try:
         return encoded_size(data) + 2 + sum(len(buffer) for buffer in buffers)
     except (TypeError, ValueError) as error:
-        log.warning("nbprov: record seq %s not streamed (the page reads it from the journal): %r", data.get("seq"), error)
+        log.warning(
+            "nbprov: record seq %s not streamed (the page reads it from the journal): %r", data.get("seq"), error
+        )
         return None
 
 

@@ -1,6 +1,7 @@
 """Runs a small training notebook headless (nbclient) with the installed nbprov, exports it with
 ``nbprov.export()``, reads the export back with the standard readers, ``prov`` and ``zarr``, and
-runs ``nbprov export`` and ``nbprov restore --notebook-only`` on it. Run from an empty folder, with the virtual environment under test first on PATH."""
+runs ``nbprov export`` and ``nbprov restore --notebook-only`` on it. Run from an empty folder,
+with the virtual environment under test first on PATH."""
 
 from __future__ import annotations
 

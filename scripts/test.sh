@@ -18,7 +18,7 @@ fi
 
 echo "== lint"
 # 1 once the fixers have run over the tree (bash scripts/lint.sh --fix): findings then fail the run.
-LINT_ENFORCED=0
+LINT_ENFORCED=1
 if ! bash scripts/lint.sh; then
   if [ "$LINT_ENFORCED" = 1 ]; then
     exit 1

@@ -1,7 +1,4 @@
-import {
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
@@ -72,7 +69,12 @@ async function exportNotebook(app: JupyterFrontEnd, session: NotebookSession, se
     });
     return PathExt.join(folder, 'prov.json');
   } catch (error) {
-    Notification.update({ id, message: `Provenance export failed: ${(error as Error).message}`, type: 'error', autoClose: false });
+    Notification.update({
+      id,
+      message: `Provenance export failed: ${(error as Error).message}`,
+      type: 'error',
+      autoClose: false
+    });
     throw error;
   }
 }

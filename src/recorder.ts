@@ -21,9 +21,7 @@ const BLOB_RETRY_MS = 5000;
 const PENDING_BLOBS_LIMIT = 64 * 1024 * 1024;
 
 function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), b =>
-    b.toString(16).padStart(2, '0')
-  ).join('');
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), b => b.toString(16).padStart(2, '0')).join('');
 }
 
 /**
@@ -46,10 +44,12 @@ export class FrontendJournal {
    * in the old place), then writes to `folder`.
    */
   moveTo(folder: string, move: () => Promise<void>): Promise<void> {
-    const moved = this._writing.catch(() => undefined).then(async () => {
-      await move();
-      this._folder = folder;
-    });
+    const moved = this._writing
+      .catch(() => undefined)
+      .then(async () => {
+        await move();
+        this._folder = folder;
+      });
     this._writing = moved.catch(() => undefined);
     return moved;
   }
@@ -288,11 +288,7 @@ export class NotebookRecorder {
     const msgId = this._channel.msgIdForCell(cell.id);
     const outputs = (cell.toJSON() as { outputs?: INbOutput[] }).outputs ?? [];
     const count = (cell.toJSON() as { execution_count?: number | null }).execution_count ?? null;
-    const status = args.success
-      ? 'ok'
-      : args.error?.errorName === 'KeyboardInterrupt'
-        ? 'interrupted'
-        : 'error';
+    const status = args.success ? 'ok' : args.error?.errorName === 'KeyboardInterrupt' ? 'interrupted' : 'error';
     this._enqueue(async () => {
       const { items, blobs } = summarizeOutputs(outputs);
       // A blob that cannot be written yet is retried; the outputs' record is kept either way.

@@ -70,9 +70,7 @@ export class ContentsService implements IIdentityReader {
   async readJournal(provFolder: string): Promise<IJournalText[]> {
     const folder = PathExt.join(provFolder, 'journal');
     const files = (await this.listFiles(folder)).filter(f => f.name.endsWith('.jsonl'));
-    return Promise.all(
-      files.map(async f => ({ name: f.name, text: await this.readText(f.path) }))
-    );
+    return Promise.all(files.map(async f => ({ name: f.name, text: await this.readText(f.path) })));
   }
 
   async folders(dir: string): Promise<string[]> {

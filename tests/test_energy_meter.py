@@ -5,8 +5,8 @@ import threading
 import time
 
 import pytest
-
 from fakes.energy import FakeNvidiaGpu, FakeNvml, FakePowercap, PowerTrace, VirtualClock
+
 from nbprov.energy import open_meter
 
 STEADY = PowerTrace([(0.0, 180.0)])
@@ -34,8 +34,9 @@ def wait_for(condition, timeout_s: float = 3.0) -> bool:
 def test_sampler_thread_reports_power_until_stopped(no_libraries, tmp_path):
     clock = VirtualClock()
     gpu = FakeNvidiaGpu("GPU-1", "00000000:3B:00.0", STEADY, clock)
-    meter = open_meter(nvml=FakeNvml([gpu]), powercap_root=tmp_path / "none", environ={},
-                       clock=clock, wall_ms=clock.wall_ms)
+    meter = open_meter(
+        nvml=FakeNvml([gpu]), powercap_root=tmp_path / "none", environ={}, clock=clock, wall_ms=clock.wall_ms
+    )
     assert sampler_threads() == []  # a counter that does not wrap needs no thread
     calls = []
     clock.t = 2.0  # past the first second, where the fake's 1 s average still ramps up

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(NODE is None, reason="needs Node.js")
 SESSION = "a1b2c3d4e5f6"
 RUN_DONE = "0123456789abcdef0123456789abcdef"
 RUN_OPEN = "fedcba9876543210fedcba9876543210"
-HOSTILE_NAME = '<img src=x onerror=alert(1)>/../../etc/passwd ü 😀'
+HOSTILE_NAME = "<img src=x onerror=alert(1)>/../../etc/passwd ü 😀"
 
 
 def b64(fmt: str, values: list[Any]) -> str:
@@ -61,51 +61,151 @@ def kernel_records() -> list[dict[str, Any]]:
     source_v1 = "x = 1\nprint(x)\n"
     source_v2 = "x = 2\nprint(x)\n"
     records: list[dict[str, Any]] = [
-        {"type": "kernel_start", "t": t(0), "session": SESSION, "kernel_id": None, "pid": 1, "hostname": "h",
-         "python": "3.11", "nbprov_version": "0.1.0", "notebook": "demo.ipynb", "user": "alice <b>"},
-        {"type": "exec_start", "t": t(1), "exec": f"{SESSION}-1", "msg_id": "m1", "cell": "cell/../1",
-         "count": 1, "source": source_v1},
+        {
+            "type": "kernel_start",
+            "t": t(0),
+            "session": SESSION,
+            "kernel_id": None,
+            "pid": 1,
+            "hostname": "h",
+            "python": "3.11",
+            "nbprov_version": "0.1.0",
+            "notebook": "demo.ipynb",
+            "user": "alice <b>",
+        },
+        {
+            "type": "exec_start",
+            "t": t(1),
+            "exec": f"{SESSION}-1",
+            "msg_id": "m1",
+            "cell": "cell/../1",
+            "count": 1,
+            "source": source_v1,
+        },
         {"type": "exec_end", "t": t(2), "exec": f"{SESSION}-1", "status": "ok"},
-        {"type": "exec_start", "t": t(3), "exec": f"{SESSION}-2", "msg_id": "m2", "cell": "cell/../1",
-         "count": 2, "source": source_v2},
-        {"type": "run_start", "t": t(4), "run": RUN_DONE, "name": HOSTILE_NAME, "experiment": "exp",
-         "exec": f"{SESSION}-2", "energy": True,
-         "code": {"git": {"root": "/r", "commit": "c0ffee", "branch": "main", "remote": None, "dirty": True,
-                          "diff": "--- a\n+++ b\n", "diff_encoding": "utf-8", "diff_sha256": "0" * 64,
-                          "diff_size": 12, "diff_truncated": False, "untracked": ["a.txt", "a.txt"],
-                          "notebook": "demo.ipynb"},
-                  "python": "3.11", "packages": {"numpy": "2.0"}}},
+        {
+            "type": "exec_start",
+            "t": t(3),
+            "exec": f"{SESSION}-2",
+            "msg_id": "m2",
+            "cell": "cell/../1",
+            "count": 2,
+            "source": source_v2,
+        },
+        {
+            "type": "run_start",
+            "t": t(4),
+            "run": RUN_DONE,
+            "name": HOSTILE_NAME,
+            "experiment": "exp",
+            "exec": f"{SESSION}-2",
+            "energy": True,
+            "code": {
+                "git": {
+                    "root": "/r",
+                    "commit": "c0ffee",
+                    "branch": "main",
+                    "remote": None,
+                    "dirty": True,
+                    "diff": "--- a\n+++ b\n",
+                    "diff_encoding": "utf-8",
+                    "diff_sha256": "0" * 64,
+                    "diff_size": 12,
+                    "diff_truncated": False,
+                    "untracked": ["a.txt", "a.txt"],
+                    "notebook": "demo.ipynb",
+                },
+                "python": "3.11",
+                "packages": {"numpy": "2.0"},
+            },
+        },
         {"type": "param", "t": t(4), "run": RUN_DONE, "key": "lr", "value": 0.01, "role": "input"},
         {"type": "param", "t": t(4), "run": RUN_DONE, "key": HOSTILE_NAME, "value": "x", "role": "output"},
-        {"type": "context_start", "t": t(5), "run": RUN_DONE, "ctx": 1, "name": "train", "epoch": None,
-         "parent": None},
-        {"type": "metrics", "t": t(6), "run": RUN_DONE, "batch": 1, "series": [
-            series(HOSTILE_NAME, 1, [0, 1, 2], LOSS_BATCH_1, [-1, -1, -1]),
-            series("acc", None, [0], ACC[:1], [0]),
-        ]},
+        {"type": "context_start", "t": t(5), "run": RUN_DONE, "ctx": 1, "name": "train", "epoch": None, "parent": None},
+        {
+            "type": "metrics",
+            "t": t(6),
+            "run": RUN_DONE,
+            "batch": 1,
+            "series": [
+                series(HOSTILE_NAME, 1, [0, 1, 2], LOSS_BATCH_1, [-1, -1, -1]),
+                series("acc", None, [0], ACC[:1], [0]),
+            ],
+        },
         # the same batch again (a re-sent copy): must be dropped
-        {"type": "metrics", "t": t(6), "run": RUN_DONE, "batch": 1, "series": [
-            series(HOSTILE_NAME, 1, [0, 1, 2], LOSS_BATCH_1, [-1, -1, -1]),
-            series("acc", None, [0], ACC[:1], [0]),
-        ]},
-        {"type": "metrics", "t": t(7), "run": RUN_DONE, "batch": 2, "series": [
-            series(HOSTILE_NAME, 1, [3, 4, 5], LOSS_BATCH_2, [0, 0, 1]),
-            series("acc", None, [1], ACC[1:], [1]),
-        ]},
+        {
+            "type": "metrics",
+            "t": t(6),
+            "run": RUN_DONE,
+            "batch": 1,
+            "series": [
+                series(HOSTILE_NAME, 1, [0, 1, 2], LOSS_BATCH_1, [-1, -1, -1]),
+                series("acc", None, [0], ACC[:1], [0]),
+            ],
+        },
+        {
+            "type": "metrics",
+            "t": t(7),
+            "run": RUN_DONE,
+            "batch": 2,
+            "series": [
+                series(HOSTILE_NAME, 1, [3, 4, 5], LOSS_BATCH_2, [0, 0, 1]),
+                series("acc", None, [1], ACC[1:], [1]),
+            ],
+        },
         {"type": "context_end", "t": t(8), "run": RUN_DONE, "ctx": 1},
-        {"type": "artifact", "t": t(8), "run": RUN_DONE, "path": "../../model.pt", "name": "model",
-         "sha256": "1" * 64, "size": 10, "role": "output"},
-        {"type": "energy", "t": t(9), "run": RUN_DONE, "scope": "run", "ref": RUN_DONE, "device": "cpu",
-         "joules": None, "method": "rapl", "reason": "no permission", "resolution_limited": False},
+        {
+            "type": "artifact",
+            "t": t(8),
+            "run": RUN_DONE,
+            "path": "../../model.pt",
+            "name": "model",
+            "sha256": "1" * 64,
+            "size": 10,
+            "role": "output",
+        },
+        {
+            "type": "energy",
+            "t": t(9),
+            "run": RUN_DONE,
+            "scope": "run",
+            "ref": RUN_DONE,
+            "device": "cpu",
+            "joules": None,
+            "method": "rapl",
+            "reason": "no permission",
+            "resolution_limited": False,
+        },
         {"type": "run_end", "t": t(9), "run": RUN_DONE, "status": "finished", "ename": None, "evalue": None},
         {"type": "exec_end", "t": t(10), "exec": f"{SESSION}-2", "status": "ok"},
-        {"type": "exec_start", "t": t(11), "exec": f"{SESSION}-3", "msg_id": "m3", "cell": "c2", "count": 3,
-         "source": "run = nbprov.run('open')"},
-        {"type": "run_start", "t": t(12), "run": RUN_OPEN, "name": "open", "experiment": "", "exec": f"{SESSION}-3",
-         "code": None, "energy": False},
-        {"type": "metrics", "t": t(13), "run": RUN_OPEN, "batch": 1, "series": [
-            series("loss", None, [0, 1], [3.0, 2.0], [-1, -1]),
-        ]},
+        {
+            "type": "exec_start",
+            "t": t(11),
+            "exec": f"{SESSION}-3",
+            "msg_id": "m3",
+            "cell": "c2",
+            "count": 3,
+            "source": "run = nbprov.run('open')",
+        },
+        {
+            "type": "run_start",
+            "t": t(12),
+            "run": RUN_OPEN,
+            "name": "open",
+            "experiment": "",
+            "exec": f"{SESSION}-3",
+            "code": None,
+            "energy": False,
+        },
+        {
+            "type": "metrics",
+            "t": t(13),
+            "run": RUN_OPEN,
+            "batch": 1,
+            "series": [
+                series("loss", None, [0, 1], [3.0, 2.0], [-1, -1]),
+            ],
+        },
     ]
     for seq, record in enumerate(records, start=1):
         record["seq"] = seq
@@ -115,13 +215,34 @@ def kernel_records() -> list[dict[str, Any]]:
 def frontend_records() -> list[dict[str, Any]]:
     return [
         {"type": "page_start", "t": t(0), "page": "p1", "notebook": "demo.ipynb", "user": "alice <b>"},
-        {"type": "exec_output", "t": t(2), "msg_id": "m1", "cell": "cell/../1", "count": 1, "status": "ok",
-         "started": t(1), "ended": t(2), "outputs": [
-             {"output_type": "stream", "name": "stdout", "text": "1\n", "truncated": False,
-              "sha256": "2" * 64, "size": 2},
-             {"output_type": "display_data", "mime": "image/png", "truncated": False, "sha256": "3" * 64,
-              "size": 100, "blob": "3" * 64},
-         ]},
+        {
+            "type": "exec_output",
+            "t": t(2),
+            "msg_id": "m1",
+            "cell": "cell/../1",
+            "count": 1,
+            "status": "ok",
+            "started": t(1),
+            "ended": t(2),
+            "outputs": [
+                {
+                    "output_type": "stream",
+                    "name": "stdout",
+                    "text": "1\n",
+                    "truncated": False,
+                    "sha256": "2" * 64,
+                    "size": 2,
+                },
+                {
+                    "output_type": "display_data",
+                    "mime": "image/png",
+                    "truncated": False,
+                    "sha256": "3" * 64,
+                    "size": 100,
+                    "blob": "3" * 64,
+                },
+            ],
+        },
     ]
 
 
@@ -153,8 +274,9 @@ def notebook_dir(tmp_path: Path) -> Path:
 
 
 def run_export(cli: Path, folder: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([NODE, str(cli), "export", str(folder / "demo.ipynb"), *extra],
-                          capture_output=True, text=True, check=False)
+    return subprocess.run(
+        [NODE, str(cli), "export", str(folder / "demo.ipynb"), *extra], capture_output=True, text=True, check=False
+    )
 
 
 def snapshot(folder: Path) -> set[Path]:
@@ -201,8 +323,11 @@ def test_export_round_trip(cli: Path, notebook_dir: Path) -> None:
         (RUN_DONE, "acc"): (ACC, [0, 1], [0, 1]),
         (RUN_OPEN, "loss"): ([3.0, 2.0], [0, 1], [-1, -1]),
     }
-    metrics = [e for e in document.get_records(prov.model.ProvEntity)
-               if str(e.get_attribute("prov:type").pop()) == "provml:Metric"]
+    metrics = [
+        e
+        for e in document.get_records(prov.model.ProvEntity)
+        if str(e.get_attribute("prov:type").pop()) == "provml:Metric"
+    ]
     assert len(metrics) == len(expected)
     root = zarr.open_group(notebook_dir / "demo.prov" / "metrics.zarr", mode="r")
     for entity in metrics:
@@ -232,8 +357,11 @@ def test_export_round_trip(cli: Path, notebook_dir: Path) -> None:
 def test_live_session_keeps_run_running(cli: Path, notebook_dir: Path) -> None:
     assert run_export(cli, notebook_dir, "--live-session", SESSION).returncode == 0
     raw = json.loads((notebook_dir / "demo.prov" / "prov.json").read_text(encoding="utf-8"))
-    statuses = {a["nbprov:run_id"]: a["nbprov:status"] for a in raw["activity"].values()
-                if a.get("prov:type") == "provml:RunExecution"}
+    statuses = {
+        a["nbprov:run_id"]: a["nbprov:status"]
+        for a in raw["activity"].values()
+        if a.get("prov:type") == "provml:RunExecution"
+    }
     assert statuses == {RUN_DONE: "finished", RUN_OPEN: "running"}
 
 
@@ -242,8 +370,9 @@ def test_user_errors_are_one_line(cli: Path, tmp_path: Path) -> None:
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"nbprov export: notebook not found: {tmp_path / 'nope.ipynb'}"
     (tmp_path / "empty.ipynb").write_text("{}")
-    no_journal = subprocess.run([NODE, str(cli), "export", str(tmp_path / "empty.ipynb")], capture_output=True,
-                                text=True)
+    no_journal = subprocess.run(
+        [NODE, str(cli), "export", str(tmp_path / "empty.ipynb")], capture_output=True, text=True
+    )
     assert no_journal.returncode == 1
     assert "no journal" in no_journal.stderr and "at " not in no_journal.stderr
     assert not (tmp_path / "empty.prov").exists()

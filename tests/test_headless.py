@@ -26,7 +26,10 @@ def _execute(folder: Path, cells: list[str], **client_options: object) -> nbform
     path = folder / "headless.ipynb"
     nbformat.write(notebook, path)
     client = NotebookClient(
-        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}},
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(folder)}},
         **client_options,
     )
     client.execute(env=kernel_env({"NBPROV_NOTEBOOK": path.name, "NBPROV_ENERGY": "0"}))

@@ -109,7 +109,9 @@ def test_identity_files_and_notebooks_that_do_not_parse_are_ignored(tmp_path: Pa
     assert read_notebook_id(tmp_path / "missing.ipynb") is None
 
 
-def test_notebook_paths_come_from_configure_then_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_paths_come_from_configure_then_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("NBPROV_NOTEBOOK", raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
     assert locate_notebook(None, None, tmp_path).source is None
@@ -131,8 +133,9 @@ class Kernel:
 
     def __init__(self, cwd: Path, env: dict[str, str], extra_arguments: list[str] | None = None) -> None:
         self.manager = KernelManager(kernel_name="python3")
-        self.manager.start_kernel(cwd=str(cwd), env=kernel_env({"NBPROV_ENERGY": "0", **env}),
-                                  extra_arguments=extra_arguments or [])
+        self.manager.start_kernel(
+            cwd=str(cwd), env=kernel_env({"NBPROV_ENERGY": "0", **env}), extra_arguments=extra_arguments or []
+        )
         self.client = self.manager.client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
@@ -174,15 +177,18 @@ def kernels() -> Any:
 
 def _page_configures(notebook: Path, notebook_id: str) -> str:
     """What the JupyterLab page runs (silently) at kernel start and after a rename (src/service.ts)."""
-    return "\n".join([
-        "import nbprov as _nbprov",
-        "try:",
-        f"    _nbprov.configure(notebook={json.dumps(str(notebook))}, notebook_id={json.dumps(notebook_id)}, energy=False)",
-        "except RuntimeError:",
-        "    pass",
-        "_nbprov.load_ipython_extension(get_ipython())",
-        "del _nbprov",
-    ])
+    return "\n".join(
+        [
+            "import nbprov as _nbprov",
+            "try:",
+            f"    _nbprov.configure(notebook={json.dumps(str(notebook))}, "
+            f"notebook_id={json.dumps(notebook_id)}, energy=False)",
+            "except RuntimeError:",
+            "    pass",
+            "_nbprov.load_ipython_extension(get_ipython())",
+            "del _nbprov",
+        ]
+    )
 
 
 def _points(folder: Path) -> list[tuple[int, float]]:
@@ -191,7 +197,7 @@ def _points(folder: Path) -> list[tuple[int, float]]:
         if record["type"] == "metrics":
             for series in record["series"]:
                 arrays = decode_series(series)
-                points.extend(zip(arrays["steps"], arrays["values"]))
+                points.extend(zip(arrays["steps"], arrays["values"], strict=False))
     return points
 
 
@@ -282,7 +288,9 @@ def test_a_kernel_refuses_to_follow_a_path_whose_folder_is_not_its_own(tmp_path:
     kernel = kernels(tmp_path, {"NBPROV_NOTEBOOK": str(notebook)})
     kernel.run("%load_ext nbprov")
     _notebook(tmp_path / "other.ipynb", ID_B)
-    content, _, stderr = kernel.run(f"import nbprov; nbprov.configure(notebook={json.dumps(str(tmp_path / 'other.ipynb'))})")
+    content, _, stderr = kernel.run(
+        f"import nbprov; nbprov.configure(notebook={json.dumps(str(tmp_path / 'other.ipynb'))})"
+    )
     assert content["status"] == "error" and "records train.ipynb into" in stderr
     assert kernel.value("nbprov._tracking.folder") == str(tmp_path / "train.prov")
     assert not (tmp_path / "other.prov").exists()
@@ -297,9 +305,13 @@ def test_a_rename_outside_jupyterlab_is_found_by_id_by_the_next_kernel_and_the_c
 
     def execute(path: Path) -> None:
         notebook = nbformat.read(path, as_version=4)
-        NotebookClient(notebook, timeout=120, kernel_name="python3", extra_arguments=["--ext=nbprov"],
-                       resources={"metadata": {"path": str(path.parent)}}).execute(
-            env=kernel_env({"NBPROV_NOTEBOOK": str(path), "NBPROV_ENERGY": "0"}))
+        NotebookClient(
+            notebook,
+            timeout=120,
+            kernel_name="python3",
+            extra_arguments=["--ext=nbprov"],
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute(env=kernel_env({"NBPROV_NOTEBOOK": str(path), "NBPROV_ENERGY": "0"}))
 
     cell = "import nbprov\nwith nbprov.run(name='r') as run:\n    run.log_metric('loss', 0.5)"
     first = _notebook(tmp_path / "Untitled.ipynb", ID_A, (cell,))

@@ -101,8 +101,13 @@ def test_non_utf8_text_and_non_finite_values_stay_valid_json(tmp_path: Path) -> 
 def test_bytes_fields_are_base64_and_decode_little_endian(tmp_path: Path) -> None:
     steps, values = array("q", [0, 1, 2]), array("d", [0.5, float("nan"), float("inf")])
     series = {
-        "metric": "loss", "ctx": None, "n": 3, "steps": steps.tobytes(), "values": values.tobytes(),
-        "timestamps": array("q", [1, 2, 3]).tobytes(), "epochs": array("i", [-1, -1, 0]).tobytes(),
+        "metric": "loss",
+        "ctx": None,
+        "n": 3,
+        "steps": steps.tobytes(),
+        "values": values.tobytes(),
+        "timestamps": array("q", [1, 2, 3]).tobytes(),
+        "epochs": array("i", [-1, -1, 0]).tobytes(),
     }
     writer = JournalWriter(tmp_path, "s")
     writer.append("metrics", run="r" * 32, batch=1, series=[series])

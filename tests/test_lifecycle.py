@@ -61,7 +61,7 @@ def test_rerunning_a_cell_starts_a_new_run(tracked: TrackedShell) -> None:
     records = tracked.records()
     first_end = records.index(ends[0])
     # Closed at its own cell's end (the cell's energy may be written in between).
-    following = [r["type"] for r in records[first_end + 1:] if r["type"] != "energy"]
+    following = [r["type"] for r in records[first_end + 1 :] if r["type"] != "energy"]
     assert following[0] == "exec_end"
 
 
@@ -75,8 +75,10 @@ def test_run_left_open_in_a_failing_cell_is_marked_failed(tracked: TrackedShell)
 def test_starting_a_run_while_one_is_open_ends_the_first(tracked: TrackedShell) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        tracked.run("import nbprov\na = nbprov.run()\na.log_param('k', 1)\nb = nbprov.run()\nb.log_param('k', 2)\n"
-                    "assert nbprov.active_run() is b\nnbprov.end_run()")
+        tracked.run(
+            "import nbprov\na = nbprov.run()\na.log_param('k', 1)\nb = nbprov.run()\nb.log_param('k', 2)\n"
+            "assert nbprov.active_run() is b\nnbprov.end_run()"
+        )
     assert any("a new run was started" in str(w.message) for w in caught)
     assert [e["status"] for e in tracked.records("run_end")] == ["finished", "finished"]
 
@@ -103,8 +105,7 @@ def _journal_of_other_kernel(folder: Path, session: str, pid: int, runs: dict[st
     writer = JournalWriter(folder, session)
     writer.append("kernel_start", session=session, pid=pid, hostname=socket.gethostname())
     for run_id, ended in runs.items():
-        writer.append("run_start", run=run_id, name=None, experiment="default", exec=None, code=None,
-                      energy=False)
+        writer.append("run_start", run=run_id, name=None, experiment="default", exec=None, code=None, energy=False)
         if ended:
             writer.append("run_end", run=run_id, status="finished", ename=None, evalue=None)
     writer.close()

@@ -98,8 +98,10 @@ def test_decorator_makes_each_call_a_run_and_leaves_no_ghost(tracked: TrackedShe
     assert [s["name"] for s in starts] == ["train", "train"]
     params = [(r["run"], r["key"], r["value"]) for r in tracked.records("param")]
     assert params == [
-        (starts[0]["run"], "lr", 0.1), (starts[0]["run"], "epochs", 2),
-        (starts[1]["run"], "lr", 0.2), (starts[1]["run"], "epochs", 3),
+        (starts[0]["run"], "lr", 0.1),
+        (starts[0]["run"], "epochs", 2),
+        (starts[1]["run"], "lr", 0.2),
+        (starts[1]["run"], "epochs", 3),
     ]
     assert [r["status"] for r in tracked.records("run_end")] == ["finished", "finished"]
 
@@ -125,7 +127,10 @@ def test_tags_text_dicts_and_figures_are_recorded_as_hashed_artifacts(tracked: T
     )
     assert result.success
     assert [(r["key"], r["value"]) for r in tracked.records("tag")] == [
-        ("team", "vision"), ("priority", "1"), ("stage", "baseline")]
+        ("team", "vision"),
+        ("priority", "1"),
+        ("stage", "baseline"),
+    ]
     artifacts = {r["name"]: r for r in tracked.records("artifact")}
     assert set(artifacts) == {"notes.txt", "config.json", "curve.png"}
     prov_folder = tracked.folder / "demo.prov"
@@ -162,6 +167,8 @@ def test_points_logged_right_after_the_start_come_after_run_start(tracked: Track
     from kernels import assert_journal_consistent
 
     for attempt in range(30):
-        tracked.run(f"import nbprov\nwith nbprov.run(name='r{attempt}') as run:\n    for i in range(3000):\n"
-                    "        run.log_metric('x', float(i))\n")
+        tracked.run(
+            f"import nbprov\nwith nbprov.run(name='r{attempt}') as run:\n    for i in range(3000):\n"
+            "        run.log_metric('x', float(i))\n"
+        )
     assert_journal_consistent(tracked.records())

@@ -48,9 +48,9 @@ for thread in threads: thread.join()
 def test_four_threads_printing_keep_every_byte(tmp_path: Path) -> None:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(s) for s in ("%load_ext nbprov", THREADS_CELL)]
-    NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute(
-        env=kernel_env({"NBPROV_NOTEBOOK": "threads.ipynb", "NBPROV_ENERGY": "0"})
-    )
+    NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute(env=kernel_env({"NBPROV_NOTEBOOK": "threads.ipynb", "NBPROV_ENERGY": "0"}))
     journal = tmp_path / "threads.prov" / "journal"
     (item,) = _kernel_outputs(journal)[_exec_of(journal, THREADS_CELL)]
     expected = sum(len(f"t{n} {i}\n") for n in range(4) for i in range(10_000))
@@ -85,7 +85,8 @@ def test_an_interrupted_printing_cell_keeps_its_lines_and_the_interrupt(tmp_path
         # After unloading, printing still works and nothing more is recorded.
         after: list[str] = []
         client.execute_interactive(
-            "print('after unload')", timeout=60,
+            "print('after unload')",
+            timeout=60,
             output_hook=lambda m: after.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None,
         )
         assert after == ["after unload\n"]
@@ -134,7 +135,8 @@ def test_a_read_only_blobs_folder_keeps_the_text_and_the_blob_is_written_once_wr
         client.execute_interactive("%load_ext nbprov", timeout=60)
         streams: list[str] = []
         reply = client.execute_interactive(
-            PNG_CELL, timeout=60,
+            PNG_CELL,
+            timeout=60,
             output_hook=lambda m: streams.append(m["content"]["text"]) if m["msg_type"] == "stream" else None,
         )
         assert reply["content"]["status"] == "ok"  # the user's cell is not broken

@@ -32,8 +32,7 @@ pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="the nbprov
 
 SETUP_SOURCES = ["%load_ext nbprov", "import nbprov\nimport pathlib"]
 RUN_SOURCE = (
-    "with nbprov.run({name!r}) as run:\n"
-    "    run.log_param('learning_rate', pathlib.Path('train.py').read_text())\n"
+    "with nbprov.run({name!r}) as run:\n    run.log_param('learning_rate', pathlib.Path('train.py').read_text())\n"
 )
 
 
@@ -139,13 +138,28 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict:
     prov = repo / f"{Path(NOTEBOOK).stem}.prov" / "prov.json"
     assert prov.is_file()
     return {
-        "base": base, "repo": repo, "prov": prov, "runs": run_ids_by_name(repo),
-        "states": states, "executed": executed,
+        "base": base,
+        "repo": repo,
+        "prov": prov,
+        "runs": run_ids_by_name(repo),
+        "states": states,
+        "executed": executed,
     }
 
 
-def restore_into(recorded: dict, run_name: str, destination: Path, *extra: str | Path) -> subprocess.CompletedProcess[str]:
-    return cli("restore", recorded["prov"], "--run", recorded["runs"][run_name], "--repo", recorded["repo"], *extra, destination)
+def restore_into(
+    recorded: dict, run_name: str, destination: Path, *extra: str | Path
+) -> subprocess.CompletedProcess[str]:
+    return cli(
+        "restore",
+        recorded["prov"],
+        "--run",
+        recorded["runs"][run_name],
+        "--repo",
+        recorded["repo"],
+        *extra,
+        destination,
+    )
 
 
 @pytest.mark.parametrize("run_name", ["first", "second"])

@@ -55,11 +55,14 @@ def test_run_records_params_metrics_contexts(tracked: TrackedShell) -> None:
     assert (start["name"], start["experiment"]) == ("baseline", "mnist")
     assert start["exec"] == tracked.records("exec_start")[-1]["exec"]
     params = {(r["key"], r["role"]): r["value"] for r in records if r["type"] == "param"}
-    assert params == {("lr", "input"): 0.1, ("opt", "input"): "sgd", ("seed", "input"): 7,
-                      ("best_acc", "output"): 0.9}
+    assert params == {("lr", "input"): 0.1, ("opt", "input"): "sgd", ("seed", "input"): 7, ("best_acc", "output"): 0.9}
     contexts = [r for r in records if r["type"] == "context_start"]
     assert [(c["ctx"], c["name"], c["epoch"], c["parent"]) for c in contexts] == [
-        (1, "training", 0, None), (2, "batch", 0, 1), (3, "training", 1, None), (4, "batch", 1, 3)]
+        (1, "training", 0, None),
+        (2, "batch", 0, 1),
+        (3, "training", 1, None),
+        (4, "batch", 1, 3),
+    ]
     assert sorted(r["ctx"] for r in records if r["type"] == "context_end") == [1, 2, 3, 4]
     merged = points(records, run_id)
     # One series per metric and context path, across epochs: each point carries its epoch.
@@ -68,7 +71,7 @@ def test_run_records_params_metrics_contexts(tracked: TrackedShell) -> None:
     assert merged[("loss", 1)]["steps"] == [0, 1, 2, 3, 4, 5]
     assert merged[("loss", 1)]["epochs"] == [0, 0, 0, 1, 1, 1]
     assert merged[("grad", 2)]["steps"] == [10, 10] and merged[("grad", 2)]["epochs"] == [0, 1]
-    assert merged[("acc", None)] ["steps"] == [5] and merged[("acc", None)]["epochs"] == [-1]
+    assert merged[("acc", None)]["steps"] == [5] and merged[("acc", None)]["epochs"] == [-1]
     now_ms = time.time() * 1000
     assert all(now_ms - 60_000 < t <= now_ms + 1 for t in merged[("loss", 1)]["timestamps"])
     batches = [r["batch"] for r in records if r["type"] == "metrics" and r["run"] == run_id]
@@ -104,7 +107,11 @@ def test_explicit_timestamp_and_start_end_api(tracked: TrackedShell) -> None:
     records = tracked.records()
     run_id = tracked.shell.user_ns["run"].id
     assert points(records, run_id)[("m", None)] == {
-        "steps": [4], "values": [2.0], "timestamps": [1_700_000_000_000], "epochs": [-1]}
+        "steps": [4],
+        "values": [2.0],
+        "timestamps": [1_700_000_000_000],
+        "epochs": [-1],
+    }
     assert [r["value"] for r in records if r["type"] == "param"] == ["[1, 2]"]
     assert tracked.records("run_end")[0]["status"] == "failed"
     assert nbprov.active_run() is None
@@ -113,8 +120,10 @@ def test_explicit_timestamp_and_start_end_api(tracked: TrackedShell) -> None:
 def test_artifact_hash_and_size(tracked: TrackedShell) -> None:
     data = bytes(range(256)) * 9000
     (tracked.folder / "model.bin").write_bytes(data)
-    tracked.run("import nbprov\nwith nbprov.run() as run:\n    nbprov.log_artifact('model.bin')\n"
-                "    run.log_artifact('model.bin', role='input')")
+    tracked.run(
+        "import nbprov\nwith nbprov.run() as run:\n    nbprov.log_artifact('model.bin')\n"
+        "    run.log_artifact('model.bin', role='input')"
+    )
     artifacts = tracked.records("artifact")
     assert [a["role"] for a in artifacts] == ["output", "input"]
     assert artifacts[0]["sha256"] == hashlib.sha256(data).hexdigest()
@@ -153,7 +162,16 @@ def test_track_magic_failure_and_bad_param(tracked: TrackedShell) -> None:
 
 def test_param_value_parsing() -> None:
     assert [parse_param_value(v) for v in ["3", "-2", "0.5", "1e-3", "True", "false", "nan", "abc", ""]] == [
-        3, -2, 0.5, 0.001, True, False, "nan", "abc", ""]
+        3,
+        -2,
+        0.5,
+        0.001,
+        True,
+        False,
+        "nan",
+        "abc",
+        "",
+    ]
 
 
 def test_points_are_flushed_while_the_run_is_open(tracked: TrackedShell) -> None:
@@ -202,8 +220,10 @@ def test_sampler_thread_and_main_thread_log_concurrently(tracked: TrackedShell) 
 
 def test_energy_records_when_the_meter_is_available(tracked: TrackedShell) -> None:
     pytest.importorskip("nbprov.energy")
-    tracked.run("import nbprov\nwith nbprov.run() as r:\n    with r.context('training', epoch=0):\n"
-                "        r.log_metric('m', 1)\n    with r.context('eval'):\n        pass")
+    tracked.run(
+        "import nbprov\nwith nbprov.run() as r:\n    with r.context('training', epoch=0):\n"
+        "        r.log_metric('m', 1)\n    with r.context('eval'):\n        pass"
+    )
     (start,) = tracked.records("run_start")
     assert start["energy"] is True
     energy = tracked.records("energy")
@@ -242,8 +262,15 @@ class CountingMeter:
         return self.joules
 
     def between(self, start: float, end: float) -> list[dict]:
-        return [{"device": "fake:0", "joules": end - start, "method": "counter", "reason": None,
-                 "resolution_limited": False}]
+        return [
+            {
+                "device": "fake:0",
+                "joules": end - start,
+                "method": "counter",
+                "reason": None,
+                "resolution_limited": False,
+            }
+        ]
 
     def start_sampler(self, on_power) -> None:
         pass

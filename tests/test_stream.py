@@ -45,9 +45,13 @@ class Wire:
                 if record["seq"] <= self.since:
                     continue
                 if record["type"] == "metrics":
-                    record = {**record, "series": [
-                        {**s, **{f: base64.b64encode(buffers[s[f]]).decode() for f in _ARRAYS}} for s in record["series"]
-                    ]}
+                    record = {
+                        **record,
+                        "series": [
+                            {**s, **{f: base64.b64encode(buffers[s[f]]).decode() for f in _ARRAYS}}
+                            for s in record["series"]
+                        ],
+                    }
                 out.append(json.loads(json.dumps(record)))
         return out
 
@@ -82,10 +86,15 @@ def message_bytes(data: dict[str, Any], buffers: list[bytes]) -> int:
 
 
 def test_buffer_indices_continue_across_the_records_of_a_message() -> None:
-    record = {"type": "metrics", "run": "r", "batch": 1, "series": [
-        {"metric": "a", "ctx": None, "n": 1, "steps": b"s", "values": b"v", "timestamps": b"t", "epochs": b"e"},
-        {"metric": "b", "ctx": 2, "n": 1, "steps": b"S", "values": b"V", "timestamps": b"T", "epochs": b"E"},
-    ]}
+    record = {
+        "type": "metrics",
+        "run": "r",
+        "batch": 1,
+        "series": [
+            {"metric": "a", "ctx": None, "n": 1, "steps": b"s", "values": b"v", "timestamps": b"t", "epochs": b"e"},
+            {"metric": "b", "ctx": 2, "n": 1, "steps": b"S", "values": b"V", "timestamps": b"T", "epochs": b"E"},
+        ],
+    }
     data, buffers = split_buffers(record)
     assert buffers == [b"s", b"v", b"t", b"e", b"S", b"V", b"T", b"E"]
     assert [s["values"] for s in data["series"]] == [1, 5]
@@ -98,8 +107,7 @@ def test_buffer_indices_continue_across_the_records_of_a_message() -> None:
 def test_hello_names_the_journal(tracked: TrackedShell) -> None:
     hello = nbprov._tracking.stream._hello
     session = tracked.records("kernel_start")[0]["session"]
-    assert hello == {"session": session, "journal": f"demo.prov/journal/k-{session}.jsonl",
-                     "notebook": "demo.ipynb"}
+    assert hello == {"session": session, "journal": f"demo.prov/journal/k-{session}.jsonl", "notebook": "demo.ipynb"}
     assert (tracked.folder / hello["journal"]).is_file()
 
 
@@ -129,8 +137,9 @@ def test_the_message_rate_stays_in_budget_whatever_the_record_rate(tracked: Trac
     started = time.monotonic()
     appended = 0
     while time.monotonic() - started < 2.5:  # thousands of records per second, from two threads
-        worker = threading.Thread(target=lambda: [writer.append("param", run="r", key="k", value=1, role="input")
-                                                  for _ in range(50)])
+        worker = threading.Thread(
+            target=lambda: [writer.append("param", run="r", key="k", value=1, role="input") for _ in range(50)]
+        )
         worker.start()
         for _ in range(50):
             writer.append("context_start", run="r", ctx=1, name="c", epoch=None, parent=None)
@@ -161,13 +170,16 @@ def test_messages_are_size_bounded_and_an_oversized_record_is_reported(tracked: 
     sizes = [message_bytes(data, buffers) for _, data, buffers in wire.messages]
     assert max(sizes) <= MAX_MESSAGE_BYTES
     assert sum(len(buffers) for _, _, buffers in wire.messages) == 4 * sum(
-        len(r["series"]) for r in journal if r["type"] == "metrics")
+        len(r["series"]) for r in journal if r["type"] == "metrics"
+    )
 
 
 def test_a_record_the_comm_cannot_encode_is_reported_and_the_rest_arrive(tracked: TrackedShell) -> None:
     wire = Wire(tracked)
-    tracked.run("import nbprov\nwith nbprov.run(name='odd') as run:\n    run.log_param('k', '\\ud800')\n"
-                "    run.log_param('j', 2)\n")
+    tracked.run(
+        "import nbprov\nwith nbprov.run(name='odd') as run:\n    run.log_param('k', '\\ud800')\n"
+        "    run.log_param('j', 2)\n"
+    )
     journal = wire.journal(tracked)
     wire.wait_for(len(journal))
     assert wire.omitted() == 1
@@ -191,7 +203,6 @@ def test_a_backlog_beyond_its_bound_is_counted_not_kept(tracked: TrackedShell, m
 
 
 def test_close_sends_what_is_still_queued(tracked: TrackedShell) -> None:
-    stream = nbprov._tracking.stream
     wire = Wire(tracked)
     for i in range(2000):
         nbprov._tracking.writer.append("param", run="r", key=f"k{i}", value=i, role="input")

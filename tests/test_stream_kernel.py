@@ -61,7 +61,11 @@ class Iopub:
             if msg["header"]["msg_type"] == "error":
                 raise AssertionError("\n".join(msg["content"]["traceback"]))
             parent = msg["parent_header"].get("msg_id")
-            if msg["header"]["msg_type"] == "status" and msg["content"]["execution_state"] == "idle" and parent == msg_id:
+            if (
+                msg["header"]["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+                and parent == msg_id
+            ):
                 return
 
     def drain(self, quiet_s: float = 1.0) -> None:
@@ -88,10 +92,19 @@ class Iopub:
         for _, data, buffers in self.comm_messages:
             for record in data["records"]:
                 if record["type"] == "metrics":
-                    record = {**record, "series": [
-                        {**s, **{f: base64.b64encode(buffers[s[f]]).decode() for f in ("steps", "values", "timestamps", "epochs")}}
-                        for s in record["series"]
-                    ]}
+                    record = {
+                        **record,
+                        "series": [
+                            {
+                                **s,
+                                **{
+                                    f: base64.b64encode(buffers[s[f]]).decode()
+                                    for f in ("steps", "values", "timestamps", "epochs")
+                                },
+                            }
+                            for s in record["series"]
+                        ],
+                    }
                 out.append(record)
         return out
 
@@ -141,8 +154,13 @@ def test_a_400_run_sweep_streams_every_record_within_the_message_budget(tmp_path
     comm_times = [sent_at for sent_at, _, _ in iopub.comm_messages]
     assert max_in_window(comm_times, 1.0) <= MAX_MESSAGES_PER_S + 1
     assert len(received) / len(comm_times) > 50  # coalesced: many records per message
-    assert max(encoded_size(data) + sum(map(len, buffers)) for _, data, buffers in iopub.comm_messages) <= MAX_MESSAGE_BYTES
+    assert (
+        max(encoded_size(data) + sum(map(len, buffers)) for _, data, buffers in iopub.comm_messages)
+        <= MAX_MESSAGE_BYTES
+    )
     # The server's own count (default limits): far from the point where it drops output.
     assert max_in_window(iopub.counted_times, 3.0) < _SERVER_MSG_LIMIT_PER_WINDOW / 10
-    print(f"sweep {sweep_s:.1f} s, {len(received)} records in {len(comm_times)} comm messages, "
-          f"at most {max_in_window(comm_times, 1.0)} per second")
+    print(
+        f"sweep {sweep_s:.1f} s, {len(received)} records in {len(comm_times)} comm messages, "
+        f"at most {max_in_window(comm_times, 1.0)} per second"
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from .core import DeviceError, Discovery, EnergyDevice, Method, Reason, UnavailableDevice
 from .visible import select_visible
@@ -48,11 +49,11 @@ class AmdDevice:
         self._amdsmi = amdsmi
         self._handle = handle
         self.name = name
-        self.method: Optional[Method] = "counter"
+        self.method: Method | None = "counter"
         self.has_power = False  # power for live charts comes from counter differences
         self.update_interval_s = COUNTER_UPDATE_S
-        self.wrap_range_j: Optional[float] = None  # 64-bit accumulator: resets only
-        self.max_power_w: Optional[float] = None
+        self.wrap_range_j: float | None = None  # 64-bit accumulator: resets only
+        self.max_power_w: float | None = None
 
     def read_energy_j(self) -> float:
         try:

@@ -5,8 +5,9 @@ Nothing here touches a device, a thread or a clock; the backends feed it numbers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal, Optional, Protocol
+from typing import Literal, Protocol
 
 Reason = Literal[
     "library_not_found",
@@ -31,15 +32,15 @@ class EnergyDevice(Protocol):
     """One measurable device, as a backend exposes it."""
 
     name: str
-    method: Optional[Method]  # None: the device is known but cannot be measured (see read errors)
+    method: Method | None  # None: the device is known but cannot be measured (see read errors)
     has_power: bool  # read_power_w works; otherwise power is derived from counter differences
     # Seconds between updates of the value behind `read_energy_j` (counter) or the averaging window
     # of `read_power_w` (power integration): windows shorter than this cannot be resolved.
     update_interval_s: float
     # Counter value at which the raw counter wraps to 0, in joules; None for counters that only reset.
-    wrap_range_j: Optional[float]
+    wrap_range_j: float | None
     # Upper bound of the device's power, used to know how long a wrapping counter may go unobserved.
-    max_power_w: Optional[float]
+    max_power_w: float | None
 
     def read_energy_j(self) -> float: ...  # raw counter in joules; raises DeviceError
 
@@ -52,11 +53,11 @@ class UnavailableDevice:
 
     name: str
     reason: Reason
-    method: Optional[Method] = None
+    method: Method | None = None
     has_power: bool = False
     update_interval_s: float = 0.0
-    wrap_range_j: Optional[float] = None
-    max_power_w: Optional[float] = None
+    wrap_range_j: float | None = None
+    max_power_w: float | None = None
 
     def read_energy_j(self) -> float:
         raise DeviceError(self.reason)
@@ -71,7 +72,7 @@ class Discovery:
 
     backend: str
     devices: list[EnergyDevice]
-    reason: Optional[Reason]
+    reason: Reason | None
     close: Callable[[], None] = lambda: None
 
 
@@ -84,27 +85,25 @@ class Sample:
     """
 
     t: float
-    joules: Optional[float]
+    joules: float | None
     epoch: int
-    reason: Optional[Reason] = None
+    reason: Reason | None = None
 
 
 class CounterTracker:
     """Turns a raw energy counter that may wrap or reset into a monotonic cumulative energy."""
 
-    def __init__(self, wrap_range_j: Optional[float], max_power_w: Optional[float]) -> None:
+    def __init__(self, wrap_range_j: float | None, max_power_w: float | None) -> None:
         self._wrap_range_j = wrap_range_j
         # Longest gap between observations for which at most one wrap can have happened.
-        self._safe_gap_s = (
-            wrap_range_j / max_power_w if wrap_range_j is not None and max_power_w else None
-        )
-        self._last_raw: Optional[float] = None
+        self._safe_gap_s = wrap_range_j / max_power_w if wrap_range_j is not None and max_power_w else None
+        self._last_raw: float | None = None
         self._last_t = 0.0
         self._total_j = 0.0
         self._epoch = 0
 
     @property
-    def safe_gap_s(self) -> Optional[float]:
+    def safe_gap_s(self) -> float | None:
         return self._safe_gap_s
 
     def observe(self, raw_j: float, t: float) -> Sample:
@@ -130,7 +129,7 @@ class PowerIntegrator:
     """Cumulative energy from power samples by the trapezoid rule."""
 
     def __init__(self) -> None:
-        self._last: Optional[tuple[float, float]] = None
+        self._last: tuple[float, float] | None = None
         self._total_j = 0.0
 
     def add(self, t: float, watts: float) -> Sample:
@@ -146,14 +145,14 @@ class PowerIntegrator:
 
 def energy_between(
     device: str,
-    method: Optional[Method],
+    method: Method | None,
     update_interval_s: float,
     start: Sample,
     end: Sample,
 ) -> dict:
     """The journal's energy entry for one device over the window [start, end]."""
 
-    def entry(joules: Optional[float], reason: Optional[Reason], limited: bool) -> dict:
+    def entry(joules: float | None, reason: Reason | None, limited: bool) -> dict:
         return {
             "device": device,
             "joules": joules,

@@ -7,9 +7,10 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any
 
 from .amd import open_amd
 from .core import (
@@ -64,16 +65,16 @@ class EnergyMeter:
         self._clock = clock
         self._wall_ms = wall_ms
         self._lock = threading.Lock()
-        self._accumulators: dict[str, Union[CounterTracker, PowerIntegrator]] = {}
+        self._accumulators: dict[str, CounterTracker | PowerIntegrator] = {}
         for device in self._devices:
             if device.method == "counter":
                 self._accumulators[device.name] = CounterTracker(device.wrap_range_j, device.max_power_w)
             elif device.method == "power_integration":
                 self._accumulators[device.name] = PowerIntegrator()
-        self._on_power: Optional[PowerCallback] = None
+        self._on_power: PowerCallback | None = None
         self._callback_failed = False
-        self._previous_tick: Optional[Reading] = None
-        self._sampler: Optional[Sampler] = None
+        self._previous_tick: Reading | None = None
+        self._sampler: Sampler | None = None
         self._closed = False
         self._run_sampler(self._background_period_s())
 
@@ -102,8 +103,11 @@ class EnergyMeter:
             raise ValueError(f"readings do not come from this meter (no sample for {', '.join(missing)})")
         return [
             energy_between(
-                device.name, device.method, device.update_interval_s,
-                start.samples[device.name], end.samples[device.name],
+                device.name,
+                device.method,
+                device.update_interval_s,
+                start.samples[device.name],
+                end.samples[device.name],
             )
             for device in self._devices
         ]
@@ -164,7 +168,7 @@ class EnergyMeter:
         except DeviceError as error:
             return Sample(t, None, 0, error.reason)
 
-    def _power(self, device: EnergyDevice, previous: Optional[Reading], now: Reading) -> Optional[float]:
+    def _power(self, device: EnergyDevice, previous: Reading | None, now: Reading) -> float | None:
         if device.has_power:
             try:
                 return device.read_power_w()
@@ -180,7 +184,7 @@ class EnergyMeter:
             return None
         return (after.joules - before.joules) / elapsed
 
-    def _background_period_s(self) -> Optional[float]:
+    def _background_period_s(self) -> float | None:
         """How often the meter must look at its devices even when nobody asked for power."""
         if self._closed:
             return None
@@ -194,7 +198,7 @@ class EnergyMeter:
         ]
         return min(gaps) / 4 if gaps else None
 
-    def _run_sampler(self, period_s: Optional[float]) -> None:
+    def _run_sampler(self, period_s: float | None) -> None:
         if self._sampler is not None:
             self._sampler.stop()
             self._sampler = None

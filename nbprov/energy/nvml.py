@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any, Callable, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .core import DeviceError, Discovery, EnergyDevice, Method, Reason, UnavailableDevice
 from .visible import select_visible
@@ -42,11 +43,11 @@ class NvmlDevice:
         self._nvml = nvml
         self._handle = handle
         self.name = name
-        self.method: Optional[Method] = method
+        self.method: Method | None = method
         self.has_power = has_power
         self.update_interval_s = COUNTER_UPDATE_S if method == "counter" else POWER_AVERAGING_S
-        self.wrap_range_j: Optional[float] = None  # 64-bit millijoules since driver load: resets only
-        self.max_power_w: Optional[float] = None
+        self.wrap_range_j: float | None = None  # 64-bit millijoules since driver load: resets only
+        self.max_power_w: float | None = None
 
     def _call(self, function: Callable[[Any], int]) -> int:
         try:
@@ -65,7 +66,7 @@ class NvmlDevice:
 
 def _probe(nvml: Any, handle: Any, name: str) -> EnergyDevice:
     """Choose the best method the device supports: its energy counter, else power integration."""
-    power_reason: Optional[Reason] = None
+    power_reason: Reason | None = None
     try:
         nvml.nvmlDeviceGetPowerUsage(handle)
     except nvml.NVMLError as error:
@@ -97,8 +98,7 @@ def open_nvml(nvml: Any = None, environ: Mapping[str, str] = os.environ) -> Disc
         uuids = [_text(nvml.nvmlDeviceGetUUID(handle)) for handle in handles]
         chosen = select_visible(environ.get("CUDA_VISIBLE_DEVICES"), uuids)
         devices = [
-            _probe(nvml, handles[i], "nvidia:" + pci_key(nvml.nvmlDeviceGetPciInfo(handles[i]).busId))
-            for i in chosen
+            _probe(nvml, handles[i], "nvidia:" + pci_key(nvml.nvmlDeviceGetPciInfo(handles[i]).busId)) for i in chosen
         ]
     except nvml.NVMLError as error:
         nvml.nvmlShutdown()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Optional
 
 from .core import DeviceError, Discovery, EnergyDevice, Method, UnavailableDevice
 
@@ -22,11 +21,11 @@ class RaplPackage:
     def __init__(self, zone: Path, name: str, wrap_range_j: float) -> None:
         self._energy_file = zone / "energy_uj"
         self.name = name
-        self.method: Optional[Method] = "counter"
+        self.method: Method | None = "counter"
         self.has_power = False  # power for live charts comes from counter differences
         self.update_interval_s = COUNTER_UPDATE_S
-        self.wrap_range_j: Optional[float] = wrap_range_j
-        self.max_power_w: Optional[float] = MAX_PACKAGE_POWER_W
+        self.wrap_range_j: float | None = wrap_range_j
+        self.max_power_w: float | None = MAX_PACKAGE_POWER_W
 
     def read_energy_j(self) -> float:
         try:
@@ -42,7 +41,7 @@ class RaplPackage:
         raise DeviceError("not_supported", "power is derived from the energy counter")
 
 
-def _package(zone: Path) -> Optional[EnergyDevice]:
+def _package(zone: Path) -> EnergyDevice | None:
     try:
         zone_name = (zone / "name").read_text().strip()
     except OSError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 
 def _normalise_uuid(value: str) -> str:
@@ -12,7 +12,7 @@ def _normalise_uuid(value: str) -> str:
     return text.replace("-", "")
 
 
-def select_visible(setting: Optional[str], uuids: Sequence[str]) -> list[int]:
+def select_visible(setting: str | None, uuids: Sequence[str]) -> list[int]:
     """Indices (into `uuids`, the management library's enumeration) of the visible GPUs.
 
     `setting` is the environment variable's value; None means unset (all GPUs). Entries are indices
@@ -33,7 +33,7 @@ def select_visible(setting: Optional[str], uuids: Sequence[str]) -> list[int]:
     return chosen
 
 
-def _resolve(entry: str, known: list[str]) -> Optional[int]:
+def _resolve(entry: str, known: list[str]) -> int | None:
     if entry.isdigit():
         index = int(entry)
         return index if index < len(known) else None

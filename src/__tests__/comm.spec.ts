@@ -30,7 +30,12 @@ function metrics(seq: number, values: number[], first: number): { record: Record
 
 describe('decodeKernelMessage', () => {
   it('decodes a hello', () => {
-    expect(decodeKernelMessage({ session: 'ab12', hello: { session: 'ab12', journal: 'x.prov/journal/k-ab12.jsonl', notebook: 'x.ipynb' } }, [])).toEqual({
+    expect(
+      decodeKernelMessage(
+        { session: 'ab12', hello: { session: 'ab12', journal: 'x.prov/journal/k-ab12.jsonl', notebook: 'x.ipynb' } },
+        []
+      )
+    ).toEqual({
       kind: 'hello',
       hello: { session: 'ab12', journal: 'x.prov/journal/k-ab12.jsonl', notebook: 'x.ipynb' }
     });
@@ -41,7 +46,12 @@ describe('decodeKernelMessage', () => {
     const b = metrics(5, [9], 4);
     const message = {
       session: 'ab12',
-      records: [{ type: 'run_start', t: T, seq: 2, run: 'r1', name: 'n' }, a.record, { type: 'param', t: T, seq: 4, run: 'r1', key: 'k', value: 1 }, b.record]
+      records: [
+        { type: 'run_start', t: T, seq: 2, run: 'r1', name: 'n' },
+        a.record,
+        { type: 'param', t: T, seq: 4, run: 'r1', key: 'k', value: 1 },
+        b.record
+      ]
     };
     // Views at odd offsets, as a websocket frame hands them over.
     const frame = new Uint8Array(1 + [...a.buffers, ...b.buffers].reduce((size, buffer) => size + buffer.length, 0));
@@ -94,7 +104,16 @@ describe('decodeKernelMessage', () => {
   });
 
   it('ignores what is not an nbprov kernel message', () => {
-    for (const data of [null, 'x', [], {}, { session: 1, records: [] }, { session: '../x', records: [] }, { session: 'ab', record: {} }, { session: 'ab', hello: { journal: 1 } }]) {
+    for (const data of [
+      null,
+      'x',
+      [],
+      {},
+      { session: 1, records: [] },
+      { session: '../x', records: [] },
+      { session: 'ab', record: {} },
+      { session: 'ab', hello: { journal: 1 } }
+    ]) {
       expect(decodeKernelMessage(data, [])).toBeNull();
     }
   });

@@ -31,7 +31,12 @@ describe('MetricSeries', () => {
     const n = 70_000;
     const values = Float64Array.from({ length: n }, (_, i) => i * 0.5);
     const steps = Float64Array.from({ length: n }, (_, i) => i);
-    series.append(steps, values, steps, Int32Array.from({ length: n }, (_, i) => (i < 66_000 ? 1 : 2)));
+    series.append(
+      steps,
+      values,
+      steps,
+      Int32Array.from({ length: n }, (_, i) => (i < 66_000 ? 1 : 2))
+    );
     expect(series.length).toBe(n);
     expect(series.value(65_535)).toBe(65_535 * 0.5);
     expect(series.value(65_536)).toBe(65_536 * 0.5);

@@ -44,7 +44,10 @@ export function parseExportArgs(args: string[]): IExportOptions | 'help' {
 async function listFiles(folder: string): Promise<string[]> {
   try {
     const entries = await fs.readdir(folder, { withFileTypes: true });
-    return entries.filter(entry => entry.isFile()).map(entry => entry.name).sort();
+    return entries
+      .filter(entry => entry.isFile())
+      .map(entry => entry.name)
+      .sort();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       return [];
@@ -87,7 +90,13 @@ export async function runExport(options: IExportOptions, version: string): Promi
     names.map(async name => ({ name, text: await fs.readFile(path.join(journalDir, name), 'utf8') }))
   );
   const summary = await exportSession(
-    { notebook, journal, liveSessions: options.liveSessions, blobs: await listFiles(path.join(provDir, 'blobs')), nbprovVersion: version },
+    {
+      notebook,
+      journal,
+      liveSessions: options.liveSessions,
+      blobs: await listFiles(path.join(provDir, 'blobs')),
+      nbprovVersion: version
+    },
     new DirectorySink(provDir)
   );
   for (const warning of summary.warnings) {

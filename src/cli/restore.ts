@@ -168,8 +168,7 @@ export function recordedRun(document: unknown, selector: string): IRecordedRun {
 /** The run activity `selector` names: its run id, its PROV id (`nbprov:run.<id>`) or its name when unique. */
 function findRun(activities: ProvSection, selector: string): [string, ProvAttributes] {
   const runs = Object.entries(activities).filter(
-    ([, attributes]) =>
-      text(attributes['prov:type']) === 'provml:RunExecution' && text(attributes['nbprov:run_id']) !== null
+    ([, attributes]) => text(attributes['prov:type']) === 'provml:RunExecution' && text(attributes['nbprov:run_id']) !== null
   );
   const byId = runs.find(([key, attributes]) => text(attributes['nbprov:run_id']) === selector || key === selector);
   if (byId !== undefined) {
@@ -180,17 +179,13 @@ function findRun(activities: ProvSection, selector: string): [string, ProvAttrib
     return byName[0];
   }
   const describe = (candidates: [string, ProvAttributes][]): string =>
-    candidates
-      .map(([, attributes]) => `${text(attributes['nbprov:run_id'])} (${text(attributes['prov:label'])})`)
-      .join(', ');
+    candidates.map(([, attributes]) => `${text(attributes['nbprov:run_id'])} (${text(attributes['prov:label'])})`).join(', ');
   if (byName.length > 1) {
     throw new UserError(
       `${byName.length} runs are named ${JSON.stringify(selector)}: ${describe(byName)}; give one of their ids`
     );
   }
-  throw new UserError(
-    `run ${JSON.stringify(selector)} is not in this export; its runs are: ${describe(runs) || 'none'}`
-  );
+  throw new UserError(`run ${JSON.stringify(selector)} is not in this export; its runs are: ${describe(runs) || 'none'}`);
 }
 
 function recordedGit(run: ProvAttributes): IRecordedGit | null {
@@ -289,9 +284,7 @@ export function verifiedDiff(git: IRecordedGit): Buffer {
   const diff = Buffer.from(git.diff, git.diffEncoding === 'base64' ? 'base64' : 'utf8');
   const sha256 = createHash('sha256').update(diff).digest('hex');
   if (sha256 !== git.diffSha256 || diff.length !== git.diffSize) {
-    throw new UserError(
-      `the recorded diff does not match its SHA-256 (${git.diffSha256}): the export was modified`
-    );
+    throw new UserError(`the recorded diff does not match its SHA-256 (${git.diffSha256}): the export was modified`);
   }
   return diff;
 }
@@ -447,12 +440,7 @@ async function prepareDestination(destination: string): Promise<boolean> {
   return false;
 }
 
-async function checkoutRecordedState(
-  source: string,
-  destination: string,
-  commit: string | null,
-  diff: Buffer
-): Promise<void> {
+async function checkoutRecordedState(source: string, destination: string, commit: string | null, diff: Buffer): Promise<void> {
   if (commit === null) {
     throw new UserError('the run was recorded before the repository had any commit');
   }
@@ -542,7 +530,10 @@ function checkedRepositoryPath(recorded: string | null): string {
 /** A file stem from the recorded notebook name: its base name, restricted to harmless characters. */
 function safeStem(recordedName: string | null): string {
   const base = (recordedName ?? '').split(/[\\/]/).pop() ?? '';
-  const stem = base.replace(/\.ipynb$/i, '').replace(/[^A-Za-z0-9._ -]/g, '_').replace(/^[.\s]+/, '');
+  const stem = base
+    .replace(/\.ipynb$/i, '')
+    .replace(/[^A-Za-z0-9._ -]/g, '_')
+    .replace(/^[.\s]+/, '');
   return stem.trim() === '' ? 'notebook' : stem;
 }
 
@@ -553,8 +544,7 @@ function isWithin(folder: string, candidate: string): boolean {
 }
 
 function uniqueCellId(execution: IRecordedExecution, index: number, used: Set<string>): string {
-  const valid = (id: string | null): id is string =>
-    id !== null && /^[A-Za-z0-9_-]{1,64}$/.test(id) && !used.has(id);
+  const valid = (id: string | null): id is string => id !== null && /^[A-Za-z0-9_-]{1,64}$/.test(id) && !used.has(id);
   const id = [execution.cell, execution.exec].find(valid) ?? `restored-${index + 1}`;
   used.add(id);
   return id;

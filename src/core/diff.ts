@@ -51,11 +51,7 @@ export function diffLines(oldLines: string[], newLines: string[]): IDiffLine[] {
     prefix++;
   }
   let suffix = 0;
-  while (
-    suffix < a.length - prefix &&
-    suffix < b.length - prefix &&
-    a[a.length - 1 - suffix] === b[b.length - 1 - suffix]
-  ) {
+  while (suffix < a.length - prefix && suffix < b.length - prefix && a[a.length - 1 - suffix] === b[b.length - 1 - suffix]) {
     suffix++;
   }
   const middle = myers(a.slice(prefix, a.length - suffix), b.slice(prefix, b.length - suffix));
@@ -92,10 +88,7 @@ const MAX_TRACE_ENTRIES = 1 << 24;
 function myers(a: number[], b: number[]): DiffLineKind[] {
   const n = a.length;
   const m = b.length;
-  const replaceAll = (): DiffLineKind[] => [
-    ...Array<DiffLineKind>(n).fill('removed'),
-    ...Array<DiffLineKind>(m).fill('added')
-  ];
+  const replaceAll = (): DiffLineKind[] => [...Array<DiffLineKind>(n).fill('removed'), ...Array<DiffLineKind>(m).fill('added')];
   if (n === 0 || m === 0) {
     return replaceAll();
   }
@@ -112,10 +105,7 @@ function myers(a: number[], b: number[]): DiffLineKind[] {
     }
     trace.push(v.slice(offset - d, offset + d + 2));
     for (let k = -d; k <= d; k += 2) {
-      let x =
-        k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1])
-          ? v[offset + k + 1]
-          : v[offset + k - 1] + 1;
+      let x = k === -d || (k !== d && v[offset + k - 1] < v[offset + k + 1]) ? v[offset + k + 1] : v[offset + k - 1] + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) {
         x++;

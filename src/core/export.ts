@@ -59,11 +59,13 @@ export async function exportSession(input: IExportInput, sink: IFileSink): Promi
   const step = (): void => input.onProgress?.(++done, total);
   step();
 
-  const prov = stableStringify(buildProvDocument(session, {
+  const prov = stableStringify(
+    buildProvDocument(session, {
       notebook: input.notebook,
       nbprovVersion: input.nbprovVersion,
       blobs: input.blobs ?? []
-    }));
+    })
+  );
   await out.write(PROV_FILE, prov);
   step();
 

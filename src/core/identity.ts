@@ -44,9 +44,7 @@ export function validId(value: unknown): string | null {
 
 /** `value` when it is a bare `*.ipynb` file name: a name read from a file is data, never a path. */
 function notebookFileName(value: unknown): string | null {
-  return typeof value === 'string' && value !== '.ipynb' && value.endsWith('.ipynb') && !/[/\\\0]/.test(value)
-    ? value
-    : null;
+  return typeof value === 'string' && value !== '.ipynb' && value.endsWith('.ipynb') && !/[/\\\0]/.test(value) ? value : null;
 }
 
 export function parseIdentity(text: string | null): IFolderIdentity | null {

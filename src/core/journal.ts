@@ -324,10 +324,8 @@ const time = (o: Json, k: string): string => {
   }
   return value;
 };
-const optTime = (o: Json, k: string): string | null =>
-  o[k] === undefined || o[k] === null ? null : time(o, k);
-const optInt = (o: Json, k: string): number | null =>
-  o[k] === undefined || o[k] === null ? null : int(o, k);
+const optTime = (o: Json, k: string): string | null => (o[k] === undefined || o[k] === null ? null : time(o, k));
+const optInt = (o: Json, k: string): number | null => (o[k] === undefined || o[k] === null ? null : int(o, k));
 const oneOf = <T extends string>(o: Json, k: string, allowed: readonly T[]): T => {
   const value = str(o, k);
   if (!(allowed as readonly string[]).includes(value)) {
@@ -378,7 +376,7 @@ export function decodeBase64(text: string): Uint8Array {
     const bits = (sextet(i) << 18) | (sextet(i + 1) << 12) | (end - i === 3 ? sextet(i + 2) << 6 : 0);
     out[o++] = bits >> 16;
     if (end - i === 3) {
-      out[o++] = (bits >> 8) & 0xff;
+      out[o] = (bits >> 8) & 0xff;
     }
   }
   return out;
@@ -399,9 +397,7 @@ function decodeArray<T>(
     throw new RecordError(`array "${k}" has ${bytes.length} bytes, expected ${n * width}`);
   }
   // `bytes` owns a fresh, aligned buffer of exactly this length.
-  return LITTLE_ENDIAN_HOST
-    ? make(bytes.buffer as ArrayBuffer)
-    : readBigEndianHost(new DataView(bytes.buffer), n);
+  return LITTLE_ENDIAN_HOST ? make(bytes.buffer as ArrayBuffer) : readBigEndianHost(new DataView(bytes.buffer), n);
 }
 
 function metricBatch(o: Json): IMetricBatch {
@@ -413,17 +409,37 @@ function metricBatch(o: Json): IMetricBatch {
     metric: str(o, 'metric'),
     ctx: optInt(o, 'ctx'),
     n,
-    steps: decodeArray(o, 'steps', n, 8, b => new BigInt64Array(b), (v, c) =>
-      BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
+    steps: decodeArray(
+      o,
+      'steps',
+      n,
+      8,
+      b => new BigInt64Array(b),
+      (v, c) => BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
     ),
-    values: decodeArray(o, 'values', n, 8, b => new Float64Array(b), (v, c) =>
-      Float64Array.from({ length: c }, (_, i) => v.getFloat64(i * 8, true))
+    values: decodeArray(
+      o,
+      'values',
+      n,
+      8,
+      b => new Float64Array(b),
+      (v, c) => Float64Array.from({ length: c }, (_, i) => v.getFloat64(i * 8, true))
     ),
-    timestamps: decodeArray(o, 'timestamps', n, 8, b => new BigInt64Array(b), (v, c) =>
-      BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
+    timestamps: decodeArray(
+      o,
+      'timestamps',
+      n,
+      8,
+      b => new BigInt64Array(b),
+      (v, c) => BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
     ),
-    epochs: decodeArray(o, 'epochs', n, 4, b => new Int32Array(b), (v, c) =>
-      Int32Array.from({ length: c }, (_, i) => v.getInt32(i * 4, true))
+    epochs: decodeArray(
+      o,
+      'epochs',
+      n,
+      4,
+      b => new Int32Array(b),
+      (v, c) => Int32Array.from({ length: c }, (_, i) => v.getInt32(i * 4, true))
     )
   };
 }
@@ -651,9 +667,7 @@ function validate(o: Json): JournalRecord | null {
       const cells = o.cells;
       if (
         !Array.isArray(cells) ||
-        !cells.every(
-          c => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && typeof c[1] === 'string'
-        )
+        !cells.every(c => Array.isArray(c) && c.length === 2 && typeof c[0] === 'string' && typeof c[1] === 'string')
       ) {
         throw new RecordError('field "cells" must be a list of [cell id, sha256]');
       }

@@ -9,7 +9,6 @@ import { sha256Bytes, sha256Hex } from './sha256';
 /** Text beyond this many characters is truncated in the journal (its full content is hashed). */
 export const TEXT_LIMIT = 64 * 1024;
 
-
 /** Binary content to store under `blobs/`. */
 export interface IBlob {
   path: string;
@@ -50,10 +49,7 @@ function joinText(text: unknown): string {
   return JSON.stringify(text ?? null);
 }
 
-function textItem(
-  base: { output_type: string; name?: string; mime?: string },
-  text: string
-): IOutputItem {
+function textItem(base: { output_type: string; name?: string; mime?: string }, text: string): IOutputItem {
   const truncated = text.length > TEXT_LIMIT;
   return {
     ...base,

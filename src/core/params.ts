@@ -33,7 +33,10 @@ export function checkParamValue(value: unknown, valueType: ParamValueType): stri
 }
 
 /** The PROV-JSON value: a typed literal wherever a plain JSON value would not be exact. */
-export function paramProvValue(value: string | number | boolean | null, valueType: ParamValueType | null): string | number | boolean | { $: string; type: string } | null {
+export function paramProvValue(
+  value: string | number | boolean | null,
+  valueType: ParamValueType | null
+): string | number | boolean | { $: string; type: string } | null {
   if (typeof value === 'string' && valueType === 'int') {
     return { $: value, type: 'xsd:integer' };
   }

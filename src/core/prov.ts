@@ -141,7 +141,9 @@ function codeAttributes(run: IRun): Record<string, ProvValue | null | undefined>
   return {
     'nbprov:python': code.python,
     'nbprov:packages':
-      packages === null ? null : JSON.stringify(Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : 1)))),
+      packages === null
+        ? null
+        : JSON.stringify(Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a < b ? -1 : 1)))),
     'nbprov:git': git ? null : 'not a git repository',
     'nbprov:git_root': git?.root,
     'nbprov:git_commit': git?.commit,
@@ -188,7 +190,12 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
           'prov:generatedEntity': id,
           'prov:usedEntity': provIds.sourceVersion(cell, previous.version),
           'prov:type': qualified('prov:Revision'),
-          'nbprov:diff': unifiedDiff(previous.source, version.source, `${cell} v${previous.version}`, `${cell} v${version.version}`)
+          'nbprov:diff': unifiedDiff(
+            previous.source,
+            version.source,
+            `${cell} v${previous.version}`,
+            `${cell} v${version.version}`
+          )
         });
       }
     });
@@ -370,7 +377,11 @@ function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
   }
 
   // Inputs of the run are `used`, outputs `wasGeneratedBy` it.
-  const addRoleEntity = (id: string, role: 'input' | 'output', attributes: Record<string, ProvValue | null | undefined>): void => {
+  const addRoleEntity = (
+    id: string,
+    role: 'input' | 'output',
+    attributes: Record<string, ProvValue | null | undefined>
+  ): void => {
     b.node('entity', id, { ...attributes, 'nbprov:role': role });
     b.relation(role === 'input' ? 'used' : 'wasGeneratedBy', { 'prov:activity': runId, 'prov:entity': id });
   };

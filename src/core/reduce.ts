@@ -33,11 +33,7 @@ export interface IReduceOptions {
  * Reduces points (xs[i], ys[i]) for i in [start, end) to at most 3 per column plus the first.
  * Series no longer than `columns` are returned whole (less the unplottable points).
  */
-export function reduceSeries(
-  xs: ArrayLike<number>,
-  ys: ArrayLike<number>,
-  options: IReduceOptions
-): IReduction {
+export function reduceSeries(xs: ArrayLike<number>, ys: ArrayLike<number>, options: IReduceOptions): IReduction {
   const start = Math.max(0, options.start ?? 0);
   const end = Math.min(xs.length, ys.length, options.end ?? xs.length);
   const columns = Math.max(1, Math.floor(options.columns));
@@ -128,11 +124,7 @@ export function reduceSeries(
  * The index range [start, end) of the points whose x lies in [lo, hi], for xs sorted ascending,
  * widened by one point on each side so a zoomed line still reaches the chart's edges.
  */
-export function visibleRange(
-  xs: ArrayLike<number>,
-  lo: number,
-  hi: number
-): { start: number; end: number } {
+export function visibleRange(xs: ArrayLike<number>, lo: number, hi: number): { start: number; end: number } {
   const start = lowerBound(xs, lo);
   const end = upperBound(xs, hi);
   return { start: Math.max(0, start - 1), end: Math.min(xs.length, end + 1) };

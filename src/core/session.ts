@@ -213,11 +213,7 @@ function sessionOfFile(file: string, declared: Map<string, string>): string {
   return declared.get(file) ?? file.replace(/^k-/, '').replace(/\.jsonl$/, '');
 }
 
-export function buildSession(
-  records: ILocatedRecord[],
-  warnings: IJournalWarning[],
-  liveSessions: string[] = []
-): ISession {
+export function buildSession(records: ILocatedRecord[], warnings: IJournalWarning[], liveSessions: string[] = []): ISession {
   const sessionWarnings = [...warnings];
   const warn = (located: ILocatedRecord, reason: string): void => {
     sessionWarnings.push({ file: located.file, line: located.line, reason });
@@ -263,8 +259,7 @@ export function buildSession(
       }
     }
   }
-  const sessionStart = (id: string | null): string =>
-    (id !== null && kernelSessions.get(id)?.started) || '';
+  const sessionStart = (id: string | null): string => (id !== null && kernelSessions.get(id)?.started) || '';
 
   // Executions: kernel first, then join frontend outputs.
   const executions = new Map<string, IExecution>();

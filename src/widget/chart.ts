@@ -129,17 +129,14 @@ export class MetricChart {
       renderer: 'canvas',
       tooltip: false
     });
-    result.view.addSignalListener(ZOOM, (_name, value: Record<string, [number, number]>) =>
-      this._onZoom(value)
-    );
+    result.view.addSignalListener(ZOOM, (_name, value: Record<string, [number, number]>) => this._onZoom(value));
     return result.view;
   }
 
   /** Debounced: re-reads the lines at full detail for the visible domain (or whole when reset). */
   private _onZoom(value: Record<string, [number, number]> | null): void {
     const range = value?.x;
-    const domain: [number, number] | null =
-      range && range.length === 2 ? [Number(range[0]), Number(range[1])] : null;
+    const domain: [number, number] | null = range && range.length === 2 ? [Number(range[0]), Number(range[1])] : null;
     clearTimeout(this._zoomTimer);
     this._zoomTimer = setTimeout(() => {
       void this._view().then(view => {

@@ -42,10 +42,7 @@ export interface ICodeComparison {
 }
 
 /** Diff of each run's cell source against the first run's. */
-export function compareCode(
-  runs: readonly IRun[],
-  executions: ReadonlyMap<string, IExecution>
-): ICodeComparison[] {
+export function compareCode(runs: readonly IRun[], executions: ReadonlyMap<string, IExecution>): ICodeComparison[] {
   const [base, ...others] = runs;
   if (!base) {
     return [];

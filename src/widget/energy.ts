@@ -121,7 +121,5 @@ export function runLabels(runs: readonly IRun[]): Map<string, string> {
   for (const run of runs) {
     count.set(run.name, (count.get(run.name) ?? 0) + 1);
   }
-  return new Map(
-    runs.map(run => [run.id, count.get(run.name)! > 1 ? `${run.name} (${run.id.slice(0, 6)})` : run.name])
-  );
+  return new Map(runs.map(run => [run.id, count.get(run.name)! > 1 ? `${run.name} (${run.id.slice(0, 6)})` : run.name]));
 }

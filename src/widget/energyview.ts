@@ -120,9 +120,7 @@ class TradeoffChart {
     const statistic = this._statisticSelect.value as TradeoffStatistic;
     const tradeoff = buildTradeoff(runs, metric, statistic, this._summaries);
     this._renderOmitted(tradeoff);
-    this._message.textContent = tradeoff.points.length
-      ? ''
-      : `No run has both an energy figure and a value of ${metric.label}.`;
+    this._message.textContent = tradeoff.points.length ? '' : `No run has both an energy figure and a value of ${metric.label}.`;
     this._plotBox.hidden = tradeoff.points.length === 0;
     // Narrower than the metric charts, so the runs not plotted fit beside it.
     const plotWidth = Math.max(200, Math.min(420, Math.round(width / 2)));
@@ -150,7 +148,15 @@ class TradeoffChart {
           `${metric.label} (${statistic}) against energy: ` +
             tradeoff.points.map(point => `${point.run} ${formatNumber(point.value)} at ${formatJoules(point.joules)}`).join(', ')
         );
-        return view.change(DATA, this._vega.changeset().remove(() => true).insert(rows)).runAsync();
+        return view
+          .change(
+            DATA,
+            this._vega
+              .changeset()
+              .remove(() => true)
+              .insert(rows)
+          )
+          .runAsync();
       })
       .catch(error => {
         this._plot.textContent = `Trade-off chart failed: ${String(error)}`;
@@ -169,8 +175,7 @@ class TradeoffChart {
 
   /** Keeps the options in step with the metrics present, keeping the user's choice. */
   private _syncMetricOptions(metrics: readonly ITradeoffMetric[]): void {
-    const same =
-      metrics.length === this._metrics.length && metrics.every((metric, i) => metric.key === this._metrics[i].key);
+    const same = metrics.length === this._metrics.length && metrics.every((metric, i) => metric.key === this._metrics[i].key);
     if (same) {
       return;
     }

@@ -70,9 +70,7 @@ export function gitSide(run: IRun): IGitSide | string {
     diffText: binary ? null : typeof fields.diff === 'string' ? fields.diff : '',
     diffSha256: text(fields.diff_sha256),
     diffTruncated: fields.diff_truncated === true,
-    untracked: Array.isArray(fields.untracked)
-      ? fields.untracked.filter((path): path is string => typeof path === 'string')
-      : []
+    untracked: Array.isArray(fields.untracked) ? fields.untracked.filter((path): path is string => typeof path === 'string') : []
   };
 }
 

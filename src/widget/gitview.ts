@@ -52,7 +52,10 @@ export function renderGitComparison(
       continue;
     }
     const commits = element('ul', 'nbprov-git-commits');
-    for (const [owner, side] of [[base, comparison.base!], [run, comparison.other!]] as const) {
+    for (const [owner, side] of [
+      [base, comparison.base!],
+      [run, comparison.other!]
+    ] as const) {
       const item = element('li', side.dirty ? 'nbprov-git-dirty' : 'nbprov-git-clean', describeSide(owner, side));
       if (side.commit) {
         item.title = side.commit;

@@ -9,15 +9,7 @@
 import { IMetricSeries, IRun, RunStatus } from '../tokens';
 
 export type ColumnKind =
-  | 'name'
-  | 'experiment'
-  | 'status'
-  | 'start'
-  | 'duration'
-  | 'energy'
-  | 'param'
-  | 'metric-last'
-  | 'metric-best';
+  'name' | 'experiment' | 'status' | 'start' | 'duration' | 'energy' | 'param' | 'metric-last' | 'metric-best';
 
 export interface IColumn {
   /** Unique key of the column (not shown). */
@@ -66,10 +58,7 @@ export function lowerIsBetter(metric: string): boolean {
 /** Last and best value of a set of series, with a scan cache so live updates read only new points. */
 export class MetricSummaries {
   /** Last (latest timestamp, then latest index) and best finite value over the series; null when none. */
-  summarize(
-    metric: string,
-    series: readonly IMetricSeries[]
-  ): { last: number | null; best: number | null } {
+  summarize(metric: string, series: readonly IMetricSeries[]): { last: number | null; best: number | null } {
     const minimize = lowerIsBetter(metric);
     let last: number | null = null;
     let lastTime = -Infinity;
@@ -252,11 +241,7 @@ export function metricGroups(run: IRun): Map<string, { metric: string; context: 
 }
 
 /** Builds the table of the given runs, filtered and sorted. */
-export function buildTable(
-  runs: Iterable<IRun>,
-  summaries: MetricSummaries,
-  options: ITableOptions
-): ITable {
+export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, options: ITableOptions): ITable {
   const runList = Array.from(runs);
   const paramKeys = new Set<string>();
   const metricKeys = new Map<string, { metric: string; context: string }>();

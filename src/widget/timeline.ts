@@ -18,10 +18,7 @@ export interface ITimelineEntry {
   runIds: string[];
 }
 
-export function buildTimeline(
-  executions: ReadonlyMap<string, IExecution>,
-  runs: Iterable<IRun>
-): ITimelineEntry[] {
+export function buildTimeline(executions: ReadonlyMap<string, IExecution>, runs: Iterable<IRun>): ITimelineEntry[] {
   const runsByExec = new Map<string, string[]>();
   for (const run of runs) {
     if (run.exec) {

@@ -215,11 +215,7 @@ export class RunsView extends Widget {
       return;
     }
     const runs = this._visibleRuns();
-    this._message.textContent = this._store
-      ? runs.length
-        ? ''
-        : this._emptyMessage
-      : this._emptyMessage;
+    this._message.textContent = this._store ? (runs.length ? '' : this._emptyMessage) : this._emptyMessage;
     this._renderTable();
     if (this._tab === 'runs') {
       this._renderCharts(runs);
@@ -330,9 +326,7 @@ export class RunsView extends Widget {
 
   /** Lines of the selected runs, or of every visible run when none is selected, by metric. */
   private _linesByMetric(runs: readonly IRun[]): Map<string, ILine[]> {
-    const shown = runs.some(run => this._selected.has(run.id))
-      ? runs.filter(run => this._selected.has(run.id))
-      : runs;
+    const shown = runs.some(run => this._selected.has(run.id)) ? runs.filter(run => this._selected.has(run.id)) : runs;
     const nameCount = new Map<string, number>();
     for (const run of shown) {
       nameCount.set(run.name, (nameCount.get(run.name) ?? 0) + 1);

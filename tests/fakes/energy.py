@@ -8,7 +8,6 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Optional
 
 
 class VirtualClock:
@@ -46,7 +45,7 @@ class PowerTrace:
         """Exact integral of the trace over [t0, t1]."""
         total = 0.0
         bounds = self.steps + [(math.inf, 0.0)]
-        for (start, w), (end, _) in zip(bounds, bounds[1:]):
+        for (start, w), (end, _) in zip(bounds, bounds[1:], strict=False):
             lo, hi = max(start, t0), min(end, t1)
             if hi > lo:
                 total += (hi - lo) * w
@@ -89,7 +88,7 @@ class NVMLError(Exception):
 
 for _name, _code in list(globals().items()):
     if _name.startswith("NVML_ERROR_"):
-        _class_name = "NVMLError_" + "".join(p.capitalize() for p in _name[len("NVML_ERROR_"):].split("_"))
+        _class_name = "NVMLError_" + "".join(p.capitalize() for p in _name[len("NVML_ERROR_") :].split("_"))
         _class = type(_class_name, (NVMLError,), {})
         globals()[_class_name] = _class
         NVMLError._valClassMapping[_code] = _class
@@ -104,11 +103,11 @@ class FakeNvidiaGpu:
     counter_update_s: float = 0.1
     power_window_s: float = 1.0
     counter_offset_mj: int = 123_456_789  # energy since driver load, before the test began
-    energy_error: Optional[int] = None  # NVML code raised by the energy counter
-    power_error: Optional[int] = None
+    energy_error: int | None = None  # NVML code raised by the energy counter
+    power_error: int | None = None
     lost: bool = False
 
-    def _check(self, error: Optional[int]) -> None:
+    def _check(self, error: int | None) -> None:
         if self.lost:
             raise NVMLError(NVML_ERROR_GPU_IS_LOST)
         if error is not None:
@@ -132,7 +131,7 @@ class FakeNvml:
 
     NVMLError = NVMLError
 
-    def __init__(self, gpus: list[FakeNvidiaGpu], init_error: Optional[int] = None) -> None:
+    def __init__(self, gpus: list[FakeNvidiaGpu], init_error: int | None = None) -> None:
         self.gpus = gpus
         self.init_error = init_error
         self.initialised = 0
@@ -213,7 +212,7 @@ class FakeAmdGpu:
     clock: VirtualClock
     resolution_uj: float = 15.3
     legacy_key: bool = False  # ROCm < 6.2 called the accumulator "power"
-    error: Optional[int] = None
+    error: int | None = None
 
 
 class FakeAmdsmi:

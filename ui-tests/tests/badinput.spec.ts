@@ -30,7 +30,10 @@ function bigNotebook(n: number): string {
   });
 }
 
-test('5,000 cells, a 10 MB result and a 2 MB print are recorded, truncated and hashed, without loss', async ({ page, tmpPath }) => {
+test('5,000 cells, a 10 MB result and a 2 MB print are recorded, truncated and hashed, without loss', async ({
+  page,
+  tmpPath
+}) => {
   const folder = `${tmpPath}/big.prov`;
   await page.contents.uploadContent(bigNotebook(5000), 'text', `${tmpPath}/big.ipynb`);
   await page.notebook.openByPath(`${tmpPath}/big.ipynb`);
@@ -48,10 +51,18 @@ test('5,000 cells, a 10 MB result and a 2 MB print are recorded, truncated and h
   const records = await journalRecords(page, folder, 'f-');
   expect(records.filter(r => r.type === 'source')).toHaveLength(5000);
   const [large, printed, odd] = records.filter(r => r.type === 'exec_output') as { outputs: Record<string, unknown>[] }[];
-  expect(large.outputs[0]).toMatchObject({ output_type: 'execute_result', mime: 'text/plain', truncated: true, size: 10_000_002 });
+  expect(large.outputs[0]).toMatchObject({
+    output_type: 'execute_result',
+    mime: 'text/plain',
+    truncated: true,
+    size: 10_000_002
+  });
   expect(printed.outputs[0]).toMatchObject({ output_type: 'stream', truncated: true, size: 2_000_001 });
   // The whole text is hashed, not the part kept.
-  for (const [item, text] of [[large.outputs[0], `'${'x'.repeat(10_000_000)}'`], [printed.outputs[0], `${'y'.repeat(2_000_000)}\n`]] as const) {
+  for (const [item, text] of [
+    [large.outputs[0], `'${'x'.repeat(10_000_000)}'`],
+    [printed.outputs[0], `${'y'.repeat(2_000_000)}\n`]
+  ] as const) {
     expect((item.text as string).length).toBe(64 * 1024);
     expect(item.sha256).toBe(createHash('sha256').update(text).digest('hex'));
   }
@@ -65,8 +76,30 @@ test('5,000 cells, a 10 MB result and a 2 MB print are recorded, truncated and h
 
 test('a damaged journal line is reported and every other record is recovered', async ({ page, tmpPath }) => {
   const lines = [
-    { type: 'kernel_start', t: T, seq: 1, session: 'deadbeef', kernel_id: null, pid: 1, hostname: 'h', python: '3', nbprov_version: '0.1.0', notebook: 'old.ipynb', user: 'u' },
-    { type: 'run_start', t: T, seq: 2, run: 'a'.repeat(32), name: 'survivor', experiment: 'default', exec: null, code: null, energy: false },
+    {
+      type: 'kernel_start',
+      t: T,
+      seq: 1,
+      session: 'deadbeef',
+      kernel_id: null,
+      pid: 1,
+      hostname: 'h',
+      python: '3',
+      nbprov_version: '0.1.0',
+      notebook: 'old.ipynb',
+      user: 'u'
+    },
+    {
+      type: 'run_start',
+      t: T,
+      seq: 2,
+      run: 'a'.repeat(32),
+      name: 'survivor',
+      experiment: 'default',
+      exec: null,
+      code: null,
+      energy: false
+    },
     '{"type": "param", "t": "2026-11-25T10:00:00.000+00:00", "seq": 3, "run": "aaaa',
     { type: 'param', t: T, seq: 4, run: 'a'.repeat(32), key: 'lr', value: 0.1, role: 'input' },
     { type: 'run_end', t: T, seq: 5, run: 'a'.repeat(32), status: 'finished' }

@@ -9,10 +9,7 @@ const NOTEBOOK = 'demo.ipynb';
 /** The demo notebook's cell ids, in order. */
 const cellIds: string[] = JSON.parse(fs.readFileSync(DEMO, 'utf-8')).cells.map((cell: { id: string }) => cell.id);
 
-test('the demo notebook: executions, an edit, a reload, a run with its energy, and the export', async ({
-  page,
-  tmpPath
-}) => {
+test('the demo notebook: executions, an edit, a reload, a run with its energy, and the export', async ({ page, tmpPath }) => {
   const folder = `${tmpPath}/demo.prov`;
   await page.contents.uploadFile(DEMO, `${tmpPath}/${NOTEBOOK}`);
   await page.notebook.openByPath(`${tmpPath}/${NOTEBOOK}`);

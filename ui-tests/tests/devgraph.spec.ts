@@ -12,10 +12,7 @@ async function waitForOutputs(page: Parameters<typeof journalRecords>[0], folder
     .toBeGreaterThanOrEqual(n);
 }
 
-test('records executions, an edit, outputs and a page reload, and exports the development graph', async ({
-  page,
-  tmpPath
-}) => {
+test('records executions, an edit, outputs and a page reload, and exports the development graph', async ({ page, tmpPath }) => {
   const folder = `${tmpPath}/devgraph.prov`;
   await openFixture(page, tmpPath, NOTEBOOK);
 
@@ -35,7 +32,6 @@ test('records executions, an edit, outputs and a page reload, and exports the de
   const prov = await exportProvenance(page, folder);
 
   // Every execution, in order, with the cell it ran and its status.
-  const activities = prov.activity;
   const executions = executionsOf(prov);
   expect(executions.map(([, a]) => a['nbprov:cell'])).toEqual(['c-define', 'c-print', 'c-print', 'c-image', 'c-double']);
   expect(executions.map(([, a]) => a['nbprov:status'])).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);

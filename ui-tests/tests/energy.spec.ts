@@ -3,10 +3,7 @@ import { journalRecords, openFixture } from './helpers';
 
 const NOTEBOOK = 'energy.ipynb';
 
-test('run energy in the widget: the figure or, without a sensor, a dash and the reason, never 0', async ({
-  page,
-  tmpPath
-}) => {
+test('run energy in the widget: the figure or, without a sensor, a dash and the reason, never 0', async ({ page, tmpPath }) => {
   await openFixture(page, tmpPath, NOTEBOOK);
   await page.notebook.runCell(0);
 

@@ -68,7 +68,8 @@ test('A read-only blobs/ folder: the text outputs are kept.', async ({ page, tmp
     await page.notebook.runCell(1);
     await expect
       .poll(
-        async () => (await journalRecords(page, folder, 'f-')).filter(r => r.type === 'exec_output' && r.cell === 'c-image').length,
+        async () =>
+          (await journalRecords(page, folder, 'f-')).filter(r => r.type === 'exec_output' && r.cell === 'c-image').length,
         { timeout: 15000 }
       )
       .toBe(1);

@@ -49,9 +49,9 @@ test('a rename in the file browser, then a reload: every run is still there, and
   });
   await expect.poll(() => statusOf(page, 'during'), { timeout: 15000 }).toBe('running');
   await renameInFileBrowser(page, tmpPath, 'Untitled.ipynb', 'train.ipynb');
-  await expect.poll(async () => (await listFiles(page, tmpPath)).sort(), { timeout: 10000 }).toEqual(
-    ['train.ipynb', 'train.prov']
-  );
+  await expect
+    .poll(async () => (await listFiles(page, tmpPath)).sort(), { timeout: 10000 })
+    .toEqual(['train.ipynb', 'train.prov']);
   await expect.poll(() => statusOf(page, 'during'), { timeout: 30000 }).toBe('finished');
   await page.notebook.runCell(2);
   await expect.poll(() => statusOf(page, 'after'), { timeout: 15000 }).toBe('finished');
@@ -96,9 +96,9 @@ test("a rename onto another notebook's history keeps the two apart and says so; 
 
   await renameInFileBrowser(page, tmpPath, 'Untitled.ipynb', 'taken.ipynb');
   const apart = `taken-${id.slice(0, 8)}.prov`;
-  await expect.poll(async () => (await listFiles(page, tmpPath)).sort(), { timeout: 10000 }).toEqual(
-    [apart, 'taken.ipynb', 'taken.prov'].sort()
-  );
+  await expect
+    .poll(async () => (await listFiles(page, tmpPath)).sort(), { timeout: 10000 })
+    .toEqual([apart, 'taken.ipynb', 'taken.prov'].sort());
   await expect
     .poll(async () => (await page.notifications).map(n => n.message).join('\n'), { timeout: 10000 })
     .toContain(`moved with it to ${tmpPath}/${apart}: taken.prov already holds another notebook's history`);
@@ -106,26 +106,25 @@ test("a rename onto another notebook's history keeps the two apart and says so; 
 
   // Renamed back: the history follows again.
   await renameInFileBrowser(page, tmpPath, 'taken.ipynb', 'Untitled.ipynb');
-  await expect.poll(async () => (await listFiles(page, tmpPath)).sort(), { timeout: 10000 }).toEqual(
-    ['Untitled.ipynb', 'Untitled.prov', 'taken.prov']
-  );
+  await expect
+    .poll(async () => (await listFiles(page, tmpPath)).sort(), { timeout: 10000 })
+    .toEqual(['Untitled.ipynb', 'Untitled.prov', 'taken.prov']);
   // Moved into another folder (what a drag and drop in the file browser does): the kernel, still in
   // the old folder, is told the new absolute path.
   await page.evaluate(async p => {
     await window.jupyterapp.serviceManager.contents.save(`${p}/sub`, { type: 'directory' });
     await window.jupyterapp.serviceManager.contents.rename(`${p}/Untitled.ipynb`, `${p}/sub/Untitled.ipynb`);
   }, tmpPath);
-  await expect.poll(async () => (await listFiles(page, `${tmpPath}/sub`)).sort(), { timeout: 10000 }).toEqual(
-    ['Untitled.ipynb', 'Untitled.prov']
-  );
+  await expect
+    .poll(async () => (await listFiles(page, `${tmpPath}/sub`)).sort(), { timeout: 10000 })
+    .toEqual(['Untitled.ipynb', 'Untitled.prov']);
   expect((await listFiles(page, tmpPath)).sort()).toEqual(['sub', 'taken.prov']);
   await page.notebook.runCell(2);
   await expect.poll(() => statusOf(page, 'after'), { timeout: 15000 }).toBe('finished');
   await reloadAndReopen(page, `${tmpPath}/sub/Untitled.ipynb`);
-  await expect.poll(async () => (await describe(page)).map(run => run.name).sort(), { timeout: 15000 }).toEqual([
-    'after',
-    'before'
-  ]);
+  await expect
+    .poll(async () => (await describe(page)).map(run => run.name).sort(), { timeout: 15000 })
+    .toEqual(['after', 'before']);
   expect((await listFiles(page, tmpPath)).sort()).toEqual(['sub', 'taken.prov']);
   const prov = await exportProvenance(page, `${tmpPath}/sub/Untitled.prov`);
   const runs = Object.values(prov.activity).filter(a => a['prov:type'] === 'provml:RunExecution');

@@ -35,8 +35,7 @@ test('a kernel that dies mid-run leaves the run crashed, and the restarted kerne
     .toBe(2);
   await expect
     .poll(
-      async () =>
-        (await journalRecords(page, folder, 'k-')).filter(r => r.type === 'exec_start' && r.cell === 'c-after').length,
+      async () => (await journalRecords(page, folder, 'k-')).filter(r => r.type === 'exec_start' && r.cell === 'c-after').length,
       { timeout: 15000 }
     )
     .toBe(1);

@@ -10,10 +10,7 @@ interface IDescribedRun {
   series: { metric: string; steps: number[]; values: number[] }[];
 }
 
-test('a page reloaded while a cell logs 50,000 points ends with exactly the logged values', async ({
-  page,
-  tmpPath
-}) => {
+test('a page reloaded while a cell logs 50,000 points ends with exactly the logged values', async ({ page, tmpPath }) => {
   await openFixture(page, tmpPath, NOTEBOOK);
   await page.notebook.selectCells(0);
   // Start the cell without waiting for it to finish.
@@ -32,9 +29,7 @@ test('a page reloaded while a cell logs 50,000 points ends with exactly the logg
   await expect.poll(points, { timeout: 2000, intervals: [100] }).toBeGreaterThan(recovered);
   expect((await describe())[0].status).toBe('running');
 
-  await expect
-    .poll(async () => (await describe())[0]?.status, { timeout: 60000 })
-    .toBe('finished');
+  await expect.poll(async () => (await describe())[0]?.status, { timeout: 60000 }).toBe('finished');
   const [run] = await describe();
   expect(run.name).toBe('live');
   const loss = run.series.find(s => s.metric === 'loss')!;

@@ -21,7 +21,14 @@ const CELLS = [
 
 function notebook(): string {
   return JSON.stringify({
-    cells: CELLS.map((source, i) => ({ cell_type: 'code', id: `c-${i}`, metadata: {}, execution_count: null, outputs: [], source })),
+    cells: CELLS.map((source, i) => ({
+      cell_type: 'code',
+      id: `c-${i}`,
+      metadata: {},
+      execution_count: null,
+      outputs: [],
+      source
+    })),
     metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
     nbformat: 4,
     nbformat_minor: 5
@@ -70,13 +77,29 @@ test('a 400-run sweep under the default iopub limits prints all its lines, and t
     const log: IIopubLog = { nbprov: [], seqs: [], omitted: 0 };
     (window as unknown as { nbprovIopub: IIopubLog }).nbprovIopub = log;
     const panel = window.jupyterapp.shell.currentWidget as unknown as {
-      sessionContext: { session: { kernel: { iopubMessage: { connect(f: (k: unknown, m: any) => void): void } } } };
+      sessionContext: {
+        session: {
+          kernel: {
+            iopubMessage: {
+              connect(
+                f: (
+                  k: unknown,
+                  m: {
+                    header: { msg_type: string; date: string };
+                    content?: { data?: { records?: { seq: number }[]; omitted?: number } };
+                  }
+                ) => void
+              ): void;
+            };
+          };
+        };
+      };
     };
     panel.sessionContext.session.kernel.iopubMessage.connect((_kernel, msg) => {
       const data = msg.content?.data;
-      if (msg.header.msg_type === 'comm_msg' && Array.isArray(data?.records)) {
+      if (msg.header.msg_type === 'comm_msg' && data?.records && Array.isArray(data.records)) {
         log.nbprov.push(Date.parse(msg.header.date));
-        log.seqs.push(...data.records.map((r: { seq: number }) => r.seq));
+        log.seqs.push(...data.records.map(r => r.seq));
         log.omitted += data.omitted ?? 0;
       }
     });
@@ -101,24 +124,36 @@ test('a 400-run sweep under the default iopub limits prints all its lines, and t
   // They came live, coalesced: every kernel record of the sweep exactly once, within the budget.
   const log = (await page.evaluate(() => (window as unknown as { nbprovIopub: IIopubLog }).nbprovIopub)) as IIopubLog;
   const journalSeqs = async () => (await journalRecords(page, `${tmpPath}/sweep.prov`, 'k-')).map(r => r.seq as number);
-  await expect.poll(async () => Math.max(...(await journalSeqs())), { timeout: 5000 }).toBeGreaterThanOrEqual(Math.max(...log.seqs));
+  await expect
+    .poll(async () => Math.max(...(await journalSeqs())), { timeout: 5000 })
+    .toBeGreaterThanOrEqual(Math.max(...log.seqs));
   const live = (await journalSeqs()).filter(seq => seq >= log.seqs[0]);
   expect(log.omitted).toBe(0);
   expect(log.seqs).toEqual(live.slice(0, log.seqs.length));
   expect(log.seqs.length).toBeGreaterThan(18000);
   expect(mostInOneSecond(log.nbprov)).toBeLessThanOrEqual(21);
-  console.log(`sweep: ${log.seqs.length} records in ${log.nbprov.length} nbprov messages, at most ${mostInOneSecond(log.nbprov)} in one second`);
+  console.log(
+    `sweep: ${log.seqs.length} records in ${log.nbprov.length} nbprov messages, at most ${mostInOneSecond(log.nbprov)} in one second`
+  );
 
   // The same server drops output beyond its default limits (message rate, then data rate). The
   // page shows only the first outputs of a cell: read the model's.
   const stderrOf = (index: number) =>
     page.evaluate(i => {
-      const panel = window.jupyterapp.shell.currentWidget as unknown as { content: { model: { cells: { get(i: number): any } } } };
+      const panel = window.jupyterapp.shell.currentWidget as unknown as {
+        content: { model: { cells: { get(i: number): { outputs: { toJSON(): unknown } } } } };
+      };
       const outputs = panel.content.model.cells.get(i).outputs.toJSON() as { name?: string; text?: string }[];
-      return outputs.filter(o => o.name === 'stderr').map(o => o.text).join('');
+      return outputs
+        .filter(o => o.name === 'stderr')
+        .map(o => o.text)
+        .join('');
     }, index);
   // Started by command and polled: a flooded page can miss the cell's end (the failure of issue #10).
-  for (const [index, warning] of [[2, 'IOPub message rate exceeded'], [3, 'IOPub data rate exceeded']] as const) {
+  for (const [index, warning] of [
+    [2, 'IOPub message rate exceeded'],
+    [3, 'IOPub data rate exceeded']
+  ] as const) {
     await page.notebook.selectCells(index);
     await page.evaluate(() => void window.jupyterapp.commands.execute('notebook:run-cell'));
     await expect.poll(() => stderrOf(index), { timeout: 60000 }).toContain(warning);
@@ -130,11 +165,18 @@ test('a record too large for one stream message reaches the page from the journa
   await page.notebook.openByPath(`${tmpPath}/sweep.ipynb`);
   await page.notebook.activate('sweep.ipynb');
   await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
-  await page.notebook.setCell(1, 'code', "import nbprov\nwith nbprov.run(name='big') as run:\n    run.log_param('notes', 'n' * 5_000_000)\n    run.log_param('lr', 0.1)");
+  await page.notebook.setCell(
+    1,
+    'code',
+    "import nbprov\nwith nbprov.run(name='big') as run:\n    run.log_param('notes', 'n' * 5_000_000)\n    run.log_param('lr', 0.1)"
+  );
   await page.notebook.runCell(1);
   const params = () =>
     page.evaluate(async () => {
-      const runs = (await window.jupyterapp.commands.execute('nbprov:runs')) as { name: string; params: Record<string, unknown> }[];
+      const runs = (await window.jupyterapp.commands.execute('nbprov:runs')) as {
+        name: string;
+        params: Record<string, unknown>;
+      }[];
       const big = runs.find(r => r.name === 'big');
       return big ? { notes: String(big.params.notes ?? '').length, lr: big.params.lr } : null;
     });

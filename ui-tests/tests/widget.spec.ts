@@ -86,10 +86,9 @@ test('the chart of nbprov.show() grows while the training cell runs; the side pa
     '        time.sleep(0.05)'
   ]);
   await page.notebook.runCell(0);
-  await expect.poll(async () => (await describeRuns(page)).map(run => `${run.name} ${run.status}`).sort()).toEqual([
-    'baseline finished',
-    'slower finished'
-  ]);
+  await expect
+    .poll(async () => (await describeRuns(page)).map(run => `${run.name} ${run.status}`).sort())
+    .toEqual(['baseline finished', 'slower finished']);
   const rows = widget.locator('.nbprov-row');
   await expect(rows).toHaveCount(2);
   await widget.getByRole('checkbox', { name: 'Select run baseline' }).check();

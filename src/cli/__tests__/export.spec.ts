@@ -37,7 +37,18 @@ describe('nbprov export', () => {
     await fs.writeFile(
       path.join(dir, 'nb.prov', 'journal', 'k-s1.jsonl'),
       lines([
-        { type: 'kernel_start', t: T(0), session: 's1', kernel_id: null, pid: 1, hostname: 'h', python: '', nbprov_version: '', notebook: 'nb.ipynb', user: 'u' },
+        {
+          type: 'kernel_start',
+          t: T(0),
+          session: 's1',
+          kernel_id: null,
+          pid: 1,
+          hostname: 'h',
+          python: '',
+          nbprov_version: '',
+          notebook: 'nb.ipynb',
+          user: 'u'
+        },
         { type: 'exec_start', t: T(1), exec: 's1-1', msg_id: null, cell: 'c', count: 1, source: 'x' }
       ])
     );
@@ -48,7 +59,9 @@ describe('nbprov export', () => {
   });
 
   it('reports a missing notebook or journal as a user error', async () => {
-    await expect(runExport({ notebook: path.join(dir, 'none.ipynb'), liveSessions: [] }, '0')).rejects.toThrow(/notebook not found/);
+    await expect(runExport({ notebook: path.join(dir, 'none.ipynb'), liveSessions: [] }, '0')).rejects.toThrow(
+      /notebook not found/
+    );
     await fs.writeFile(path.join(dir, 'nb.ipynb'), '{}');
     await expect(runExport({ notebook: path.join(dir, 'nb.ipynb'), liveSessions: [] }, '0')).rejects.toThrow(/no journal/);
   });

@@ -62,17 +62,19 @@ describe('parseRestoreArgs', () => {
     });
   });
 
-  it.each([[['prov.json', 'out']], [['prov.json', '--run']], [['prov.json', '--run', 'r', 'out', '--force']], [['a', 'b', 'c', '--run', 'r']]])(
-    'refuses %j with the usage',
-    args => {
-      expect(() => parseRestoreArgs(args)).toThrow(UsageError);
-      try {
-        parseRestoreArgs(args);
-      } catch (error) {
-        expect((error as UsageError).usage).toMatch(/^usage: nbprov restore /);
-      }
+  it.each([
+    [['prov.json', 'out']],
+    [['prov.json', '--run']],
+    [['prov.json', '--run', 'r', 'out', '--force']],
+    [['a', 'b', 'c', '--run', 'r']]
+  ])('refuses %j with the usage', args => {
+    expect(() => parseRestoreArgs(args)).toThrow(UsageError);
+    try {
+      parseRestoreArgs(args);
+    } catch (error) {
+      expect((error as UsageError).usage).toMatch(/^usage: nbprov restore /);
     }
-  );
+  });
 });
 
 describe('verifiedDiff', () => {
@@ -107,14 +109,20 @@ describe('notebookTarget', () => {
     expect(notebookTarget(destination, sampleRun())).toBe(path.join(destination, 'analysis', 'train.ipynb'));
   });
 
-  it.each(['../escape.ipynb', 'a/../../escape.ipynb', '/etc/escape.ipynb', 'C:/escape.ipynb', 'a\\..\\..\\x.ipynb', '.git/hooks/post-checkout', 'a//b.ipynb', './a.ipynb'])(
-    'refuses the recorded path %j',
-    recorded => {
-      expect(() => notebookTarget(destination, sampleRun({ git: gitState({ notebook: recorded }) }))).toThrow(
-        /not a safe relative path/
-      );
-    }
-  );
+  it.each([
+    '../escape.ipynb',
+    'a/../../escape.ipynb',
+    '/etc/escape.ipynb',
+    'C:/escape.ipynb',
+    'a\\..\\..\\x.ipynb',
+    '.git/hooks/post-checkout',
+    'a//b.ipynb',
+    './a.ipynb'
+  ])('refuses the recorded path %j', recorded => {
+    expect(() => notebookTarget(destination, sampleRun({ git: gitState({ notebook: recorded }) }))).toThrow(
+      /not a safe relative path/
+    );
+  });
 
   it('uses a harmless stem of the recorded name without git', () => {
     const target = (name: string | null): string => notebookTarget(destination, sampleRun({ git: null, notebook: name }));

@@ -24,7 +24,18 @@ export const lines = (records: Record<string, unknown>[]): string => records.map
 /** A kernel session `s1` with two versions of cell `c1`, a run with one context and two batches. */
 export function sampleJournal(extraKernel: Record<string, unknown>[] = []): IJournalFile[] {
   const kernel = [
-    { type: 'kernel_start', t: T(0), session: 's1', kernel_id: null, pid: 1, hostname: 'h', python: '3.11', nbprov_version: '0.1.0', notebook: 'n.ipynb', user: 'alice' },
+    {
+      type: 'kernel_start',
+      t: T(0),
+      session: 's1',
+      kernel_id: null,
+      pid: 1,
+      hostname: 'h',
+      python: '3.11',
+      nbprov_version: '0.1.0',
+      notebook: 'n.ipynb',
+      user: 'alice'
+    },
     { type: 'exec_start', t: T(1), exec: 's1-1', msg_id: 'm1', cell: 'c1', count: 1, source: 'a = 1\n' },
     { type: 'exec_end', t: T(2), exec: 's1-1', status: 'ok' },
     { type: 'exec_start', t: T(3), exec: 's1-2', msg_id: 'm2', cell: 'c1', count: 2, source: 'a = 2\n' },
@@ -41,7 +52,14 @@ export function sampleJournal(extraKernel: Record<string, unknown>[] = []): IJou
     { type: 'page_start', t: T(0), page: 'p', notebook: 'n.ipynb', user: 'alice' },
     { type: 'notebook', t: T(1), cells: [['c1', 'x']] },
     {
-      type: 'exec_output', t: T(2), msg_id: 'm1', cell: 'c1', count: 1, status: 'ok', started: T(1), ended: T(2),
+      type: 'exec_output',
+      t: T(2),
+      msg_id: 'm1',
+      cell: 'c1',
+      count: 1,
+      status: 'ok',
+      started: T(1),
+      ended: T(2),
       outputs: [{ output_type: 'stream', name: 'stdout', text: 'hi', truncated: false, sha256: 'f'.repeat(64), size: 2 }]
     },
     { type: 'exec_output', t: T(9), msg_id: 'mf', cell: 'c2', count: 4, status: 'ok', started: T(9), ended: T(9), outputs: [] }

@@ -32,9 +32,7 @@ describe('summarizeOutputs', () => {
   });
 
   it('records errors with their traceback', () => {
-    const [item] = summarizeOutputs([
-      { output_type: 'error', ename: 'ValueError', evalue: 'bad', traceback: ['line 1'] }
-    ]).items;
+    const [item] = summarizeOutputs([{ output_type: 'error', ename: 'ValueError', evalue: 'bad', traceback: ['line 1'] }]).items;
     expect(item).toMatchObject({ output_type: 'error', name: 'ValueError', text: 'ValueError: bad\nline 1' });
   });
 });

@@ -5,13 +5,23 @@ const T = '2025-01-02T03:04:05.000+00:00';
 const RUN = 'a'.repeat(32);
 
 const param = (value: unknown, valueType?: string): string =>
-  JSON.stringify({ type: 'param', t: T, run: RUN, key: 'k', role: 'input', value, ...(valueType ? { value_type: valueType } : {}) });
+  JSON.stringify({
+    type: 'param',
+    t: T,
+    run: RUN,
+    key: 'k',
+    role: 'input',
+    value,
+    ...(valueType ? { value_type: valueType } : {})
+  });
 
 describe('parameter values', () => {
   it('keeps big integers and special floats as the exact strings the kernel wrote', () => {
     const big = String(2n ** 64n);
     const huge = '1' + '0'.repeat(400);
-    const text = [param(big, 'int'), param(huge, 'int'), param('nan', 'float'), param('-0.0', 'float'), param(0.1, 'float')].join('\n');
+    const text = [param(big, 'int'), param(huge, 'int'), param('nan', 'float'), param('-0.0', 'float'), param(0.1, 'float')].join(
+      '\n'
+    );
     const parsed = parseJournalFile({ name: 'k-s.jsonl', text });
     expect(parsed.warnings).toEqual([]);
     const values = parsed.records.map(r => (r.record.type === 'param' ? [r.record.value, r.record.value_type] : null));
@@ -30,7 +40,13 @@ describe('parameter values', () => {
   });
 
   it('rejects a value that does not match its type, losing only that line', () => {
-    const text = [param('12a', 'int'), param(2 ** 60, 'int'), param('hello', 'float'), param(1, 'weird'), param(true, 'bool')].join('\n');
+    const text = [
+      param('12a', 'int'),
+      param(2 ** 60, 'int'),
+      param('hello', 'float'),
+      param(1, 'weird'),
+      param(true, 'bool')
+    ].join('\n');
     const parsed = parseJournalFile({ name: 'k-s.jsonl', text });
     expect(parsed.records.map(r => r.line)).toEqual([5]);
     expect(parsed.warnings.map(w => w.line)).toEqual([1, 2, 3, 4]);
@@ -57,7 +73,15 @@ describe('parameter values', () => {
 describe('gap and journal_status records', () => {
   it('are validated like every other record', () => {
     const text = [
-      JSON.stringify({ type: 'gap', t: T, seq: 7, run: RUN, records: 2, points: 131072, reason: 'ENOSPC: No space left on device' }),
+      JSON.stringify({
+        type: 'gap',
+        t: T,
+        seq: 7,
+        run: RUN,
+        records: 2,
+        points: 131072,
+        reason: 'ENOSPC: No space left on device'
+      }),
       JSON.stringify({ type: 'journal_status', t: T, seq: 8, state: 'failing', reason: 'ENOSPC' }),
       JSON.stringify({ type: 'journal_status', t: T, seq: 9, state: 'maybe', reason: 'x' }),
       JSON.stringify({ type: 'gap', t: T, seq: 10, run: RUN, records: 1, reason: 'x' })

@@ -5,7 +5,9 @@ import { RUN, sampleJournal, series, T } from './fixtures';
 
 const provOf = (extra: Record<string, unknown>[] = []): string => {
   const parsed = parseJournal(sampleJournal(extra));
-  return stableStringify(buildProvDocument(buildSession(parsed.records, parsed.warnings), { notebook: 'n.ipynb', nbprovVersion: '0.1.0' }));
+  return stableStringify(
+    buildProvDocument(buildSession(parsed.records, parsed.warnings), { notebook: 'n.ipynb', nbprovVersion: '0.1.0' })
+  );
 };
 
 describe('buildProvDocument', () => {
@@ -62,7 +64,7 @@ describe('buildProvDocument', () => {
         { type: 'gap', t: T(9), run: RUN, records: 1, points: 10, reason: 'ENOSPC: No space left on device' }
       ])
     );
-    const params = Object.values(doc.entity).filter((e: any) => e['prov:label'] === 'big');
+    const params = Object.values(doc.entity).filter(e => (e as Record<string, unknown>)['prov:label'] === 'big');
     expect(params).toEqual([expect.objectContaining({ 'prov:value': { $: '18446744073709551616', type: 'xsd:integer' } })]);
     expect(doc.activity[`nbprov:run.${RUN}`]).toMatchObject({
       'nbprov:lost_points': 65546,
@@ -77,13 +79,17 @@ describe('buildProvDocument', () => {
 
   it('gives an unidentified execution its own source entity, derived from nothing', () => {
     const doc = JSON.parse(
-      provOf([{ type: 'exec_start', t: T(10), exec: 's1-4', msg_id: null, cell: null, count: 5, source: 'b = 1\n', cell_match: null }])
+      provOf([
+        { type: 'exec_start', t: T(10), exec: 's1-4', msg_id: null, cell: null, count: 5, source: 'b = 1\n', cell_match: null }
+      ])
     );
     expect(doc.activity['nbprov:exec.s1-4']).toMatchObject({ 'nbprov:cell_match': 'none' });
     expect(doc.activity['nbprov:exec.s1-4']['nbprov:cell']).toBeUndefined();
     expect(doc.entity['nbprov:source.s1-4']).toMatchObject({ 'prov:type': 'nbprov:CellSource', 'nbprov:source': 'b = 1\n' });
     expect(Object.values(doc.used)).toContainEqual({
-      'prov:activity': 'nbprov:exec.s1-4', 'prov:entity': 'nbprov:source.s1-4', 'prov:time': T(10)
+      'prov:activity': 'nbprov:exec.s1-4',
+      'prov:entity': 'nbprov:source.s1-4',
+      'prov:time': T(10)
     });
     const derivations = Object.values(doc.wasDerivedFrom) as Record<string, string>[];
     expect(derivations.filter(d => JSON.stringify(d).includes('source.s1-4'))).toEqual([]);
@@ -91,10 +97,16 @@ describe('buildProvDocument', () => {
 
   it('refers only to blobs that were written', () => {
     const sha = 'b'.repeat(64);
-    const extra = [{
-      type: 'kernel_output', t: T(9), exec: 's1-3', index: 0, final: true,
-      outputs: [{ output_type: 'display_data', mime: 'image/png', truncated: false, sha256: sha, size: 3, blob: sha }]
-    }];
+    const extra = [
+      {
+        type: 'kernel_output',
+        t: T(9),
+        exec: 's1-3',
+        index: 0,
+        final: true,
+        outputs: [{ output_type: 'display_data', mime: 'image/png', truncated: false, sha256: sha, size: 3, blob: sha }]
+      }
+    ];
     const parsed = parseJournal(sampleJournal(extra));
     const session = buildSession(parsed.records, parsed.warnings);
     const output = (blobs: string[]) =>

@@ -42,7 +42,10 @@ describe('buildSession', () => {
   });
 
   it('refuses run ids that are not generated hex ids, with a warning', () => {
-    const session = build([], [{ type: 'run_start', t: T(9), run: '../../x', name: 'n', experiment: '', exec: null, code: null, energy: false }]);
+    const session = build(
+      [],
+      [{ type: 'run_start', t: T(9), run: '../../x', name: 'n', experiment: '', exec: null, code: null, energy: false }]
+    );
     expect(session.runs).toHaveLength(1);
     expect(session.warnings.some(w => /run id must be 32 lowercase hex/.test(w.reason))).toBe(true);
   });
@@ -60,34 +63,45 @@ describe('buildSession', () => {
 
 describe('buildSession: kernel outputs and cells that cannot be identified', () => {
   const item = (text: string) => ({
-    output_type: 'stream', name: 'stdout', text, truncated: false, sha256: 'a'.repeat(64), size: text.length
+    output_type: 'stream',
+    name: 'stdout',
+    text,
+    truncated: false,
+    sha256: 'a'.repeat(64),
+    size: text.length
   });
 
   it('fills outputs from the kernel where the page recorded none, and prefers the page otherwise', () => {
-    const session = build([], [
-      // s1-1 has a page record ('hi'): the kernel's copy must not add to it.
-      { type: 'kernel_output', t: T(2), exec: 's1-1', index: 0, outputs: [item('hi')], final: true },
-      // s1-2: only the kernel saw it; the second record replaces item 1 and adds item 2.
-      { type: 'kernel_output', t: T(3), exec: 's1-2', index: 0, outputs: [item('a'), item('b')], final: false },
-      { type: 'kernel_output', t: T(4), exec: 's1-2', index: 1, outputs: [item('b2'), item('c')], final: true },
-      // s1-3: the kernel died before the end of the cell.
-      { type: 'kernel_output', t: T(9), exec: 's1-3', index: 0, outputs: [item('partial')], final: false }
-    ]);
+    const session = build(
+      [],
+      [
+        // s1-1 has a page record ('hi'): the kernel's copy must not add to it.
+        { type: 'kernel_output', t: T(2), exec: 's1-1', index: 0, outputs: [item('hi')], final: true },
+        // s1-2: only the kernel saw it; the second record replaces item 1 and adds item 2.
+        { type: 'kernel_output', t: T(3), exec: 's1-2', index: 0, outputs: [item('a'), item('b')], final: false },
+        { type: 'kernel_output', t: T(4), exec: 's1-2', index: 1, outputs: [item('b2'), item('c')], final: true },
+        // s1-3: the kernel died before the end of the cell.
+        { type: 'kernel_output', t: T(9), exec: 's1-3', index: 0, outputs: [item('partial')], final: false }
+      ]
+    );
     const [first, second, third] = session.executions;
     expect([first.outputsFrom, first.outputs.map(o => o.text)]).toEqual(['page', ['hi']]);
     expect([second.outputsFrom, second.outputsComplete, second.outputs.map(o => o.text)]).toEqual([
-      'kernel', true, ['a', 'b2', 'c']
+      'kernel',
+      true,
+      ['a', 'b2', 'c']
     ]);
-    expect([third.outputsFrom, third.outputsComplete, third.outputs.map(o => o.text)]).toEqual([
-      'kernel', false, ['partial']
-    ]);
+    expect([third.outputsFrom, third.outputsComplete, third.outputs.map(o => o.text)]).toEqual(['kernel', false, ['partial']]);
   });
 
   it('warns about kernel outputs of an unknown execution and about a record that skips items', () => {
-    const session = build([], [
-      { type: 'kernel_output', t: T(9), exec: 'nope-1', index: 0, outputs: [], final: true },
-      { type: 'kernel_output', t: T(9), exec: 's1-3', index: 2, outputs: [item('x')], final: true }
-    ]);
+    const session = build(
+      [],
+      [
+        { type: 'kernel_output', t: T(9), exec: 'nope-1', index: 0, outputs: [], final: true },
+        { type: 'kernel_output', t: T(9), exec: 's1-3', index: 2, outputs: [item('x')], final: true }
+      ]
+    );
     expect(session.warnings.map(w => w.reason)).toEqual([
       'kernel_output for unknown execution nope-1',
       'kernel_output for s1-3 skips items 0 to 1'
@@ -95,20 +109,40 @@ describe('buildSession: kernel outputs and cells that cannot be identified', () 
   });
 
   it('keeps the source of an execution without a cell as its own, and never versions such sources together', () => {
-    const session = build([], [
-      { type: 'exec_start', t: T(10), exec: 's1-4', msg_id: null, cell: null, count: 5, source: 'b = 1\n', cell_match: null },
-      { type: 'exec_start', t: T(11), exec: 's1-5', msg_id: null, cell: null, count: 6, source: 'b = 2\n', cell_match: null },
-      { type: 'exec_start', t: T(12), exec: 's1-6', msg_id: null, cell: 'c1', count: 7, source: 'a = 2\n',
-        cell_match: 'ambiguous', cell_candidates: ['c1', 'c9'] }
-    ]);
+    const session = build(
+      [],
+      [
+        { type: 'exec_start', t: T(10), exec: 's1-4', msg_id: null, cell: null, count: 5, source: 'b = 1\n', cell_match: null },
+        { type: 'exec_start', t: T(11), exec: 's1-5', msg_id: null, cell: null, count: 6, source: 'b = 2\n', cell_match: null },
+        {
+          type: 'exec_start',
+          t: T(12),
+          exec: 's1-6',
+          msg_id: null,
+          cell: 'c1',
+          count: 7,
+          source: 'a = 2\n',
+          cell_match: 'ambiguous',
+          cell_candidates: ['c1', 'c9']
+        }
+      ]
+    );
     const byId = new Map(session.executions.map(e => [e.id, e]));
-    for (const [id, source] of [['s1-4', 'b = 1\n'], ['s1-5', 'b = 2\n']]) {
+    for (const [id, source] of [
+      ['s1-4', 'b = 1\n'],
+      ['s1-5', 'b = 2\n']
+    ]) {
       const execution = byId.get(id)!;
       expect([execution.cell, execution.cellMatch, execution.sourceVersion]).toEqual([null, null, null]);
       expect(execution.ownSource).toMatchObject({ cell: null, source });
     }
     expect([...session.cells.keys()]).toEqual(['c1']);
     expect(session.cells.get('c1')!.map(v => v.source)).toEqual(['a = 1\n', 'a = 2\n']);
-    expect(byId.get('s1-6')).toMatchObject({ cell: 'c1', cellMatch: 'ambiguous', cellCandidates: ['c1', 'c9'], sourceVersion: 2 });
+    expect(byId.get('s1-6')).toMatchObject({
+      cell: 'c1',
+      cellMatch: 'ambiguous',
+      cellCandidates: ['c1', 'c9'],
+      sourceVersion: 2
+    });
   });
 });

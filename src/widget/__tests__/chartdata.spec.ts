@@ -50,7 +50,12 @@ describe('ChartFeed', () => {
     expect(second.removeLines.size).toBe(0);
     expect(feed.nonFinite).toBe(1);
 
-    s.append(Array.from({ length: 100 }, (_, i) => 120 + i), new Array(100).fill(1), new Array(100).fill(3), new Array(100).fill(-1));
+    s.append(
+      Array.from({ length: 100 }, (_, i) => 120 + i),
+      new Array(100).fill(1),
+      new Array(100).fill(3),
+      new Array(100).fill(-1)
+    );
     const third = feed.update([line(s)], new Set(['r1/loss']));
     expect(third.removeLines).toEqual(new Set(['r1/loss']));
     expect(third.insert.length).toBeLessThanOrEqual(151);

@@ -37,8 +37,15 @@ function runRecords(
   records.push({ type: 'metrics', t: iso(2), run: id, batch: 1, series: all });
   for (const figure of options.energy) {
     records.push({
-      type: 'energy', t: iso(3), run: id, scope: 'run', ref: id, device: figure.device, joules: figure.joules,
-      method: figure.joules === null ? null : 'nvml-energy-counter', reason: figure.reason ?? null,
+      type: 'energy',
+      t: iso(3),
+      run: id,
+      scope: 'run',
+      ref: id,
+      device: figure.device,
+      joules: figure.joules,
+      method: figure.joules === null ? null : 'nvml-energy-counter',
+      reason: figure.reason ?? null,
       resolution_limited: false
     });
   }
@@ -106,7 +113,10 @@ describe('buildTradeoff', () => {
     runRecords(A, 'alpha', { loss: [1, 0.2, 0.4], acc: [0.5, 0.9], energy: [{ device: 'gpu0', joules: 1200 }] }),
     runRecords(B, 'beta', {
       loss: [3, 1],
-      energy: [{ device: 'gpu0', joules: 300 }, { device: 'cpu', joules: null, reason: 'RAPL not readable' }]
+      energy: [
+        { device: 'gpu0', joules: 300 },
+        { device: 'cpu', joules: null, reason: 'RAPL not readable' }
+      ]
     }),
     runRecords(C, 'gamma', { loss: [2], energy: [{ device: 'cpu', joules: null, reason: 'permission' }] }),
     runRecords(D, 'delta', { loss: [5], energy: [], end: false })
@@ -153,7 +163,9 @@ describe('runLabels', () => {
 
 describe('missingEnergy', () => {
   it('explains reason codes, without the placeholder device of a machine with no sensor', () => {
-    const [none] = runsOf(runRecords(A, 'alpha', { loss: [1], energy: [{ device: 'none', joules: null, reason: 'not_supported' }] }));
+    const [none] = runsOf(
+      runRecords(A, 'alpha', { loss: [1], energy: [{ device: 'none', joules: null, reason: 'not_supported' }] })
+    );
     expect(missingEnergy(none)).toBe('no supported energy sensor on this machine (not_supported)');
     const [unmeasured] = runsOf(runRecords(B, 'beta', { loss: [1], energy: [] }));
     expect(missingEnergy(unmeasured)).toBe('energy was not measured for this run');

@@ -10,9 +10,19 @@ const DIFF_B = 'diff --git a/train.py b/train.py\n-lr = 0.1\n+lr = 0.001\n conte
 
 function git(commit: string | null, diff: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    root: '/home/u/project', commit, branch: 'main', remote: 'https://example.org/p.git', dirty: diff !== '',
-    diff, diff_encoding: 'utf-8', diff_sha256: `sha-of-${diff}`, diff_size: diff.length, diff_truncated: false,
-    untracked: [], notebook: 'nb.ipynb', ...extra
+    root: '/home/u/project',
+    commit,
+    branch: 'main',
+    remote: 'https://example.org/p.git',
+    dirty: diff !== '',
+    diff,
+    diff_encoding: 'utf-8',
+    diff_sha256: `sha-of-${diff}`,
+    diff_size: diff.length,
+    diff_truncated: false,
+    untracked: [],
+    notebook: 'nb.ipynb',
+    ...extra
   };
 }
 
@@ -80,7 +90,11 @@ describe('compareGit', () => {
     expect(binary.diffsDiffer).toBe(true);
     expect(binary.notes[0]).toMatch(/not UTF-8/);
 
-    const truncated = run('c'.repeat(32), 'gamma', code(git(C1, DIFF_B, { diff_truncated: true, remote: 'https://example.org/fork.git' })));
+    const truncated = run(
+      'c'.repeat(32),
+      'gamma',
+      code(git(C1, DIFF_B, { diff_truncated: true, remote: 'https://example.org/fork.git' }))
+    );
     const result = compareGit(run('a'.repeat(32), 'alpha', code(git(C1, DIFF_A))), truncated);
     expect(result.notes).toEqual([
       'the runs were recorded in different repositories (or clones with other remotes)',

@@ -51,8 +51,15 @@ function runRecords(
   records.push({ type: 'metrics', t: iso(3), run: id, batch: 1, series });
   for (const [index, joules] of (options.energy ?? []).entries()) {
     records.push({
-      type: 'energy', t: iso(4), run: id, scope: 'run', ref: null, device: `gpu${index}`, joules,
-      method: joules === null ? null : 'nvml-energy-counter', reason: joules === null ? 'no permission' : null,
+      type: 'energy',
+      t: iso(4),
+      run: id,
+      scope: 'run',
+      ref: null,
+      device: `gpu${index}`,
+      joules,
+      method: joules === null ? null : 'nvml-energy-counter',
+      reason: joules === null ? 'no permission' : null,
       resolution_limited: false
     });
   }
@@ -68,7 +75,13 @@ function storeWith(...runs: IKernelRecord[][]): RunStore {
   return store;
 }
 
-const alpha = runRecords('a'.repeat(32), 'alpha', { lr: 0.1, loss: [1, 0.5, 0.7], acc: [0.5, 0.9, 0.8], end: 'finished', energy: [100, 50] });
+const alpha = runRecords('a'.repeat(32), 'alpha', {
+  lr: 0.1,
+  loss: [1, 0.5, 0.7],
+  acc: [0.5, 0.9, 0.8],
+  end: 'finished',
+  energy: [100, 50]
+});
 const beta = runRecords('b'.repeat(32), 'beta', { lr: 0.01, loss: [2, 0.2, 0.3], end: 'failed', energy: [null] });
 const gamma = runRecords('c'.repeat(32), 'gamma', { lr: 0.001, loss: [NaN, 3] });
 
@@ -79,9 +92,16 @@ describe('buildTable', () => {
   it('has fixed, param, metric (last/best) and energy columns', () => {
     const table = buildTable(store.runs.values(), new MetricSummaries(), { now });
     expect(table.columns.map(column => column.label)).toEqual([
-      'Run', 'Experiment', 'Status', 'Start', 'Duration', 'lr',
-      'accuracy [training] last', 'accuracy [training] best (max)',
-      'loss [training] last', 'loss [training] best (min)',
+      'Run',
+      'Experiment',
+      'Status',
+      'Start',
+      'Duration',
+      'lr',
+      'accuracy [training] last',
+      'accuracy [training] best (max)',
+      'loss [training] last',
+      'loss [training] best (min)',
       'Energy'
     ]);
     const alphaRow = table.rows.find(row => row.runId === 'a'.repeat(32))!;
@@ -115,17 +135,23 @@ describe('buildTable', () => {
       return table.rows[0].cells[index].text;
     };
     expect(lossBest()).toBe('4');
-    live.apply('s1', [{
-      type: 'metrics', t: iso(5), run: 'd'.repeat(32), batch: 2,
-      series: [{ metric: 'loss', ctx: 1, steps: [2], values: [1.5], timestamps: [T0 + 20], epochs: [-1] }]
-    }]);
+    live.apply('s1', [
+      {
+        type: 'metrics',
+        t: iso(5),
+        run: 'd'.repeat(32),
+        batch: 2,
+        series: [{ metric: 'loss', ctx: 1, steps: [2], values: [1.5], timestamps: [T0 + 20], epochs: [-1] }]
+      }
+    ]);
     expect(lossBest()).toBe('1.5');
   });
 
   it('sorts by a column with empty cells last in both directions', () => {
     const sortBy = (column: string, descending: boolean): string[] =>
-      buildTable(store.runs.values(), new MetricSummaries(), { now, sort: { column, descending } })
-        .rows.map(row => row.cells[0].text);
+      buildTable(store.runs.values(), new MetricSummaries(), { now, sort: { column, descending } }).rows.map(
+        row => row.cells[0].text
+      );
     expect(sortBy('param:lr', false)).toEqual(['gamma', 'beta', 'alpha']);
     expect(sortBy('param:lr', true)).toEqual(['alpha', 'beta', 'gamma']);
     expect(sortBy('energy', false)).toEqual(['alpha', 'beta', 'gamma']);
@@ -184,7 +210,18 @@ const executions = new Map<string, IExecution>([
   ['s1-1', { id: 's1-1', cell: 'cellA', count: 1, source: 'x = 1\ntrain(lr=0.1)\n', status: 'ok', start: T0, end: T0 + 500 }],
   ['s1-2', { id: 's1-2', cell: 'cellB', count: 2, source: 'print(x)\n', status: 'error', start: T0 + 1000, end: T0 + 1100 }],
   ['s1-3', { id: 's1-3', cell: 'cellA', count: 3, source: 'x = 1\ntrain(lr=0.01)\n', status: 'ok', start: T0 + 2000, end: null }],
-  ['s1-4', { id: 's1-4', cell: 'cellA', count: 4, source: 'x = 1\ntrain(lr=0.01)\n', status: 'interrupted', start: T0 + 3000, end: T0 + 3001 }]
+  [
+    's1-4',
+    {
+      id: 's1-4',
+      cell: 'cellA',
+      count: 4,
+      source: 'x = 1\ntrain(lr=0.01)\n',
+      status: 'interrupted',
+      start: T0 + 3000,
+      end: T0 + 3001
+    }
+  ]
 ]);
 
 describe('comparison', () => {
@@ -253,6 +290,10 @@ describe('statusCell', () => {
     const cell = statusCell(run);
     expect(cell.text).toBe('finished · 65,540 points lost');
     expect(cell.title).toContain('ENOSPC');
-    expect(statusCell(storeWith(alpha).runs.get('a'.repeat(32))!)).toEqual({ text: 'finished', sortValue: 'finished', title: undefined });
+    expect(statusCell(storeWith(alpha).runs.get('a'.repeat(32))!)).toEqual({
+      text: 'finished',
+      sortValue: 'finished',
+      title: undefined
+    });
   });
 });
