@@ -98,6 +98,22 @@ export interface IRunStart extends IRecordBase {
   exec: string | null;
   code: ICodeState | null;
   energy: boolean;
+  /** The run it is nested in (a sweep's parent), or null. */
+  parent: string | null;
+}
+
+export interface ITag extends IRecordBase {
+  type: 'tag';
+  run: string;
+  key: string;
+  value: string;
+}
+
+/** A later cell execution that logged into a run open across cells. */
+export interface IRunExec extends IRecordBase {
+  type: 'run_exec';
+  run: string;
+  exec: string;
 }
 
 export interface IParam extends IRecordBase {
@@ -265,6 +281,8 @@ export type JournalRecord =
   | IArtifact
   | IEnergy
   | IRunEnd
+  | ITag
+  | IRunExec
   | IGap
   | IJournalStatus
   | IPageStart
@@ -542,8 +560,13 @@ function validate(o: Json): JournalRecord | null {
         experiment: optStr(o, 'experiment') ?? '',
         exec: optStr(o, 'exec'),
         code: typeof o.code === 'object' && o.code !== null ? (o.code as ICodeState) : null,
-        energy: o.energy === true
+        energy: o.energy === true,
+        parent: optStr(o, 'parent')
       };
+    case 'tag':
+      return { ...base, type: 'tag', run: str(o, 'run'), key: str(o, 'key'), value: str(o, 'value') };
+    case 'run_exec':
+      return { ...base, type: 'run_exec', run: str(o, 'run'), exec: str(o, 'exec') };
     case 'param': {
       const value = scalar(o, 'value');
       const valueType = o.value_type === undefined ? null : (oneOf(o, 'value_type', PARAM_VALUE_TYPES) as ParamValueType);

@@ -331,6 +331,10 @@ function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
     'nbprov:evalue': run.evalue,
     'nbprov:kernel_session': run.kernelSession,
     ...(run.lostPoints ? { 'nbprov:lost_points': run.lostPoints, 'nbprov:lost_reason': run.lostReasons.join('; ') } : {}),
+    ...(Object.keys(run.tags).length
+      ? { 'nbprov:tags': JSON.stringify(Object.fromEntries(Object.entries(run.tags).sort())) }
+      : {}),
+    ...(run.parent !== null ? { 'nbprov:parent_run': provIds.run(run.parent) } : {}),
     ...codeAttributes(run),
     ...(runEnergy.length
       ? energyAttributes(runEnergy)
@@ -338,8 +342,14 @@ function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
         ? { 'nbprov:energy': 'unavailable', 'nbprov:energy_reason': 'no reading recorded' }
         : {})
   });
-  if (run.exec !== null && b.has('activity', provIds.execution(run.exec))) {
-    b.relation('wasInformedBy', { 'prov:informed': runId, 'prov:informant': provIds.execution(run.exec) });
+  for (const exec of [...(run.exec !== null ? [run.exec] : []), ...run.contributingExecs]) {
+    if (b.has('activity', provIds.execution(exec))) {
+      b.relation('wasInformedBy', { 'prov:informed': runId, 'prov:informant': provIds.execution(exec) });
+    }
+  }
+  if (run.parent !== null && b.has('activity', provIds.run(run.parent))) {
+    // A nested run (a sweep's child) is informed by the run it belongs to.
+    b.relation('wasInformedBy', { 'prov:informed': runId, 'prov:informant': provIds.run(run.parent) });
   }
   b.relation('wasAssociatedWith', {
     'prov:activity': runId,

@@ -150,6 +150,10 @@ export interface IRun {
   /** Metric points the kernel logged but could not keep (its disk refused them beyond its memory bound). */
   lostPoints: number;
   lostReasons: string[];
+  parent: string | null;
+  tags: Record<string, string>;
+  /** Later cell executions that logged into the run (it was open across cells). */
+  contributingExecs: string[];
 }
 
 export interface ISession {
@@ -562,7 +566,10 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
           artifacts: [],
           energy: [],
           lostPoints: 0,
-          lostReasons: []
+          lostReasons: [],
+          parent: r.parent,
+          tags: {},
+          contributingExecs: []
         },
         batches: new Map(),
         ended: false
@@ -576,6 +583,14 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
     }
     const run = builder.run;
     switch (r.type) {
+      case 'tag':
+        run.tags[r.key] = r.value;
+        break;
+      case 'run_exec':
+        if (!run.contributingExecs.includes(r.exec)) {
+          run.contributingExecs.push(r.exec);
+        }
+        break;
       case 'gap':
         run.lostPoints += r.points;
         if (!run.lostReasons.includes(r.reason)) {

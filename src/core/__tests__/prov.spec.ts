@@ -72,6 +72,35 @@ describe('buildProvDocument', () => {
     });
   });
 
+  it('links a nested run to its parent and a run open across cells to every cell that logged into it', () => {
+    const child = 'c'.repeat(32);
+    const doc = JSON.parse(
+      provOf([
+        { type: 'exec_start', t: T(10), seq: 90, exec: 's1-9', msg_id: 'm9', cell: 'c9', count: 9, source: 'log()' },
+        { type: 'exec_end', t: T(11), seq: 91, exec: 's1-9', status: 'ok' },
+        { type: 'run_exec', t: T(11), seq: 92, run: RUN, exec: 's1-9' },
+        { type: 'tag', t: T(11), seq: 93, run: RUN, key: 'team', value: 'vision' },
+        {
+          type: 'run_start',
+          t: T(12),
+          seq: 94,
+          run: child,
+          name: 'child',
+          experiment: 'e',
+          exec: null,
+          code: null,
+          energy: false,
+          parent: RUN
+        }
+      ])
+    );
+    const informed = Object.values(doc.wasInformedBy) as Record<string, string>[];
+    expect(informed).toContainEqual({ 'prov:informed': `nbprov:run.${RUN}`, 'prov:informant': 'nbprov:exec.s1-9' });
+    expect(informed).toContainEqual({ 'prov:informed': `nbprov:run.${child}`, 'prov:informant': `nbprov:run.${RUN}` });
+    expect(doc.activity[`nbprov:run.${child}`]['nbprov:parent_run']).toBe(`nbprov:run.${RUN}`);
+    expect(doc.activity[`nbprov:run.${RUN}`]['nbprov:tags']).toBe('{"team":"vision"}');
+  });
+
   it('escapes user strings in identifiers', () => {
     expect(escapeLocal('../a b/é')).toBe('_2E_2E_2Fa_20b_2F_C3_A9');
     expect(escapeLocal('')).toBe('_');
