@@ -9,6 +9,8 @@ const port = process.env.NBPROV_UI_PORT || '8888';
 
 module.exports = {
   ...baseConfig,
+  // compat/ holds the smoke test that scripts/check_install.sh runs against the oldest JupyterLab.
+  testDir: './tests',
   reporter: [['list'], ['html', { open: 'never' }]],
   timeout: 120000,
   retries: 0,
