@@ -68,29 +68,6 @@ def encode_line(record: Record) -> bytes:
     return text.encode("utf-8", errors="backslashreplace") + b"\n"
 
 
-def resolve_notebook_name(configured: str | None, user_ns: dict[str, Any] | None) -> str:
-    """The notebook's file name, from (in order) ``nbprov.configure(notebook=...)``,
-    ``NBPROV_NOTEBOOK``, ``JPY_SESSION_NAME`` (set by jupyter_server), VS Code's
-    ``__vsc_ipynb_file__``; else ``untitled.ipynb``. Only the base name is kept."""
-    candidates = [
-        configured,
-        os.environ.get("NBPROV_NOTEBOOK"),
-        os.environ.get("JPY_SESSION_NAME"),
-        (user_ns or {}).get("__vsc_ipynb_file__"),
-    ]
-    for candidate in candidates:
-        if isinstance(candidate, str) and candidate.strip():
-            name = Path(candidate.replace("\\", "/")).name
-            if Path(name).stem not in ("", ".", ".."):
-                return name
-    return "untitled.ipynb"
-
-
-def journal_folder(base: Path, notebook_name: str) -> Path:
-    """``<base>/<stem>.prov/journal``; ``notebook_name`` is a bare file name."""
-    return base / f"{Path(notebook_name).stem}.prov" / "journal"
-
-
 def fallback_root() -> Path:
     """Where journals go when the notebook's folder cannot be written: ``$NBPROV_FALLBACK_DIR``,
     else ``$XDG_DATA_HOME/nbprov/fallback``, else ``~/.local/share/nbprov/fallback``."""

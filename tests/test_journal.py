@@ -15,9 +15,7 @@ from nbprov import journal
 from nbprov.journal import (
     JournalWriter,
     decode_series,
-    journal_folder,
     read_journal,
-    resolve_notebook_name,
 )
 
 ISO_MS_TZ = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$")
@@ -128,26 +126,3 @@ def test_listeners_see_every_record_in_order(tmp_path: Path) -> None:
         writer.append("exec_end", status="ok")
     writer.close()
     assert seen == [1, 2, 3, 4, 5]
-
-
-def test_notebook_name_sources_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NBPROV_NOTEBOOK", "from_env.ipynb")
-    monkeypatch.setenv("JPY_SESSION_NAME", "sub/dir/from_server.ipynb")
-    vscode = {"__vsc_ipynb_file__": "/home/u/from_vscode.ipynb"}
-    assert resolve_notebook_name("configured.ipynb", vscode) == "configured.ipynb"
-    assert resolve_notebook_name(None, vscode) == "from_env.ipynb"
-    monkeypatch.delenv("NBPROV_NOTEBOOK")
-    assert resolve_notebook_name(None, vscode) == "from_server.ipynb"
-    monkeypatch.delenv("JPY_SESSION_NAME")
-    assert resolve_notebook_name(None, vscode) == "from_vscode.ipynb"
-    assert resolve_notebook_name(None, None) == "untitled.ipynb"
-
-
-def test_notebook_name_never_escapes_the_folder(tmp_path: Path) -> None:
-    for hostile in ("../../etc/passwd.ipynb", "..", "/", "a\\..\\b.ipynb"):
-        name = resolve_notebook_name(hostile, None)
-        folder = journal_folder(tmp_path, name)
-        assert folder.resolve().is_relative_to(tmp_path.resolve())
-        assert "/" not in name and "\\" not in name
-    assert resolve_notebook_name("..", None) == "untitled.ipynb"
-    assert journal_folder(tmp_path, "my nb.ipynb") == tmp_path / "my nb.prov" / "journal"
