@@ -264,7 +264,7 @@ def _encode_params(params: dict[str, object]) -> tuple[tuple[str, dict[str, Any]
 
 
 def _tag_value(value: object) -> str:
-    return value if isinstance(value, str) else encode_param("tag", value)["value"].__str__()
+    return value if isinstance(value, str) else str(encode_param("tag", value)["value"])
 
 
 class Run:
