@@ -55,17 +55,47 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _json_default(value: object) -> str:
-    # Metric arrays travel inside records as raw little-endian bytes; the journal stores base64.
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return base64.b64encode(value).decode("ascii")
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+# Stands for one binary field while the rest of a record is JSON-encoded. json escapes every control
+# character of a user string, so only a string equal to this one encodes to the same text; a line
+# holding more of them than it has binary fields takes the plain path.
+_BINARY_PLACEHOLDER = "\x00nbprov:binary\x00"
+_ENCODED_PLACEHOLDER = json.dumps(_BINARY_PLACEHOLDER)
+
+
+def _base64_json_string(value: bytes | bytearray | memoryview) -> bytes:
+    return b'"' + base64.b64encode(value) + b'"'
 
 
 def encode_line(record: Record) -> bytes:
-    """One journal line. Strict JSON (no NaN literals); lone surrogates become JSON escapes."""
-    text = json.dumps(record, ensure_ascii=False, allow_nan=False, default=_json_default)
-    return text.encode("utf-8", errors="backslashreplace") + b"\n"
+    """One journal line. Strict JSON (no NaN literals); lone surrogates become JSON escapes;
+    binary fields (metric arrays) become base64 strings.
+
+    The base64 text is spliced in rather than passed through json, which would scan megabytes
+    of it a character at a time on the journal thread, holding the GIL the logging loop needs."""
+    binary: list[bytes | bytearray | memoryview] = []
+
+    def set_aside(value: object) -> str:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            binary.append(value)
+            return _BINARY_PLACEHOLDER
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    text = json.dumps(record, ensure_ascii=False, allow_nan=False, default=set_aside)
+    pieces = text.split(_ENCODED_PLACEHOLDER)
+    if len(pieces) != len(binary) + 1:  # a user string equal to the placeholder
+        pieces = [json.dumps(record, ensure_ascii=False, allow_nan=False, default=_base64_text)]
+        binary = []
+    line = [pieces[0].encode("utf-8", errors="backslashreplace")]
+    for value, piece in zip(binary, pieces[1:], strict=True):
+        line += (_base64_json_string(value), piece.encode("utf-8", errors="backslashreplace"))
+    line.append(b"\n")
+    return b"".join(line)
+
+
+def _base64_text(value: object) -> str:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def fallback_root() -> Path:

@@ -126,3 +126,37 @@ def test_listeners_see_every_record_in_order(tmp_path: Path) -> None:
         writer.append("exec_end", status="ok")
     writer.close()
     assert seen == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        journal._BINARY_PLACEHOLDER,
+        '"' + journal._BINARY_PLACEHOLDER,
+        journal._BINARY_PLACEHOLDER + '"',
+        journal._ENCODED_PLACEHOLDER,
+        "x" + journal._BINARY_PLACEHOLDER + "y",
+    ],
+)
+def test_binary_fields_survive_strings_that_mimic_their_placeholder(hostile: str) -> None:
+    blob = array("d", [0.25, -1.0]).tobytes()
+    record = {"type": "metrics", hostile: hostile, "series": [{"metric": hostile, "values": blob, "steps": b""}]}
+    decoded = json.loads(journal.encode_line(record))
+    assert decoded[hostile] == hostile
+    assert decoded["series"][0]["metric"] == hostile
+    assert base64.b64decode(decoded["series"][0]["values"]) == blob
+    assert decoded["series"][0]["steps"] == ""
+
+
+def test_spliced_binary_fields_equal_plain_json() -> None:
+    blobs = [bytes(range(256)) * 3, b"", memoryview(b"\x00\x01"), bytearray(b"\xff" * 7)]
+    record = {
+        "type": "metrics",
+        "t": "ü\ud800",
+        "series": [{"metric": f"m{i}", "values": b} for i, b in enumerate(blobs)],
+    }
+    plain = json.dumps(
+        {**record, "series": [{**s, "values": base64.b64encode(s["values"]).decode()} for s in record["series"]]},
+        ensure_ascii=False,
+    ).encode("utf-8", errors="backslashreplace")
+    assert journal.encode_line(record) == plain + b"\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from conftest import TrackedShell
 
 import nbprov
-from nbprov import runs
+from nbprov import journal, runs
 from nbprov.journal import decode_series, read_journal
 from nbprov.magic import parse_param_value
 
@@ -289,3 +290,64 @@ def test_energy_of_each_cell_that_ran_a_run(tracked: TrackedShell) -> None:
     cells = [e for e in tracked.records("energy") if e["scope"] == "cell"]
     assert [(e["run"], e["ref"]) for e in cells] == [(runs[0], execs[0]), (runs[1], execs[2])]
     assert all(e["joules"] > 0 and e["method"] == "counter" for e in cells)
+
+
+def _through_journal(series: dict) -> dict:
+    """A taken series as the journal stores it (binary fields as base64)."""
+    return json.loads(journal.encode_line({"type": "metrics", "series": [series]}))["series"][0]
+
+
+def _reference_take(logged: list[tuple[int, float, int, int]], last_step: int) -> dict[str, list]:
+    """What a batch must hold, computed point by point."""
+    steps = []
+    for step, _value, _timestamp, _epoch in logged:
+        last_step = last_step + 1 if step == runs.AUTO_STEP else step
+        steps.append(last_step)
+    return {
+        "steps": steps,
+        "values": [p[1] for p in logged],
+        "timestamps": [p[2] for p in logged],
+        "epochs": [p[3] for p in logged],
+    }
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [runs.AUTO_STEP] * 5,
+        [3, 4, 10, -7, 2**62],
+        [0, 128, 0, 128],  # explicit steps whose bytes hold AUTO_STEP's bytes across two steps
+        [runs.AUTO_STEP, 5, runs.AUTO_STEP, runs.AUTO_STEP, 0, runs.AUTO_STEP],
+    ],
+)
+def test_take_splits_packed_points_exactly(steps: list[int]) -> None:
+    series = runs.MetricSeries("loss", 4, runs.NO_EPOCH)
+    logged, expected_last = [], -1
+    for batch in range(3):  # automatic steps continue across batches
+        batch_points = [
+            (step, float(i) / 3 - batch, 1_700_000_000_000 + i, [runs.NO_EPOCH, 0, 2**31 - 1][i % 3])
+            for i, step in enumerate(steps)
+        ]
+        for point in batch_points:
+            series.points += runs._pack_point(*point)
+        taken = series.take()
+        assert taken is not None
+        decoded = {field: values.tolist() for field, values in decode_series(_through_journal(taken)).items()}
+        expected = _reference_take(batch_points, expected_last)
+        assert decoded == expected
+        expected_last = expected["steps"][-1]
+        assert series.last_step == expected_last
+        logged += batch_points
+    assert series.take() is None
+
+
+def test_take_leaves_points_logged_after_its_prefix() -> None:
+    series = runs.MetricSeries("loss", None, runs.NO_EPOCH)
+    for i in range(10):
+        series.points += runs._pack_point(runs.AUTO_STEP, float(i), i, runs.NO_EPOCH)
+    first = series.take(max_points=4)
+    rest = series.take()
+    assert first is not None and rest is not None
+    assert decode_series(_through_journal(first))["steps"].tolist() == [0, 1, 2, 3]
+    assert decode_series(_through_journal(rest))["steps"].tolist() == list(range(4, 10))
+    assert decode_series(_through_journal(rest))["values"].tolist() == [float(i) for i in range(4, 10)]
