@@ -172,7 +172,8 @@ class Run implements IRun {
     readonly session: string,
     readonly exec: string | null,
     readonly start: number,
-    readonly code: ICodeSnapshot | null
+    readonly code: ICodeSnapshot | null,
+    readonly parent: string | null
   ) {}
   status: RunStatus = 'running';
   end: number | null = null;
@@ -182,6 +183,7 @@ class Run implements IRun {
   readonly contexts = new Map<number, IRunContext>();
   readonly series = new Map<string, MetricSeries>();
   readonly energy: IEnergyFigure[] = [];
+  readonly tags = new Map<string, string>();
   /** Metric batches applied, to drop a batch that arrives twice. */
   readonly batches = new Set<number>();
 }
@@ -322,13 +324,20 @@ export class RunStore implements IRunStore {
               session,
               (record.exec as string | null) ?? null,
               time,
-              (record.code as ICodeSnapshot | null) ?? null
+              (record.code as ICodeSnapshot | null) ?? null,
+              typeof record.parent === 'string' ? record.parent : null
             )
           );
           changes.push({ kind: 'run', runId: id });
         }
         return;
       }
+      case 'tag':
+        if (run) {
+          run.tags.set(String(record.key), String(record.value));
+          changes.push({ kind: 'run', runId: run.id });
+        }
+        return;
       case 'gap':
         if (run) {
           const points = Number(record.points);

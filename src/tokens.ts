@@ -93,6 +93,10 @@ export interface IRun {
   readonly error: { ename: string; evalue: string } | null;
   /** Points logged but not kept: the kernel's disk refused them beyond its memory buffer (`gap` records). */
   readonly lost: { readonly points: number; readonly reason: string } | null;
+  /** The run this one is nested in (a sweep's parent), or null. */
+  readonly parent: string | null;
+  /** Tags set at the start or later (`run.set_tag`); the last value of a key wins. */
+  readonly tags: ReadonlyMap<string, string>;
 }
 
 /** Status of a cell execution as the kernel journal records it. */

@@ -30,6 +30,10 @@ export interface IRow {
   runId: string;
   status: RunStatus;
   cells: ICell[];
+  /** Nesting under shown parent runs: 0 for a top-level run (or one whose parent is not shown). */
+  depth: number;
+  /** How many of its child runs are shown right below it. */
+  children: number;
 }
 
 export interface ISort {
@@ -278,9 +282,19 @@ export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, opt
   ];
 
   let rows = runList.map(run => buildRow(run, sortedParams, sortedMetrics, summaries, options.now));
+  const parents = new Map(runList.map(run => [run.id, run.parent]));
   const filter = options.filter?.trim().toLowerCase();
   if (filter) {
-    rows = rows.filter(row => row.cells.some(cell => cell.text.toLowerCase().includes(filter)));
+    const matching = new Set(
+      rows.filter(row => row.cells.some(cell => cell.text.toLowerCase().includes(filter))).map(row => row.runId)
+    );
+    // A matching child run is shown under its parents, which give it its context.
+    for (const runId of Array.from(matching)) {
+      for (let parent = parents.get(runId); parent && !matching.has(parent); parent = parents.get(parent)) {
+        matching.add(parent);
+      }
+    }
+    rows = rows.filter(row => matching.has(row.runId));
   }
   const sort = options.sort;
   if (sort) {
@@ -289,7 +303,39 @@ export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, opt
       rows.sort((a, b) => compareCells(a.cells[index], b.cells[index], sort.descending));
     }
   }
-  return { columns, rows };
+  return { columns, rows: nestUnderParents(rows, parents) };
+}
+
+/**
+ * Puts each child run right below its parent (as MLflow groups a sweep's runs), keeping the
+ * current order among siblings. A run whose parent is not shown stays at the top level.
+ */
+function nestUnderParents(rows: IRow[], parents: ReadonlyMap<string, string | null>): IRow[] {
+  const shown = new Set(rows.map(row => row.runId));
+  const childrenOf = new Map<string, IRow[]>();
+  const roots: IRow[] = [];
+  for (const row of rows) {
+    const parent = parents.get(row.runId);
+    if (parent && shown.has(parent) && parent !== row.runId) {
+      childrenOf.set(parent, [...(childrenOf.get(parent) ?? []), row]);
+    } else {
+      roots.push(row);
+    }
+  }
+  const nested: IRow[] = [];
+  const placed = new Set<string>();
+  const place = (row: IRow, depth: number): void => {
+    if (placed.has(row.runId)) {
+      return; // a parent cycle in a damaged journal: each run is shown once
+    }
+    placed.add(row.runId);
+    const children = childrenOf.get(row.runId) ?? [];
+    nested.push({ ...row, depth, children: children.length });
+    children.forEach(child => place(child, depth + 1));
+  };
+  roots.forEach(row => place(row, 0));
+  rows.filter(row => !placed.has(row.runId)).forEach(row => place(row, 0));
+  return nested;
 }
 
 /** The status, and when the kernel could not keep every point, how many it lost and why. */
@@ -332,7 +378,7 @@ function buildRow(
     cells.push(numberCell(last), numberCell(best));
   }
   cells.push(runEnergy(run));
-  return { runId: run.id, status: run.status, cells };
+  return { runId: run.id, status: run.status, cells, depth: 0, children: 0 };
 }
 
 function numberCell(value: number | null): ICell {

@@ -288,6 +288,17 @@ export class RunsView extends Widget {
         }
         tr.append(td);
       });
+      if (row.depth > 0) {
+        // Indented under its parent run, as a sweep's runs are grouped.
+        tr.classList.add('nbprov-child-run');
+        tr.dataset.depth = String(row.depth);
+        tr.style.setProperty('--nbprov-depth', String(row.depth));
+        tr.children[1].prepend('↳ ');
+      }
+      if (row.children > 0) {
+        tr.classList.add('nbprov-parent-run');
+        tr.children[1].append(element('span', 'nbprov-child-count', ` (${row.children} nested)`));
+      }
       const run = this._store?.runs.get(row.runId);
       if (run?.exec) {
         const jump = element('button', 'nbprov-jump', '⤴');

@@ -297,3 +297,69 @@ describe('statusCell', () => {
     });
   });
 });
+
+describe('nested runs', () => {
+  function nested(id: string, name: string, parent: string | null, loss: number): IKernelRecord[] {
+    return [
+      { type: 'run_start', t: iso(0), run: id, name, experiment: 'sweep', exec: null, code: null, parent },
+      { type: 'param', t: iso(1), run: id, key: 'lr', value: loss, role: 'input' },
+      { type: 'tag', t: iso(1), run: id, key: 'kind', value: parent ? 'trial' : 'sweep' }
+    ];
+  }
+  const sweep = nested('p'.repeat(32), 'sweep', null, 0);
+  const trialB = nested('b'.repeat(32), 'trial-b', 'p'.repeat(32), 0.2);
+  const trialA = nested('a'.repeat(32), 'trial-a', 'p'.repeat(32), 0.1);
+  const lone = nested('l'.repeat(32), 'alone', null, 0.5);
+  const grandchild = nested('g'.repeat(32), 'inner', 'a'.repeat(32), 0.3);
+
+  function shown(store: RunStore, options: { filter?: string; sort?: { column: string; descending: boolean } }) {
+    const table = buildTable(store.runs.values(), new MetricSummaries(), { now: T0, ...options });
+    return table.rows.map(row => [row.cells[0].text, row.depth, row.children]);
+  }
+
+  it('puts children right below their parent, in the sort order among siblings', () => {
+    const store = storeWith(trialB, lone, sweep, trialA, grandchild);
+    expect(shown(store, { sort: { column: 'name', descending: false } })).toEqual([
+      ['alone', 0, 0],
+      ['sweep', 0, 2],
+      ['trial-a', 1, 1],
+      ['inner', 2, 0],
+      ['trial-b', 1, 0]
+    ]);
+    expect(shown(store, { sort: { column: 'param:lr', descending: true } })).toEqual([
+      ['alone', 0, 0],
+      ['sweep', 0, 2],
+      ['trial-b', 1, 0],
+      ['trial-a', 1, 1],
+      ['inner', 2, 0]
+    ]);
+  });
+
+  it('keeps the parents of a matching child and drops what does not match', () => {
+    const store = storeWith(sweep, trialA, trialB, lone, grandchild);
+    expect(shown(store, { filter: 'inner' })).toEqual([
+      ['sweep', 0, 1],
+      ['trial-a', 1, 1],
+      ['inner', 2, 0]
+    ]);
+    expect(shown(store, { filter: 'zzz' })).toEqual([]);
+  });
+
+  it('shows a child whose parent is unknown, and runs of a parent cycle, once at the top level', () => {
+    const orphan = nested('o'.repeat(32), 'orphan', 'x'.repeat(32), 1);
+    const cycleA = nested('c'.repeat(32), 'cycle-a', 'd'.repeat(32), 1);
+    const cycleB = nested('d'.repeat(32), 'cycle-b', 'c'.repeat(32), 2);
+    const store = storeWith(orphan, cycleA, cycleB);
+    const rows = shown(store, { sort: { column: 'name', descending: false } });
+    expect(rows.map(row => row[0]).sort()).toEqual(['cycle-a', 'cycle-b', 'orphan']);
+    expect(rows.find(row => row[0] === 'orphan')).toEqual(['orphan', 0, 0]);
+  });
+
+  it('records parents and tags in the store', () => {
+    const store = storeWith(sweep, trialA);
+    const trial = store.runs.get('a'.repeat(32))!;
+    expect(trial.parent).toBe('p'.repeat(32));
+    expect(Array.from(trial.tags)).toEqual([['kind', 'trial']]);
+    expect(store.runs.get('p'.repeat(32))!.parent).toBeNull();
+  });
+});
