@@ -173,7 +173,8 @@ class Run implements IRun {
     readonly exec: string | null,
     readonly start: number,
     readonly code: ICodeSnapshot | null,
-    readonly parent: string | null
+    readonly parent: string | null,
+    readonly notebook: string | null
   ) {}
   status: RunStatus = 'running';
   end: number | null = null;
@@ -240,6 +241,11 @@ export class RunStore implements IRunStore {
    * re-reads the journal when this returns true. The journal is `complete` up to its last record:
    * a `seq` missing there (a damaged line) is lost for good and no longer waited for.
    */
+  /** Names the notebook whose journal holds this session (before its records are applied). */
+  setNotebook(session: string, notebook: string): void {
+    this._notebookOfSession.set(session, notebook);
+  }
+
   apply(session: string, records: Iterable<IKernelRecord>, complete = false): boolean {
     const pending = this._pending.get(session) ?? new Map<number, IKernelRecord>();
     this._pending.set(session, pending);
@@ -325,7 +331,8 @@ export class RunStore implements IRunStore {
               (record.exec as string | null) ?? null,
               time,
               (record.code as ICodeSnapshot | null) ?? null,
-              typeof record.parent === 'string' ? record.parent : null
+              typeof record.parent === 'string' ? record.parent : null,
+              this._notebookOfSession.get(session) ?? null
             )
           );
           changes.push({ kind: 'run', runId: id });
@@ -420,5 +427,6 @@ export class RunStore implements IRunStore {
   private _executions = new Map<string, IExecution>();
   private _lastSeq = new Map<string, number>();
   private _pending = new Map<string, Map<number, IKernelRecord>>();
+  private _notebookOfSession = new Map<string, string>();
   private _changed = new Signal<this, readonly RunStoreChange[]>(this);
 }

@@ -97,6 +97,8 @@ export interface IRun {
   readonly parent: string | null;
   /** Tags set at the start or later (`run.set_tag`); the last value of a key wins. */
   readonly tags: ReadonlyMap<string, string>;
+  /** The notebook it ran in, when the store holds several notebooks' runs (the runs panel's folder modes). */
+  readonly notebook: string | null;
 }
 
 /** Status of a cell execution as the kernel journal records it. */
@@ -147,6 +149,22 @@ export interface INbprovTracker {
   readonly currentChanged: ISignal<INbprovTracker, string | null>;
   /** Emitted when a notebook's kernel session becomes known or is lost (see `storeForSession`). */
   readonly sessionsChanged: ISignal<INbprovTracker, void>;
+  /**
+   * The runs of every notebook with a `.prov` folder in `folder` ('' is the server root), and below
+   * it when `recursive`, read from their journals into a new store (a snapshot: scan again to refresh).
+   */
+  scanRuns(folder: string, recursive: boolean): Promise<IProjectRuns>;
+}
+
+/** The result of `INbprovTracker.scanRuns`. */
+export interface IProjectRuns {
+  readonly store: IRunStore;
+  /** Notebooks whose history was read. */
+  readonly notebooks: readonly string[];
+  /** `.prov` folders that could not be read, or only in part (damaged lines), with why. */
+  readonly skipped: readonly { folder: string; reason: string }[];
+  /** True when the scan stopped early (too many folders below `folder`). */
+  readonly truncated: boolean;
 }
 
 export const INbprovTracker = new Token<INbprovTracker>(

@@ -17,10 +17,11 @@ import {
   primaryFolder
 } from './core/identity';
 import { IJournalWarning, parseJournal } from './core/journal';
+import { findProvFolders } from './core/project';
 import { NotebookRecorder } from './recorder';
 import { ContentsService, IJournalText, ILiveRecords, KernelChannel, kernelPath } from './service';
 import { IKernelRecord, RunStore } from './store';
-import { INbprovTracker, IRunStore } from './tokens';
+import { INbprovTracker, IProjectRuns, IRunStore } from './tokens';
 
 /** How long to wait before re-reading a kernel journal to fill a gap in the live stream. */
 const CATCH_UP_MS = 300;
@@ -31,8 +32,15 @@ export function kernelSessionOf(fileName: string): string | null {
   return match ? match[1] : null;
 }
 
-/** Applies parsed kernel journal files to a store, session by session. */
-export function applyJournal(store: RunStore, files: IJournalText[]): { gaps: string[]; warnings: IJournalWarning[] } {
+/**
+ * Applies a journal folder's kernel files to a store, session by session; `notebook` labels their
+ * runs (the runs panel's folder modes).
+ */
+export function applyJournal(
+  store: RunStore,
+  files: IJournalText[],
+  notebook: string | null = null
+): { gaps: string[]; warnings: IJournalWarning[]; sessions: number } {
   const kernelFiles = files.filter(f => kernelSessionOf(f.name) !== null);
   const parsed = parseJournal(kernelFiles);
   const bySession = new Map<string, IKernelRecord[]>();
@@ -44,11 +52,14 @@ export function applyJournal(store: RunStore, files: IJournalText[]): { gaps: st
   }
   const gaps: string[] = [];
   for (const [session, records] of bySession) {
+    if (notebook !== null) {
+      store.setNotebook(session, notebook);
+    }
     if (store.apply(session, records, true)) {
       gaps.push(session);
     }
   }
-  return { gaps, warnings: parsed.warnings };
+  return { gaps, warnings: parsed.warnings, sessions: bySession.size };
 }
 
 export interface INotebookSessionOptions {
@@ -383,6 +394,32 @@ export class NbprovTracker implements INbprovTracker {
       this._stores.set(notebookPath, store);
     }
     return store;
+  }
+
+  async scanRuns(folder: string, recursive: boolean): Promise<IProjectRuns> {
+    const scan = await findProvFolders(this._service, folder, recursive);
+    const store = new RunStore();
+    const notebooks: string[] = [];
+    const skipped: { folder: string; reason: string }[] = [];
+    for (const found of scan.folders) {
+      try {
+        const files = await this._service.readJournal(found.folder);
+        const { warnings, sessions } = applyJournal(store, files, found.notebook);
+        if (sessions > 0) {
+          notebooks.push(found.notebook);
+        }
+        if (warnings.length) {
+          const reason = `${warnings.length} damaged journal line(s), first in ${warnings[0].file}: ${warnings[0].reason}`;
+          console.warn(`nbprov: folder scan: ${found.folder}: ${reason}`);
+          skipped.push({ folder: found.folder, reason });
+        }
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        console.warn(`nbprov: folder scan skipped ${found.folder}: ${reason}`);
+        skipped.push({ folder: found.folder, reason });
+      }
+    }
+    return { store, notebooks, skipped, truncated: scan.truncated };
   }
 
   storeForSession(session: string): IRunStore | undefined {

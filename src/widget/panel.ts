@@ -1,9 +1,21 @@
 /**
- * Side panel with the runs view of the notebook focused in the lab. It reads the frontend run
- * store only, so it works while the kernel is busy or gone.
+ * Side panel with the runs view of the notebook focused in the lab, or of every notebook in its
+ * folder or under the server root. "This notebook" reads the frontend run store, so it works while
+ * the kernel is busy or gone; the folder modes read the notebooks' journals into a snapshot.
  */
+import { PathExt } from '@jupyterlab/coreutils';
 import { INbprovTracker } from '../tokens';
+import { element } from './dom';
 import { RunsView } from './view';
+
+/** What the panel shows: the focused notebook, its folder, or everything under the server root. */
+export type PanelScope = 'notebook' | 'folder' | 'root';
+
+const SCOPES: [PanelScope, string][] = [
+  ['notebook', 'This notebook'],
+  ['folder', 'This folder'],
+  ['root', 'Everything under the server root']
+];
 
 export class RunsPanel extends RunsView {
   constructor(private readonly _tracker: INbprovTracker) {
@@ -11,21 +23,101 @@ export class RunsPanel extends RunsView {
     this.id = 'nbprov-runs-panel';
     this.title.caption = 'Runs (nbprov)';
     this.title.label = 'Runs';
-    this.node.setAttribute('aria-label', 'Runs of the current notebook');
-    _tracker.currentChanged.connect(this._follow, this);
-    this._follow(_tracker, _tracker.currentNotebook);
+    this.node.setAttribute('aria-label', 'Runs');
+    this.node.prepend(this._buildScopeBar());
+    _tracker.currentChanged.connect(this._onCurrentChanged, this);
+    this._show();
+  }
+
+  /** Switches what the panel shows (the scope menu does this too). */
+  setScope(scope: PanelScope): void {
+    this._scope = scope;
+    this._scopeSelect.value = scope;
+    this._show();
   }
 
   dispose(): void {
-    this._tracker.currentChanged.disconnect(this._follow, this);
+    this._tracker.currentChanged.disconnect(this._onCurrentChanged, this);
     super.dispose();
   }
 
-  private _follow(_: INbprovTracker, path: string | null): void {
-    if (path === null) {
-      this.setStore(null, 'Open a notebook to see its runs.');
-    } else {
-      this.setStore(this._tracker.storeFor(path));
+  private _buildScopeBar(): HTMLElement {
+    const bar = element('div', 'nbprov-scope');
+    const label = element('label', undefined, 'Show ');
+    for (const [value, text] of SCOPES) {
+      const option = element('option', undefined, text);
+      option.value = value;
+      this._scopeSelect.append(option);
+    }
+    this._scopeSelect.addEventListener('change', () => this.setScope(this._scopeSelect.value as PanelScope));
+    label.append(this._scopeSelect);
+    this._refreshButton.type = 'button';
+    this._refreshButton.title = 'Read the notebooks’ journals again';
+    this._refreshButton.addEventListener('click', () => this._show());
+    this._where.className = 'nbprov-scope-where';
+    this._where.setAttribute('role', 'status');
+    bar.append(label, this._refreshButton, this._where);
+    return bar;
+  }
+
+  /** Another notebook got the focus: only "this notebook" and "this folder" can change. */
+  private _onCurrentChanged(): void {
+    if (this._shown !== this._showing()) {
+      this._show();
     }
   }
+
+  /** What the panel should show now: the notebook, the folder or the root it reads. */
+  private _showing(): string {
+    const notebook = this._tracker.currentNotebook;
+    if (this._scope === 'root') {
+      return 'root';
+    }
+    return `${this._scope}:${this._scope === 'folder' && notebook !== null ? PathExt.dirname(notebook) : notebook}`;
+  }
+
+  private _show(): void {
+    this._shown = this._showing();
+    this._where.title = '';
+    const notebook = this._tracker.currentNotebook;
+    this._refreshButton.hidden = this._scope === 'notebook';
+    if (this._scope === 'notebook') {
+      this._where.textContent = notebook ?? '';
+      this.setStore(notebook === null ? null : this._tracker.storeFor(notebook), 'Open a notebook to see its runs.');
+      return;
+    }
+    const folder = this._scope === 'root' ? '' : notebook === null ? null : PathExt.dirname(notebook);
+    if (folder === null) {
+      this._where.textContent = '';
+      this.setStore(null, 'Open a notebook to see the runs of its folder.');
+      return;
+    }
+    const scan = ++this._scans;
+    this._where.textContent = `Reading ${folder || 'the server root'}…`;
+    void this._tracker.scanRuns(folder, this._scope === 'root').then(
+      result => {
+        if (scan !== this._scans) {
+          return; // a newer scan was asked for meanwhile
+        }
+        const skipped = result.skipped.length ? `; ${result.skipped.length} folder(s) not fully readable` : '';
+        this._where.title = result.skipped.map(item => `${item.folder}: ${item.reason}`).join('\n');
+        const truncated = result.truncated ? '; stopped early: too many folders' : '';
+        this._where.textContent = `${result.notebooks.length} notebook(s) in ${folder || 'the server root'}${skipped}${truncated}`;
+        this.setStore(result.store, 'No runs recorded in these notebooks.');
+      },
+      error => {
+        if (scan === this._scans) {
+          this._where.textContent = `Could not read ${folder || 'the server root'}: ${String(error)}`;
+          this.setStore(null);
+        }
+      }
+    );
+  }
+
+  private _scope: PanelScope = 'notebook';
+  private _shown = '';
+  private _scans = 0;
+  private _scopeSelect = element('select', 'jp-mod-styled');
+  private _refreshButton = element('button', 'nbprov-scope-refresh', 'Refresh');
+  private _where = element('span');
 }

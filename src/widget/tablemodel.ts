@@ -9,7 +9,7 @@
 import { IMetricSeries, IRun, RunStatus } from '../tokens';
 
 export type ColumnKind =
-  'name' | 'experiment' | 'status' | 'start' | 'duration' | 'energy' | 'param' | 'metric-last' | 'metric-best';
+  'name' | 'notebook' | 'experiment' | 'status' | 'start' | 'duration' | 'energy' | 'param' | 'metric-last' | 'metric-best';
 
 export interface IColumn {
   /** Unique key of the column (not shown). */
@@ -260,8 +260,11 @@ export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, opt
   const sortedParams = Array.from(paramKeys).sort();
   const sortedMetrics = Array.from(metricKeys).sort(([a], [b]) => a.localeCompare(b));
 
+  // Runs of several notebooks (the side panel's folder modes) say which notebook each is from.
+  const withNotebook = runList.some(run => run.notebook !== null);
   const columns: IColumn[] = [
     { key: 'name', label: 'Run', kind: 'name' },
+    ...(withNotebook ? [{ key: 'notebook', label: 'Notebook', kind: 'notebook' as const }] : []),
     { key: 'experiment', label: 'Experiment', kind: 'experiment' },
     { key: 'status', label: 'Status', kind: 'status' },
     { key: 'start', label: 'Start', kind: 'start' },
@@ -281,7 +284,7 @@ export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, opt
     { key: 'energy', label: 'Energy', kind: 'energy' }
   ];
 
-  let rows = runList.map(run => buildRow(run, sortedParams, sortedMetrics, summaries, options.now));
+  let rows = runList.map(run => buildRow(run, withNotebook, sortedParams, sortedMetrics, summaries, options.now));
   const parents = new Map(runList.map(run => [run.id, run.parent]));
   const filter = options.filter?.trim().toLowerCase();
   if (filter) {
@@ -350,6 +353,7 @@ export function statusCell(run: IRun): ICell {
 
 function buildRow(
   run: IRun,
+  withNotebook: boolean,
   params: string[],
   metrics: [string, { metric: string; context: string }][],
   summaries: MetricSummaries,
@@ -358,6 +362,7 @@ function buildRow(
   const duration = (run.end ?? now) - run.start;
   const cells: ICell[] = [
     { text: run.name, sortValue: run.name, title: run.id },
+    ...(withNotebook ? [{ text: run.notebook ?? '', sortValue: run.notebook }] : []),
     { text: run.experiment, sortValue: run.experiment },
     statusCell(run),
     { text: formatTime(run.start), sortValue: run.start, title: new Date(run.start).toLocaleString() },
