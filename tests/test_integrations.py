@@ -4,6 +4,7 @@ nbprov's, and checks the journal against it point by point."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import textwrap
@@ -276,3 +277,267 @@ def test_lightning_logger_records_nothing_off_rank_zero(tracked: TrackedShell) -
     )
     assert type(tracked.shell.user_ns["experiment"]).__name__ == "_DummyExperiment"
     assert tracked.records("run_start") == []
+
+
+# Hugging Face Transformers
+
+TRANSFORMERS_SETUP = """
+import copy, torch, transformers
+from nbprov.integrations.transformers import NbprovCallback
+
+class Recorder(transformers.TrainerCallback):
+    '''What the Trainer hands its callbacks, to compare nbprov's record with.'''
+    def __init__(self):
+        self.logs, self.evaluations = [], []
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        self.logs.append((copy.deepcopy(logs), state.global_step, state.epoch))
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        self.evaluations.append((copy.deepcopy(metrics), state.global_step, state.epoch))
+
+class Random(torch.utils.data.Dataset):
+    def __init__(self, n, seed):
+        generator = torch.Generator().manual_seed(seed)
+        self.ids = torch.randint(0, 50, (n, 8), generator=generator)
+        self.labels = torch.randint(0, 2, (n,), generator=generator)
+    def __len__(self):
+        return len(self.labels)
+    def __getitem__(self, i):
+        return {'input_ids': self.ids[i], 'attention_mask': torch.ones(8, dtype=torch.long), 'labels': self.labels[i]}
+
+class Diverge(transformers.TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == 3:
+            raise FloatingPointError('loss is nan')
+
+def make_trainer(callbacks, output_dir):
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+        max_position_embeddings=16, num_labels=2,
+    )
+    args = transformers.TrainingArguments(
+        output_dir=output_dir, num_train_epochs=2, per_device_train_batch_size=4, per_device_eval_batch_size=4,
+        learning_rate=1e-3, logging_steps=1, eval_strategy='epoch', save_strategy='no', report_to='none',
+        use_cpu=True, disable_tqdm=True, seed=7,
+    )
+    model = transformers.BertForSequenceClassification(config)
+    return transformers.Trainer(
+        model=model, args=args, train_dataset=Random(16, 1), eval_dataset=Random(8, 2), callbacks=callbacks
+    )
+"""
+
+
+def hf_epoch(epoch: float) -> int:
+    return max(0, math.ceil(epoch) - 1)
+
+
+def test_transformers_callback_records_training_and_evaluation(tracked: TrackedShell, tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    run_cell(tracked, TRANSFORMERS_SETUP)
+    run_cell(
+        tracked,
+        f"""
+        recorder, callback = Recorder(), NbprovCallback(name='bert-tiny', experiment='hf')
+        trainer = make_trainer([callback, recorder], {str(tmp_path / "out")!r})
+        trainer.train()
+        train_logs, train_evaluations = list(recorder.logs), list(recorder.evaluations)
+        trainer.evaluate(metric_key_prefix='test')
+        """,
+    )
+    ns = tracked.shell.user_ns
+    records = tracked.records()
+    train_run, evaluate_run = runs_by_name(records)["bert-tiny"]
+    params = {(p["key"], p["role"]): p["value"] for p in run_records(records, train_run["run"], "param")}
+    assert params[("learning_rate", "input")] == 1e-3 and params[("num_train_epochs", "input")] == 2
+    assert params[("per_device_train_batch_size", "input")] == 4 and params[("seed", "input")] == 7
+    assert params[("lr_scheduler_type", "input")] == "linear"
+    assert params[("model.class", "input")] == "BertForSequenceClassification"
+    assert params[("model.hidden_size", "input")] == 16 and params[("model.vocab_size", "input")] == 50
+    assert params[("model.num_parameters", "input")] == ns["trainer"].model.num_parameters()
+
+    # What the Trainer logged, mapped by the documented rules: per-step logs into training, the
+    # evaluation (which also reaches on_log, with its prefix) into validation, the summary as outputs.
+    expected: dict[tuple[str | None, str], list[tuple]] = {}
+    summary = {}
+    for logs, step, epoch in ns["train_logs"]:
+        for key, value in logs.items():
+            if key == "epoch" or key.startswith("eval_"):
+                continue
+            if "train_runtime" in logs:
+                summary[key] = value
+            else:
+                expected.setdefault(("training", key), []).append((step, value, hf_epoch(epoch)))
+    for metrics, step, epoch in ns["train_evaluations"]:
+        for key, value in metrics.items():
+            if key != "epoch":
+                expected.setdefault(("validation", key[len("eval_") :]), []).append((step, value, hf_epoch(epoch)))
+    got = points_by_context(records, train_run["run"])
+    assert_points_match(got, expected)
+    # 16 samples in batches of 4 for 2 epochs: 8 steps logged one by one, and 2 evaluations.
+    assert [(s, e) for s, _, e in got[("training", "loss")]] == [(s, (s - 1) // 4) for s in range(1, 9)]
+    assert [(s, e) for s, _, e in got[("validation", "loss")]] == [(4, 0), (8, 1)]
+    outputs = {key: value for (key, role), value in params.items() if role == "output"}
+    assert outputs == pytest.approx(summary) and {"train_runtime", "train_loss"} <= outputs.keys()
+    assert end_of(records, train_run["run"])["status"] == "finished"
+
+    # evaluate() after train(): a run of its own, in the context of its prefix.
+    evaluation = points_by_context(records, evaluate_run["run"])
+    ((test_metrics, step, _),) = ns["recorder"].evaluations[len(ns["train_evaluations"]) :]
+    assert {name for _, name in evaluation} == {key[len("test_") :] for key in test_metrics if key != "epoch"}
+    assert {context for context, _ in evaluation} == {"testing"} and evaluation[("testing", "loss")][0][0] == step
+    assert end_of(records, evaluate_run["run"])["status"] == "finished"
+
+
+def test_transformers_training_that_raises_fails_its_run(tracked: TrackedShell, tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    run_cell(tracked, TRANSFORMERS_SETUP)
+    result = tracked.run(
+        "recorder = Recorder()\n"
+        f"trainer = make_trainer([NbprovCallback(name='nan'), recorder, Diverge()], {str(tmp_path / 'out')!r})\n"
+        "trainer.train()\n"
+    )
+    assert isinstance(result.error_in_exec, FloatingPointError)
+    records = tracked.records()
+    (run,) = runs_by_name(records)["nan"]
+    end = end_of(records, run["run"])
+    assert (end["status"], end["ename"], end["evalue"]) == ("failed", "FloatingPointError", "loss is nan")
+    got = points_by_context(records, run["run"])
+    assert [s for s, _, _ in got[("training", "loss")]] == [
+        step for _, step, _ in tracked.shell.user_ns["recorder"].logs
+    ]
+
+
+def test_transformers_callback_logs_into_the_open_run(tracked: TrackedShell, tmp_path: Path) -> None:
+    pytest.importorskip("transformers")
+    run_cell(tracked, TRANSFORMERS_SETUP)
+    run_cell(
+        tracked,
+        f"""
+        import nbprov
+        with nbprov.run('sweep') as sweep:
+            for lr in (1e-3, 1e-2):
+                with nbprov.run(f'lr={{lr}}', parent=sweep) as child:
+                    trainer = make_trainer([NbprovCallback(name='unused')], {str(tmp_path / "out")!r})
+                    trainer.args.learning_rate = lr
+                    trainer.train()
+                    trainer.evaluate()
+                    assert child.status == 'running'
+        """,
+    )
+    records = tracked.records()
+    by_name = runs_by_name(records)
+    assert set(by_name) == {"sweep", "lr=0.001", "lr=0.01"}
+    for name, lr in (("lr=0.001", 1e-3), ("lr=0.01", 1e-2)):
+        (child,) = by_name[name]
+        assert child["parent"] == by_name["sweep"][0]["run"]
+        params = {p["key"]: p["value"] for p in run_records(records, child["run"], "param")}
+        assert params["learning_rate"] == lr
+        got = points_by_context(records, child["run"])
+        assert len(got[("training", "loss")]) == 8 and len(got[("validation", "loss")]) == 3
+        assert end_of(records, child["run"])["status"] == "finished"
+
+
+# Keras (with the torch backend)
+
+KERAS_SETUP = """
+import copy, numpy as np, keras
+from nbprov.integrations.keras import NbprovCallback
+
+class Recorder(keras.callbacks.Callback):
+    '''What Keras hands its callbacks, to compare nbprov's record with.'''
+    def __init__(self):
+        super().__init__()
+        self.batches, self.epochs, self.tests = [], [], []
+        self.epoch = None
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append((dict(logs), self.epoch))
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append((dict(logs), epoch, len(self.batches)))
+    def on_test_end(self, logs=None):
+        self.tests.append(dict(logs))
+
+class Diverge(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == 2:
+            raise FloatingPointError('loss is nan')
+
+def make_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation='relu'), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01), loss='mse', metrics=['mae'])
+    return model
+
+rng = np.random.default_rng(0)
+x, y = rng.normal(size=(40, 4)).astype('float32'), rng.normal(size=(40, 1)).astype('float32')
+"""
+
+
+@pytest.fixture
+def keras_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    if keras.backend.backend() != "torch":
+        pytest.skip(f"keras was imported with the {keras.backend.backend()} backend")
+
+
+def test_keras_callback_records_epochs_and_batches(tracked: TrackedShell, keras_backend: None) -> None:
+    run_cell(tracked, KERAS_SETUP)
+    run_cell(
+        tracked,
+        """
+        model, recorder = make_model(), Recorder()
+        callback = NbprovCallback(name='mlp', experiment='keras')
+        model.fit(x, y, epochs=2, batch_size=8, validation_split=0.2, verbose=0, callbacks=[callback, recorder])
+        model.evaluate(x, y, batch_size=8, verbose=0, callbacks=[callback, recorder])
+        """,
+    )
+    ns = tracked.shell.user_ns
+    records = tracked.records()
+    fit_run, evaluate_run = runs_by_name(records)["mlp"]
+    params = {p["key"]: p["value"] for p in run_records(records, fit_run["run"], "param")}
+    assert params == {
+        "epochs": 2,
+        "steps": 4,
+        "model.name": ns["model"].name,
+        "model.num_parameters": 4 * 8 + 8 + 8 + 1,
+        "optimizer": "SGD",
+        "learning_rate": pytest.approx(0.01),
+        "loss": "mse",
+    }
+    recorder = ns["recorder"]
+    expected: dict[tuple[str | None, str], list[tuple]] = {}
+    for step, (logs, epoch) in enumerate(recorder.batches, start=1):
+        for key, value in logs.items():
+            expected.setdefault(("training", f"batch_{key}"), []).append((step, value, epoch))
+    for logs, epoch, step in recorder.epochs:
+        for key, value in logs.items():
+            context, name = ("validation", key[4:]) if key.startswith("val_") else ("training", key)
+            expected.setdefault((context, name), []).append((step, value, epoch))
+    got = points_by_context(records, fit_run["run"])
+    assert_points_match(got, expected)
+    # 32 training samples in batches of 8 for 2 epochs: 8 batches.
+    assert [(s, e) for s, _, e in got[("training", "batch_loss")]] == [(s, (s - 1) // 4) for s in range(1, 9)]
+    assert [(s, e) for s, _, e in got[("validation", "loss")]] == [(4, 0), (8, 1)]
+    assert end_of(records, fit_run["run"])["status"] == "finished"
+
+    evaluation = points_by_context(records, evaluate_run["run"])
+    (test_logs,) = recorder.tests[-1:]
+    assert {key: points[0][1] for (_, key), points in evaluation.items()} == pytest.approx(test_logs)
+    assert {context for context, _ in evaluation} == {"testing"}
+    assert end_of(records, evaluate_run["run"])["status"] == "finished"
+
+
+def test_keras_training_that_raises_fails_its_run(tracked: TrackedShell, keras_backend: None) -> None:
+    run_cell(tracked, KERAS_SETUP)
+    result = tracked.run(
+        "model = make_model()\n"
+        "model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[NbprovCallback(name='nan'), Diverge()])\n"
+    )
+    assert isinstance(result.error_in_exec, FloatingPointError)
+    records = tracked.records()
+    (run,) = runs_by_name(records)["nan"]
+    end = end_of(records, run["run"])
+    assert (end["status"], end["ename"]) == ("failed", "FloatingPointError")
+    assert [s for s, _, _ in points_by_context(records, run["run"])[("training", "batch_loss")]] == [1, 2, 3]

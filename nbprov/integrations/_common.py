@@ -92,6 +92,10 @@ class RunBinding:
                 run.log_param(key, value)
                 self._params[key] = encoded
 
+    def log_output(self, key: str, value: object) -> None:
+        """A result of the training (an output parameter)."""
+        self.acquire().log_param(key, value, role="output")
+
     def log_metrics(
         self, metrics: dict[str, object], step: int | None, epoch: int | None, default_context: str | None
     ) -> int:
