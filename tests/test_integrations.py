@@ -4,6 +4,7 @@ nbprov's, and checks the journal against it point by point."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import subprocess
 import sys
@@ -541,3 +542,26 @@ def test_keras_training_that_raises_fails_its_run(tracked: TrackedShell, keras_b
     end = end_of(records, run["run"])
     assert (end["status"], end["ename"]) == ("failed", "FloatingPointError")
     assert [s for s, _, _ in points_by_context(records, run["run"])[("training", "batch_loss")]] == [1, 2, 3]
+
+
+def readme_integration_examples() -> list[str]:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("### Integrations\n", 1)[1].split("\n### ", 1)[0]
+    return [block.split("\n```", 1)[0] for block in section.split("```python\n")[1:]]
+
+
+@pytest.mark.parametrize("framework", ["lightning", "transformers", "keras"])
+def test_readme_integration_examples_run(
+    tracked: TrackedShell, monkeypatch: pytest.MonkeyPatch, framework: str
+) -> None:
+    if importlib.util.find_spec(framework) is None:
+        pytest.skip(f"{framework} is not installed")
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)  # the example chooses it
+    (example,) = [code for code in readme_integration_examples() if f"nbprov.integrations.{framework} " in code]
+    run_cell(tracked, example)
+    records = tracked.records()
+    (start,) = tracked.records("run_start")
+    assert end_of(records, start["run"])["status"] == "finished"
+    contexts = {r["name"] for r in run_records(records, start["run"], "context_start")}
+    assert {"training", "validation"} <= contexts
+    assert run_records(records, start["run"], "param") and run_records(records, start["run"], "metrics")
