@@ -5,14 +5,17 @@ nbprov's, and checks the journal against it point by point."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
 from conftest import TrackedShell
+from kernels import Kernel, journal_records
 
 from nbprov.journal import decode_series
 
@@ -280,6 +283,70 @@ def test_lightning_logger_records_nothing_off_rank_zero(tracked: TrackedShell) -
     assert tracked.records("run_start") == []
 
 
+def test_lightning_fit_interrupted_in_a_real_kernel_ends_its_run_interrupted(tmp_path: Path) -> None:
+    pytest.importorskip("lightning")
+    journal = tmp_path / "train.prov" / "journal"
+    slow = "class Slow(Tiny):\n    def training_step(self, batch, index):\n        time.sleep(0.02)\n"
+    slow += "        return super().training_step(batch, index)\n"
+    with Kernel(tmp_path) as kernel:
+        kernel.ok("%load_ext nbprov\nimport json, time, nbprov\n" + LIGHTNING_MODEL + slow, timeout=300)
+        msg_id = kernel.start(
+            "recorder, logger = Recorder(), NbprovLogger(name='slow')\n"
+            "fit = trainer(logger, recorder, epochs=1000)\n"
+            "fit.loggers = [recorder, logger]  # an interrupt inside nbprov's call: the recorder has it whole\n"
+            "fit.fit(Slow(), loader(64), loader(8))\n"
+        )
+        deadline = time.monotonic() + 120
+        while sum(r["type"] == "metrics" for r in journal_records(journal, tolerant=True)) < 5:
+            assert time.monotonic() < deadline, "no metrics reached the journal"
+            time.sleep(0.2)
+        kernel.interrupt()
+        kernel.finish(msg_id)  # Lightning handles it: finalize('failed'), then SystemExit(1)
+        calls = json.loads(kernel.ok("print(json.dumps(recorder.calls))"))
+        kernel.ok("nbprov._tracking.flush()")
+        records = journal_records(journal)
+    (run,) = runs_by_name(records)["slow"]
+    end = end_of(records, run["run"])
+    assert (end["status"], end["ename"]) == ("interrupted", "KeyboardInterrupt")
+    # Every point Lightning handed over is kept, but for the rest of a call the interrupt cut.
+    got = points_by_context(records, run["run"])
+    whole, but_last = expected_lightning_points(calls), expected_lightning_points(calls[:-1])
+    assert got.keys() <= whole.keys()
+    for key, points in whole.items():
+        kept = got.get(key, [])
+        assert len(but_last.get(key, [])) <= len(kept) and [p[:1] + p[2:] for p in kept] == [
+            p[:1] + p[2:] for p in points[: len(kept)]
+        ], key
+    assert len(got[("training", "loss_step")]) >= 5
+
+
+def test_lightning_logger_skips_values_that_are_not_numbers(tracked: TrackedShell) -> None:
+    pytest.importorskip("lightning")
+    run_cell(
+        tracked,
+        """
+        import warnings
+        from nbprov.integrations.lightning import NbprovLogger
+        logger = NbprovLogger(name='mixed')
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            for step in range(3):
+                logger.log_metrics({'train_loss': 1.0 / (step + 1), 'note': 'text', 'nan': float('nan')}, step=step)
+        logger.finalize('success')
+        messages = [str(w.message) for w in caught]
+        """,
+    )
+    assert [m for m in tracked.shell.user_ns["messages"] if "'note'" in m] == [
+        "nbprov: metric 'note' is not a number (str); not recorded"
+    ]
+    records = tracked.records()
+    (run,) = runs_by_name(records)["mixed"]
+    got = points_by_context(records, run["run"])
+    assert got.keys() == {("training", "loss"), (None, "nan")}
+    assert [(s, v) for s, v, _ in got[("training", "loss")]] == [(0, 1.0), (1, 0.5), (2, 1 / 3)]
+    assert all(math.isnan(v) for _, v, _ in got[(None, "nan")]) and len(got[(None, "nan")]) == 3
+
+
 # Hugging Face Transformers
 
 TRANSFORMERS_SETUP = """
@@ -306,9 +373,11 @@ class Random(torch.utils.data.Dataset):
         return {'input_ids': self.ids[i], 'attention_mask': torch.ones(8, dtype=torch.long), 'labels': self.labels[i]}
 
 class Diverge(transformers.TrainerCallback):
+    def __init__(self, error):
+        self.error = error
     def on_step_end(self, args, state, control, **kwargs):
         if state.global_step == 3:
-            raise FloatingPointError('loss is nan')
+            raise self.error
 
 def make_trainer(callbacks, output_dir):
     torch.manual_seed(0)
@@ -389,19 +458,25 @@ def test_transformers_callback_records_training_and_evaluation(tracked: TrackedS
     assert end_of(records, evaluate_run["run"])["status"] == "finished"
 
 
-def test_transformers_training_that_raises_fails_its_run(tracked: TrackedShell, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "error, status", [("FloatingPointError('loss is nan')", "failed"), ("KeyboardInterrupt()", "interrupted")]
+)
+def test_transformers_training_that_raises_ends_its_run_so(
+    tracked: TrackedShell, tmp_path: Path, error: str, status: str
+) -> None:
     pytest.importorskip("transformers")
     run_cell(tracked, TRANSFORMERS_SETUP)
     result = tracked.run(
         "recorder = Recorder()\n"
-        f"trainer = make_trainer([NbprovCallback(name='nan'), recorder, Diverge()], {str(tmp_path / 'out')!r})\n"
+        f"callbacks = [NbprovCallback(name='nan'), recorder, Diverge({error})]\n"
+        f"trainer = make_trainer(callbacks, {str(tmp_path / 'out')!r})\n"
         "trainer.train()\n"
     )
-    assert isinstance(result.error_in_exec, FloatingPointError)
+    assert type(result.error_in_exec).__name__ == error.split("(")[0]
     records = tracked.records()
     (run,) = runs_by_name(records)["nan"]
     end = end_of(records, run["run"])
-    assert (end["status"], end["ename"], end["evalue"]) == ("failed", "FloatingPointError", "loss is nan")
+    assert (end["status"], end["ename"]) == (status, error.split("(")[0])
     got = points_by_context(records, run["run"])
     assert [s for s, _, _ in got[("training", "loss")]] == [
         step for _, step, _ in tracked.shell.user_ns["recorder"].logs
