@@ -221,6 +221,41 @@ def test_lightning_logger_records_its_own_run_per_stage(tracked: TrackedShell) -
     assert end_of(records, test_run["run"])["status"] == "finished"
 
 
+def test_lightning_run_exports_with_its_epochs_and_series(tracked: TrackedShell) -> None:
+    pytest.importorskip("lightning")
+    zarr = pytest.importorskip("zarr")
+    notebook = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tracked.folder / "demo.ipynb").write_text(json.dumps(notebook))
+    run_cell(tracked, LIGHTNING_MODEL)
+    run_cell(
+        tracked,
+        "import nbprov\nlogger, recorder = NbprovLogger(name='exported'), Recorder()\n"
+        "trainer(logger, recorder).fit(Tiny(), loader(16), loader(8))\nprov_path = nbprov.export()\n",
+    )
+    run_id = tracked.shell.user_ns["logger"].version
+    raw = json.loads(Path(tracked.shell.user_ns["prov_path"]).read_text())
+    activities = [a for a in raw["activity"].values() if a.get("nbprov:ctx") is not None]
+    assert sorted((a["prov:type"], a["prov:label"], a["nbprov:epoch"]) for a in activities) == [
+        ("provml:Epoch", "training", 0),
+        ("provml:Epoch", "training", 1),
+        ("provml:Epoch", "validation", 0),
+        ("provml:Epoch", "validation", 1),
+    ]
+    params = {
+        e["prov:label"]: e.get("prov:value") for e in raw["entity"].values() if e.get("prov:type") == "provml:Parameter"
+    }
+    assert params["lr"] == 0.05 and params["optimizer/name"] == "sgd"
+    # Every series of the run in metrics.zarr holds what Lightning logged, with steps and epochs.
+    expected = expected_lightning_points(tracked.shell.user_ns["recorder"].calls)
+    root = zarr.open_group(tracked.folder / "demo.prov" / "metrics.zarr", mode="r")
+    found = {}
+    for _, context_group in root[run_id].groups():
+        for _, group in context_group.groups():
+            arrays = (group[name][:].tolist() for name in ("steps", "values", "epochs"))
+            found[(group.attrs["context"], group.attrs["metric"])] = list(zip(*arrays, strict=True))
+    assert_points_match(found, expected)
+
+
 def test_lightning_logger_logs_into_a_run_open_across_cells(tracked: TrackedShell) -> None:
     pytest.importorskip("lightning")
     run_cell(tracked, LIGHTNING_MODEL)
