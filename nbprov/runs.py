@@ -523,13 +523,17 @@ class Run:
         series = self._current_series.get(name) if context is None else None
         if series is None:
             series = self._series_for(name, context, epoch)
-        epoch = series.epoch if epoch is None else _check_epoch(epoch)
         if step is None:
             step = AUTO_STEP
         elif step == AUTO_STEP:
             raise ValueError(f"nbprov: step {AUTO_STEP} is reserved")
         try:
-            point = _pack_point(step, value, _now_ns() // 1_000_000 if timestamp is None else timestamp, epoch)
+            point = _pack_point(
+                step,
+                value,
+                _now_ns() // 1_000_000 if timestamp is None else timestamp,
+                series.epoch if epoch is None else _check_epoch(epoch),
+            )
         except struct.error as error:
             raise TypeError(
                 f"nbprov: step and timestamp (ms since the epoch) must be 64-bit integers: {error}"
