@@ -356,15 +356,24 @@ def log_params(params: dict[str, object], role: str = "input") -> None:
 
 
 def log_metric(
-    name: str, value: float, step: int | None = None, context: str | None = None, timestamp: int | None = None
+    name: str,
+    value: float,
+    step: int | None = None,
+    context: str | None = None,
+    timestamp: int | None = None,
+    epoch: int | None = None,
 ) -> None:
-    _active_or_raise().log_metric(name, value, step, context, timestamp)
+    _active_or_raise().log_metric(name, value, step, context, timestamp, epoch)
 
 
 def log_metrics(
-    metrics: dict[str, float], step: int | None = None, context: str | None = None, timestamp: int | None = None
+    metrics: dict[str, float],
+    step: int | None = None,
+    context: str | None = None,
+    timestamp: int | None = None,
+    epoch: int | None = None,
 ) -> None:
-    _active_or_raise().log_metrics(metrics, step, context, timestamp)
+    _active_or_raise().log_metrics(metrics, step, context, timestamp, epoch)
 
 
 def log_artifact(path: str | os.PathLike[str], role: str = "output") -> None:

@@ -122,6 +122,14 @@ def _check_name(kind: str, name: object) -> str:
     return name
 
 
+def _check_epoch(epoch: object) -> int:
+    if not isinstance(epoch, numbers.Integral):
+        raise TypeError(f"nbprov: epoch must be an integer, got {type(epoch).__name__}")
+    if not 0 <= epoch < 2**31:
+        raise ValueError(f"nbprov: epoch must be between 0 and 2**31 - 1, got {epoch}")
+    return int(epoch)
+
+
 def _check_role(role: str) -> str:
     if role not in ROLES:
         raise ValueError(f"nbprov: role must be one of {ROLES}, got {role!r}")
@@ -512,22 +520,31 @@ class Run:
         step: int | None = None,
         context: str | None = None,
         timestamp: int | None = None,
+        epoch: int | None = None,
     ) -> None:
         """Log one point. ``step`` defaults to the series' previous step + 1 (from 0);
         ``context`` (a context name) defaults to the innermost open context;
-        ``timestamp`` is in ms since the epoch and defaults to now.
+        ``timestamp`` is in ms since the epoch and defaults to now;
+        ``epoch`` defaults to the context's. With ``context`` and ``epoch``, a context opened by name
+        is opened for that epoch, and a later epoch ends it and opens the next (the way the framework
+        integrations record epochs, without a ``with run.context(...)`` block).
         Values are real numbers; bools are stored as 0/1; NaN and ±inf are kept as they are."""
         if type(value) is not float:
             value = _as_number(value)
         series = self._current_series.get(name) if context is None else None
         if series is None:
-            series = self._series_for(name, context)
+            series = self._series_for(name, context, epoch)
         if step is None:
             step = AUTO_STEP
         elif step == AUTO_STEP:
             raise ValueError(f"nbprov: step {AUTO_STEP} is reserved")
         try:
-            point = _pack_point(step, value, _now_ns() // 1_000_000 if timestamp is None else timestamp, series.epoch)
+            point = _pack_point(
+                step,
+                value,
+                _now_ns() // 1_000_000 if timestamp is None else timestamp,
+                series.epoch if epoch is None else _check_epoch(epoch),
+            )
         except struct.error as error:
             raise TypeError(
                 f"nbprov: step and timestamp (ms since the epoch) must be 64-bit integers: {error}"
@@ -543,9 +560,10 @@ class Run:
         step: int | None = None,
         context: str | None = None,
         timestamp: int | None = None,
+        epoch: int | None = None,
     ) -> None:
         for name, value in dict(metrics).items():
-            self.log_metric(name, value, step, context, timestamp)
+            self.log_metric(name, value, step, context, timestamp, epoch)
 
     def _take_metrics(self) -> None:
         """Journal thread: write the buffered points as ``metrics`` records (never before the
@@ -567,14 +585,14 @@ class Run:
         series = self._series_by_path[None].get(name) or self._add_series(name, None)
         series.points += _pack_point(AUTO_STEP, value, timestamp, NO_EPOCH)
 
-    def _series_for(self, name: str, label: str | None) -> MetricSeries:
+    def _series_for(self, name: str, label: str | None, epoch: int | None) -> MetricSeries:
         """Slow path of ``log_metric``: a new series, a named context, an ended run, or a forked child."""
         if self._writer.forked_child:
             return _forked_child_series()
         self._check_open()
         context = self._contexts[-1] if label is None and self._contexts else None
         if label is not None:
-            context = self._context_named(label)
+            context = self._context_named(label, None if epoch is None else _check_epoch(epoch))
         path = context.path if context else None
         return self._series_by_path.get(path, {}).get(name) or self._add_series(name, context)
 
@@ -596,14 +614,12 @@ class Run:
         """Metrics logged inside go to this context and inherit its epoch (or its parent's)."""
         self._check_open()
         _check_name("context name", name)
-        if epoch is not None and not isinstance(epoch, numbers.Integral):
-            raise TypeError(f"nbprov: epoch must be an integer, got {type(epoch).__name__}")
-        if epoch is not None and not 0 <= epoch < 2**31:
-            raise ValueError(f"nbprov: epoch must be between 0 and 2**31 - 1, got {epoch}")
+        if epoch is not None:
+            epoch = _check_epoch(epoch)
         parent = self._contexts[-1] if self._contexts else None
         if epoch is None and parent is not None:
             epoch = parent.epoch
-        context = self._open_context(name, None if epoch is None else int(epoch), parent)
+        context = self._open_context(name, epoch, parent)
         self._contexts.append(context)
         self._set_current()
         try:
@@ -640,14 +656,17 @@ class Run:
         else:
             self._write_energy("epoch", context.epoch, context.energy_start, energy_end, ctx=context.ctx)
 
-    def _context_named(self, label: str) -> Context:
-        """A context given by name: the innermost open one, else one created for the label."""
+    def _context_named(self, label: str, epoch: int | None) -> Context:
+        """A context given by name: the innermost open one, else one opened for the label (again
+        when ``epoch`` is not the epoch of its current opening, which then ends)."""
         for context in reversed(self._contexts):
             if context.name == label:
                 return context
         context = self._labelled.get(label)
-        if context is None:
-            context = self._open_context(_check_name("context name", label), None, None)
+        if context is None or (epoch is not None and context.epoch != epoch):
+            if context is not None:
+                self._close_context(context)
+            context = self._open_context(_check_name("context name", label), epoch, None)
             self._labelled[label] = context
         return context
 

@@ -20,6 +20,12 @@ export PATH="$PWD/.venv/bin:$PATH"
 if [ -L .venv/share/jupyter/labextensions/nbprov ]; then
   rm .venv/share/jupyter/labextensions/nbprov
 fi
+# The integrations' tests need torch: the CPU-only build, which the local wheel index has (PyPI's
+# default build brings gigabytes of CUDA libraries). Installed first, so the test extra keeps it.
+TORCH=2.13.0+cpu
+if [ "$(python -c 'import torch; print(torch.__version__)' 2> /dev/null)" != "$TORCH" ]; then
+  python -m pip install -q "torch==$TORCH"
+fi
 # The editable install's build hook runs `npm run build` (TypeScript, development labextension, CLI).
 python -m pip install -q -e ".[test]"
 # Point JupyterLab at the built extension through a link, so that `npm run build` is picked up.

@@ -351,3 +351,45 @@ def test_take_leaves_points_logged_after_its_prefix() -> None:
     assert decode_series(_through_journal(first))["steps"].tolist() == [0, 1, 2, 3]
     assert decode_series(_through_journal(rest))["steps"].tolist() == list(range(4, 10))
     assert decode_series(_through_journal(rest))["values"].tolist() == [float(i) for i in range(4, 10)]
+
+
+def test_log_metric_epoch_opens_a_named_context_per_epoch(tracked: TrackedShell) -> None:
+    tracked.run(
+        "import nbprov\n"
+        "with nbprov.run() as run:\n"
+        "    run_id = run.id\n"
+        "    for epoch in range(2):\n"
+        "        run.log_metric('loss', 1.0 + epoch, step=2 * epoch, context='training', epoch=epoch)\n"
+        "        run.log_metric('loss', 0.5 + epoch, step=2 * epoch + 1, context='training', epoch=epoch)\n"
+        "        nbprov.log_metrics({'loss': 9.0}, step=epoch, context='validation', epoch=epoch)\n"
+        "    run.log_metric('lr', 0.1, epoch=5)\n"
+        "    with run.context('eval', epoch=1):\n"
+        "        run.log_metric('acc', 0.9, context='eval', epoch=3)\n"
+    )
+    run_id = tracked.shell.user_ns["run_id"]
+    records = tracked.records()
+    starts = [(r["ctx"], r["name"], r["epoch"], r["parent"]) for r in records if r["type"] == "context_start"]
+    assert starts == [
+        (1, "training", 0, None),
+        (2, "validation", 0, None),
+        (3, "training", 1, None),
+        (4, "validation", 1, None),
+        (5, "eval", 1, None),
+    ]
+    ends = [r["ctx"] for r in records if r["type"] == "context_end"]
+    assert sorted(ends) == [1, 2, 3, 4, 5] and ends.index(1) < ends.index(3)
+    got = points(records, run_id)
+    assert got[("loss", 1)]["steps"] == [0, 1, 2, 3] and got[("loss", 1)]["epochs"] == [0, 0, 1, 1]
+    assert got[("loss", 2)]["epochs"] == [0, 1]
+    assert got[("lr", None)]["epochs"] == [5]
+    assert got[("acc", 5)]["epochs"] == [3]  # an open `with run.context` keeps its opening; the point its epoch
+
+
+@pytest.mark.parametrize("epoch, error", [(-1, ValueError), (2**31, ValueError), (1.5, TypeError), ("1", TypeError)])
+def test_log_metric_rejects_a_bad_epoch(tracked: TrackedShell, epoch: object, error: type) -> None:
+    result = tracked.run(
+        f"import nbprov\nwith nbprov.run() as run:\n    run.log_metric('x', 1.0, context='c', epoch={epoch!r})\n"
+    )
+    assert isinstance(result.error_in_exec, error)
+    result = tracked.run(f"with nbprov.run() as run:\n    run.log_metric('x', 1.0, epoch={epoch!r})\n")
+    assert isinstance(result.error_in_exec, error)
