@@ -419,6 +419,11 @@ export class NbprovTracker implements INbprovTracker {
         skipped.push({ folder: found.folder, reason });
       }
     }
+    // A snapshot does not follow kernels: a run without an end is running only if its kernel is open here.
+    const live = Array.from(this.sessions.values(), session => session.channel.session).filter(
+      (session): session is string => session !== null
+    );
+    store.markCrashed(new Set(live));
     return { store, notebooks, skipped, truncated: scan.truncated };
   }
 
