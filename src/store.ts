@@ -16,6 +16,7 @@ import {
   IMetricSeries,
   IRun,
   IRunContext,
+  IRunArtifact,
   IRunParam,
   IRunStore,
   RunStatus,
@@ -185,6 +186,7 @@ class Run implements IRun {
   readonly series = new Map<string, MetricSeries>();
   readonly energy: IEnergyFigure[] = [];
   readonly tags = new Map<string, string>();
+  readonly artifacts: IRunArtifact[] = [];
   /** Metric batches applied, to drop a batch that arrives twice. */
   readonly batches = new Set<number>();
 }
@@ -339,6 +341,19 @@ export class RunStore implements IRunStore {
         }
         return;
       }
+      case 'artifact':
+        if (run) {
+          run.artifacts.push({
+            name: String(record.name ?? ''),
+            path: String(record.path),
+            sha256: String(record.sha256),
+            size: Number(record.size),
+            role: record.role === 'input' ? 'input' : 'output',
+            mediaType: typeof record.media_type === 'string' ? record.media_type : null
+          });
+          changes.push({ kind: 'run', runId: run.id });
+        }
+        return;
       case 'tag':
         if (run) {
           run.tags.set(String(record.key), String(record.value));

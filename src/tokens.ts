@@ -11,6 +11,18 @@ export interface IRunParam {
   role: 'input' | 'output';
 }
 
+/** A file a run logged (`log_artifact`) or saved (`log_text`, `log_dict`, `log_figure`). */
+export interface IRunArtifact {
+  name: string;
+  /** Where it is: the logged file's path, or `artifacts/<sha256><suffix>` inside the `.prov` folder. */
+  path: string;
+  sha256: string;
+  size: number;
+  role: 'input' | 'output';
+  /** Media type of a saved artifact (`text/plain`, `application/json`, `image/png`, ...), else null. */
+  mediaType: string | null;
+}
+
 /** A context (training / validation / testing / any user name) opened inside a run. */
 export interface IRunContext {
   id: number;
@@ -97,6 +109,7 @@ export interface IRun {
   readonly parent: string | null;
   /** Tags set at the start or later (`run.set_tag`); the last value of a key wins. */
   readonly tags: ReadonlyMap<string, string>;
+  readonly artifacts: readonly IRunArtifact[];
   /** The notebook it ran in, when the store holds several notebooks' runs (the runs panel's folder modes). */
   readonly notebook: string | null;
 }

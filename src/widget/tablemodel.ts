@@ -6,7 +6,7 @@
  * minimum for metrics whose name contains `loss` or `error` (case-insensitive) and the maximum
  * otherwise (accuracy, F1, reward, ...).
  */
-import { IMetricSeries, IRun, RunStatus } from '../tokens';
+import { IMetricSeries, IRun, IRunArtifact, RunStatus } from '../tokens';
 
 export type ColumnKind =
   'name' | 'notebook' | 'experiment' | 'status' | 'start' | 'duration' | 'energy' | 'param' | 'metric-last' | 'metric-best';
@@ -410,4 +410,41 @@ export function nextSort(current: ISort | null | undefined, column: string): ISo
     return { column, descending: false };
   }
   return current.descending ? null : { column, descending: true };
+}
+
+/** One line of the artifacts list: every text is a user string or made from one (render as text). */
+export interface IArtifactRow {
+  run: string;
+  name: string;
+  kind: string;
+  size: string;
+  /** Where it is and its hash. */
+  title: string;
+}
+
+/** The artifacts of these runs, run by run in logging order. */
+export function artifactRows(runs: readonly IRun[]): IArtifactRow[] {
+  return runs.flatMap(run =>
+    run.artifacts.map((artifact: IRunArtifact) => ({
+      run: run.name,
+      name: artifact.name || artifact.path,
+      kind: `${artifact.role}${artifact.mediaType ? `, ${artifact.mediaType}` : ''}`,
+      size: formatBytes(artifact.size),
+      title: `${artifact.path}\nsha256 ${artifact.sha256}`
+    }))
+  );
+}
+
+export function formatBytes(bytes: number): string {
+  const units: [number, string][] = [
+    [2 ** 30, 'GiB'],
+    [2 ** 20, 'MiB'],
+    [2 ** 10, 'KiB']
+  ];
+  for (const [scale, unit] of units) {
+    if (bytes >= scale) {
+      return `${formatNumber(bytes / scale)} ${unit}`;
+    }
+  }
+  return `${bytes} B`;
 }

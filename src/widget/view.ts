@@ -12,7 +12,7 @@ import { element } from './dom';
 import { splitPowerLines } from './energy';
 import { EnergyCharts } from './energyview';
 import { renderGitComparison } from './gitview';
-import { buildTable, contextName, formatDuration, ISort, MetricSummaries, nextSort } from './tablemodel';
+import { artifactRows, buildTable, contextName, formatDuration, ISort, MetricSummaries, nextSort } from './tablemodel';
 import { buildTimeline } from './timeline';
 
 export type RunsTab = 'runs' | 'compare' | 'timeline';
@@ -37,7 +37,7 @@ export class RunsView extends Widget {
     this.addClass('nbprov-runs');
     this._buildToolbar();
     this.node.append(this._toolbar, this._message, this._runsSection, this._compareSection, this._timelineSection);
-    this._runsSection.append(this._table, this._charts, this._energy.node);
+    this._runsSection.append(this._table, this._artifacts, this._charts, this._energy.node);
     this._message.className = 'nbprov-message';
     this._message.setAttribute('role', 'status');
     this._showTab();
@@ -218,6 +218,7 @@ export class RunsView extends Widget {
     this._message.textContent = this._store ? (runs.length ? '' : this._emptyMessage) : this._emptyMessage;
     this._renderTable();
     if (this._tab === 'runs') {
+      this._renderArtifacts(runs);
       this._renderCharts(runs);
     } else if (this._tab === 'compare') {
       this._renderCompare();
@@ -360,6 +361,31 @@ export class RunsView extends Widget {
       }
     }
     return byMetric;
+  }
+
+  /** The files the selected runs (else every shown run) logged or saved. */
+  private _renderArtifacts(runs: readonly IRun[]): void {
+    const selected = runs.filter(run => this._selected.has(run.id));
+    const rows = artifactRows(selected.length ? selected : runs);
+    if (!rows.length) {
+      this._artifacts.replaceChildren();
+      return;
+    }
+    const table = element('table', 'nbprov-artifacts-table');
+    table.append(element('caption', undefined, `Artifacts (${rows.length})`));
+    const head = element('tr');
+    for (const label of ['Run', 'Artifact', 'Kind', 'Size']) {
+      head.append(element('th', undefined, label));
+    }
+    table.append(element('thead'), element('tbody'));
+    table.tHead!.append(head);
+    for (const row of rows) {
+      const tr = element('tr', 'nbprov-artifact');
+      tr.title = row.title;
+      tr.append(...[row.run, row.name, row.kind, row.size].map(text => element('td', undefined, text)));
+      table.tBodies[0].append(tr);
+    }
+    this._artifacts.replaceChildren(table);
   }
 
   private _renderCharts(runs: readonly IRun[]): void {
@@ -522,6 +548,7 @@ export class RunsView extends Widget {
   private _runsSection = element('div', 'nbprov-section');
   private _table = element('table');
   private _charts = element('div', 'nbprov-charts');
+  private _artifacts = element('div', 'nbprov-artifacts');
   private _energy = new EnergyCharts();
   private _compareSection = element('div', 'nbprov-section');
   private _timelineSection = element('div', 'nbprov-section');

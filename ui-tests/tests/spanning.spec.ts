@@ -15,7 +15,7 @@ async function startCell(page: IJupyterLabPageFixture, index: number): Promise<v
   });
 }
 
-test('a run started in one cell grows live in the widget while the next cell logs, stays open between cells, and groups its nested run', async ({
+test('a run started in one cell grows live in the widget while the next cell logs, stays open between cells, and groups its nested run and lists the text it saved', async ({
   page,
   tmpPath
 }) => {
@@ -47,4 +47,8 @@ test('a run started in one cell grows live in the widget while the next cell log
   await expect(rows.nth(0)).toContainText('(1 nested)');
   await expect(rows.nth(1)).toHaveClass(/nbprov-child-run/);
   await expect(rows.nth(1).locator('.nbprov-col-name')).toHaveText(/^↳ trial/);
+  // The text it saved is listed with the run.
+  const artifact = widget.locator('.nbprov-artifact');
+  await expect(artifact).toHaveCount(1);
+  await expect(artifact.locator('td')).toHaveText(['across', 'notes.txt', 'output, text/plain', '16 B']);
 });

@@ -1,6 +1,7 @@
 import { RunStore, IKernelRecord } from '../../store';
 import { IRun } from '../../tokens';
 import {
+  artifactRows,
   buildTable,
   formatDuration,
   formatTime,
@@ -361,5 +362,32 @@ describe('nested runs', () => {
     expect(trial.parent).toBe('p'.repeat(32));
     expect(Array.from(trial.tags)).toEqual([['kind', 'trial']]);
     expect(store.runs.get('p'.repeat(32))!.parent).toBeNull();
+  });
+});
+
+describe('artifactRows', () => {
+  it('lists logged and saved files of each run, sizes for people, path and hash in the title', () => {
+    const id = 'f'.repeat(32);
+    const store = storeWith([
+      { type: 'run_start', t: iso(0), run: id, name: 'saver', experiment: 'x', exec: null, code: null },
+      {
+        type: 'artifact',
+        t: iso(1),
+        run: id,
+        path: 'artifacts/ab.txt',
+        name: 'notes <b>.txt',
+        sha256: 'ab',
+        size: 2048,
+        role: 'output',
+        stored: 'artifacts/ab.txt',
+        media_type: 'text/plain'
+      },
+      { type: 'artifact', t: iso(2), run: id, path: '/data/in.csv', name: 'in.csv', sha256: 'cd', size: 12, role: 'input' }
+    ]);
+    const rows = artifactRows([store.runs.get(id)!]);
+    expect(rows).toEqual([
+      { run: 'saver', name: 'notes <b>.txt', kind: 'output, text/plain', size: '2 KiB', title: 'artifacts/ab.txt\nsha256 ab' },
+      { run: 'saver', name: 'in.csv', kind: 'input', size: '12 B', title: '/data/in.csv\nsha256 cd' }
+    ]);
   });
 });
