@@ -198,7 +198,12 @@ class Redactor:
         if isinstance(value, dict):
             total = 0
             redacted: dict[Any, Any] = {}
+            # A git diff kept as base64 (not UTF-8) is bytes in disguise: redacting it would corrupt it.
+            opaque = "diff" if value.get("diff_encoding") == "base64" else None
             for key, item in value.items():
+                if key == opaque:
+                    redacted[key] = item
+                    continue
                 redacted[key], count = self.redact_value(item)
                 total += count
             return (redacted, total) if total else (value, 0)
@@ -227,6 +232,21 @@ def _replace(pattern: _Pattern, text: str) -> tuple[str, int]:
         return text, 0
     pieces.append(text[position:])
     return "".join(pieces), count
+
+
+TRUNCATION_BACKOFF = 1024
+_WHITESPACE = " \t\r\n"
+
+
+def cut_head(text: str, limit: int) -> str:
+    """The first ``limit`` characters of a text that is being truncated, cut back to the last
+    whitespace within its last ``TRUNCATION_BACKOFF`` characters: a credential cut in two would
+    match no pattern, and credentials hold no whitespace."""
+    head = text[:limit]
+    if len(text) <= limit or text[limit] in _WHITESPACE:
+        return head
+    cut = max(head.rfind(c, max(0, limit - TRUNCATION_BACKOFF)) for c in _WHITESPACE)
+    return head[: cut + 1] if cut >= 0 else head
 
 
 _current = Redactor()

@@ -87,6 +87,23 @@ function replaceAll(pattern: ICompiled, text: string): [string, number] {
   return count ? [out + text.slice(position), count] : [text, 0];
 }
 
+/** Characters before the limit a truncated text may be cut back, to the last whitespace. */
+export const TRUNCATION_BACKOFF = 1024;
+
+/**
+ * The first `limit` characters of a text being truncated, cut back to the last whitespace within
+ * its last `TRUNCATION_BACKOFF` characters: a credential cut in two would match no pattern, and
+ * credentials hold no whitespace. As `cut_head` in redact.py.
+ */
+export function cutHead(text: string, limit: number): string {
+  const head = text.slice(0, limit);
+  if (text.length <= limit || /[ \t\r\n]/.test(text[limit])) {
+    return head;
+  }
+  const cut = Math.max(...[' ', '\t', '\r', '\n'].map(c => head.lastIndexOf(c)).filter(i => i >= Math.max(0, limit - TRUNCATION_BACKOFF)));
+  return cut >= 0 ? head.slice(0, cut + 1) : head;
+}
+
 /** Replaces credential-looking spans: the defaults plus valid, fast extra patterns. */
 export class Redactor {
   /** Why extra patterns were skipped (invalid, too slow), in the order found. */
