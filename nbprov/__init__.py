@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import getpass
-import logging
 import os
 import re
 import secrets
@@ -61,8 +60,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     """Where JupyterLab finds the prebuilt extension shipped in this package."""
     return [{"src": "labextension", "dest": "nbprov"}]
 
-
-log = logging.getLogger("nbprov")
 
 _settings: dict[str, Any] = {"notebook": None, "notebook_id": None, "energy": True}
 
@@ -160,7 +157,8 @@ class _Tracking:
         """Prints, once, what the user must know about where this kernel records."""
         notices, self._notices = self._notices, []
         for notice in notices:
-            log.warning(notice)
+            # Printed only: a logging warning would reach the same cell a second time (logging's
+            # last-resort handler writes to stderr too).
             print(notice, file=sys.stderr, flush=True)
 
     def _write_identity(self) -> None:

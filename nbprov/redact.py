@@ -5,8 +5,9 @@ file (``src/core/redact.ts``), and a test feeds the same inputs to both. A match
 ``[redacted:<kind>]`` (only its group 1 when the pattern has one, so ``password=`` stays readable).
 
 Extra patterns come from ``nbprov.configure(redact=[{"kind": ..., "pattern": ...}])``. A pattern
-that does not compile, or that is slow (``SLOW_MS`` on a 1 MiB text, probed on a growing sample
-before use and timed, in CPU time, on every real text after: slow on two texts in a row), is reported once and skipped; the defaults stay.
+that does not compile, or that is slow (``SLOW_MS`` per MiB of text beyond Python's own scanning
+cost; probed on growing samples before use, then timed in CPU time on every real text and dropped
+when slow on two in a row), is reported once and skipped; the defaults stay.
 """
 
 from __future__ import annotations
@@ -140,7 +141,10 @@ class Redactor:
 
     def __init__(self, extra: Iterable[Any] = ()) -> None:
         self.problems: list[str] = []
-        self._patterns = [_Pattern(s["kind"], s["pattern"], s.get("flags", ""), False, tuple(s.get("starts", ()))) for s in _default_specs()]
+        self._patterns = [
+            _Pattern(s["kind"], s["pattern"], s.get("flags", ""), False, tuple(s.get("starts", ())))
+            for s in _default_specs()
+        ]
         for index, spec in enumerate(extra):
             pattern = self._user_pattern(index, spec)
             if pattern is not None:

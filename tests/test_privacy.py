@@ -145,7 +145,7 @@ def test_truncation_never_leaves_half_a_token() -> None:
         text = "x" * (TEXT_LIMIT - 10 - offset) + " " + GHP + " tail" * 10
         kept = text_item({"output_type": "stream"}, text)["text"]
         stream = _StreamText("stdout")
-        stream.add(text[:TEXT_LIMIT // 2])
+        stream.add(text[: TEXT_LIMIT // 2])
         stream.add(text[TEXT_LIMIT // 2 :])
         for head in (kept, stream.item()["text"]):
             assert GHP[4:14] not in redact.redact(head)[0]
@@ -184,8 +184,7 @@ def test_a_kernel_records_no_token_anywhere(tmp_path: Path) -> None:
     custom = "ACME-778899"
     cells = [
         "%load_ext nbprov",
-        f"import nbprov\nnbprov.configure(redact=[{{'kind': 'acme', 'pattern': 'ACME-[0-9]{{6}}'}}])\n"
-        f"TOKEN = '{GHP}'",
+        f"import nbprov\nnbprov.configure(redact=[{{'kind': 'acme', 'pattern': 'ACME-[0-9]{{6}}'}}])\nTOKEN = '{GHP}'",
         "print('hello', TOKEN, flush=True)",
         f"with nbprov.run(name='run {HF}', params={{'key': '{SK}'}}, tags={{'aws': '{AWS}'}}) as run:\n"
         f"    run.log_metric('loss', 0.5)\n"
@@ -287,7 +286,9 @@ def test_an_unnamed_kernel_records_nothing_until_the_notebook_is_named(tmp_path:
     with Kernel(tmp_path, "") as kernel:
         first = kernel.ok("%load_ext nbprov")
         assert "records nothing" in first and "NBPROV_NOTEBOOK" in first
-        assert "records nothing" not in kernel.ok("import nbprov\nwith nbprov.run(name='lost') as r:\n    r.log_metric('m', 1.0)")
+        assert "records nothing" not in kernel.ok(
+            "import nbprov\nwith nbprov.run(name='lost') as r:\n    r.log_metric('m', 1.0)"
+        )
         kernel.ok("print('x')")
         assert list(tmp_path.iterdir()) == []
         (tmp_path / "named.ipynb").write_text("{}")
