@@ -76,12 +76,15 @@ def gitignore_text() -> str:
 
 
 def write_identity(folder: Path, notebook_id: str, notebook_name: str) -> None:
-    """Creates ``folder`` and writes its identity file whole (a reader never sees half of it). A
-    folder created here gets a ``.gitignore`` (history stays out of git) unless
-    ``NBPROV_GITIGNORE=0``; an existing one is never touched."""
-    created = not folder.exists()
+    """Creates ``folder`` and writes its identity file whole (a reader never sees half of it).
+
+    A folder no kernel has recorded into yet (new, or just created by the page, which the server
+    usually does not let write a hidden file) gets a ``.gitignore`` so that history stays out of
+    git, unless ``NBPROV_GITIGNORE=0``; an existing ``.gitignore`` is never touched, and one the
+    user deleted from a folder with history stays deleted."""
+    first_kernel = not any((folder / "journal").glob("k-*.jsonl"))
     folder.mkdir(parents=True, exist_ok=True)
-    if created and os.environ.get("NBPROV_GITIGNORE", "1") != "0":
+    if first_kernel and os.environ.get("NBPROV_GITIGNORE", "1") != "0":
         _write_new_file(folder / GITIGNORE_FILE, gitignore_text())
     text = json.dumps({"id": notebook_id, "notebook": notebook_name}, ensure_ascii=False) + "\n"
     temporary = folder / f".{IDENTITY_FILE}.{os.getpid()}.tmp"

@@ -107,15 +107,16 @@ export class ContentsService implements IIdentityReader {
   }
 
   /**
-   * Writes `identity.json` of a provenance folder, creating the folder; a folder created here
-   * gets a `.gitignore` when `gitignore` (an existing one is never rewritten).
+   * Writes `identity.json` of a provenance folder, creating the folder. A folder created here gets
+   * a `.gitignore` when `gitignore`, if the server lets the page write hidden files (by default it
+   * does not: the kernel then writes it, nbprov/identity.py); an existing one is never rewritten.
    */
   async writeIdentity(folder: string, id: string, notebook: string, gitignore = false): Promise<void> {
     const created = gitignore && !(await this.exists(folder));
     await this.ensureDirectory(folder);
     const ignoreFile = PathExt.join(folder, GITIGNORE_FILE);
     if (created && !(await this.exists(ignoreFile))) {
-      await this.writeText(ignoreFile, GITIGNORE_TEXT);
+      await this.writeText(ignoreFile, GITIGNORE_TEXT).catch(() => undefined);
     }
     await this.writeText(PathExt.join(folder, IDENTITY_FILE), identityText(id, notebook));
   }

@@ -44,11 +44,13 @@ MIB = 1 << 20
         ("export GITHUB_TOKEN=abc123", "assignment"),
         ("db:\n  password: s3cret\n", "assignment"),
         ('{"api_key": "abc def"}', "assignment"),
+        (f"TOKEN = '{GHP}'", "github_token"),
     ],
 )
 def test_each_default_kind_is_redacted(text: str, kind: str) -> None:
     redacted, count = redact.Redactor().redact(text)
     assert f"[redacted:{kind}]" in redacted and count >= 1
+    assert redact.Redactor().redact(redacted) == (redacted, 0)  # twice changes nothing
     for secret in (GHP, PAT, GLPAT, HF, SK, AWS, "hunter2", "abc123", "s3cret", "abc def", "b3BlbnNzaC1rZXktdjE="):
         assert secret not in redacted
 
@@ -251,9 +253,15 @@ def test_a_new_prov_folder_gets_a_gitignore_and_an_existing_one_is_never_touched
     (tmp_path / "a.prov" / ".gitignore").write_text(edited)
     write_identity(tmp_path / "a.prov", "0" * 32, "a.ipynb")
     assert (tmp_path / "a.prov" / ".gitignore").read_text() == edited
+    (tmp_path / "a.prov" / "journal").mkdir()
+    (tmp_path / "a.prov" / "journal" / "k-0.jsonl").write_text("")
     (tmp_path / "a.prov" / ".gitignore").unlink()
-    write_identity(tmp_path / "a.prov", "0" * 32, "a.ipynb")  # the user deleted it: it stays deleted
+    write_identity(tmp_path / "a.prov", "0" * 32, "a.ipynb")  # deleted from a folder with history: stays deleted
     assert not (tmp_path / "a.prov" / ".gitignore").exists()
+    (tmp_path / "page.prov" / "journal").mkdir(parents=True)  # created by the page: no kernel journal yet
+    (tmp_path / "page.prov" / "journal" / "f-0-0000.jsonl").write_text("")
+    write_identity(tmp_path / "page.prov", "2" * 32, "page.ipynb")
+    assert (tmp_path / "page.prov" / ".gitignore").read_text() == gitignore_text()
     monkeypatch.setenv("NBPROV_GITIGNORE", "0")
     write_identity(tmp_path / "b.prov", "1" * 32, "b.ipynb")
     assert not (tmp_path / "b.prov" / ".gitignore").exists()

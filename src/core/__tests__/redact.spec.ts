@@ -28,6 +28,7 @@ const CASES: [string, string, number][] = [
   ['DB_PASSWORD: s3cr3t\n', `DB_PASSWORD: ${marker('assignment')}\n`, 1],
   ['{"api_key": "abc def"}', `{"api_key": "${marker('assignment')}"}`, 1],
   ["Token = 'xyz'", `Token = '${marker('assignment')}'`, 1],
+  [`TOKEN = '${GHP}'`, `TOKEN = '${marker('github_token')}'`, 1],
   // near misses: too short, wrong prefix, code that names a token without holding one
   ['ghp_short gho_ ghx_' + 'a'.repeat(40), 'ghp_short gho_ ghx_' + 'a'.repeat(40), 0],
   ['AKIA1234 akia' + 'ABCDEFGHIJ234567', 'AKIA1234 akia' + 'ABCDEFGHIJ234567', 0],
@@ -43,6 +44,7 @@ describe('the default patterns', () => {
   const redactor = new Redactor();
   it.each(CASES)('redacts %j', (input, expected, count) => {
     expect(redactor.redact(input)).toEqual([expected, count]);
+    expect(redactor.redact(expected)).toEqual([expected, 0]); // twice changes nothing
   });
 
   it('stays fast on large and adversarial inputs (1 MiB each)', () => {
