@@ -115,7 +115,9 @@ export function cutHead(text: string, limit: number): string {
   if (text.length <= limit || /[ \t\r\n]/.test(text[limit])) {
     return head;
   }
-  const cut = Math.max(...[' ', '\t', '\r', '\n'].map(c => head.lastIndexOf(c)).filter(i => i >= Math.max(0, limit - TRUNCATION_BACKOFF)));
+  const cut = Math.max(
+    ...[' ', '\t', '\r', '\n'].map(c => head.lastIndexOf(c)).filter(i => i >= Math.max(0, limit - TRUNCATION_BACKOFF))
+  );
   return cut >= 0 ? head.slice(0, cut + 1) : head;
 }
 

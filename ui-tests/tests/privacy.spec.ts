@@ -8,7 +8,14 @@ const TOKEN = ['ghp', '_', 'Zq9x'.repeat(9)].join('');
 const NOTEBOOK = 'privacy.ipynb';
 
 function notebookWithToken(): string {
-  const cell = (id: string, source: string) => ({ cell_type: 'code', id, metadata: {}, source, outputs: [], execution_count: null });
+  const cell = (id: string, source: string) => ({
+    cell_type: 'code',
+    id,
+    metadata: {},
+    source,
+    outputs: [],
+    execution_count: null
+  });
   return JSON.stringify({
     nbformat: 4,
     nbformat_minor: 5,

@@ -103,11 +103,41 @@ describe('extra patterns', () => {
 
 describe('parity with nbprov/redact.py', () => {
   it('gives the same text and count for the same inputs', () => {
-    const extra = [{ kind: 'internal', pattern: 'ACME-([0-9]{6})' }, { kind: 'ci', pattern: 'secretword', flags: 'i' }];
+    const extra = [
+      { kind: 'internal', pattern: 'ACME-([0-9]{6})' },
+      { kind: 'ci', pattern: 'secretword', flags: 'i' }
+    ];
     let seed = 7;
     const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
-    const pieces = [GHP, PAT, GLPAT, HF, SK, AWS, PEM, 'password=', 'token: ', '"', "'", ' ', '\n', 'ACME-123456', 'SecretWord',
-      'ſecretword', 'K', 'é', '😀', 'İ', 'x', '=', ':', '-----BEGIN', 'ghp_', 'hf_', '[redacted:x]'];
+    const pieces = [
+      GHP,
+      PAT,
+      GLPAT,
+      HF,
+      SK,
+      AWS,
+      PEM,
+      'password=',
+      'token: ',
+      '"',
+      "'",
+      ' ',
+      '\n',
+      'ACME-123456',
+      'SecretWord',
+      'ſecretword',
+      'K',
+      'é',
+      '😀',
+      'İ',
+      'x',
+      '=',
+      ':',
+      '-----BEGIN',
+      'ghp_',
+      'hf_',
+      '[redacted:x]'
+    ];
     const inputs = [...CASES.map(c => c[0])];
     for (let i = 0; i < 300; i++) {
       inputs.push(Array.from({ length: 1 + random(12) }, () => pieces[random(pieces.length)]).join(''));
