@@ -2,7 +2,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { Redactor, marker } from '../redact';
+import { summarizeOutputs, TEXT_LIMIT } from '../outputs';
+import { cutHead, Redactor, marker } from '../redact';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const PYTHON = [process.env.NBPROV_PYTHON, path.join(ROOT, '.venv/bin/python')].find(p => p && fs.existsSync(p)) ?? 'python3';
@@ -152,5 +153,20 @@ describe('parity with nbprov/redact.py', () => {
       execFileSync(PYTHON, ['-c', script], { cwd: ROOT, input: JSON.stringify({ extra, inputs }), encoding: 'utf-8' })
     );
     expect(theirs).toEqual(ours);
+  });
+});
+
+describe('outputs are redacted in full, then truncated at a space', () => {
+  it('keeps no half token at the truncation limit, and counts the redactions', () => {
+    for (let offset = 0; offset < 40; offset += 3) {
+      const text = 'x'.repeat(TEXT_LIMIT - 10 - offset) + ' ' + GHP + ' tail'.repeat(10);
+      // The cut never ends inside the token (a whole token is then redacted, a half one would not be).
+      const head = cutHead(text, TEXT_LIMIT);
+      expect(/ghp_[A-Za-z0-9]*$/.test(head) && !head.endsWith(GHP)).toBe(false);
+      const { items, redacted } = summarizeOutputs([{ output_type: 'stream', name: 'stdout', text }], new Redactor());
+      expect(items[0].text).not.toContain(GHP.slice(4, 14));
+      expect(items[0].truncated).toBe(true);
+      expect(redacted).toBe(1);
+    }
   });
 });
