@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import atexit
 import getpass
-import logging
 import os
 import re
 import secrets
@@ -19,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import redact as redaction
 from ._version import __version__
 from .execution import ExecutionTracker, parent_request
 from .export import run_cli_export
@@ -61,8 +61,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "nbprov"}]
 
 
-log = logging.getLogger("nbprov")
-
 _settings: dict[str, Any] = {"notebook": None, "notebook_id": None, "energy": True}
 
 
@@ -74,14 +72,17 @@ class _Tracking:
         # Resolved now: the user may chdir later.
         located = locate_notebook(_settings["notebook"], getattr(shell, "user_ns", None), Path.cwd())
         self.notebook_path = located.path
+        # Without a known notebook there is no right place: record nothing rather than guess one.
+        self.placed = located.source is not None
         location = resolve_folder(located.path, _settings["notebook_id"] or read_notebook_id(located.path))
         self.notebook_id = location.id
         self.folder = location.folder
-        self._write_identity()
+        if self.placed:
+            self._write_identity()
         # The folder's inode tells, after a rename, whether a path still leads to this journal.
         self._folder_key = _inode(self.folder)
         self.session = secrets.token_hex(8)
-        self.writer = JournalWriter(self.folder / "journal", self.session)
+        self.writer = JournalWriter(self.folder / "journal", self.session, discard=not self.placed)
         self._hello = {
             "session": self.session,
             "journal": f"{self.folder.name}/journal/{self.writer.path.name}",
@@ -100,7 +101,7 @@ class _Tracking:
         execution = self.execution
         self.outputs = (
             OutputRecorder(shell, self.writer, self.folder / "blobs")
-            if execution is not None and OutputRecorder.supported(shell)
+            if execution is not None and self.placed and OutputRecorder.supported(shell)
             else None
         )
         self.stream.open()
@@ -118,7 +119,8 @@ class _Tracking:
             notebook_id=self.notebook_id,
             user=_user(),
         )
-        self.runs.mark_crashed(self.folder / "journal", hostname)
+        if self.placed:
+            self.runs.mark_crashed(self.folder / "journal", hostname)
         if self.execution is not None:
             self.execution.add_cell_start_hook(self.stream.ensure_open)
             self.execution.add_cell_start_hook(self.runs.on_cell_start)
@@ -131,8 +133,8 @@ class _Tracking:
             self.execution.register()
             self.execution.record_running_cell()
         self._notices = [f"nbprov: recording into {self.folder} ({location.note})"] if location.note else []
-        if located.source is None:
-            self._notices.append(unknown_notebook_warning(self.folder))
+        if not self.placed:
+            self._notices.append(unknown_notebook_warning())
         if self._in_cell():
             self._show_notices()
         else:
@@ -155,7 +157,8 @@ class _Tracking:
         """Prints, once, what the user must know about where this kernel records."""
         notices, self._notices = self._notices, []
         for notice in notices:
-            log.warning(notice)
+            # Printed only: a logging warning would reach the same cell a second time (logging's
+            # last-resort handler writes to stderr too).
             print(notice, file=sys.stderr, flush=True)
 
     def _write_identity(self) -> None:
@@ -270,23 +273,45 @@ def load_ipython_extension(ip: Any) -> None:
 
 def unload_ipython_extension(ip: Any) -> None:
     """``%unload_ext nbprov``: stop tracking (a later ``%load_ext`` starts a new kernel session)."""
-    global _tracking
     if _tracking is not None and _tracking.shell is ip:
+        _stop_tracking()
+
+
+def _stop_tracking() -> None:
+    global _tracking
+    if _tracking is not None:
         _tracking.close()
         _tracking = None
 
 
-def configure(notebook: str | None = None, energy: bool | None = None, notebook_id: str | None = None) -> None:
-    """Set the notebook's path (before tracking starts; later only to follow a rename or move whose
-    provenance folder moved along), its id (``metadata.nbprov.id``) and whether runs measure energy."""
+def configure(
+    notebook: str | None = None,
+    energy: bool | None = None,
+    notebook_id: str | None = None,
+    redact: Sequence[dict[str, str]] | None = None,
+) -> None:
+    """Set the notebook's path (before tracking starts, or while a kernel that did not know it
+    records nothing; later only to follow a rename or move whose provenance folder moved along),
+    its id (``metadata.nbprov.id``), whether runs measure energy, and extra redaction patterns
+    (``[{"kind": ..., "pattern": ..., "flags": "" or "i"}]``, added to the defaults; invalid or
+    slow ones are reported and skipped)."""
     if energy is not None:
         _settings["energy"] = bool(energy)
+    if redact is not None:
+        redaction.configure(redact)
     if notebook_id is not None and valid_id(notebook_id) is None:
         raise ValueError("nbprov.configure: notebook_id must be 32 lowercase hex digits")
     if notebook is None:
         return
     if not isinstance(notebook, str):
         raise TypeError("nbprov.configure: notebook must be a path string")
+    if _tracking is not None and not _tracking.placed:
+        # It recorded nothing so far: start recording now that the notebook is named.
+        shell = _tracking.shell
+        _stop_tracking()
+        _settings.update(notebook=notebook, notebook_id=notebook_id)
+        _start_tracking(shell)
+        return
     if _tracking is not None and not _tracking.relocate(notebook, notebook_id):
         raise RuntimeError(
             f"nbprov: this kernel records {_tracking.notebook} into {_tracking.folder}; "

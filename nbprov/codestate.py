@@ -10,6 +10,7 @@ import base64
 import hashlib
 import logging
 import os
+import re
 import subprocess
 import sys
 from importlib import metadata
@@ -48,7 +49,7 @@ def git_state(notebook_path: Path) -> dict[str, Any] | None:
     try:
         commit, branch, untracked = _status(root)
         diff = _diff_against_head(root) if commit else b""
-        remote = _remote_url(root)
+        remotes = _remotes(root)
     except GitFailed as failure:
         log.warning("nbprov: git state of %s not recorded: %s", root, failure)
         return None
@@ -60,7 +61,8 @@ def git_state(notebook_path: Path) -> dict[str, Any] | None:
         "root": str(root),
         "commit": commit,
         "branch": branch,
-        "remote": remote,
+        "remote": _main_remote(remotes),
+        "remotes": remotes,
         "dirty": bool(diff),
         **_diff_fields(diff),
         "untracked": untracked,
@@ -68,19 +70,51 @@ def git_state(notebook_path: Path) -> dict[str, Any] | None:
     }
 
 
-def strip_credentials(url: str) -> str:
-    """Remove secrets from a remote URL; scp-like (`git@host:path`) and local paths are kept."""
-    parts = urlsplit(url)
-    if not parts.scheme or "@" not in parts.netloc or len(parts.scheme) == 1:
-        # No scheme (scp-like or a path), a Windows drive letter, or no userinfo at all.
-        return url
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    if parts.scheme.lower() in _SCHEMES_KEEPING_USER:
-        user = userinfo.split(":", 1)[0]
-        netloc = f"{user}@{hostport}" if user else hostport
-    else:
-        netloc = hostport
-    return urlunsplit(parts._replace(netloc=netloc))
+UNPARSEABLE = "unparseable"
+# scp-like `[user@]host:path` (no scheme): git's own rule is a colon before any slash.
+_SCP_LIKE = re.compile(r"(?:([A-Za-z0-9._~-]+)@)?([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(?!//)([^\0]*)")
+
+
+_TRANSPORT_HELPER = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*::")
+_HOST = re.compile(r"[A-Za-z0-9._~%-]+|\[[0-9A-Fa-f:.]+\]")
+
+
+def reduce_remote(url: str) -> str:
+    """A remote URL reduced to scheme, host (and port) and path: no password or token, no query
+    string, no fragment; the user name only for ssh, where it is a login and not a secret
+    (``ssh://git@host/x``, ``git@host:x``). A local path is kept. ``unparseable`` when the URL
+    cannot be taken apart with certainty."""
+    if any(ord(character) < 0x20 for character in url):
+        return UNPARSEABLE
+    if _TRANSPORT_HELPER.match(url) or url.startswith("-"):
+        return UNPARSEABLE  # a transport helper (`ext::<command>`) or an option: not an address
+    if "://" not in url:
+        scp = _SCP_LIKE.fullmatch(url)
+        if scp and scp.group(1) is None and "@" in url:
+            return UNPARSEABLE  # `carol:tok@host:path`: git would take `carol` for the host
+        if scp and not (len(scp.group(2)) == 1 and scp.group(1) is None):  # C:\path is a path
+            user, host, path = scp.groups()
+            return f"{user}@{host}:{_strip_query(path)}" if user else f"{host}:{_strip_query(path)}"
+        if "@" in url.split("/", 1)[0]:
+            return UNPARSEABLE  # userinfo without a scheme that git would read as a host
+        return url if ":" not in url.split("/", 1)[0] or len(url.split(":", 1)[0]) == 1 else UNPARSEABLE
+    try:
+        parts = urlsplit(url)
+        hostname, port = parts.hostname, parts.port  # both raise on a malformed netloc
+    except ValueError:
+        return UNPARSEABLE
+    if not parts.scheme or (not hostname and parts.scheme.lower() != "file"):
+        return UNPARSEABLE
+    host = parts.netloc.rpartition("@")[2]  # with its port
+    if hostname and not _HOST.fullmatch(host.rsplit(":", 1)[0] if port is not None else host):
+        return UNPARSEABLE  # spaces or other characters no host name has
+    user = parts.username if parts.scheme.lower() in _SCHEMES_KEEPING_USER else None
+    netloc = f"{user}@{host}" if user else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _strip_query(path: str) -> str:
+    return path.split("?", 1)[0].split("#", 1)[0]
 
 
 def _diff_fields(diff: bytes) -> dict[str, Any]:
@@ -137,19 +171,29 @@ def _diff_against_head(root: Path) -> bytes:
     )
 
 
-def _remote_url(root: Path) -> str | None:
-    """URL of `origin`, else of the first configured remote, without credentials."""
+def _remotes(root: Path) -> list[dict[str, str]]:
+    """Every remote, ``{"name", "url"}`` in configuration order, each URL reduced (``reduce_remote``)."""
     try:
-        output = _git(root, "config", "--get-regexp", r"^remote\..*\.url$")
+        # -z: key and value are separated by a newline and entries by NUL, so a remote name with a
+        # space (possible through `git config`) cannot shift the value.
+        output = _git(root, "config", "-z", "--get-regexp", r"^remote\..*\.url$")
     except GitFailed:
-        return None  # `git config --get-regexp` exits 1 when nothing matches: no remote.
-    urls: dict[str, str] = {}
-    for line in output.decode("utf-8", "replace").splitlines():
-        key, _, url = line.partition(" ")
-        urls.setdefault(key[len("remote.") : -len(".url")], url)
-    if not urls:
+        return []  # `git config --get-regexp` exits 1 when nothing matches: no remote.
+    remotes: list[dict[str, str]] = []
+    for entry in output.decode("utf-8", "replace").split("\0"):
+        key, separator, url = entry.partition("\n")
+        if separator and key.startswith("remote.") and key.endswith(".url"):
+            remotes.append({"name": key[len("remote.") : -len(".url")], "url": reduce_remote(url)})
+    return remotes
+
+
+def _main_remote(remotes: list[dict[str, str]]) -> str | None:
+    """`origin`'s URL, else the first remote's, else None; None too when it is unparseable (restore
+    must not clone a made-up address)."""
+    if not remotes:
         return None
-    return strip_credentials(urls.get("origin", next(iter(urls.values()))))
+    main = next((r for r in remotes if r["name"] == "origin"), remotes[0])
+    return None if main["url"] == UNPARSEABLE else main["url"]
 
 
 def _git(cwd: Path, *args: str) -> bytes:

@@ -67,13 +67,40 @@ def read_identity(folder: Path) -> FolderIdentity | None:
     return FolderIdentity(identity, _notebook_file_name(data.get("notebook"))) if identity else None
 
 
+GITIGNORE_FILE = ".gitignore"
+
+
+def gitignore_text() -> str:
+    """What a ``.prov`` folder nbprov creates holds in ``.gitignore`` (shared with the page)."""
+    return json.loads(Path(__file__).with_name("prov_gitignore.json").read_text(encoding="utf-8"))["text"]
+
+
 def write_identity(folder: Path, notebook_id: str, notebook_name: str) -> None:
-    """Creates ``folder`` and writes its identity file whole (a reader never sees half of it)."""
+    """Creates ``folder`` and writes its identity file whole (a reader never sees half of it).
+
+    A folder no kernel has recorded into yet (new, or just created by the page, which the server
+    usually does not let write a hidden file) gets a ``.gitignore`` so that history stays out of
+    git, unless ``NBPROV_GITIGNORE=0``; an existing ``.gitignore`` is never touched, and one the
+    user deleted from a folder with history stays deleted."""
+    first_kernel = not any((folder / "journal").glob("k-*.jsonl"))
     folder.mkdir(parents=True, exist_ok=True)
+    if first_kernel and os.environ.get("NBPROV_GITIGNORE", "1") != "0":
+        _write_new_file(folder / GITIGNORE_FILE, gitignore_text())
     text = json.dumps({"id": notebook_id, "notebook": notebook_name}, ensure_ascii=False) + "\n"
     temporary = folder / f".{IDENTITY_FILE}.{os.getpid()}.tmp"
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, folder / IDENTITY_FILE)
+
+
+def _write_new_file(path: Path, text: str) -> None:
+    """Writes ``path`` only if nothing (not even a dangling link) is there yet."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 @dataclass(frozen=True)
@@ -169,10 +196,10 @@ def locate_notebook(configured: str | None, user_ns: dict[str, Any] | None, cwd:
     return NotebookPath(cwd / UNTITLED, None)
 
 
-def unknown_notebook_warning(folder: Path) -> str:
+def unknown_notebook_warning() -> str:
     """What a kernel that cannot tell its notebook says, once."""
     return (
-        f"nbprov: warning: this kernel was not told which notebook it runs, so it records into {folder}. "
-        "Set NBPROV_NOTEBOOK=<path of the notebook> or call nbprov.configure(notebook=...) before "
-        "%load_ext nbprov to record next to the notebook."
+        "nbprov: warning: this kernel was not told which notebook it runs, so it records nothing. "
+        "Set NBPROV_NOTEBOOK=<path of the notebook> (before the kernel starts) or call "
+        "nbprov.configure(notebook=...) to record next to the notebook."
     )

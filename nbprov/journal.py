@@ -4,7 +4,8 @@ Callers never touch the disk. ``append`` and ``call`` put one item on a queue (a
 ``deque.append``, so neither a KeyboardInterrupt, which Python delivers to the main thread between
 bytecodes, nor another thread can leave half an item); one journal thread serves the queue in order:
 it numbers records (``seq``), encodes them, tells the listeners (the comm stream) and appends the
-lines to the file at least every ``FLUSH_INTERVAL_S`` seconds.
+lines to the file at least every ``FLUSH_INTERVAL_S`` seconds. Every string in a record is redacted
+there (``nbprov.redact``) before the listeners or the file see it, off the user's thread.
 
 The file descriptor stays open, so the kernel keeps appending to its file when the ``.prov`` folder
 is renamed under it. When the disk fails (ENOSPC, EROFS, EIO, ...) the lines wait in memory, up to
@@ -33,6 +34,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from . import redact
 
 FLUSH_INTERVAL_S = 0.2
 # Lines held in memory while the disk refuses them; beyond this, metrics records are dropped.
@@ -143,8 +146,11 @@ if hasattr(os, "register_at_fork"):
 class JournalWriter:
     """Writes the records of one kernel session to ``folder/k-<session>.jsonl``."""
 
-    def __init__(self, folder: Path, session: str) -> None:
+    def __init__(self, folder: Path, session: str, discard: bool = False) -> None:
+        """With ``discard``, records still reach the listeners but nothing is written: a kernel
+        that does not know its notebook has no place to record."""
         self.folder = folder
+        self.discard = discard
         self.session = session
         self.path = folder / f"k-{session}.jsonl"
         self.forked_child = False
@@ -304,6 +310,9 @@ class JournalWriter:
             lost[0] += 1
             lost[1] += sum(int(series.get("n", 0)) for series in fields.get("series", ()))
             return
+        fields, redactions = redact.redact_value(fields)
+        if redactions:
+            fields = {**fields, "redacted": int(fields.get("redacted", 0)) + redactions}
         record: Record = {"type": record_type, "t": t, **fields, "seq": self._seq + 1}
         try:
             line = encode_line(record)
@@ -320,6 +329,9 @@ class JournalWriter:
                 _warn(f"nbprov: journal listener failed: {error!r}")
 
     def _write(self) -> None:
+        if self.discard:
+            self._lines, self._lines_size = [], 0
+            return
         if not self._lines and not self._unwritten:
             return
         try:

@@ -37,6 +37,7 @@ from typing import Any
 
 from .execution import safe_str
 from .journal import JournalWriter
+from .redact import cut_head
 
 TEXT_LIMIT = 64 * 1024
 RECORD_INTERVAL_S = 1.0
@@ -75,7 +76,7 @@ def text_item(base: dict[str, Any], text: str) -> dict[str, Any]:
     truncated = len(text) > TEXT_LIMIT
     return {
         **base,
-        "text": text[:TEXT_LIMIT] if truncated else text,
+        "text": cut_head(text, TEXT_LIMIT) if truncated else text,
         "truncated": truncated,
         "sha256": hashlib.sha256(data).hexdigest(),
         "size": len(data),
@@ -102,7 +103,7 @@ class _StreamText:
         room = TEXT_LIMIT - self.head_chars
         if len(text) > room:
             self.truncated = True
-            text = text[:room]
+            text = text[: room + 1]  # one more: item() tells whether the cut splits a word
         if text:
             self.head.append(text)
             self.head_chars += len(text)
@@ -111,7 +112,7 @@ class _StreamText:
         return {
             "output_type": "stream",
             "name": self.name,
-            "text": "".join(self.head),
+            "text": cut_head("".join(self.head), TEXT_LIMIT) if self.truncated else "".join(self.head),
             "truncated": self.truncated,
             "sha256": self.hasher.hexdigest(),
             "size": self.size,

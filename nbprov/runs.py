@@ -30,6 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import redact
 from .execution import exec_status
 from .journal import JournalWriter, iter_journal_file, write_file_atomically
 
@@ -417,10 +418,13 @@ class Run:
         """Save ``text`` as an artifact of the run (``<stem>.prov/artifacts/<sha256>.txt``)."""
         if not isinstance(text, str):
             raise TypeError(f"nbprov: log_text expects a str, got {type(text).__name__}")
-        self._store_artifact(name, text.encode("utf-8", "surrogateescape"), ".txt", "text/plain")
+        text, redactions = redact.redact(text)
+        self._store_artifact(name, text.encode("utf-8", "surrogateescape"), ".txt", "text/plain", redactions)
 
     def log_dict(self, name: str, value: dict[str, Any]) -> None:
         """Save a dict as JSON, or as YAML when ``name`` ends in ``.yaml``/``.yml`` (needs PyYAML)."""
+        # Its strings are redacted before encoding: redacting the encoded text could break an escape.
+        value, redactions = redact.redact_value(value)
         if name.endswith((".yaml", ".yml")):
             try:
                 import yaml
@@ -430,7 +434,7 @@ class Run:
         else:
             data = json.dumps(value, sort_keys=True, indent=2, default=repr).encode()
             suffix, media = ".json", "application/json"
-        self._store_artifact(name, data, suffix, media)
+        self._store_artifact(name, data, suffix, media, redactions)
 
     def log_figure(self, figure: Any, name: str) -> None:
         """Save a matplotlib figure as PNG or a plotly figure as HTML."""
@@ -443,16 +447,22 @@ class Run:
         else:
             raise TypeError(f"nbprov: log_figure expects a matplotlib or plotly figure, got {type(figure).__name__}")
 
-    def _store_artifact(self, name: str, data: bytes, suffix: str, media_type: str) -> None:
+    def _store_artifact(self, name: str, data: bytes, suffix: str, media_type: str, redactions: int = 0) -> None:
         self._check_open()
         _check_name("artifact name", name)
         digest = hashlib.sha256(data).hexdigest()
         self._records_logged += 1
-        self._writer.call(partial(self._write_stored_artifact, name, data, f"{digest}{suffix}", media_type, digest))
+        self._writer.call(
+            partial(self._write_stored_artifact, name, data, f"{digest}{suffix}", media_type, digest, redactions)
+        )
 
-    def _write_stored_artifact(self, name: str, data: bytes, file_name: str, media_type: str, digest: str) -> None:
+    def _write_stored_artifact(
+        self, name: str, data: bytes, file_name: str, media_type: str, digest: str, redactions: int
+    ) -> None:
         """Journal thread: the file first, then its record, so no record names a missing file."""
         stored = f"artifacts/{file_name}"
+        if self._writer.discard:
+            return  # a kernel that does not know its notebook writes no file either
         try:
             write_file_atomically(self._writer.folder.parent / "artifacts", file_name, data)
         except OSError as error:
@@ -468,6 +478,8 @@ class Run:
             role="output",
             stored=stored,
             media_type=media_type,
+            # Redactions in the stored file; the journal adds those it makes in this record.
+            **({"redacted": redactions} if redactions else {}),
         )
 
     # params and artifacts

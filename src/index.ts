@@ -7,6 +7,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { listIcon } from '@jupyterlab/ui-components';
 
 import { ContentsService } from './service';
+import { privacy } from './privacy';
 import { NbprovTracker, NotebookSession } from './tracker';
 import { CommandIDs, INbprovTracker } from './tokens';
 import { VERSION } from './version';
@@ -105,6 +106,9 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     const settings = settingRegistry ? await settingRegistry.load(PLUGIN_ID).catch(() => null) : null;
     const setting = (key: 'autoload' | 'energy'): boolean => (settings?.get(key).composite as boolean | undefined) ?? true;
     const user = app.serviceManager.user?.identity?.username ?? 'anonymous';
+    const applyPrivacy = (): void => privacy.update(settings?.get('redact').composite, settings?.get('gitignore').composite);
+    applyPrivacy();
+    settings?.changed.connect(applyPrivacy);
 
     notebooks.widgetAdded.connect(async (_, panel: NotebookPanel) => {
       await panel.context.ready;

@@ -10,6 +10,7 @@ import { IObservableList } from '@jupyterlab/observables';
 
 import { INbOutput, summarizeOutputs } from './core/outputs';
 import { sha256Hex } from './core/sha256';
+import { privacy } from './privacy';
 import { ContentsService, KernelChannel } from './service';
 
 const FLUSH_MS = 400;
@@ -54,8 +55,15 @@ export class FrontendJournal {
     return moved;
   }
 
+  /**
+   * Queues one record, every string in it redacted first (`privacy.redactor`); `redacted` counts
+   * the replacements, adding to a count the record brings (outputs redacted before truncation).
+   */
   append(record: Record<string, unknown>): void {
-    this._queued.push(JSON.stringify({ t: new Date().toISOString(), ...record }) + '\n');
+    const [redacted, count] = privacy.redactor.redactValue(record);
+    const total = ((record.redacted as number | undefined) ?? 0) + count;
+    const line = { t: new Date().toISOString(), ...redacted, ...(total ? { redacted: total } : {}) };
+    this._queued.push(JSON.stringify(line) + '\n');
     this._schedule();
   }
 
@@ -217,9 +225,11 @@ export class NotebookRecorder {
       if (this._recorded.get(cell.id)?.source === source) {
         continue;
       }
-      const sha256 = sha256Hex(source);
+      // Hashed as recorded, so that the kernel's (redacted) source of an execution matches it.
+      const [recorded, redacted] = privacy.redactor.redact(source);
+      const sha256 = sha256Hex(recorded);
       this._recorded.set(cell.id, { source, sha256 });
-      this.journal.append({ type: 'source', cell: cell.id, cell_type: cell.type, sha256, source });
+      this.journal.append({ type: 'source', cell: cell.id, cell_type: cell.type, sha256, source: recorded, redacted });
     }
   }
 
@@ -290,7 +300,7 @@ export class NotebookRecorder {
     const count = (cell.toJSON() as { execution_count?: number | null }).execution_count ?? null;
     const status = args.success ? 'ok' : args.error?.errorName === 'KeyboardInterrupt' ? 'interrupted' : 'error';
     this._enqueue(async () => {
-      const { items, blobs } = summarizeOutputs(outputs);
+      const { items, blobs, redacted } = summarizeOutputs(outputs, privacy.redactor);
       // A blob that cannot be written yet is retried; the outputs' record is kept either way.
       for (const blob of blobs) {
         await this.journal.writeBlob(blob.path, blob.bytes);
@@ -303,7 +313,8 @@ export class NotebookRecorder {
         status,
         started,
         ended,
-        outputs: items
+        outputs: items,
+        redacted
       });
     });
   }

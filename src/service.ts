@@ -7,7 +7,15 @@ import { Contents, Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { decodeKernelMessage, IKernelHello } from './comm';
-import { IDENTITY_FILE, identityText, IIdentityReader, ILocation, resolveFolder } from './core/identity';
+import {
+  GITIGNORE_FILE,
+  GITIGNORE_TEXT,
+  IDENTITY_FILE,
+  identityText,
+  IIdentityReader,
+  ILocation,
+  resolveFolder
+} from './core/identity';
 import { IKernelRecord } from './store';
 
 export { IKernelHello } from './comm';
@@ -98,9 +106,18 @@ export class ContentsService implements IIdentityReader {
     return resolveFolder(this, notebookPath, notebookId);
   }
 
-  /** Writes `identity.json` of a provenance folder, creating the folder. */
-  async writeIdentity(folder: string, id: string, notebook: string): Promise<void> {
+  /**
+   * Writes `identity.json` of a provenance folder, creating the folder. A folder created here gets
+   * a `.gitignore` when `gitignore`, if the server lets the page write hidden files (by default it
+   * does not: the kernel then writes it, nbprov/identity.py); an existing one is never rewritten.
+   */
+  async writeIdentity(folder: string, id: string, notebook: string, gitignore = false): Promise<void> {
+    const created = gitignore && !(await this.exists(folder));
     await this.ensureDirectory(folder);
+    const ignoreFile = PathExt.join(folder, GITIGNORE_FILE);
+    if (created && !(await this.exists(ignoreFile))) {
+      await this.writeText(ignoreFile, GITIGNORE_TEXT).catch(() => undefined);
+    }
     await this.writeText(PathExt.join(folder, IDENTITY_FILE), identityText(id, notebook));
   }
 

@@ -19,6 +19,7 @@ import {
 import { IJournalWarning, parseJournal } from './core/journal';
 import { findProvFolders } from './core/project';
 import { NotebookRecorder } from './recorder';
+import { privacy } from './privacy';
 import { ContentsService, IJournalText, ILiveRecords, KernelChannel, kernelPath } from './service';
 import { IKernelRecord, RunStore } from './store';
 import { INbprovTracker, IProjectRuns, IRunStore } from './tokens';
@@ -254,7 +255,7 @@ export class NotebookSession {
       if (location.note) {
         Notification.info(`nbprov: the provenance of ${name} is in ${location.folder} (${location.note}).`, { autoClose: 10000 });
       }
-      await this._service.writeIdentity(this._folder, this._id, name);
+      await this._service.writeIdentity(this._folder, this._id, name, privacy.gitignore);
     } catch (error) {
       console.error('nbprov: could not locate the provenance folder', error);
       this._folder = primaryFolder(this.path);

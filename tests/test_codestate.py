@@ -78,6 +78,7 @@ def test_clean_repository(repo: Path) -> None:
         "commit": git(repo, "rev-parse", "HEAD").strip(),
         "branch": "main",
         "remote": None,
+        "remotes": [],
         "dirty": False,
         "diff": "",
         "diff_encoding": "utf-8",
@@ -136,18 +137,36 @@ def test_untracked_files_are_listed_and_ignored_files_are_not(repo: Path) -> Non
         ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),
         ("https://github.com/org/repo", "https://github.com/org/repo"),
         ("/srv/git/repo.git", "/srv/git/repo.git"),
+        ("../sibling", "../sibling"),
+        ("file:///srv/git/repo.git", "file:///srv/git/repo.git"),
+        ("https://gitlab.example/g/p.git?private_token=glpat-abcdefghij0123456789", "https://gitlab.example/g/p.git"),
+        ("https://host/p.git#access_token=abc", "https://host/p.git"),
+        ("git@github.com:org/repo.git?token=x", "git@github.com:org/repo.git"),
+        ("https://[::1]:8080/r.git", "https://[::1]:8080/r.git"),
+        # what urlsplit rejects, or what cannot be taken apart with certainty
+        ("https://carol:tok@[::1/repo.git", "unparseable"),
+        ("https://carol:tok@host:notaport/x", "unparseable"),
+        ("https://ho st/x", "unparseable"),
+        ("carol:tok@host:path", "unparseable"),
+        ("ext::ssh -i key carol@host", "unparseable"),
+        ("https://host/x\n", "unparseable"),
     ],
 )
-def test_credentials_are_stripped_from_remote_urls(url: str, recorded: str) -> None:
-    assert codestate.strip_credentials(url) == recorded
+def test_remote_urls_are_reduced_to_scheme_host_and_path(url: str, recorded: str) -> None:
+    assert codestate.reduce_remote(url) == recorded
 
 
-def test_origin_is_preferred_and_recorded_without_credentials(repo: Path) -> None:
-    git(repo, "remote", "add", "backup", "https://backup.example.org/repo")
+def test_origin_is_preferred_and_every_remote_is_recorded_without_credentials(repo: Path) -> None:
+    git(repo, "remote", "add", "backup", "https://bk:ghp_secret1@backup.example.org/repo?private_token=glpat-x")
     git(repo, "remote", "add", "origin", "https://alice:ghp_secret@github.com/alice/repo.git")
     state = codestate.git_state(notebook(repo))
     assert state is not None and state["remote"] == "https://github.com/alice/repo.git"
-    assert "ghp_secret" not in json.dumps(codestate.capture(notebook(repo)))
+    assert state["remotes"] == [
+        {"name": "backup", "url": "https://backup.example.org/repo"},
+        {"name": "origin", "url": "https://github.com/alice/repo.git"},
+    ]
+    recorded = json.dumps(codestate.capture(notebook(repo)))
+    assert "secret" not in recorded and "glpat" not in recorded and "alice:" not in recorded
 
 
 def test_first_remote_when_there_is_no_origin(repo: Path) -> None:
@@ -155,6 +174,28 @@ def test_first_remote_when_there_is_no_origin(repo: Path) -> None:
     git(repo, "remote", "add", "zeta", "https://example.org/zeta.git")
     state = codestate.git_state(notebook(repo))
     assert state is not None and state["remote"] == "https://example.org/up.git"
+
+
+def test_a_remote_named_with_a_space_is_recorded_without_its_credentials(repo: Path) -> None:
+    git(repo, "config", "remote.my fork.url", "https://dave:ghp_spacesecret@github.com/dave/repo.git")
+    state = codestate.git_state(notebook(repo))
+    assert state is not None
+    assert state["remotes"] == [{"name": "my fork", "url": "https://github.com/dave/repo.git"}]
+    assert state["remote"] == "https://github.com/dave/repo.git"
+    assert "spacesecret" not in json.dumps(state)
+
+
+def test_an_unparseable_remote_keeps_the_rest_of_the_git_state(repo: Path) -> None:
+    git(repo, "remote", "add", "origin", "https://carol:tok@[::1/repo.git")
+    git(repo, "remote", "add", "mirror", "https://mirror.example/repo.git")
+    state = codestate.git_state(notebook(repo))
+    assert state is not None and state["commit"] == git(repo, "rev-parse", "HEAD").strip()
+    assert state["remotes"] == [
+        {"name": "origin", "url": "unparseable"},
+        {"name": "mirror", "url": "https://mirror.example/repo.git"},
+    ]
+    assert state["remote"] is None  # restore never clones a made-up address
+    assert "tok" not in json.dumps(state["remotes"])
 
 
 def test_no_repository_gives_null_git(tmp_path: Path) -> None:

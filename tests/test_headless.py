@@ -1,7 +1,11 @@
-"""Headless execution through nbclient (no browser): every cell is recorded with its cell id."""
+"""Headless execution through nbclient (no browser): every cell is recorded with its cell id; the
+README's nbconvert and papermill commands, run as written, with and without a notebook name."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -64,3 +68,64 @@ def test_load_ext_in_the_first_cell_records_that_cell_too(tmp_path: Path) -> Non
     assert [s["cell"] for s in starts] == [cell.id for cell in notebook.cells]
     assert [s["count"] for s in starts] == [1, 2, 3]
     assert [r["status"] for r in records if r["type"] == "exec_end"] == ["ok", "ok", "error"]
+
+
+def _readme_headless_commands() -> list[str]:
+    """The shell lines of the README's headless block, exactly as written there."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- headless-commands", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.strip()]
+    assert len(lines) == 2 and all(line.startswith("NBPROV_NOTEBOOK=train.ipynb ") for line in lines)
+    return lines
+
+
+def _train_notebook(folder: Path) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbprov"),
+        nbformat.v4.new_code_cell("lr = 0.1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "import nbprov\nwith nbprov.run(name='fit', params={'lr': lr}) as run:\n    run.log_metric('loss', lr)"
+        ),
+    ]
+    nbformat.write(notebook, folder / "train.ipynb")
+
+
+def _shell(folder: Path, line: str) -> None:
+    environment = kernel_env(
+        {"NBPROV_ENERGY": "0", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    )
+    for inherited in ("NBPROV_NOTEBOOK", "JPY_SESSION_NAME"):
+        environment.pop(inherited, None)
+    completed = subprocess.run(
+        ["bash", "-c", line], cwd=folder, env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+
+def _printed(path: Path) -> str:
+    cells = nbformat.read(path, as_version=4).cells
+    return "".join(output.get("text", "") for cell in cells for output in cell.get("outputs", []))
+
+
+def test_the_readme_headless_commands_record_next_to_the_notebook(tmp_path: Path) -> None:
+    _train_notebook(tmp_path)
+    for line in _readme_headless_commands():
+        _shell(tmp_path, line)
+    records = read_journal(tmp_path / "train.prov" / "journal")
+    assert len({r["session"] for r in records if r["type"] == "kernel_start"}) == 2
+    params = [r["value"] for r in records if r["type"] == "param" and r["key"] == "lr"]
+    assert sorted(params) == [0.1, 0.5]  # nbconvert's run, then papermill's with -p lr 0.5
+    assert [r["status"] for r in records if r["type"] == "run_end"] == ["finished", "finished"]
+    assert (tmp_path / "train.prov" / ".gitignore").is_file()
+    assert "records nothing" not in _printed(tmp_path / "train-run.ipynb") + _printed(tmp_path / "train-out.ipynb")
+
+
+def test_the_readme_headless_commands_without_a_name_record_nothing_and_say_so_once(tmp_path: Path) -> None:
+    _train_notebook(tmp_path)
+    for line in _readme_headless_commands():
+        _shell(tmp_path, line.removeprefix("NBPROV_NOTEBOOK=train.ipynb "))
+    assert not list(tmp_path.rglob("*.prov")) and not list(tmp_path.rglob("journal"))
+    for output in ("train-run.ipynb", "train-out.ipynb"):
+        assert _printed(tmp_path / output).count("so it records nothing") == 1

@@ -227,7 +227,7 @@ def test_a_headless_kernel_told_its_notebook_records_next_to_it_not_in_its_worki
 
 
 @pytest.mark.parametrize("loaded_by", ["a cell", "the kernel's start"])
-def test_a_kernel_that_cannot_tell_its_notebook_warns_once_naming_its_folder(
+def test_a_kernel_that_cannot_tell_its_notebook_warns_once_and_records_nothing(
     tmp_path: Path, kernels: Any, loaded_by: str
 ) -> None:
     environment = {name: "" for name in ("NBPROV_NOTEBOOK", "JPY_SESSION_NAME")}
@@ -240,8 +240,10 @@ def test_a_kernel_that_cannot_tell_its_notebook_warns_once_naming_its_folder(
     outputs += [kernel.run(f"v = {i}\n%load_ext nbprov")[2] for i in range(3)]
     warned = [i for i, text in enumerate(outputs) if "not told which notebook" in text]
     assert warned == [0], outputs
-    assert str(tmp_path / "untitled.prov") in outputs[0] and "NBPROV_NOTEBOOK" in outputs[0]
-    assert (tmp_path / "untitled.prov" / "identity.json").is_file()
+    assert "records nothing" in outputs[0] and "NBPROV_NOTEBOOK" in outputs[0]
+    assert kernel.run("import nbprov\nwith nbprov.run(name='r') as r:\n    r.log_metric('m', 1.0)")[0]["status"] == "ok"
+    kernel.run("nbprov.active_run()")
+    assert not list(tmp_path.glob("*.prov")) and not list(tmp_path.rglob(".gitignore"))
 
 
 LOGGING_CELL = """

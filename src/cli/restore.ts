@@ -284,6 +284,12 @@ export function verifiedDiff(git: IRecordedGit): Buffer {
   const diff = Buffer.from(git.diff, git.diffEncoding === 'base64' ? 'base64' : 'utf8');
   const sha256 = createHash('sha256').update(diff).digest('hex');
   if (sha256 !== git.diffSha256 || diff.length !== git.diffSize) {
+    if (/\[redacted:[A-Za-z0-9_.-]+\]/.test(git.diff)) {
+      throw new UserError(
+        'the recorded diff had credentials redacted (it contains [redacted:...]), so it cannot be ' +
+          'restored exactly; restore with --notebook-only and re-apply those changes by hand'
+      );
+    }
     throw new UserError(`the recorded diff does not match its SHA-256 (${git.diffSha256}): the export was modified`);
   }
   return diff;

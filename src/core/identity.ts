@@ -145,3 +145,13 @@ export async function resolveFolder(
     note: `${splitPath(primary).name} holds another notebook's history`
   };
 }
+
+/** Name of the ignore file written into a `.prov` folder nbprov creates. */
+export const GITIGNORE_FILE = '.gitignore';
+
+// Shared with the kernel (nbprov/identity.py), read at build time.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const GITIGNORE: { text: string } = require('../../nbprov/prov_gitignore.json');
+
+/** The `.gitignore` of a `.prov` folder nbprov creates: the history (journal/, blobs/), not the export. */
+export const GITIGNORE_TEXT: string = GITIGNORE.text;

@@ -72,7 +72,10 @@ export interface IGitState {
   root?: string | null;
   commit?: string | null;
   branch?: string | null;
+  /** `origin`'s reduced URL, else the first remote's; null when none or when it is unparseable. */
   remote?: string | null;
+  /** Every remote: URL reduced to scheme, host and path, or `unparseable`. */
+  remotes?: { name: string; url: string }[] | null;
   dirty?: boolean | null;
   diff?: string | null;
   /** `utf-8`, or `base64` when the diff is not valid UTF-8. */

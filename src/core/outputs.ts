@@ -1,4 +1,5 @@
 import { IOutputItem } from './journal';
+import { cutHead, Redactor } from './redact';
 import { sha256Bytes, sha256Hex } from './sha256';
 
 /**
@@ -49,11 +50,19 @@ function joinText(text: unknown): string {
   return JSON.stringify(text ?? null);
 }
 
-function textItem(base: { output_type: string; name?: string; mime?: string }, text: string): IOutputItem {
-  const truncated = text.length > TEXT_LIMIT;
+/** Hash and size describe the output as produced; the text kept is redacted, then truncated. */
+function redactedTextItem(
+  base: { output_type: string; name?: string; mime?: string },
+  text: string,
+  redactor: Redactor | null,
+  counter: { redacted: number }
+): IOutputItem {
+  const [kept, redacted] = redactor ? redactor.redact(text) : [text, 0];
+  counter.redacted += redacted;
+  const truncated = kept.length > TEXT_LIMIT;
   return {
     ...base,
-    text: truncated ? text.slice(0, TEXT_LIMIT) : text,
+    text: truncated ? cutHead(kept, TEXT_LIMIT) : kept,
     truncated,
     sha256: sha256Hex(text),
     size: encoder.encode(text).length
@@ -69,13 +78,23 @@ function decodeBase64(data: string): Uint8Array {
   return bytes;
 }
 
-/** Journal items and blobs for a cell's outputs. */
-export function summarizeOutputs(outputs: readonly INbOutput[]): {
+/**
+ * Journal items and blobs for a cell's outputs; with a redactor, texts are redacted in full before
+ * they are truncated (`redacted` counts the replacements).
+ */
+export function summarizeOutputs(
+  outputs: readonly INbOutput[],
+  redactor: Redactor | null = null
+): {
   items: IOutputItem[];
   blobs: IBlob[];
+  redacted: number;
 } {
   const items: IOutputItem[] = [];
   const blobs: IBlob[] = [];
+  const counter = { redacted: 0 };
+  const textItem = (base: { output_type: string; name?: string; mime?: string }, text: string): IOutputItem =>
+    redactedTextItem(base, text, redactor, counter);
   for (const output of outputs) {
     const type = output.output_type;
     if (type === 'stream') {
@@ -104,5 +123,5 @@ export function summarizeOutputs(outputs: readonly INbOutput[]): {
       }
     }
   }
-  return { items, blobs };
+  return { items, blobs, redacted: counter.redacted };
 }

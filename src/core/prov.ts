@@ -149,6 +149,7 @@ function codeAttributes(run: IRun): Record<string, ProvValue | null | undefined>
     'nbprov:git_commit': git?.commit,
     'nbprov:git_branch': git?.branch,
     'nbprov:git_remote': git?.remote,
+    'nbprov:git_remotes': git?.remotes ? JSON.stringify(git.remotes) : null,
     'nbprov:git_dirty': git?.dirty,
     'nbprov:git_diff': git?.diff,
     'nbprov:git_diff_encoding': git?.diff_encoding,
