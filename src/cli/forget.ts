@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { describePlan, type IForgetOptions, type IProvListing, parseBefore, planForget, planIsEmpty } from '../core/forget';
+import { describePlan, hasHistory, type IForgetOptions, type IProvListing, parseBefore, planForget, planIsEmpty } from '../core/forget';
 import { idOfNotebookText, resolveFolder } from '../core/identity';
 import { type ICommandSpec, parseCommandArgs } from './args';
 import { UsageError, UserError } from './errors';
@@ -96,7 +96,7 @@ export async function runForget(notebook: string, options: IForgetOptions): Prom
   const plan = planForget(listing, options);
   const skipped = [...journal.skipped, ...blobs.skipped, ...artifacts.skipped];
   const note = skipped.length ? `; left alone (not plain files): ${skipped.map(s => JSON.stringify(s)).join(', ')}` : '';
-  if (listing.journal.length === 0 && listing.blobs.length === 0 && listing.artifacts.length === 0) {
+  if (!hasHistory(listing)) {
     return { folder, message: `no recorded history for ${name} in ${folder}${note}` };
   }
   if (planIsEmpty(plan)) {

@@ -196,6 +196,15 @@ export function planForget(listing: IProvListing, options: IForgetOptions): IFor
   return plan;
 }
 
+/** True when the listing holds anything nbprov recorded (journal files, blobs, stored artifacts). */
+export function hasHistory(listing: IProvListing): boolean {
+  return (
+    listing.journal.some(file => JOURNAL_FILE.test(file.name)) ||
+    listing.blobs.length > 0 ||
+    listing.artifacts.some(name => STORED_ARTIFACT.test(name))
+  );
+}
+
 /** True when the plan removes nothing. */
 export function planIsEmpty(plan: IForgetPlan): boolean {
   return plan.delete.length === 0 && plan.rewrite.length === 0;
