@@ -26,6 +26,9 @@ async function apply(service: ContentsService, folder: string, plan: IForgetPlan
     await service.writeText(PathExt.join(folder, rewrite.path), rewrite.text);
   }
   for (const path of plan.delete) {
+    // Emptied first: the server may move deleted files to the trash (delete_to_trash), which must
+    // not keep the history; and a kernel appending to the file sees it replaced and starts a new one.
+    await service.writeText(PathExt.join(folder, path), '');
     await service.delete(PathExt.join(folder, path));
   }
 }
