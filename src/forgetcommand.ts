@@ -7,7 +7,7 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { Widget } from '@lumino/widgets';
 
 import { describePlan, hasHistory, IForgetOptions, IForgetPlan, IProvListing, parseBefore, planForget, planIsEmpty } from './core/forget';
-import { ContentsService } from './service';
+import { ContentsService, kernelPath } from './service';
 import { NotebookSession } from './tracker';
 
 async function listing(service: ContentsService, folder: string): Promise<IProvListing> {
@@ -90,7 +90,12 @@ export async function forgetHistory(
     Notification.info(message, { autoClose: 8000 });
     return message;
   }
-  await apply(service, folder, plan);
+  const viaKernel =
+    session.channel.session !== null &&
+    (await session.channel.forgetInKernel({ notebook: kernelPath(session.path), outputsOnly: options.outputsOnly, before: args.before ?? null }));
+  if (!viaKernel) {
+    await apply(service, folder, plan);
+  }
   const message = `nbprov: removed from ${folder}: ${describePlan(plan, options)}.`;
   Notification.success(message, { autoClose: 10000 });
   return message;

@@ -235,6 +235,26 @@ export class KernelChannel {
   }
 
   /**
+   * Forgets the notebook's history through the kernel (`nbprov.forget`, the bundled CLI): its journal
+   * thread writes nothing meanwhile and then starts a new file, and files are unlinked for good,
+   * which the Contents API cannot promise (it may move them to the trash while the kernel appends).
+   */
+  async forgetInKernel(options: { notebook: string; outputsOnly: boolean; before: string | null }): Promise<boolean> {
+    const kernel = await this._pythonKernel();
+    if (!kernel) {
+      return false;
+    }
+    const before = options.before === null ? 'None' : JSON.stringify(options.before);
+    const code = [
+      'import nbprov as _nbprov',
+      `_nbprov.forget(notebook=${JSON.stringify(options.notebook)}, outputs_only=${options.outputsOnly ? 'True' : 'False'}, before=${before})`,
+      'del _nbprov'
+    ].join('\n');
+    await this._executeSilently(kernel, code);
+    return true;
+  }
+
+  /**
    * Tells a kernel that tracks this notebook its new path after a rename or move (its journal
    * folder was moved already). Heard when the kernel is idle: a busy cell keeps appending to its
    * open journal file, which moved with the folder.

@@ -24,6 +24,12 @@ async function open(page: IJupyterLabPageFixture, tmpPath: string, name: string,
 const toggle = (page: IJupyterLabPageFixture) => page.locator('.jp-nbprov-RecordingToggle').filter({ visible: true });
 const status = (page: IJupyterLabPageFixture) => page.locator('.jp-nbprov-RecordingStatus');
 
+/** The states of the journaled recording switches, in time order (page segments are named by random page ids). */
+async function recordingSwitches(page: IJupyterLabPageFixture, folder: string): Promise<unknown[]> {
+  const switches = (await journalRecords(page, folder, 'f-')).filter(r => r.type === 'recording');
+  return switches.sort((a, b) => String(a.t).localeCompare(String(b.t))).map(r => r.state);
+}
+
 async function provFolders(page: IJupyterLabPageFixture, tmpPath: string): Promise<string[]> {
   return (await listFiles(page, tmpPath)).filter(name => name.endsWith('.prov'));
 }
@@ -80,7 +86,7 @@ test.describe('record: tracked', () => {
     await expect(status(page)).toHaveText('nbprov: Paused');
     await expect(toggle(page)).toHaveText('Provenance: Paused');
     await expect
-      .poll(async () => (await journalRecords(page, folder, 'f-')).filter(r => r.type === 'recording').map(r => r.state), { timeout: 15000 })
+      .poll(async () => recordingSwitches(page, folder), { timeout: 15000 })
       .toEqual(['recorded', 'paused']);
     await page.notebook.runCell(1);
     expect(await kernelTracks(page)).toBe('idle');
@@ -105,7 +111,7 @@ test.describe('record: tracked', () => {
     await toggle(page).click();
     await expect(status(page)).toHaveText('nbprov: Recorded');
     await expect
-      .poll(async () => (await journalRecords(page, folder, 'f-')).filter(r => r.type === 'recording').map(r => r.state), { timeout: 15000 })
+      .poll(async () => recordingSwitches(page, folder), { timeout: 15000 })
       .toEqual(['recorded', 'paused', 'recorded']);
   });
 });
