@@ -6,7 +6,16 @@ import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { Widget } from '@lumino/widgets';
 
-import { describePlan, hasHistory, IForgetOptions, IForgetPlan, IProvListing, parseBefore, planForget, planIsEmpty } from './core/forget';
+import {
+  describePlan,
+  hasHistory,
+  IForgetOptions,
+  IForgetPlan,
+  IProvListing,
+  parseBefore,
+  planForget,
+  planIsEmpty
+} from './core/forget';
 import { ContentsService, kernelPath } from './service';
 import { NotebookSession } from './tracker';
 
@@ -77,7 +86,8 @@ export async function forgetHistory(
     ],
     defaultButton: 0
   });
-  const choice = result.button.label === 'Forget everything' ? 'all' : result.button.label === 'Forget outputs only' ? 'outputs' : null;
+  const choice =
+    result.button.label === 'Forget everything' ? 'all' : result.button.label === 'Forget outputs only' ? 'outputs' : null;
   if (choice === null) {
     return 'cancelled';
   }
@@ -92,7 +102,11 @@ export async function forgetHistory(
   }
   const viaKernel =
     session.channel.session !== null &&
-    (await session.channel.forgetInKernel({ notebook: kernelPath(session.path), outputsOnly: options.outputsOnly, before: args.before ?? null }));
+    (await session.channel.forgetInKernel({
+      notebook: kernelPath(session.path),
+      outputsOnly: options.outputsOnly,
+      before: args.before ?? null
+    }));
   if (!viaKernel) {
     await apply(service, folder, plan);
   }

@@ -112,7 +112,10 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     const setting = (key: 'autoload' | 'energy'): boolean => (settings?.get(key).composite as boolean | undefined) ?? true;
     let recording: IRecordingSettings = parseRecordingSettings({}).settings;
     const readRecordingSettings = () => {
-      const parsed = parseRecordingSettings({ record: settings?.get('record').composite, exclude: settings?.get('exclude').composite });
+      const parsed = parseRecordingSettings({
+        record: settings?.get('record').composite,
+        exclude: settings?.get('exclude').composite
+      });
       recording = parsed.settings;
       if (parsed.errors.length) {
         Notification.warning(`nbprov settings: ${parsed.errors.join('; ')}.`, { autoClose: false });

@@ -17,7 +17,14 @@ import {
   primaryFolder
 } from './core/identity';
 import { IJournalWarning, parseJournal } from './core/journal';
-import { choiceOfMetadata, decideRecording, IRecordingDecision, IRecordingSettings, optsIn, RecordingChoice } from './core/recording';
+import {
+  choiceOfMetadata,
+  decideRecording,
+  IRecordingDecision,
+  IRecordingSettings,
+  optsIn,
+  RecordingChoice
+} from './core/recording';
 import { NotebookRecorder } from './recorder';
 import { ContentsService, IJournalText, ILiveRecords, KernelChannel, kernelPath } from './service';
 import { IKernelRecord, RunStore } from './store';
@@ -355,8 +362,15 @@ export class NotebookSession {
     }
   }
 
-  private _onScheduled(_sender: unknown, args: { notebook: unknown; cell: { model: { sharedModel: { getSource(): string } } } }): void {
-    if (args.notebook === this.panel.content && this._decision.state === 'off' && optsIn(args.cell.model.sharedModel.getSource())) {
+  private _onScheduled(
+    _sender: unknown,
+    args: { notebook: unknown; cell: { model: { sharedModel: { getSource(): string } } } }
+  ): void {
+    if (
+      args.notebook === this.panel.content &&
+      this._decision.state === 'off' &&
+      optsIn(args.cell.model.sharedModel.getSource())
+    ) {
       this._optIn('the notebook loads nbprov');
     }
   }
@@ -374,7 +388,9 @@ export class NotebookSession {
       this._recorder.dispose();
       this._recorder = null;
       // The kernel stops too; a notebook that calls nbprov again starts it again (its explicit choice).
-      void this.channel.unloadKernelExtension().catch(reason => console.warn('nbprov: could not stop the kernel extension', reason));
+      void this.channel
+        .unloadKernelExtension()
+        .catch(reason => console.warn('nbprov: could not stop the kernel extension', reason));
     }
     if (decision.state !== previous.state || decision.reason !== previous.reason) {
       this._recordingChanged.emit(decision);
@@ -398,7 +414,11 @@ export class NotebookSession {
     }
     try {
       await this.located;
-      await this.channel.loadKernelExtension({ notebook: kernelPath(this.path), notebookId: this._id, energy: this._settings.energy() });
+      await this.channel.loadKernelExtension({
+        notebook: kernelPath(this.path),
+        notebookId: this._id,
+        energy: this._settings.energy()
+      });
     } catch (reason) {
       console.warn('nbprov: could not load the kernel extension', reason);
     }

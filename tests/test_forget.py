@@ -43,8 +43,18 @@ def make_history(folder: Path) -> Path:
     (prov / "journal" / "f-0123456789abcdef-0000.jsonl").write_text(
         lines(
             {"type": "page_start", "t": "2026-11-01T10:00:00.000Z", "page": "p", "notebook": "nb.ipynb", "user": "u"},
-            {"type": "exec_output", "t": "2026-11-01T10:00:02.000Z", "cell": "c", "outputs": [{**output, "blob": BLOB}]},
-            {"type": "exec_output", "t": "2026-12-05T10:00:02.000Z", "cell": "c", "outputs": [{**output, "text": "late"}]},
+            {
+                "type": "exec_output",
+                "t": "2026-11-01T10:00:02.000Z",
+                "cell": "c",
+                "outputs": [{**output, "blob": BLOB}],
+            },
+            {
+                "type": "exec_output",
+                "t": "2026-12-05T10:00:02.000Z",
+                "cell": "c",
+                "outputs": [{**output, "text": "late"}],
+            },
         )
     )
     (prov / "journal" / "k-old.jsonl").write_text(
@@ -56,8 +66,15 @@ def make_history(folder: Path) -> Path:
     (prov / "journal" / "k-new.jsonl").write_text(
         lines(
             {"type": "kernel_start", "t": "2026-11-30T09:00:00.000Z", "seq": 1, "session": "new"},
-            {"type": "kernel_output", "t": "2026-12-02T09:00:00.000Z", "seq": 2, "exec": "e", "index": 0,
-             "outputs": [output], "final": True},
+            {
+                "type": "kernel_output",
+                "t": "2026-12-02T09:00:00.000Z",
+                "seq": 2,
+                "exec": "e",
+                "index": 0,
+                "outputs": [output],
+                "final": True,
+            },
         )
     )
     return notebook

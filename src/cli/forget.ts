@@ -3,7 +3,15 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { describePlan, hasHistory, type IForgetOptions, type IProvListing, parseBefore, planForget, planIsEmpty } from '../core/forget';
+import {
+  describePlan,
+  hasHistory,
+  type IForgetOptions,
+  type IProvListing,
+  parseBefore,
+  planForget,
+  planIsEmpty
+} from '../core/forget';
 import { idOfNotebookText, resolveFolder } from '../core/identity';
 import { type ICommandSpec, parseCommandArgs } from './args';
 import { UsageError, UserError } from './errors';
@@ -14,7 +22,7 @@ export const forgetSpec: ICommandSpec = {
   help: [
     'usage: nbprov forget [--outputs-only] [--before DATE] <notebook.ipynb>',
     '',
-    "Deletes what nbprov recorded for <notebook.ipynb> in its provenance folder and says what it",
+    'Deletes what nbprov recorded for <notebook.ipynb> in its provenance folder and says what it',
     'removed: every journal file, blob and stored artifact. identity.json and an earlier export stay.',
     'Only files inside the folder are touched, never through a symbolic link.',
     '',
@@ -79,7 +87,8 @@ export async function runForget(notebook: string, options: IForgetOptions): Prom
   if (!(await assertRealFolder(folder, null))) {
     return { folder, message: `no recorded history for ${name} (${folder} does not exist)` };
   }
-  const sub = async (dir: string) => ((await assertRealFolder(path.join(folder, dir), folder)) ? plainFiles(path.join(folder, dir)) : { files: [], skipped: [] });
+  const sub = async (dir: string) =>
+    (await assertRealFolder(path.join(folder, dir), folder)) ? plainFiles(path.join(folder, dir)) : { files: [], skipped: [] };
   const journal = await sub('journal');
   const blobs = await sub('blobs');
   const artifacts = await sub('artifacts');

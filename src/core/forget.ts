@@ -76,7 +76,11 @@ function linesOf(text: string): ILine[] {
     .map(line => {
       try {
         const parsed = JSON.parse(line) as unknown;
-        return { text: line, record: typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null };
+        return {
+          text: line,
+          record:
+            typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null
+        };
       } catch {
         return { text: line, record: null };
       }

@@ -102,7 +102,9 @@ export function parseRecordingSettings(raw: { record?: unknown; exclude?: unknow
     if (RECORD_SETTINGS.includes(raw.record as RecordSetting)) {
       record = raw.record as RecordSetting;
     } else {
-      errors.push(`record must be one of ${RECORD_SETTINGS.join(', ')}, not ${JSON.stringify(raw.record)}; using "${DEFAULT_RECORD}"`);
+      errors.push(
+        `record must be one of ${RECORD_SETTINGS.join(', ')}, not ${JSON.stringify(raw.record)}; using "${DEFAULT_RECORD}"`
+      );
     }
   }
   const exclude: IRecordingSettings['exclude'] = [];
@@ -117,7 +119,9 @@ export function parseRecordingSettings(raw: { record?: unknown; exclude?: unknow
       try {
         exclude.push({ pattern, matcher: globToRegExp(pattern) });
       } catch (error) {
-        errors.push(`exclude pattern ${JSON.stringify(pattern)} is not a valid glob (${(error as Error).message}); it is ignored`);
+        errors.push(
+          `exclude pattern ${JSON.stringify(pattern)} is not a valid glob (${(error as Error).message}); it is ignored`
+        );
       }
     }
   }
@@ -162,10 +166,14 @@ export function decideRecording(settings: IRecordingSettings, notebookPath: stri
   }
   return settings.record === 'all'
     ? { state: 'recorded', reason: 'every notebook is recorded (record: all)' }
-    : { state: 'off', reason: 'this notebook has not opted in (record: tracked): use the toggle, %load_ext nbprov or import nbprov' };
+    : {
+        state: 'off',
+        reason: 'this notebook has not opted in (record: tracked): use the toggle, %load_ext nbprov or import nbprov'
+      };
 }
 
-const OPT_IN_LINE = /^\s*(?:%(?:re)?load_ext\s+nbprov\s*(?:#.*)?$|import\s+(?:[\w.]+(?:\s+as\s+\w+)?\s*,\s*)*nbprov\b|from\s+nbprov(?:\.[\w.]+)?\s+import\b)/;
+const OPT_IN_LINE =
+  /^\s*(?:%(?:re)?load_ext\s+nbprov\s*(?:#.*)?$|import\s+(?:[\w.]+(?:\s+as\s+\w+)?\s*,\s*)*nbprov\b|from\s+nbprov(?:\.[\w.]+)?\s+import\b)/;
 
 /** True when a cell's source loads or imports nbprov (a line of its own, not in a string or comment). */
 export function optsIn(source: string): boolean {

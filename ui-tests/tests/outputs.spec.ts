@@ -2,7 +2,16 @@ import { expect, test } from '@jupyterlab/galata';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { executionsOf, exportProvenance, journalRecords, listFiles, nbprovSettings, openFixture, ProvNodes, reloadAndReopen } from './helpers';
+import {
+  executionsOf,
+  exportProvenance,
+  journalRecords,
+  listFiles,
+  nbprovSettings,
+  openFixture,
+  ProvNodes,
+  reloadAndReopen
+} from './helpers';
 
 // Written before recording became opt-in: these tests record every notebook.
 test.use({ mockSettings: nbprovSettings({ record: 'all' }) });

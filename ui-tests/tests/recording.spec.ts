@@ -6,7 +6,14 @@ const QUIET_MS = 2500;
 
 function notebook(...sources: string[]): string {
   return JSON.stringify({
-    cells: sources.map((source, i) => ({ cell_type: 'code', id: `c-${i}`, metadata: {}, execution_count: null, outputs: [], source })),
+    cells: sources.map((source, i) => ({
+      cell_type: 'code',
+      id: `c-${i}`,
+      metadata: {},
+      execution_count: null,
+      outputs: [],
+      source
+    })),
     metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
     nbformat: 4,
     nbformat_minor: 5
@@ -36,7 +43,10 @@ async function provFolders(page: IJupyterLabPageFixture, tmpPath: string): Promi
 
 /** Whether the kernel of the current notebook has nbprov loaded and tracking. */
 async function kernelTracks(page: IJupyterLabPageFixture): Promise<string> {
-  await page.notebook.addCell('code', 'import sys; print("tracking" if getattr(sys.modules.get("nbprov"), "_tracking", None) else "idle")');
+  await page.notebook.addCell(
+    'code',
+    'import sys; print("tracking" if getattr(sys.modules.get("nbprov"), "_tracking", None) else "idle")'
+  );
   const cell = (await page.notebook.getCellCount()) - 1;
   await page.notebook.runCell(cell);
   return (await page.notebook.getCellTextOutput(cell))?.join('').trim() ?? '';
@@ -61,10 +71,26 @@ test.describe('record: tracked', () => {
     await page.notebook.runCell(1);
     await expect(toggle(page)).toHaveText('Provenance: Recorded');
     await expect(status(page)).toHaveText('nbprov: Recorded');
-    await expect.poll(async () => (await journalRecords(page, `${tmpPath}/opted.prov`, 'f-')).filter(r => r.type === 'exec_output').length, { timeout: 15000 }).toBe(2);
+    await expect
+      .poll(
+        async () => (await journalRecords(page, `${tmpPath}/opted.prov`, 'f-')).filter(r => r.type === 'exec_output').length,
+        { timeout: 15000 }
+      )
+      .toBe(2);
     const page_ = await journalRecords(page, `${tmpPath}/opted.prov`, 'f-');
-    expect(page_.find(r => r.type === 'recording')).toMatchObject({ state: 'recorded', reason: expect.stringContaining('loads nbprov') });
-    await expect.poll(async () => (await journalRecords(page, `${tmpPath}/opted.prov`, 'k-')).some(r => r.type === 'exec_start' && r.source === 'print("recorded")'), { timeout: 15000 }).toBe(true);
+    expect(page_.find(r => r.type === 'recording')).toMatchObject({
+      state: 'recorded',
+      reason: expect.stringContaining('loads nbprov')
+    });
+    await expect
+      .poll(
+        async () =>
+          (await journalRecords(page, `${tmpPath}/opted.prov`, 'k-')).some(
+            r => r.type === 'exec_start' && r.source === 'print("recorded")'
+          ),
+        { timeout: 15000 }
+      )
+      .toBe(true);
     expect(await provFolders(page, tmpPath)).toEqual(['opted.prov']);
   });
 
@@ -79,15 +105,15 @@ test.describe('record: tracked', () => {
     const folder = `${tmpPath}/mine.prov`;
     const outputs = async () => (await journalRecords(page, folder, 'f-')).filter(r => r.type === 'exec_output').length;
     await expect.poll(outputs, { timeout: 15000 }).toBe(1);
-    await expect.poll(async () => (await journalRecords(page, folder, 'k-')).some(r => r.type === 'exec_start'), { timeout: 15000 }).toBe(true);
+    await expect
+      .poll(async () => (await journalRecords(page, folder, 'k-')).some(r => r.type === 'exec_start'), { timeout: 15000 })
+      .toBe(true);
 
     // The status bar pauses the current notebook; the switch is journaled and the kernel stops.
     await status(page).click();
     await expect(status(page)).toHaveText('nbprov: Paused');
     await expect(toggle(page)).toHaveText('Provenance: Paused');
-    await expect
-      .poll(async () => recordingSwitches(page, folder), { timeout: 15000 })
-      .toEqual(['recorded', 'paused']);
+    await expect.poll(async () => recordingSwitches(page, folder), { timeout: 15000 }).toEqual(['recorded', 'paused']);
     await page.notebook.runCell(1);
     expect(await kernelTracks(page)).toBe('idle');
     const kernelRecords = (await journalRecords(page, folder, 'k-')).length;
@@ -95,7 +121,9 @@ test.describe('record: tracked', () => {
     expect(await outputs()).toBe(1);
     expect((await journalRecords(page, folder, 'k-')).length).toBe(kernelRecords);
     const metadata = await page.evaluate(() => {
-      const widget = window.jupyterapp.shell.currentWidget as unknown as { content: { model: { getMetadata(k: string): unknown } } };
+      const widget = window.jupyterapp.shell.currentWidget as unknown as {
+        content: { model: { getMetadata(k: string): unknown } };
+      };
       return widget.content.model.getMetadata('nbprov');
     });
     expect(metadata).toMatchObject({ record: 'paused', id: expect.stringMatching(/^[0-9a-f]{32}$/) });
@@ -122,7 +150,9 @@ test.describe('record: off', () => {
   test('nothing is written; the setting applies live; exclude patterns keep a notebook off', async ({ page, tmpPath }) => {
     await open(page, tmpPath, 'quiet.ipynb', 'print("nothing")');
     // The invalid pattern is reported and the valid one kept.
-    await expect(page.locator('.Toastify__toast').filter({ hasText: '"[bad" is not a valid glob' })).toBeVisible({ timeout: 15000 });
+    await expect(page.locator('.Toastify__toast').filter({ hasText: '"[bad" is not a valid glob' })).toBeVisible({
+      timeout: 15000
+    });
     await page.notebook.runCell(0);
     await toggle(page).click(); // refused: the settings keep it off
     await expect(page.locator('.Toastify__toast').filter({ hasText: 'recording is off in the settings' })).toBeVisible();
@@ -143,9 +173,11 @@ test.describe('record: off', () => {
       await registry.set('nbprov:plugin', 'record', 'all');
     });
     await expect(toggle(page)).toHaveText('Provenance: Recorded');
-    await expect.poll(async () => (await kernelTracks(page)), { timeout: 15000 }).toBe('tracking');
+    await expect.poll(async () => await kernelTracks(page), { timeout: 15000 }).toBe('tracking');
     await expect
-      .poll(async () => (await journalRecords(page, `${tmpPath}/quiet.prov`, 'f-')).find(r => r.type === 'recording'), { timeout: 15000 })
+      .poll(async () => (await journalRecords(page, `${tmpPath}/quiet.prov`, 'f-')).find(r => r.type === 'recording'), {
+        timeout: 15000
+      })
       .toMatchObject({ state: 'recorded', reason: expect.stringContaining('settings changed') });
     await page.notebook.activate('draft.ipynb');
     await expect(status(page)).toHaveText('nbprov: Off');
@@ -167,7 +199,15 @@ test.describe('forget', () => {
       return Promise.all(names.map(async name => readText(page, `${folder}/journal/${name}`))).then(texts => texts.join(''));
     };
     await expect.poll(everything, { timeout: 15000 }).toContain('tok-12345');
-    await expect.poll(async () => (await journalRecords(page, folder, 'k-')).some(r => r.type === 'kernel_output' && JSON.stringify(r).includes('tok-12345')), { timeout: 15000 }).toBe(true);
+    await expect
+      .poll(
+        async () =>
+          (await journalRecords(page, folder, 'k-')).some(
+            r => r.type === 'kernel_output' && JSON.stringify(r).includes('tok-12345')
+          ),
+        { timeout: 15000 }
+      )
+      .toBe(true);
 
     // Cancel first: nothing goes.
     let result = page.evaluate(() => window.jupyterapp.commands.execute('nbprov:forget-history'));
@@ -186,7 +226,13 @@ test.describe('forget', () => {
     // The page and the kernel keep recording, into new files, without the forgotten lines.
     await page.notebook.runCell(1);
     await expect.poll(everything, { timeout: 15000 }).toContain('after forget');
-    await expect.poll(async () => (await journalRecords(page, folder, 'k-')).some(r => r.type === 'exec_start' && r.source === 'print("after forget")'), { timeout: 15000 }).toBe(true);
+    await expect
+      .poll(
+        async () =>
+          (await journalRecords(page, folder, 'k-')).some(r => r.type === 'exec_start' && r.source === 'print("after forget")'),
+        { timeout: 15000 }
+      )
+      .toBe(true);
     expect(await everything()).not.toContain('tok-12345');
   });
 });

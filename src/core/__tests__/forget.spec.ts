@@ -12,9 +12,19 @@ function listing(): IProvListing {
         text:
           [
             line({ type: 'page_start', t: '2026-11-01T10:00:00.000Z', page: 'p', notebook: 'n.ipynb', user: 'u' }),
-            line({ type: 'exec_output', t: '2026-11-01T10:00:01.000Z', cell: 'c', outputs: [{ output_type: 'stream', text: 'tok1', blob }] }),
+            line({
+              type: 'exec_output',
+              t: '2026-11-01T10:00:01.000Z',
+              cell: 'c',
+              outputs: [{ output_type: 'stream', text: 'tok1', blob }]
+            }),
             '{"type": "exec_output", "t": "2026-11-01T1',
-            line({ type: 'exec_output', t: '2026-12-02T10:00:01.000Z', cell: 'c', outputs: [{ output_type: 'stream', text: 'late' }] })
+            line({
+              type: 'exec_output',
+              t: '2026-12-02T10:00:01.000Z',
+              cell: 'c',
+              outputs: [{ output_type: 'stream', text: 'late' }]
+            })
           ].join('\n') + '\n'
       },
       {
@@ -28,7 +38,15 @@ function listing(): IProvListing {
         name: 'k-live.jsonl',
         text: [
           line({ type: 'kernel_start', t: '2026-11-30T09:00:00.000Z', seq: 1 }),
-          line({ type: 'kernel_output', t: '2026-12-02T09:00:00.000Z', seq: 2, exec: 'e', index: 0, outputs: [{ output_type: 'stream', text: 'x' }], final: true })
+          line({
+            type: 'kernel_output',
+            t: '2026-12-02T09:00:00.000Z',
+            seq: 2,
+            exec: 'e',
+            index: 0,
+            outputs: [{ output_type: 'stream', text: 'x' }],
+            final: true
+          })
         ].join('\n')
       },
       { name: 'notes.txt', text: 'not a journal file' }
@@ -43,11 +61,19 @@ describe('planForget', () => {
   it('forgets everything: every journal file, blob and stored artifact, never other names', () => {
     const plan = planForget(listing(), { outputsOnly: false, before: null });
     expect(plan.delete.sort()).toEqual(
-      ['journal/f-0011223344556677-0000.jsonl', 'journal/k-old.jsonl', 'journal/k-live.jsonl', `blobs/${blob}`, `artifacts/${artifact}`].sort()
+      [
+        'journal/f-0011223344556677-0000.jsonl',
+        'journal/k-old.jsonl',
+        'journal/k-live.jsonl',
+        `blobs/${blob}`,
+        `artifacts/${artifact}`
+      ].sort()
     );
     expect(plan.rewrite).toEqual([]);
     expect(plan.records).toBe(8);
-    expect(describePlan(plan, { outputsOnly: false, before: null })).toMatch(/3 journal files, 8 records, 1 blob, 1 stored artifact.*earlier export/);
+    expect(describePlan(plan, { outputsOnly: false, before: null })).toMatch(
+      /3 journal files, 8 records, 1 blob, 1 stored artifact.*earlier export/
+    );
   });
 
   it('outputs only: empties every output list, drops damaged lines, deletes blobs, keeps the rest', () => {

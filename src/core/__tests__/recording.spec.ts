@@ -27,7 +27,10 @@ describe('exclude globs', () => {
   it('keeps the valid patterns and names each invalid one', () => {
     const { settings: parsed, errors } = parseRecordingSettings({ record: 'all', exclude: ['[oops', '**/scratch/**', 3] });
     expect(parsed.exclude.map(e => e.pattern)).toEqual(['**/scratch/**']);
-    expect(errors).toEqual([expect.stringContaining('"[oops" is not a valid glob'), expect.stringContaining('3 is not a string')]);
+    expect(errors).toEqual([
+      expect.stringContaining('"[oops" is not a valid glob'),
+      expect.stringContaining('3 is not a string')
+    ]);
   });
 
   it('falls back to the default for an unknown record value', () => {
@@ -45,7 +48,10 @@ describe('decideRecording', () => {
     const off = settings({ record: 'off' });
     expect(decideRecording(all, 'a.ipynb', null).state).toBe('recorded');
     expect(decideRecording(all, 'a.ipynb', 'paused').state).toBe('paused');
-    expect(decideRecording(all, 'scratch/a.ipynb', 'on')).toEqual({ state: 'off', reason: expect.stringContaining('**/scratch/**') });
+    expect(decideRecording(all, 'scratch/a.ipynb', 'on')).toEqual({
+      state: 'off',
+      reason: expect.stringContaining('**/scratch/**')
+    });
     expect(decideRecording(tracked, 'a.ipynb', null).state).toBe('off');
     expect(decideRecording(tracked, 'a.ipynb', 'on').state).toBe('recorded');
     expect(decideRecording(tracked, 'a.ipynb', 'paused').state).toBe('paused');
