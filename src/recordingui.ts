@@ -10,6 +10,8 @@ import { IRecordingDecision, RecordingState } from './core/recording';
 import { NbprovTracker, NotebookSession } from './tracker';
 
 const LABELS: Record<RecordingState, string> = { recorded: 'Recorded', paused: 'Paused', off: 'Off' };
+/** The toolbar shows a glyph as wide as the other toolbar icons: a wider item pushes JupyterLab's own into the overflow menu. */
+const GLYPHS: Record<RecordingState, string> = { recorded: '\u25cf', paused: '\u2016', off: '\u25cb' };
 
 /** Switches a session and tells the user when the settings keep it off. */
 export function toggleRecording(session: NotebookSession): IRecordingDecision {
@@ -21,10 +23,11 @@ export function toggleRecording(session: NotebookSession): IRecordingDecision {
   return decision;
 }
 
-function render(node: HTMLElement, session: NotebookSession | undefined, prefix: string): void {
+function render(node: HTMLElement, session: NotebookSession | undefined, label: (state: RecordingState) => string): void {
   const decision = session?.recording;
   node.dataset.nbprovRecording = decision?.state ?? 'none';
-  node.textContent = decision ? `${prefix}${LABELS[decision.state]}` : '';
+  node.textContent = decision ? label(decision.state) : '';
+  node.setAttribute('aria-label', decision ? `Provenance: ${LABELS[decision.state]}` : 'Provenance');
   node.title = decision
     ? `nbprov: ${LABELS[decision.state].toLowerCase()}: ${decision.reason}. Click to ${decision.state === 'recorded' ? 'pause' : 'record'}.`
     : '';
@@ -51,10 +54,10 @@ abstract class RecordingItem extends Widget {
   protected abstract session(): NotebookSession | undefined;
 
   protected onUpdateRequest(): void {
-    render(this.node, this.session(), this.prefix);
+    render(this.node, this.session(), state => this.label(state));
   }
 
-  protected abstract readonly prefix: string;
+  protected abstract label(state: RecordingState): string;
 
   dispose(): void {
     this.tracker.recordingChanged.disconnect(this.update, this);
@@ -73,7 +76,9 @@ export class RecordingToggle extends RecordingItem {
     this.update();
   }
 
-  protected readonly prefix = 'Provenance: ';
+  protected label(state: RecordingState): string {
+    return GLYPHS[state];
+  }
 
   protected session(): NotebookSession | undefined {
     return this.tracker.sessionOf(this._panelId);
@@ -91,7 +96,9 @@ export class RecordingStatus extends RecordingItem {
     this.update();
   }
 
-  protected readonly prefix = 'nbprov: ';
+  protected label(state: RecordingState): string {
+    return `nbprov: ${LABELS[state]}`;
+  }
 
   protected session(): NotebookSession | undefined {
     const id = this._currentPanelId();

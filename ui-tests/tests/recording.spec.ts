@@ -58,7 +58,7 @@ test.describe('record: tracked', () => {
   test('an unrelated notebook leaves no .prov folder; one that runs %load_ext nbprov does', async ({ page, tmpPath }) => {
     await open(page, tmpPath, 'unrelated.ipynb', 'secret_token = "ghp_" + "x" * 36\nprint("hello", secret_token)');
     await page.notebook.runCell(0);
-    await expect(toggle(page)).toHaveText('Provenance: Off');
+    await expect(toggle(page)).toHaveAttribute('aria-label', 'Provenance: Off');
     await expect(status(page)).toHaveText('nbprov: Off');
     expect(await kernelTracks(page)).toBe('idle');
     await page.waitForTimeout(QUIET_MS);
@@ -69,7 +69,7 @@ test.describe('record: tracked', () => {
     await open(page, tmpPath, 'opted.ipynb', '%load_ext nbprov', 'print("recorded")');
     await page.notebook.runCell(0);
     await page.notebook.runCell(1);
-    await expect(toggle(page)).toHaveText('Provenance: Recorded');
+    await expect(toggle(page)).toHaveAttribute('aria-label', 'Provenance: Recorded');
     await expect(status(page)).toHaveText('nbprov: Recorded');
     await expect
       .poll(
@@ -97,9 +97,9 @@ test.describe('record: tracked', () => {
   test('the toggle and the status bar switch one notebook and show its state', async ({ page, tmpPath }) => {
     await open(page, tmpPath, 'other.ipynb', 'print("other")');
     await open(page, tmpPath, 'mine.ipynb', 'print("before")', 'print("while paused")');
-    await expect(toggle(page)).toHaveText('Provenance: Off');
+    await expect(toggle(page)).toHaveAttribute('aria-label', 'Provenance: Off');
     await toggle(page).click();
-    await expect(toggle(page)).toHaveText('Provenance: Recorded');
+    await expect(toggle(page)).toHaveAttribute('aria-label', 'Provenance: Recorded');
     await expect(status(page)).toHaveText('nbprov: Recorded');
     await page.notebook.runCell(0);
     const folder = `${tmpPath}/mine.prov`;
@@ -112,7 +112,7 @@ test.describe('record: tracked', () => {
     // The status bar pauses the current notebook; the switch is journaled and the kernel stops.
     await status(page).click();
     await expect(status(page)).toHaveText('nbprov: Paused');
-    await expect(toggle(page)).toHaveText('Provenance: Paused');
+    await expect(toggle(page)).toHaveAttribute('aria-label', 'Provenance: Paused');
     await expect.poll(async () => recordingSwitches(page, folder), { timeout: 15000 }).toEqual(['recorded', 'paused']);
     await page.notebook.runCell(1);
     expect(await kernelTracks(page)).toBe('idle');
@@ -131,7 +131,7 @@ test.describe('record: tracked', () => {
     // The other notebook was never switched.
     await page.notebook.activate('other.ipynb');
     await expect(status(page)).toHaveText('nbprov: Off');
-    await expect(toggle(page)).toHaveText('Provenance: Off');
+    await expect(toggle(page)).toHaveAttribute('aria-label', 'Provenance: Off');
     expect(await provFolders(page, tmpPath)).toEqual(['mine.prov']);
 
     // Switched on again: a new page segment starts with the switch.
@@ -156,7 +156,7 @@ test.describe('record: off', () => {
     await page.notebook.runCell(0);
     await toggle(page).click(); // refused: the settings keep it off
     await expect(page.locator('.Toastify__toast').filter({ hasText: 'recording is off in the settings' })).toBeVisible();
-    await expect(toggle(page)).toHaveText('Provenance: Off');
+    await expect(toggle(page)).toHaveAttribute('aria-label', 'Provenance: Off');
     expect(await kernelTracks(page)).toBe('idle');
     await page.waitForTimeout(QUIET_MS);
     expect(await provFolders(page, tmpPath)).toEqual([]);
@@ -172,7 +172,7 @@ test.describe('record: off', () => {
       };
       await registry.set('nbprov:plugin', 'record', 'all');
     });
-    await expect(toggle(page)).toHaveText('Provenance: Recorded');
+    await expect(toggle(page)).toHaveAttribute('aria-label', 'Provenance: Recorded');
     await expect.poll(async () => await kernelTracks(page), { timeout: 15000 }).toBe('tracking');
     await expect
       .poll(async () => (await journalRecords(page, `${tmpPath}/quiet.prov`, 'f-')).find(r => r.type === 'recording'), {
