@@ -236,3 +236,32 @@ test.describe('forget', () => {
     expect(await everything()).not.toContain('tok-12345');
   });
 });
+
+test.describe('forget without a recording kernel', () => {
+  test.use({ mockSettings: nbprovSettings({ record: 'all', autoload: false }) });
+
+  test('nbprov:forget-history outputs only, through the Contents API: sources stay, outputs go', async ({ page, tmpPath }) => {
+    await open(page, tmpPath, 'pageonly.ipynb', 'print("tok-" + "67890")');
+    await page.notebook.runCell(0);
+    const folder = `${tmpPath}/pageonly.prov`;
+    const outputs = async () => (await journalRecords(page, folder, 'f-')).filter(r => r.type === 'exec_output');
+    await expect.poll(async () => JSON.stringify(await outputs()), { timeout: 15000 }).toContain('tok-67890');
+    expect(await listFiles(page, `${folder}/journal`)).not.toContainEqual(expect.stringMatching(/^k-/));
+
+    const result = page.evaluate(() => window.jupyterapp.commands.execute('nbprov:forget-history'));
+    await page.locator('.jp-Dialog').getByRole('button', { name: 'Forget outputs only' }).click();
+    expect(await result).toMatch(/removed from .*pageonly\.prov: outputs: 1 output/);
+    const records = await journalRecords(page, folder, 'f-');
+    expect(JSON.stringify(records)).not.toContain('tok-67890');
+    expect(records.filter(r => r.type === 'exec_output').map(r => r.outputs)).toEqual([[]]);
+    expect(records.some(r => r.type === 'source' && String(r.source).includes('"tok-" + "67890"'))).toBe(true);
+
+    // The page's next write starts a new segment instead of writing the old lines back.
+    await page.notebook.runCell(0);
+    await expect.poll(async () => (await outputs()).length, { timeout: 15000 }).toBe(2);
+    const texts = await Promise.all(
+      (await listFiles(page, `${folder}/journal`)).map(name => readText(page, `${folder}/journal/${name}`))
+    );
+    expect(texts.join('').match(/tok-67890/g)).toHaveLength(1); // the new output only
+  });
+});
