@@ -7,6 +7,7 @@ Metric values are real numbers; bools are accepted and stored as 0/1.
 from __future__ import annotations
 
 import atexit
+import datetime
 import getpass
 import os
 import re
@@ -21,7 +22,7 @@ from typing import Any
 from . import redact as redaction
 from ._version import __version__
 from .execution import ExecutionTracker, parent_request
-from .export import run_cli_export
+from .export import FORGET_TIMEOUT_S, run_cli_export, run_cli_forget
 from .identity import (
     locate_notebook,
     read_notebook_id,
@@ -50,6 +51,7 @@ __all__ = [
     "log_artifact",
     "set_tag",
     "export",
+    "forget",
     "show",
     "load_ipython_extension",
     "unload_ipython_extension",
@@ -415,6 +417,46 @@ def export(notebook: str | os.PathLike[str] | None = None) -> Path:
     tracking.flush()
     notebook_path = Path(notebook) if notebook is not None else tracking.notebook_path
     return run_cli_export(notebook_path, tracking.session)
+
+
+def forget(
+    notebook: str | os.PathLike[str] | None = None,
+    outputs_only: bool = False,
+    before: str | datetime.date | None = None,
+) -> str:
+    """Delete the notebook's recorded history, as ``nbprov forget`` does (every journal file, blob and
+    stored artifact; only outputs with ``outputs_only``; only what was recorded before ``before``, a
+    date, a date-time (naive: UTC) or an ISO string); prints and returns what was removed. This
+    kernel's journal keeps recording: nothing is written while the files are removed, and its next
+    records start a new journal file."""
+    if isinstance(before, datetime.datetime):
+        stamp: str | None = before.isoformat(timespec="milliseconds")
+    elif isinstance(before, datetime.date):
+        stamp = before.isoformat()
+    elif before is None or isinstance(before, str):
+        stamp = before
+    else:
+        raise TypeError("nbprov.forget: before must be a date, a datetime or an ISO string")
+    if notebook is not None:
+        notebook_path = Path(notebook)
+    elif _tracking is not None:
+        notebook_path = _tracking.notebook_path
+    else:
+        from IPython import get_ipython
+
+        located = locate_notebook(_settings["notebook"], getattr(get_ipython(), "user_ns", None), Path.cwd())
+        if located.source is None:
+            raise ValueError("nbprov.forget: this kernel does not know its notebook; pass notebook=<path>.ipynb")
+        notebook_path = located.path
+    if _tracking is not None:
+        _tracking.flush()
+        message = _tracking.writer.run_exclusively(
+            lambda: run_cli_forget(notebook_path, outputs_only, stamp), FORGET_TIMEOUT_S + 5
+        )
+    else:
+        message = run_cli_forget(notebook_path, outputs_only, stamp)
+    print(message)
+    return message
 
 
 def show(run_ids: Sequence[str] = (), metrics: Sequence[str] = (), x_axis: str = "step") -> Any:

@@ -11,6 +11,7 @@ from .identity import read_notebook_id, resolve_folder
 
 CLI_PATH = Path(__file__).parent / "cli" / "nbprov.cjs"
 EXPORT_TIMEOUT_S = 600
+FORGET_TIMEOUT_S = 120
 
 
 def node_executable() -> str:
@@ -59,3 +60,21 @@ def run_cli_export(notebook_path: Path, live_session: str | None) -> Path:
     if not prov_json.is_file():
         raise RuntimeError(f"nbprov.export: the CLI succeeded but wrote no {prov_json}")
     return prov_json
+
+
+def run_cli_forget(notebook_path: Path, outputs_only: bool, before: str | None) -> str:
+    """``nbprov forget`` on ``notebook_path``; returns what the CLI says it removed."""
+    if notebook_path.suffix != ".ipynb":
+        raise ValueError(f"nbprov.forget: not a notebook file: {str(notebook_path)!r}")
+    command = cli_command("forget", str(notebook_path))
+    if outputs_only:
+        command.append("--outputs-only")
+    if before is not None:
+        command += ["--before", before]
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=FORGET_TIMEOUT_S)
+    except subprocess.TimeoutExpired as error:
+        raise RuntimeError(f"nbprov.forget: the CLI did not finish within {FORGET_TIMEOUT_S} s") from error
+    if completed.returncode != 0:
+        raise RuntimeError(f"nbprov.forget: {completed.stderr[-4000:].strip()}")
+    return completed.stdout.strip()

@@ -223,6 +223,30 @@ class JournalWriter:
             time.sleep(FLUSH_POLL_S)
         return marker.done and self._failure is None
 
+    def run_exclusively(self, work: Callable[[], Any], timeout: float) -> Any:
+        """Write what is queued, then run ``work()`` on the journal thread, so that no line is written
+        while it runs (it may rewrite or delete the journal file: the next write opens it again).
+        Returns its result or raises its exception; TimeoutError if it did not finish in time."""
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def exclusive() -> None:
+            self._write()
+            try:
+                outcome["result"] = work()
+            except BaseException as error:  # handed to the caller
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        self.call(exclusive)
+        self.wake()
+        if not done.wait(timeout):
+            raise TimeoutError("nbprov: the journal thread did not run the task in time")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome.get("result")
+
     def relocated(self, folder: Path) -> None:
         """The journal folder was moved (the notebook was renamed): path-based work uses the new
         place from now on; the open file descriptor already follows the move."""
@@ -352,7 +376,11 @@ class JournalWriter:
 
     def _open(self) -> int:
         if self._fd is not None:
-            return self._fd
+            if os.fstat(self._fd).st_nlink > 0:
+                return self._fd
+            # The file was deleted or replaced (``nbprov forget``): the next lines start a new one.
+            os.close(self._fd)
+            self._fd = None
         try:
             self._fd = _open_append(self.folder, self.path)
         except OSError as error:

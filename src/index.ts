@@ -4,7 +4,12 @@ import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import { listIcon } from '@jupyterlab/ui-components';
+
+import { IRecordingSettings, parseRecordingSettings } from './core/recording';
+import { forgetHistory } from './forgetcommand';
+import { RecordingStatus, RecordingToggle, toggleRecording } from './recordingui';
 
 import { ContentsService } from './service';
 import { privacy } from './privacy';
@@ -38,7 +43,7 @@ async function exportNotebook(app: JupyterFrontEnd, session: NotebookSession, se
     autoClose: false
   });
   try {
-    await session.recorder.journal.flush();
+    await session.flush();
     const journal = await session.readJournal();
     const live = session.channel.session;
     const blobs = await service.listFiles(PathExt.join(folder, 'blobs'));
@@ -85,14 +90,15 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
   description: 'Records the provenance of notebook sessions and training runs.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ISettingRegistry, ICommandPalette, IJupyterWidgetRegistry],
+  optional: [ISettingRegistry, ICommandPalette, IJupyterWidgetRegistry, IStatusBar],
   provides: INbprovTracker,
   activate: async (
     app: JupyterFrontEnd,
     notebooks: INotebookTracker,
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
-    widgetRegistry: IJupyterWidgetRegistry | null
+    widgetRegistry: IJupyterWidgetRegistry | null,
+    statusBar: IStatusBar | null
   ): Promise<INbprovTracker> => {
     const service = new ContentsService(app.serviceManager.contents);
     const tracker = new NbprovTracker(service);
@@ -105,26 +111,51 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     });
     const settings = settingRegistry ? await settingRegistry.load(PLUGIN_ID).catch(() => null) : null;
     const setting = (key: 'autoload' | 'energy'): boolean => (settings?.get(key).composite as boolean | undefined) ?? true;
+    let recording: IRecordingSettings = parseRecordingSettings({}).settings;
+    const readRecordingSettings = () => {
+      const parsed = parseRecordingSettings({
+        record: settings?.get('record').composite,
+        exclude: settings?.get('exclude').composite
+      });
+      recording = parsed.settings;
+      if (parsed.errors.length) {
+        Notification.warning(`nbprov settings: ${parsed.errors.join('; ')}.`, { autoClose: false });
+      }
+    };
+    readRecordingSettings();
+    settings?.changed.connect(() => {
+      readRecordingSettings();
+      tracker.all().forEach(session => session.settingsChanged());
+    });
+    const sessionSettings = { recording: () => recording, autoload: () => setting('autoload'), energy: () => setting('energy') };
     const user = app.serviceManager.user?.identity?.username ?? 'anonymous';
     const applyPrivacy = (): void => privacy.update(settings?.get('redact').composite, settings?.get('gitignore').composite);
     applyPrivacy();
     settings?.changed.connect(applyPrivacy);
 
     notebooks.widgetAdded.connect(async (_, panel: NotebookPanel) => {
+      panel.toolbar.insertItem(10, 'nbprov-recording', new RecordingToggle(tracker, panel.id));
       await panel.context.ready;
       const session = new NotebookSession({
         panel,
         service,
         store: tracker.storeFor(panel.context.path),
         user,
-        autoload: setting('autoload'),
-        energy: setting('energy')
+        settings: sessionSettings
       });
       tracker.add(panel.id, session);
       panel.disposed.connect(() => tracker.remove(panel.id));
     });
+    const status = new RecordingStatus(tracker, () => notebooks.currentWidget?.id ?? null);
     notebooks.currentChanged.connect((_, panel) => {
       tracker.currentNotebook = panel?.context.path ?? null;
+      status.update();
+    });
+    statusBar?.registerStatusItem('nbprov:recording', {
+      item: status,
+      align: 'left',
+      rank: 5,
+      isActive: () => notebooks.currentWidget !== null && app.shell.currentWidget === notebooks.currentWidget
     });
 
     const currentSession = (): NotebookSession | undefined =>
@@ -137,6 +168,25 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       execute: async () => {
         const session = currentSession();
         return session ? exportNotebook(app, session, service) : undefined;
+      }
+    });
+    app.commands.addCommand(CommandIDs.toggleRecording, {
+      label: 'Toggle Provenance Recording',
+      caption: 'Record or pause the provenance of the current notebook',
+      isEnabled: () => currentSession() !== undefined,
+      execute: () => {
+        const session = currentSession();
+        return session ? toggleRecording(session).state : undefined;
+      }
+    });
+    app.commands.addCommand(CommandIDs.forgetHistory, {
+      label: 'Forget Provenance History…',
+      caption: "Delete the current notebook's recorded history (journal, blobs, stored artifacts), after confirmation",
+      describedBy: { args: { type: 'object', properties: { before: { type: 'string' } } } },
+      isEnabled: () => currentSession() !== undefined,
+      execute: async args => {
+        const session = currentSession();
+        return session ? forgetHistory(service, session, { before: args.before as string | undefined }) : undefined;
       }
     });
     app.commands.addCommand(CommandIDs.runs, {
@@ -165,6 +215,8 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     }
     palette?.addItem({ command: CommandIDs.export, category: 'Provenance' });
     palette?.addItem({ command: CommandIDs.openRuns, category: 'Provenance' });
+    palette?.addItem({ command: CommandIDs.toggleRecording, category: 'Provenance' });
+    palette?.addItem({ command: CommandIDs.forgetHistory, category: 'Provenance' });
     return tracker;
   }
 };

@@ -148,16 +148,25 @@ export class FrontendJournal {
     const journal = PathExt.join(await this._folderReady, 'journal');
     await this._service.ensureDirectory(journal);
     const segmentPath = () => PathExt.join(journal, `f-${this.page}-${String(this._segment).padStart(4, '0')}.jsonl`);
+    if (this._segmentText.length && (await this._service.modified(segmentPath())) !== this._segmentModified) {
+      // Someone else changed or deleted the segment (`nbprov forget`): never write its old lines back.
+      this._startSegment();
+    }
     for (const line of lines) {
       if (this._segmentText.length && this._segmentText.length + line.length > SEGMENT_LIMIT) {
         // The full segment is written one last time before the next one starts.
         await this._service.writeText(segmentPath(), this._segmentText);
-        this._segment++;
-        this._segmentText = '';
+        this._startSegment();
       }
       this._segmentText += line;
     }
-    await this._service.writeText(segmentPath(), this._segmentText);
+    this._segmentModified = await this._service.writeText(segmentPath(), this._segmentText);
+  }
+
+  private _startSegment(): void {
+    this._segment++;
+    this._segmentText = '';
+    this._segmentModified = null;
   }
 
   private _folder = '';
@@ -166,6 +175,7 @@ export class FrontendJournal {
   private _queued: string[] = [];
   private _segment = 0;
   private _segmentText = '';
+  private _segmentModified: string | null = null;
   private _timer: ReturnType<typeof setTimeout> | null = null;
   private _writing: Promise<void> = Promise.resolve();
   private _blobsWritten = new Set<string>();

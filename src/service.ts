@@ -131,8 +131,24 @@ export class ContentsService implements IIdentityReader {
     }
   }
 
-  async writeText(path: string, text: string): Promise<void> {
-    await this._contents.save(path, { type: 'file', format: 'text', content: text });
+  /** Writes a text file; returns its modification time as the server reports it. */
+  async writeText(path: string, text: string): Promise<string> {
+    return (await this._contents.save(path, { type: 'file', format: 'text', content: text })).last_modified;
+  }
+
+  /** A file's modification time, or null when it does not exist. */
+  async modified(path: string): Promise<string | null> {
+    return this._contents.get(path, { content: false }).then(
+      model => model.last_modified,
+      () => null
+    );
+  }
+
+  /** Deletes a file (a missing one is not an error). */
+  async delete(path: string): Promise<void> {
+    if (await this.exists(path)) {
+      await this._contents.delete(path);
+    }
   }
 
   async writeBytes(path: string, bytes: Uint8Array): Promise<void> {
@@ -215,6 +231,44 @@ export class KernelChannel {
     ].join('\n');
     await this._executeSilently(kernel, code);
     kernel.createComm(COMM_TARGET).open({});
+  }
+
+  /**
+   * Stops the kernel extension (the notebook was paused or its recording turned off): the kernel
+   * ends its open runs and closes its journal. Heard when the kernel is idle.
+   */
+  async unloadKernelExtension(): Promise<void> {
+    const kernel = await this._pythonKernel();
+    if (!kernel) {
+      return;
+    }
+    const code = [
+      'import sys as _sys',
+      'if "nbprov" in _sys.modules:',
+      '    _sys.modules["nbprov"].unload_ipython_extension(get_ipython())',
+      'del _sys'
+    ].join('\n');
+    await this._executeSilently(kernel, code);
+  }
+
+  /**
+   * Forgets the notebook's history through the kernel (`nbprov.forget`, the bundled CLI): its journal
+   * thread writes nothing meanwhile and then starts a new file, and files are unlinked for good,
+   * which the Contents API cannot promise (it may move them to the trash while the kernel appends).
+   */
+  async forgetInKernel(options: { notebook: string; outputsOnly: boolean; before: string | null }): Promise<boolean> {
+    const kernel = await this._pythonKernel();
+    if (!kernel) {
+      return false;
+    }
+    const before = options.before === null ? 'None' : JSON.stringify(options.before);
+    const code = [
+      'import nbprov as _nbprov',
+      `_nbprov.forget(notebook=${JSON.stringify(options.notebook)}, outputs_only=${options.outputsOnly ? 'True' : 'False'}, before=${before})`,
+      'del _nbprov'
+    ].join('\n');
+    await this._executeSilently(kernel, code);
+    return true;
   }
 
   /**

@@ -194,6 +194,10 @@ export function seriesKey(metric: string, ctx: number | null): string {
 export const CommandIDs = {
   export: 'nbprov:export',
   openRuns: 'nbprov:open-runs',
+  /** Records or pauses the current notebook; returns its new state. */
+  toggleRecording: 'nbprov:toggle-recording',
+  /** Deletes the current notebook's recorded history after a confirmation dialog; returns what it removed. */
+  forgetHistory: 'nbprov:forget-history',
   /** Returns the current notebook's runs with their series as plain data (for tests and scripts). */
   runs: 'nbprov:runs'
 } as const;

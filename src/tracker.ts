@@ -4,7 +4,7 @@
  */
 import { Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
-import { NotebookPanel } from '@jupyterlab/notebook';
+import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import {
@@ -18,6 +18,14 @@ import {
 } from './core/identity';
 import { IJournalWarning, parseJournal } from './core/journal';
 import { findProvFolders } from './core/project';
+import {
+  choiceOfMetadata,
+  decideRecording,
+  IRecordingDecision,
+  IRecordingSettings,
+  optsIn,
+  RecordingChoice
+} from './core/recording';
 import { NotebookRecorder } from './recorder';
 import { privacy } from './privacy';
 import { ContentsService, IJournalText, ILiveRecords, KernelChannel, kernelPath } from './service';
@@ -63,13 +71,19 @@ export function applyJournal(
   return { gaps, warnings: parsed.warnings, sessions: bySession.size };
 }
 
+/** The settings a notebook session reads, current whenever read (they apply live). */
+export interface ISessionSettings {
+  recording(): IRecordingSettings;
+  autoload(): boolean;
+  energy(): boolean;
+}
+
 export interface INotebookSessionOptions {
   panel: NotebookPanel;
   service: ContentsService;
   store: RunStore;
   user: string;
-  autoload: boolean;
-  energy: boolean;
+  settings: ISessionSettings;
 }
 
 /**
@@ -150,27 +164,70 @@ export class NotebookSession {
     this.panel = panel;
     this.store = store;
     this._service = service;
+    this._settings = options.settings;
+    this._user = options.user;
     this.channel = new KernelChannel(panel.sessionContext);
-    this.recorder = new NotebookRecorder(panel, service, this.channel, options.user);
     this.located = this._locate();
     this.channel.received.connect((_, live) => this._onLive(live));
     this.channel.hello.connect((_, hello) => {
       this.store.markCrashed(new Set([hello.session]));
-      void this.located.then(() => this._checkKernelFolder(hello.journal));
+      if (this._decision.state === 'recorded') {
+        void this.located.then(() => this._checkKernelFolder(hello.journal));
+      } else {
+        // A kernel that records by itself: the notebook loaded nbprov.
+        this._optIn('the kernel records (the notebook loaded nbprov)');
+      }
     });
     this.channel.kernelLost.connect(() => this.store.markCrashed(new Set()));
+    NotebookActions.executionScheduled.connect(this._onScheduled, this);
     void this.reload();
-    if (options.autoload) {
-      const load = () =>
-        void this.located
-          .then(() =>
-            this.channel.loadKernelExtension({ notebook: kernelPath(this.path), notebookId: this._id, energy: options.energy })
-          )
-          .catch(reason => console.warn('nbprov: could not load the kernel extension', reason));
-      panel.sessionContext.ready.then(load);
-      panel.sessionContext.kernelChanged.connect(() => void panel.sessionContext.ready.then(load));
-      this.channel.kernelRestarted.connect(load);
+    this._decision = this._decide();
+    if (this._decision.state === 'recorded') {
+      this._startRecording(null);
     }
+    const load = () => void this._autoload();
+    panel.sessionContext.ready.then(load);
+    panel.sessionContext.kernelChanged.connect(() => void panel.sessionContext.ready.then(load));
+    this.channel.kernelRestarted.connect(load);
+  }
+
+  /** Whether the notebook is recorded, paused or off, and why. */
+  get recording(): IRecordingDecision {
+    return this._decision;
+  }
+
+  /** Emitted when `recording` changes. */
+  get recordingChanged(): ISignal<this, IRecordingDecision> {
+    return this._recordingChanged;
+  }
+
+  /**
+   * The toggle: pauses a recorded notebook, records a paused one or one that has not opted in; a
+   * notebook that the settings keep off stays off (the returned decision says why).
+   */
+  toggle(): IRecordingDecision {
+    if (this._decision.state === 'recorded') {
+      this._choose('paused', 'paused with the toggle');
+    } else if (this._wouldRecordIfChosen()) {
+      this._choose('on', 'switched on with the toggle');
+    }
+    return this._decision;
+  }
+
+  /** The settings changed: the new `record`, `exclude` and `autoload` apply now. */
+  settingsChanged(): void {
+    this._update('the settings changed');
+    void this._autoload();
+  }
+
+  /** Writes what the page has queued for the journal (nothing when not recorded). */
+  async flush(): Promise<void> {
+    await this.recorder?.journal.flush();
+  }
+
+  /** The recorder while the notebook is recorded, else null. */
+  get recorder(): NotebookRecorder | null {
+    return this._recorder;
   }
 
   /** Resolves once the notebook's id and provenance folder are known. */
@@ -179,7 +236,6 @@ export class NotebookSession {
   readonly panel: NotebookPanel;
   readonly store: RunStore;
   readonly channel: KernelChannel;
-  readonly recorder: NotebookRecorder;
 
   get path(): string {
     return this.panel.context.path;
@@ -198,9 +254,17 @@ export class NotebookSession {
   /** The notebook was renamed or moved to `newPath`: its provenance follows, and its kernel is told. */
   async followRename(newPath: string): Promise<void> {
     await this.located;
+    if (this._recorder === null && !(await this._service.exists(this._folder))) {
+      // Nothing recorded: nothing to move, and no folder is created for it.
+      this._folder = (await this._service.locate(newPath, this._id)).folder;
+      this._update('the notebook was renamed');
+      return;
+    }
+    const recorder = this._recorder;
     this._folder = await moveProvenance(this._service, this._folder, newPath, this._id, (target, move) =>
-      this.recorder.journal.moveTo(target, move)
+      recorder ? recorder.journal.moveTo(target, move) : move()
     );
+    this._update('the notebook was renamed');
     await this.channel
       .tellNotebookMoved({ notebook: kernelPath(newPath), notebookId: this._id })
       .catch(reason => console.warn('nbprov: could not tell the kernel where its notebook went', reason));
@@ -235,39 +299,140 @@ export class NotebookSession {
   }
 
   dispose(): void {
-    this.recorder.dispose();
+    NotebookActions.executionScheduled.disconnect(this._onScheduled, this);
+    this._recorder?.dispose();
     this.channel.dispose();
     if (this._catchUp !== null) {
       clearTimeout(this._catchUp);
     }
   }
 
-  /** Finds the notebook's id and provenance folder; a notebook without an id gets one in its metadata. */
+  /** Finds the notebook's id and provenance folder, reading only: nothing is written before recording starts. */
   private async _locate(): Promise<void> {
-    const model = this.panel.content.model!;
-    const metadata = model.getMetadata('nbprov') as unknown;
-    const known = idOfMetadata(metadata);
-    const name = PathExt.basename(this.path);
+    const known = idOfMetadata(this.panel.content.model!.getMetadata('nbprov') as unknown);
     try {
       const location = await this._service.locate(this.path, known);
       this._folder = location.folder;
       this._id = location.id;
-      if (location.note) {
-        Notification.info(`nbprov: the provenance of ${name} is in ${location.folder} (${location.note}).`, { autoClose: 10000 });
-      }
-      await this._service.writeIdentity(this._folder, this._id, name, privacy.gitignore);
+      this._locationNote = location.note;
     } catch (error) {
       console.error('nbprov: could not locate the provenance folder', error);
       this._folder = primaryFolder(this.path);
       this._id = known ?? newId();
     }
-    this.recorder.journal.setFolder(this._folder);
-    if (this._id !== known) {
+  }
+
+  /** Recording starts: the folder's identity is written and a notebook without an id gets one in its metadata. */
+  private async _claim(): Promise<void> {
+    await this.located;
+    const model = this.panel.content.model!;
+    const metadata = model.getMetadata('nbprov') as unknown;
+    const name = PathExt.basename(this.path);
+    if (this._locationNote) {
+      Notification.info(`nbprov: the provenance of ${name} is in ${this._folder} (${this._locationNote}).`, { autoClose: 10000 });
+      this._locationNote = null;
+    }
+    try {
+      await this._service.writeIdentity(this._folder, this._id, name, privacy.gitignore);
+    } catch (error) {
+      console.error('nbprov: could not write the provenance identity', error);
+    }
+    if (idOfMetadata(metadata) !== this._id) {
       model.setMetadata('nbprov', { ...(isObject(metadata) ? metadata : {}), id: this._id });
       // Saved now, as autosave would soon: a rename outside JupyterLab is found by the id on disk.
       if (this.panel.context.contentsModel?.writable !== false) {
         await this.panel.context.save().catch(error => console.warn('nbprov: could not save the notebook id', error));
       }
+    }
+  }
+
+  private _decide(): IRecordingDecision {
+    return decideRecording(this._settings.recording(), this.path, this._choice());
+  }
+
+  private _choice(): RecordingChoice {
+    return choiceOfMetadata(this.panel.content.model?.getMetadata('nbprov'));
+  }
+
+  /** True when choosing `on` would record: neither the settings nor an exclude pattern keep it off. */
+  private _wouldRecordIfChosen(): boolean {
+    return decideRecording(this._settings.recording(), this.path, 'on').state === 'recorded';
+  }
+
+  /** Stores the choice in `metadata.nbprov.record` (saved with the notebook) and applies it. */
+  private _choose(choice: 'on' | 'paused', why: string): void {
+    const model = this.panel.content.model!;
+    const metadata = model.getMetadata('nbprov') as unknown;
+    model.setMetadata('nbprov', { ...(isObject(metadata) ? metadata : {}), record: choice });
+    this._update(why);
+  }
+
+  /** A notebook without a choice that uses nbprov opts in (`record: tracked`). */
+  private _optIn(why: string): void {
+    if (this._decision.state === 'off' && this._choice() === null && this._wouldRecordIfChosen()) {
+      this._choose('on', why);
+    }
+  }
+
+  private _onScheduled(
+    _sender: unknown,
+    args: { notebook: unknown; cell: { model: { sharedModel: { getSource(): string } } } }
+  ): void {
+    if (
+      args.notebook === this.panel.content &&
+      this._decision.state === 'off' &&
+      optsIn(args.cell.model.sharedModel.getSource())
+    ) {
+      this._optIn('the notebook loads nbprov');
+    }
+  }
+
+  /** Applies the current decision: starts or stops the page's recorder, journaling the switch. */
+  private _update(why: string): void {
+    const decision = this._decide();
+    const previous = this._decision;
+    this._decision = decision;
+    if (decision.state === 'recorded' && this._recorder === null) {
+      this._startRecording(why);
+      void this._autoload();
+    } else if (decision.state !== 'recorded' && this._recorder !== null) {
+      this._recorder.journal.append({ type: 'recording', state: decision.state, reason: `${why}: ${decision.reason}` });
+      this._recorder.dispose();
+      this._recorder = null;
+      // The kernel stops too; a notebook that calls nbprov again starts it again (its explicit choice).
+      void this.channel
+        .unloadKernelExtension()
+        .catch(reason => console.warn('nbprov: could not stop the kernel extension', reason));
+    }
+    if (decision.state !== previous.state || decision.reason !== previous.reason) {
+      this._recordingChanged.emit(decision);
+    }
+  }
+
+  /** A recorder for this page; `why` (a switch, not the notebook's opening) is journaled. */
+  private _startRecording(why: string | null): void {
+    const recorder = new NotebookRecorder(this.panel, this._service, this.channel, this._user);
+    this._recorder = recorder;
+    if (why !== null) {
+      recorder.journal.append({ type: 'recording', state: 'recorded', reason: `${why}: ${this._decision.reason}` });
+    }
+    void this._claim().then(() => recorder.journal.setFolder(this._folder));
+  }
+
+  /** Loads the kernel extension into the kernel of a recorded notebook (setting `autoload`). */
+  private async _autoload(): Promise<void> {
+    if (this._decision.state !== 'recorded' || !this._settings.autoload()) {
+      return;
+    }
+    try {
+      await this.located;
+      await this.channel.loadKernelExtension({
+        notebook: kernelPath(this.path),
+        notebookId: this._id,
+        energy: this._settings.energy()
+      });
+    } catch (reason) {
+      console.warn('nbprov: could not load the kernel extension', reason);
     }
   }
 
@@ -306,6 +471,12 @@ export class NotebookSession {
   }
 
   private readonly _service: ContentsService;
+  private readonly _settings: ISessionSettings;
+  private readonly _user: string;
+  private _recorder: NotebookRecorder | null = null;
+  private _decision: IRecordingDecision;
+  private _recordingChanged = new Signal<this, IRecordingDecision>(this);
+  private _locationNote: string | null = null;
   private _folder = '';
   private _id = '';
   private _warnedFolder: string | null = null;
@@ -360,6 +531,18 @@ export class NbprovTracker implements INbprovTracker {
   add(panelId: string, session: NotebookSession): void {
     this.sessions.set(panelId, session);
     session.channel.sessionChanged.connect(() => this._sessionsChanged.emit(), this);
+    session.recordingChanged.connect(() => this._recordingChanged.emit(panelId), this);
+    this._recordingChanged.emit(panelId);
+  }
+
+  /** Emitted with a panel id when its notebook's recording state may have changed. */
+  get recordingChanged(): ISignal<this, string> {
+    return this._recordingChanged;
+  }
+
+  /** Every tracked notebook session. */
+  all(): NotebookSession[] {
+    return Array.from(this.sessions.values());
   }
 
   /** The session of a notebook panel, if tracked. */
@@ -374,6 +557,7 @@ export class NbprovTracker implements INbprovTracker {
       this.sessions.delete(panelId);
       session.dispose();
       this._sessionsChanged.emit();
+      this._recordingChanged.emit(panelId);
     }
   }
 
@@ -444,4 +628,5 @@ export class NbprovTracker implements INbprovTracker {
   private _current: string | null = null;
   private _currentChanged = new Signal<this, string | null>(this);
   private _sessionsChanged = new Signal<this, void>(this);
+  private _recordingChanged = new Signal<this, string>(this);
 }

@@ -57,7 +57,7 @@ async function listFiles(folder: string): Promise<string[]> {
 }
 
 /** The filesystem as the identity rule reads it; symbolic links are not folders here. */
-const fileSystemReader: IIdentityReader = {
+export const fileSystemReader: IIdentityReader = {
   folders: async dir => {
     const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
     return entries.filter(entry => entry.isDirectory()).map(entry => entry.name);

@@ -7,6 +7,7 @@ import { VERSION } from '../version';
 import { type ICommandSpec } from './args';
 import { UsageError, UserError } from './errors';
 import { exportCommand, exportSpec } from './export';
+import { forgetCommand, forgetSpec } from './forget';
 import { restoreCommand, restoreSpec } from './restore';
 
 interface ICommand {
@@ -16,7 +17,8 @@ interface ICommand {
 
 export const commands: Record<string, ICommand> = {
   export: { spec: exportSpec, run: args => exportCommand(args, VERSION) },
-  restore: { spec: restoreSpec, run: restoreCommand }
+  restore: { spec: restoreSpec, run: restoreCommand },
+  forget: { spec: forgetSpec, run: forgetCommand }
 };
 
 export function overview(): string {

@@ -217,6 +217,13 @@ export interface IPageStart extends IRecordBase {
   user: string;
 }
 
+/** The page started or stopped recording the notebook (the toggle, an opt-in, a settings change). */
+export interface IRecordingSwitch extends IRecordBase {
+  type: 'recording';
+  state: 'recorded' | 'paused' | 'off';
+  reason: string;
+}
+
 export interface ISourceRecord extends IRecordBase {
   type: 'source';
   cell: string;
@@ -289,6 +296,7 @@ export type JournalRecord =
   | IGap
   | IJournalStatus
   | IPageStart
+  | IRecordingSwitch
   | ISourceRecord
   | IStructure
   | INotebookSnapshot
@@ -670,6 +678,13 @@ function validate(o: Json): JournalRecord | null {
         page: str(o, 'page'),
         notebook: optStr(o, 'notebook') ?? '',
         user: optStr(o, 'user') ?? ''
+      };
+    case 'recording':
+      return {
+        ...base,
+        type: 'recording',
+        state: oneOf(o, 'state', ['recorded', 'paused', 'off'] as const),
+        reason: str(o, 'reason')
       };
     case 'source':
       return {

@@ -1,6 +1,9 @@
 import { expect, test } from '@jupyterlab/galata';
 import { createHash } from 'crypto';
-import { journalRecords, readText } from './helpers';
+import { journalRecords, nbprovSettings, readText } from './helpers';
+
+// Written before recording became opt-in: these tests record every notebook.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 const T = '2026-11-25T10:00:00.000+00:00';
 

@@ -1,7 +1,10 @@
 import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
-import { executionsOf, exportProvenance, journalRecords, reloadAndReopen } from './helpers';
+import { executionsOf, exportProvenance, journalRecords, nbprovSettings, reloadAndReopen } from './helpers';
+
+// Written before recording became opt-in: these tests record every notebook.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 const DEMO = path.resolve(__dirname, '..', '..', 'examples', 'demo.ipynb');
 const NOTEBOOK = 'demo.ipynb';

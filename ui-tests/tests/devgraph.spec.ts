@@ -1,5 +1,16 @@
 import { expect, test } from '@jupyterlab/galata';
-import { executionsOf, exportProvenance, journalRecords, listFiles, openFixture, reloadAndReopen } from './helpers';
+import {
+  executionsOf,
+  exportProvenance,
+  journalRecords,
+  listFiles,
+  nbprovSettings,
+  openFixture,
+  reloadAndReopen
+} from './helpers';
+
+// Written before recording became opt-in: these tests record every notebook.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 const NOTEBOOK = 'devgraph.ipynb';
 

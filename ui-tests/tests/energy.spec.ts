@@ -1,5 +1,8 @@
 import { expect, test } from '@jupyterlab/galata';
-import { journalRecords, openFixture } from './helpers';
+import { journalRecords, nbprovSettings, openFixture } from './helpers';
+
+// Written before recording became opt-in: these tests record every notebook.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 const NOTEBOOK = 'energy.ipynb';
 

@@ -1,5 +1,13 @@
-import { IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { galata, IJupyterLabPageFixture } from '@jupyterlab/galata';
 import * as path from 'path';
+
+/**
+ * galata's default settings with nbprov's own (`record`, `exclude`, `autoload`, `energy`), for
+ * `test.use({ mockSettings: ... })`. Tests of what nbprov records say explicitly what it records.
+ */
+export function nbprovSettings(settings: Record<string, unknown>): Record<string, unknown> {
+  return { ...galata.DEFAULT_SETTINGS, 'nbprov:plugin': settings };
+}
 
 /** Uploads a fixture notebook into the test's folder and opens it. */
 export async function openFixture(page: IJupyterLabPageFixture, tmpPath: string, name: string): Promise<void> {

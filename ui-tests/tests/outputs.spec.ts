@@ -2,7 +2,19 @@ import { expect, test } from '@jupyterlab/galata';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { executionsOf, exportProvenance, journalRecords, listFiles, openFixture, ProvNodes, reloadAndReopen } from './helpers';
+import {
+  executionsOf,
+  exportProvenance,
+  journalRecords,
+  listFiles,
+  nbprovSettings,
+  openFixture,
+  ProvNodes,
+  reloadAndReopen
+} from './helpers';
+
+// Written before recording became opt-in: these tests record every notebook.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 const NOTEBOOK = 'outputs.ipynb';
 const PRINTED = Array.from({ length: 300 }, (_, i) => `line ${i}\n`).join('') + 'done\n';

@@ -1,5 +1,8 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { executionsOf, exportProvenance, listFiles, openFixture, readText, reloadAndReopen } from './helpers';
+import { executionsOf, exportProvenance, listFiles, nbprovSettings, openFixture, readText, reloadAndReopen } from './helpers';
+
+// Written before recording became opt-in: these tests record every notebook.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 interface IDescribedRun {
   name: string;

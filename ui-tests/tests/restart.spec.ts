@@ -1,5 +1,8 @@
 import { expect, test } from '@jupyterlab/galata';
-import { journalRecords, listFiles, openFixture } from './helpers';
+import { journalRecords, listFiles, nbprovSettings, openFixture } from './helpers';
+
+// Written before recording became opt-in: these tests record every notebook.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 const NOTEBOOK = 'restart.ipynb';
 

@@ -1,5 +1,8 @@
 import { expect, test } from '@jupyterlab/galata';
-import { openFixture, reloadAndReopen } from './helpers';
+import { nbprovSettings, openFixture, reloadAndReopen } from './helpers';
+
+// Written before recording became opt-in: these tests record every notebook.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 const NOTEBOOK = 'training.ipynb';
 const POINTS = 50000;

@@ -1,5 +1,8 @@
 import { expect, test } from '@jupyterlab/galata';
-import { journalRecords } from './helpers';
+import { journalRecords, nbprovSettings } from './helpers';
+
+// Written before recording became opt-in: these tests record every notebook.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 // The server runs with its default iopub limits (jupyter_server_test_config.py sets none): the last
 // two cells show that this server does drop output beyond them.

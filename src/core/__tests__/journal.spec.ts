@@ -26,6 +26,17 @@ describe('parseJournalFile', () => {
     ]);
   });
 
+  it('validates recording switches', () => {
+    const text = [
+      JSON.stringify({ type: 'recording', t: T, state: 'paused', reason: 'the toggle' }),
+      JSON.stringify({ type: 'recording', t: T, state: 'sometimes', reason: 'x' }),
+      JSON.stringify({ type: 'recording', t: T, state: 'recorded' })
+    ].join('\n');
+    const parsed = parseJournalFile({ name: 'f-p-0000.jsonl', text });
+    expect(parsed.records.map(r => r.record)).toEqual([{ type: 'recording', t: T, state: 'paused', reason: 'the toggle' }]);
+    expect(parsed.warnings.map(w => w.line)).toEqual([2, 3]);
+  });
+
   it('decodes little-endian metric arrays, NaN and infinities included', () => {
     const values = new Float64Array([1.5, NaN, Infinity, -Infinity, -0]);
     const record = {

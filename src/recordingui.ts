@@ -1,0 +1,107 @@
+/**
+ * What shows whether a notebook is recorded: a status-bar item for the current notebook and a
+ * toggle in each notebook's toolbar. Both read `NotebookSession.recording` and switch it with
+ * `toggle()`; text is set with textContent only.
+ */
+import { Notification } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+
+import { IRecordingDecision, RecordingState } from './core/recording';
+import { NbprovTracker, NotebookSession } from './tracker';
+
+const LABELS: Record<RecordingState, string> = { recorded: 'Recorded', paused: 'Paused', off: 'Off' };
+/** The toolbar shows a glyph as wide as the other toolbar icons: a wider item pushes JupyterLab's own into the overflow menu. */
+const GLYPHS: Record<RecordingState, string> = { recorded: '\u25cf', paused: '\u2016', off: '\u25cb' };
+
+/** Switches a session and tells the user when the settings keep it off. */
+export function toggleRecording(session: NotebookSession): IRecordingDecision {
+  const before = session.recording.state;
+  const decision = session.toggle();
+  if (decision.state === before && decision.state === 'off') {
+    Notification.info(`nbprov: this notebook is not recorded: ${decision.reason}.`, { autoClose: 8000 });
+  }
+  return decision;
+}
+
+function render(node: HTMLElement, session: NotebookSession | undefined, label: (state: RecordingState) => string): void {
+  const decision = session?.recording;
+  node.dataset.nbprovRecording = decision?.state ?? 'none';
+  node.textContent = decision ? label(decision.state) : '';
+  node.setAttribute('aria-label', decision ? `Provenance: ${LABELS[decision.state]}` : 'Provenance');
+  node.title = decision
+    ? `nbprov: ${LABELS[decision.state].toLowerCase()}: ${decision.reason}. Click to ${decision.state === 'recorded' ? 'pause' : 'record'}.`
+    : '';
+}
+
+/** A clickable item: a button element whose text follows one session's state. */
+abstract class RecordingItem extends Widget {
+  constructor(
+    protected readonly tracker: NbprovTracker,
+    className: string
+  ) {
+    super({ node: document.createElement('button') });
+    this.addClass(className);
+    (this.node as HTMLButtonElement).type = 'button';
+    this.node.addEventListener('click', () => {
+      const session = this.session();
+      if (session) {
+        toggleRecording(session);
+      }
+    });
+    tracker.recordingChanged.connect(this.update, this);
+  }
+
+  protected abstract session(): NotebookSession | undefined;
+
+  protected onUpdateRequest(): void {
+    render(this.node, this.session(), state => this.label(state));
+  }
+
+  protected abstract label(state: RecordingState): string;
+
+  dispose(): void {
+    this.tracker.recordingChanged.disconnect(this.update, this);
+    super.dispose();
+  }
+}
+
+/** The toggle in one notebook panel's toolbar. */
+export class RecordingToggle extends RecordingItem {
+  constructor(
+    tracker: NbprovTracker,
+    private readonly _panelId: string
+  ) {
+    super(tracker, 'jp-nbprov-RecordingToggle');
+    this.addClass('jp-ToolbarButtonComponent');
+    this.update();
+  }
+
+  protected label(state: RecordingState): string {
+    return GLYPHS[state];
+  }
+
+  protected session(): NotebookSession | undefined {
+    return this.tracker.sessionOf(this._panelId);
+  }
+}
+
+/** The status-bar item: the state of the current notebook. */
+export class RecordingStatus extends RecordingItem {
+  constructor(
+    tracker: NbprovTracker,
+    private readonly _currentPanelId: () => string | null
+  ) {
+    super(tracker, 'jp-nbprov-RecordingStatus');
+    this.addClass('jp-StatusBar-TextItem');
+    this.update();
+  }
+
+  protected label(state: RecordingState): string {
+    return `nbprov: ${LABELS[state]}`;
+  }
+
+  protected session(): NotebookSession | undefined {
+    const id = this._currentPanelId();
+    return id === null ? undefined : this.tracker.sessionOf(id);
+  }
+}
