@@ -1,5 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
-import { openFixture } from './helpers';
+import { nbprovSettings, openFixture } from './helpers';
+
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 test('the side panel in folder mode compares runs of two notebooks; a corrupt .prov folder is skipped', async ({
   page,

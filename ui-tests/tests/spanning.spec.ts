@@ -1,6 +1,8 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
-import { openFixture } from './helpers';
+import { nbprovSettings, openFixture } from './helpers';
+
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 /** Rows the chart of `metric` draws now (set by the chart once Vega has applied a change). */
 async function pointsDrawn(scope: Locator, metric: string): Promise<number> {
