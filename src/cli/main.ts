@@ -8,6 +8,7 @@ import { type ICommandSpec } from './args';
 import { UsageError, UserError } from './errors';
 import { exportCommand, exportSpec } from './export';
 import { restoreCommand, restoreSpec } from './restore';
+import { metricCommand, metricSpec, runsCommand, runsSpec } from './runs';
 
 interface ICommand {
   spec: ICommandSpec;
@@ -16,7 +17,9 @@ interface ICommand {
 
 export const commands: Record<string, ICommand> = {
   export: { spec: exportSpec, run: args => exportCommand(args, VERSION) },
-  restore: { spec: restoreSpec, run: restoreCommand }
+  restore: { spec: restoreSpec, run: restoreCommand },
+  runs: { spec: runsSpec, run: runsCommand },
+  metric: { spec: metricSpec, run: metricCommand }
 };
 
 export function overview(): string {
