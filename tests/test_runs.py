@@ -11,9 +11,9 @@ import pytest
 from conftest import TrackedShell
 
 import nbprov
-from nbprov import runs
 from nbprov.journal import decode_series, read_journal
 from nbprov.magic import parse_param_value
+from nbprov.runs import FLUSH_POINTS
 
 
 def points(records: list[dict], run_id: str) -> dict[tuple[str, object], dict[str, list]]:
@@ -186,7 +186,7 @@ def test_points_are_flushed_while_the_run_is_open(tracked: TrackedShell) -> None
 
 def test_size_triggered_flush_and_order(tracked: TrackedShell) -> None:
     run = nbprov.start_run()
-    total = runs.FLUSH_POINTS * 2 + 5
+    total = FLUSH_POINTS * 2 + 5
     for i in range(total):
         run.log_metric("x", i)
     run.end()

@@ -31,7 +31,8 @@ export const runsSpec: ICommandSpec = {
     '  --filter EXPR      keep the runs matching EXPR, e.g. "params.lr > 0.01 and status = \'finished\'"',
     '                     (and, or, not, parentheses, = != < <= > >=, in (...), like, ilike, is null)',
     '  --experiment NAME  keep the runs of one experiment',
-    '  --format FORMAT    table (default), csv or json ({columns, kinds, rows, warnings})',
+    '  --format FORMAT    table (default), csv or json ({base, columns, kinds, rows, warnings}; folder',
+    '                     is relative to base)',
     '  -r, --recursive    read every .prov folder below [path]',
     '  --live-session ID  a kernel session still running (its open runs are running, not crashed)',
     '  --no-cache         read every journal again, without the cache',
@@ -116,7 +117,7 @@ export async function runsCommand(args: string[]): Promise<number> {
     }
   }
   const columns = tableColumns(rows);
-  process.stdout.write(render(format as Format, rows, columns, result.warnings));
+  process.stdout.write(render(format as Format, rows, columns, result.base, result.warnings));
   return 0;
 }
 
@@ -124,6 +125,7 @@ function render(
   format: Format,
   rows: Parameters<typeof formatCsv>[0],
   columns: string[],
+  base: string,
   warnings: { folder: string; reason: string }[]
 ): string {
   if (format === 'csv') {
@@ -137,7 +139,7 @@ function render(
       columns.filter(column => row[column] !== null && row[column] !== undefined).map(column => [column, jsonCell(row[column])])
     )
   );
-  return JSON.stringify({ columns, kinds: columnKinds(rows, columns), rows: jsonRows, warnings }) + '\n';
+  return JSON.stringify({ base, columns, kinds: columnKinds(rows, columns), rows: jsonRows, warnings }) + '\n';
 }
 
 const base64 = (array: ArrayBufferView): string =>

@@ -15,12 +15,12 @@ import * as path from 'node:path';
 
 import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, resolveFolder } from '../core/identity';
 import { type IJournalFile, parseJournal } from '../core/journal';
-import { type CellValue, type RunRow, sessionRows } from '../core/runtable';
+import { type CellValue, FLOAT_COLUMNS, type RunRow, sessionRows } from '../core/runtable';
 import { buildSession, type ISession } from '../core/session';
 import { UserError } from './errors';
 
 /** Bumped whenever the rows or their encoding change, so old cache files are not used. */
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 2;
 const SKIPPED_FOLDERS = new Set(['node_modules', '__pycache__']);
 
 export interface IScanWarning {
@@ -114,7 +114,7 @@ interface ICacheEntry {
   folder: string;
   liveSessions: string[];
   stamps: IFileStamp[];
-  rows: Record<string, unknown>[];
+  rows: { cells: Record<string, unknown>; floats: string[] }[];
   warnings: string[];
 }
 
@@ -241,9 +241,11 @@ async function folderRows(
       JSON.stringify(cached.liveSessions) === JSON.stringify(liveSessions) &&
       JSON.stringify(cached.stamps) === JSON.stringify(fileStamps)
     ) {
-      const rows = cached.rows.map(row =>
-        Object.fromEntries(Object.entries(row).map(([key, value]) => [key, decodeCell(value)]))
-      );
+      const rows = cached.rows.map(({ cells, floats }) => {
+        const row: RunRow = Object.fromEntries(Object.entries(cells).map(([key, value]) => [key, decodeCell(value)]));
+        row[FLOAT_COLUMNS] = floats;
+        return row;
+      });
       return { rows: relabel(rows, base, provFolder, folderLabel), warnings: cached.warnings };
     }
   }
@@ -255,7 +257,10 @@ async function folderRows(
       folder: real,
       liveSessions,
       stamps: fileStamps,
-      rows: rows.map(row => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, encodeCell(value)]))),
+      rows: rows.map(row => ({
+        cells: Object.fromEntries(Object.entries(row).map(([key, value]) => [key, encodeCell(value)])),
+        floats: row[FLOAT_COLUMNS] ?? []
+      })),
       warnings: journalWarnings
     });
   }

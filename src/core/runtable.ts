@@ -16,7 +16,9 @@ import type { IExecution, IMetricSeries, IRun, ISession } from './session';
 
 /** A cell: JSON scalars, plus bigint for integer parameters beyond 2^53 and non-finite numbers. */
 export type CellValue = string | number | bigint | boolean | null;
-export type RunRow = Record<string, CellValue>;
+/** The columns of a row whose numbers are floats (JSON and JavaScript write a float 1.0 as 1). */
+export const FLOAT_COLUMNS: unique symbol = Symbol('float columns');
+export type RunRow = Record<string, CellValue> & { [FLOAT_COLUMNS]?: string[] };
 
 export const FIXED_COLUMNS = [
   'id',
@@ -127,11 +129,16 @@ export function runRow(run: IRun, executions: ReadonlyMap<string, IExecution>, n
     'energy.reason': energy.reason,
     lost_points: run.lostPoints
   };
+  const floats = ['duration', 'energy'];
   for (const [key, value] of Object.entries(run.tags)) {
     row[`tags.${key}`] = value;
   }
   for (const param of run.params) {
-    row[`${param.role === 'output' ? 'outputs' : 'params'}.${param.key}`] = paramCell(param.value, param.valueType);
+    const column = `${param.role === 'output' ? 'outputs' : 'params'}.${param.key}`;
+    row[column] = paramCell(param.value, param.valueType);
+    if (param.valueType === 'float') {
+      floats.push(column);
+    }
   }
   for (const series of run.metrics) {
     const column = metricColumn(run, series);
@@ -139,7 +146,9 @@ export function runRow(run: IRun, executions: ReadonlyMap<string, IExecution>, n
     row[column] = last;
     row[`${column}.min`] = min;
     row[`${column}.max`] = max;
+    floats.push(column, `${column}.min`, `${column}.max`);
   }
+  row[FLOAT_COLUMNS] = floats;
   return row;
 }
 
@@ -179,18 +188,27 @@ export function jsonCell(value: CellValue): string | number | boolean | null {
   return value;
 }
 
-/** The JSON kind of each column: `number` when every non-null cell is a number, else `bool`, `string` or `mixed`. */
+/**
+ * The kind of each column: `int` or `float` when every non-null cell is a number (`float` when any
+ * is a float), else `bool`, `string`, `mixed`, or `null` when no row has a value.
+ */
 export function columnKinds(rows: readonly RunRow[], columns: readonly string[]): Record<string, string> {
   const kinds: Record<string, string> = {};
   for (const column of columns) {
     const seen = new Set<string>();
     for (const row of rows) {
       const value = row[column];
-      if (value !== null && value !== undefined) {
-        seen.add(
-          typeof value === 'bigint' || typeof value === 'number' ? 'number' : typeof value === 'boolean' ? 'bool' : 'string'
-        );
+      if (value === null || value === undefined) {
+        continue;
       }
+      if (typeof value === 'bigint' || typeof value === 'number') {
+        seen.add(typeof value === 'number' && row[FLOAT_COLUMNS]?.includes(column) ? 'float' : 'int');
+      } else {
+        seen.add(typeof value === 'boolean' ? 'bool' : 'string');
+      }
+    }
+    if (seen.size === 2 && seen.has('int') && seen.has('float')) {
+      seen.delete('int');
     }
     kinds[column] = seen.size === 0 ? 'null' : seen.size === 1 ? [...seen][0] : 'mixed';
   }

@@ -103,7 +103,7 @@ describe('nbprov runs', () => {
     const cachePath = path.join(root, '.cache', 'runs', cacheFile);
     // Proof that a hit reads the cache: a value only the cache holds comes back.
     const entry = JSON.parse(await fs.readFile(cachePath, 'utf8'));
-    entry.rows[0].name = 'from the cache';
+    entry.rows[0].cells.name = 'from the cache';
     await fs.writeFile(cachePath, JSON.stringify(entry));
     expect(json((await cli('runs', root, '--format', 'json')).stdout).rows[0].name).toBe('from the cache');
     expect(json((await cli('runs', root, '--format', 'json', '--no-cache')).stdout).rows[0].name).toBe('train');

@@ -102,7 +102,16 @@ describe('run rows', () => {
       0.5
     ]);
     const kinds = columnKinds(rows, columns);
-    expect(kinds).toMatchObject({ 'params.big': 'number', 'params.gamma': 'number', 'tags.team': 'string', parent: 'null' });
+    expect(kinds).toMatchObject({
+      'params.big': 'int',
+      'params.gamma': 'float',
+      'outputs.score': 'int',
+      'metrics.acc.max': 'float',
+      duration: 'float',
+      'tags.team': 'string',
+      parent: 'null'
+    });
+    expect(columnKinds([{ x: 1 }, { x: 'a' }], ['x'])).toEqual({ x: 'mixed' });
     const csv = formatCsv(rows, ['id', 'tags.team', 'params.big', 'params.gamma', 'parent']);
     expect(csv).toBe(`id,tags.team,params.big,params.gamma,parent\r\n${RUN},"a,""b""",1152921504606846977,nan,\r\n`);
     const table = formatTable([{ name: 'x\n<b>y</b>' + 'z'.repeat(60) }], ['name'], 20);
