@@ -401,10 +401,17 @@ def show(run_ids: Sequence[str] = (), metrics: Sequence[str] = (), x_axis: str =
     return runs_widget(_ensure_tracking().session, run_ids, metrics, x_axis)
 
 
-def _journal_folder(tracking: _Tracking) -> Path:
-    """The ``.prov`` folder this kernel records into (the fallback folder's when its own is unwritable)."""
+def _journal_folder() -> Path:
+    """The ``.prov`` folder this kernel records into (the fallback folder's when its own is unwritable),
+    its journal flushed."""
+    tracking = _ensure_tracking()
     tracking.flush()
     return tracking.writer.folder.parent
+
+
+def _live_sessions() -> list[str]:
+    """This kernel's session, whose open runs are running (not crashed); reading never starts tracking."""
+    return [_tracking.session] if _tracking is not None else []
 
 
 def runs(
@@ -418,9 +425,8 @@ def runs(
     ``path``: a notebook, a ``.prov`` folder or a folder (its ``.prov`` folders; with ``recursive``,
     every one below it); None: this notebook, this session's runs included. ``filter``: an MLflow-like
     expression such as ``"params.lr > 0.01 and status = 'finished'"``."""
-    tracking = _ensure_tracking()
-    folder = _journal_folder(tracking) if path is None else Path(path)
-    return read_runs(folder, experiment, filter, recursive, [tracking.session])
+    folder = _journal_folder() if path is None else Path(path)
+    return read_runs(folder, experiment, filter, recursive, _live_sessions())
 
 
 def metric(run: Any, name: str, context: str | None = None, path: str | os.PathLike[str] | None = None) -> Any:
@@ -429,12 +435,12 @@ def metric(run: Any, name: str, context: str | None = None, path: str | os.PathL
 
     ``run``: a ``Run``, a run id (or a unique prefix) or a row of ``nbprov.runs()``; ``context`` keeps the
     series of one context path; ``path`` where to look (default: the row's folder, else this notebook)."""
-    tracking = _ensure_tracking()
     run_id, folder = run_reference(run)
     if path is not None:
         folder = Path(path)
-    recursive = folder is not None and not names_one_folder(folder)
-    return read_metric(folder or _journal_folder(tracking), run_id, name, context, recursive, [tracking.session])
+    if folder is None:
+        return read_metric(_journal_folder(), run_id, name, context, False, _live_sessions())
+    return read_metric(folder, run_id, name, context, not names_one_folder(folder), _live_sessions())
 
 
 def load(path: str | os.PathLike[str], recursive: bool | None = None) -> Provenance:

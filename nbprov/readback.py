@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .export import cli_command
+from .runs import Run
 
 READ_TIMEOUT_S = 600
 _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "-0.0": -0.0}
@@ -127,9 +128,9 @@ def run_reference(run: Any) -> tuple[str, Path | None]:
     """The id of ``run`` (an id, a ``Run``, a row of ``runs()``) and the ``.prov`` folder a row names."""
     if isinstance(run, str):
         return run, None
-    if hasattr(run, "id") and isinstance(run.id, str):
+    if isinstance(run, Run):
         return run.id, None
-    if isinstance(run, Mapping) or hasattr(run, "get"):
+    if isinstance(run, Mapping) or hasattr(run, "get"):  # a dict, or a pandas row
         run_id, folder = run.get("id"), run.get("folder")
         if isinstance(run_id, str):
             return run_id, Path(folder) if isinstance(folder, str) else None
