@@ -123,7 +123,8 @@ def test_metric_gives_the_logged_points_by_step(project: Path) -> None:
     loss = provenance.metric(multi, "loss")
     assert loss.index.name == "step" and list(loss.index) == [10 * i for i in range(10)] + [1000]
     assert list(loss["value"][:10]) == [1 / (i + 1) for i in range(10)] and math.isnan(loss["value"].iloc[-1])
-    assert list((loss["time"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)) == [T0 + i for i in range(10)] + [T0 + 1000]
+    milliseconds = (loss["time"] - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(milliseconds=1)
+    assert list(milliseconds) == [T0 + i for i in range(10)] + [T0 + 1000]
     assert loss["epoch"].isna().all() and set(loss["context"]) == {""}
     acc = nbprov.metric(multi, "acc")  # a row names its folder: no kernel's notebook needed
     assert list(acc["epoch"]) == [0] * 4 + [1] * 4 + [2] * 4 and set(acc["context"]) == {"training"}
@@ -230,7 +231,8 @@ def test_an_export_reads_back_and_its_series_open_in_xarray(project: Path, tmp_p
     root = tmp_path / "exported"
     shutil.copytree(project, root)
     (root / "train.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    subprocess.run([sys.executable, "-m", "nbprov", "export", str(root / "train.ipynb")], check=True, capture_output=True)
+    export = [sys.executable, "-m", "nbprov", "export", str(root / "train.ipynb")]
+    subprocess.run(export, check=True, capture_output=True)
     provenance = nbprov.load(root / "train.prov")  # the export keeps its journal beside prov.json
     multi = provenance.runs(filter="name = 'multi'").iloc[0]
     group = json.loads((root / "train.prov" / "prov.json").read_text())["entity"]

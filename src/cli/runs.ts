@@ -78,6 +78,16 @@ export const metricSpec: ICommandSpec = {
   positionals: ['path']
 };
 
+/**
+ * Writes to stdout and waits until Node has handed it on: a pipe takes 64 KiB at a time, and the
+ * CLI's `process.exit` would cut a large table short.
+ */
+function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, error => (error ? reject(error) : resolve()));
+  });
+}
+
 const liveSessionsOf = (values: Record<string, unknown>): string[] => (values['live-session'] as string[] | undefined) ?? [];
 
 export async function runsCommand(args: string[]): Promise<number> {
@@ -117,7 +127,7 @@ export async function runsCommand(args: string[]): Promise<number> {
     }
   }
   const columns = tableColumns(rows);
-  process.stdout.write(render(format as Format, rows, columns, result.base, result.warnings));
+  await writeStdout(render(format as Format, rows, columns, result.base, result.warnings));
   return 0;
 }
 
@@ -200,6 +210,6 @@ export async function metricCommand(args: string[]): Promise<number> {
       epochs: base64(s.epochs)
     }))
   };
-  process.stdout.write(JSON.stringify(output) + '\n');
+  await writeStdout(JSON.stringify(output) + '\n');
   return 0;
 }

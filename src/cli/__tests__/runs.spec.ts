@@ -8,7 +8,11 @@ import { main } from '../main';
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => ((stdout += String(chunk)), true));
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk, ...rest: unknown[]) => {
+    stdout += String(chunk);
+    (rest.find(arg => typeof arg === 'function') as (() => void) | undefined)?.();
+    return true;
+  });
   const err = jest.spyOn(process.stderr, 'write').mockImplementation(chunk => ((stderr += String(chunk)), true));
   try {
     return { code: await main(argv), stdout, stderr };
