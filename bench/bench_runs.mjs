@@ -122,7 +122,8 @@ const noCache = [1, 2, 3].map(() => timed(['--no-cache'], cacheDir));
 const cold = [1, 2, 3].map(i => timed([], join(root, `.cache-cold-${i}`)));
 timed([], cacheDir);
 const warm = [1, 2, 3, 4, 5].map(() => timed([], cacheDir));
-rmSync(root, { recursive: true, force: true });
+if (process.env.BENCH_KEEP) console.log(`kept ${root}`);
+else rmSync(root, { recursive: true, force: true });
 
 const runs = warm[0].rows;
 console.log(`${runs} runs in ${NOTEBOOKS} notebooks, ${(bytes / 1e6).toFixed(1)} MB of journal`);

@@ -263,3 +263,25 @@ def test_public_api_and_a_clear_message_without_pandas(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ)
     assert "pip install 'nbprov[pandas]'" in result.stdout, result.stderr
+
+
+def test_a_large_table_arrives_whole(tmp_path: Path) -> None:
+    """Thousands of runs (a table of megabytes): the CLI's output must reach Python whole through its pipe."""
+    journal = tmp_path / "big.prov" / "journal"
+    journal.mkdir(parents=True)
+    t = "2025-01-02T03:04:05.000+00:00"
+    start = {"session": "s", "kernel_id": None, "pid": 1, "hostname": "h", "python": "3", "nbprov_version": "0"}
+    lines = [{"type": "kernel_start", "t": t, **start, "notebook": "big.ipynb", "user": "u"}]
+    for n in range(3000):
+        run = f"{n:032x}"
+        lines += [
+            {"type": "run_start", "t": t, "run": run, "name": f"run {n} " + "x" * 200, "experiment": "e"}
+            | {"exec": None, "code": None, "energy": False, "parent": None},
+            {"type": "param", "t": t, "run": run, "key": "n", "value": n, "value_type": "int", "role": "input"},
+            {"type": "run_end", "t": t, "run": run, "status": "finished"},
+        ]
+    (journal / "k-s.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    frame = nbprov.load(tmp_path / "big.prov").runs()
+    assert len(frame) == 3000 and list(frame["params.n"]) == list(range(3000))
+    last = nbprov.load(tmp_path / "big.prov").runs(filter="params.n >= 2990")
+    assert list(last["params.n"]) == list(range(2990, 3000))

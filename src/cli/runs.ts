@@ -10,7 +10,7 @@ import { compileFilter, FilterError } from '../core/filter';
 import { contextPath, columnKinds, formatCsv, formatTable, jsonCell, tableColumns } from '../core/runtable';
 import { type ICommandSpec, parseCommandArgs } from './args';
 import { UserError } from './errors';
-import { defaultCacheDir, findProvFolders, readProvFolder, scanRuns } from './runscan';
+import { defaultCacheDir, readProvFolder, scanRuns } from './runscan';
 
 const FORMATS = ['table', 'csv', 'json'] as const;
 type Format = (typeof FORMATS)[number];
@@ -168,24 +168,25 @@ export async function metricCommand(args: string[]): Promise<number> {
   }
   const wantedContext = parsed.values.context as string | undefined;
   const liveSessions = liveSessionsOf(parsed.values);
-  const { folders } = await findProvFolders(parsed.positionals[0], parsed.values.recursive === true);
-  const found: { run: import('../core/session').IRun; notebook: string }[] = [];
-  for (const folder of folders) {
-    const read = await readProvFolder(folder, liveSessions).catch(() => null);
-    for (const run of read?.session.runs ?? []) {
-      if (run.id.startsWith(runId)) {
-        found.push({ run, notebook: read!.notebook });
-      }
-    }
-  }
-  if (found.length !== 1) {
+  // The run table (cached) says which folder holds the run: only that journal is read in full.
+  const scan = await scanRuns(parsed.positionals[0], {
+    recursive: parsed.values.recursive === true,
+    liveSessions,
+    cacheDir: defaultCacheDir()
+  });
+  const matches = scan.rows.filter(row => String(row.id).startsWith(runId));
+  if (matches.length !== 1) {
     throw new UserError(
-      found.length === 0
+      matches.length === 0
         ? `no run ${JSON.stringify(runId)} in ${parsed.positionals[0]}`
-        : `${found.length} runs start with ${JSON.stringify(runId)}: ${found.map(f => f.run.id).join(', ')}`
+        : `${matches.length} runs match ${JSON.stringify(runId)}: ${matches.map(row => `${row.id} in ${row.folder}`).join(', ')}`
     );
   }
-  const { run, notebook } = found[0];
+  const { session, notebook } = await readProvFolder(path.resolve(scan.base, String(matches[0].folder)), liveSessions);
+  const run = session.runs.find(candidate => candidate.id === matches[0].id);
+  if (run === undefined) {
+    throw new UserError(`run ${String(matches[0].id)} changed while it was read; try again`);
+  }
   const series = run.metrics
     .filter(s => s.metric === metric)
     .map(s => ({ series: s, context: contextPath(run, s.ctx) }))
