@@ -285,3 +285,24 @@ def test_a_large_table_arrives_whole(tmp_path: Path) -> None:
     assert len(frame) == 3000 and list(frame["params.n"]) == list(range(3000))
     last = nbprov.load(tmp_path / "big.prov").runs(filter="params.n >= 2990")
     assert list(last["params.n"]) == list(range(2990, 3000))
+
+
+def test_the_readme_example_runs(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Reading runs back") :]
+    example = section[section.index("```python\n") + len("```python\n") : section.index("```\n", 10)]
+    folder = tmp_path / "project"
+    folder.mkdir()
+    with Kernel(folder, "train.ipynb") as kernel:
+        kernel.ok(SETUP)
+        kernel.ok(
+            "with nbprov.run(name='trial', experiment='sweep', params={'lr': 0.1}) as r:\n"
+            "    for i in range(3):\n"
+            "        r.log_metric('loss', 1 / (i + 1))\n"
+            "        with r.context('training'):\n"
+            "            r.log_metric('acc', i / 3)"
+        )
+        kernel.ok("import matplotlib\nmatplotlib.use('Agg')")
+        kernel.ok(example)
+        text = kernel.ok("print(len(best), list(loss['value']), len(everything), len(sweep))")
+    assert text.strip() == "1 [1.0, 0.5, 0.3333333333333333] 1 1"
