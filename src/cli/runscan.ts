@@ -15,12 +15,12 @@ import * as path from 'node:path';
 
 import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, resolveFolder } from '../core/identity';
 import { type IJournalFile, parseJournal } from '../core/journal';
-import { type CellValue, FLOAT_COLUMNS, type RunRow, sessionRows } from '../core/runtable';
+import { type CellValue, FLOAT_COLUMNS, liveRow, type RunRow, sessionRows } from '../core/runtable';
 import { buildSession, type ISession } from '../core/session';
 import { UserError } from './errors';
 
 /** Bumped whenever the rows or their encoding change, so old cache files are not used. */
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 const SKIPPED_FOLDERS = new Set(['node_modules', '__pycache__']);
 
 export interface IScanWarning {
@@ -112,7 +112,6 @@ interface IFileStamp {
 interface ICacheEntry {
   version: number;
   folder: string;
-  liveSessions: string[];
   stamps: IFileStamp[];
   rows: { cells: Record<string, unknown>; floats: string[] }[];
   warnings: string[];
@@ -231,31 +230,26 @@ async function folderRows(
   }
   const fileStamps = await stamps(real).catch(() => null);
   const cacheFile = options.cacheDir === null ? null : cachePath(options.cacheDir, real);
-  const liveSessions = [...options.liveSessions].sort();
+  // Rows are built and cached without live sessions; the live ones are applied to every read.
+  const live = new Set(options.liveSessions);
   const folderLabel = slashes(path.relative(base, provFolder)) || '.';
   if (cacheFile !== null && fileStamps !== null) {
     const cached = await readCache(cacheFile);
-    if (
-      cached !== null &&
-      cached.folder === real &&
-      JSON.stringify(cached.liveSessions) === JSON.stringify(liveSessions) &&
-      JSON.stringify(cached.stamps) === JSON.stringify(fileStamps)
-    ) {
+    if (cached !== null && cached.folder === real && JSON.stringify(cached.stamps) === JSON.stringify(fileStamps)) {
       const rows = cached.rows.map(({ cells, floats }) => {
         const row: RunRow = Object.fromEntries(Object.entries(cells).map(([key, value]) => [key, decodeCell(value)]));
         row[FLOAT_COLUMNS] = floats;
-        return row;
+        return liveRow(row, live);
       });
       return { rows: relabel(rows, base, provFolder, folderLabel), warnings: cached.warnings };
     }
   }
-  const { session, notebook, journalWarnings } = await readProvFolder(real, liveSessions);
+  const { session, notebook, journalWarnings } = await readProvFolder(real, []);
   const rows = sessionRows(session, notebook);
   if (cacheFile !== null && fileStamps !== null) {
     await writeCache(cacheFile, {
       version: CACHE_VERSION,
       folder: real,
-      liveSessions,
       stamps: fileStamps,
       rows: rows.map(row => ({
         cells: Object.fromEntries(Object.entries(row).map(([key, value]) => [key, encodeCell(value)])),
@@ -264,7 +258,8 @@ async function folderRows(
       warnings: journalWarnings
     });
   }
-  return { rows: relabel(rows, base, provFolder, folderLabel), warnings: journalWarnings };
+  const liveRows = rows.map(row => liveRow(row, live));
+  return { rows: relabel(liveRows, base, provFolder, folderLabel), warnings: journalWarnings };
 }
 
 /** Rows carry the notebook as a path relative to the scan's base, and their `.prov` folder. */

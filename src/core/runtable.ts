@@ -86,6 +86,9 @@ function lastMinMax(values: Float64Array): [number, number, number] {
   return [values.length ? values[values.length - 1] : NaN, min, max];
 }
 
+const NOT_MEASURED = 'energy was not measured for this run';
+const MEASURED_AT_END = 'measured when the run ends';
+
 /** Joules of the run-scope readings, or null with the reason when no device measured any. */
 function runEnergy(run: IRun): { joules: number | null; reason: string | null } {
   const figures = run.energy.filter(figure => figure.scope === 'run');
@@ -93,7 +96,7 @@ function runEnergy(run: IRun): { joules: number | null; reason: string | null } 
   const missing = figures.filter(figure => figure.joules === null);
   const reasons = missing.map(figure => `${figure.device}: ${figure.reason ?? 'no reason given'}`).join('; ');
   if (measured.length === 0) {
-    const why = run.status === 'running' ? 'measured when the run ends' : 'energy was not measured for this run';
+    const why = run.status === 'running' ? MEASURED_AT_END : NOT_MEASURED;
     return { joules: null, reason: reasons || why };
   }
   const joules = measured.reduce((sum, figure) => sum + (figure.joules ?? 0), 0);
@@ -150,6 +153,18 @@ export function runRow(run: IRun, executions: ReadonlyMap<string, IExecution>, n
   }
   row[FLOAT_COLUMNS] = floats;
   return row;
+}
+
+/**
+ * The row of a run as seen while the given kernel sessions are live: a run without an end whose
+ * session is live is running, not crashed. Lets rows built without live sessions (cached) serve any.
+ */
+export function liveRow(row: RunRow, liveSessions: ReadonlySet<string>): RunRow {
+  if (row.end !== null || row.status !== 'crashed' || !liveSessions.has(String(row.kernel_session))) {
+    return row;
+  }
+  const reason = row.energy === null && row['energy.reason'] === NOT_MEASURED ? MEASURED_AT_END : row['energy.reason'];
+  return { ...row, status: 'running', 'energy.reason': reason };
 }
 
 /** The rows of every run of a session, in start order. */

@@ -120,6 +120,20 @@ describe('nbprov runs', () => {
     expect([fresh.name, fresh['metrics.acc']]).toEqual(['train', 0.75]);
   });
 
+  it('applies live sessions to cached rows: an open run of a live kernel is running', async () => {
+    const folder = path.join(root, 'open.prov', 'journal');
+    await fs.mkdir(folder, { recursive: true });
+    for (const file of sampleJournal()) {
+      await fs.writeFile(path.join(folder, file.name), file.text);
+    }
+    const status = async (...extra: string[]) =>
+      json((await cli('runs', root, '--format', 'json', ...extra)).stdout).rows.map(row => row.status);
+    expect(await status()).toEqual(['crashed']);
+    expect(await status('--live-session', 's1')).toEqual(['running']); // from the cache built without it
+    expect(await fs.readdir(path.join(root, '.cache', 'runs'))).toHaveLength(1);
+    expect(await status('--live-session', 'another')).toEqual(['crashed']);
+  });
+
   it('prints one metric as little-endian arrays, found by a run id prefix', async () => {
     await provFolder('a', 'train', RUN, 0.1);
     const result = await cli('metric', root, '-r', '--run', RUN.slice(0, 6), '--metric', 'loss');

@@ -1,5 +1,5 @@
 import { parseJournal } from '../journal';
-import { columnKinds, formatCsv, formatTable, jsonCell, sessionRows, tableColumns } from '../runtable';
+import { columnKinds, formatCsv, formatTable, jsonCell, liveRow, sessionRows, tableColumns } from '../runtable';
 import { buildSession } from '../session';
 import { RUN, sampleJournal, series, T } from './fixtures';
 
@@ -80,6 +80,11 @@ describe('run rows', () => {
     expect(crashed).toMatchObject({ status: 'crashed', end: null, duration: null, energy: null });
     expect(crashed['energy.reason']).toBe('energy was not measured for this run');
     expect(rowsOf([], ['s1'])[0]).toMatchObject({ status: 'running', 'energy.reason': 'measured when the run ends' });
+    // Rows built without live sessions (as cached) and made live later are the rows built live.
+    expect(liveRow(crashed, new Set(['s1']))).toEqual(rowsOf([], ['s1'])[0]);
+    expect(liveRow(crashed, new Set(['other']))).toBe(crashed);
+    const [ended] = rowsOf([{ type: 'run_end', t: T(9), run: RUN, status: 'crashed' }]);
+    expect(liveRow(ended, new Set(['s1'])).status).toBe('crashed'); // ended as crashed: stays so
   });
 
   it('orders columns: fixed ones, then tags, params, outputs, metrics', () => {
