@@ -147,7 +147,7 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       }
     });
     // The side panel reads the run store only, so it works while the kernel is busy.
-    const panel = new RunsPanel(tracker);
+    const panel = new RunsPanel(tracker, service);
     panel.title.icon = listIcon;
     app.shell.add(panel, 'right', { rank: 600 });
     app.commands.addCommand(CommandIDs.openRuns, {

@@ -1,31 +1,111 @@
 /**
  * Side panel with the runs view of the notebook focused in the lab. It reads the frontend run
- * store only, so it works while the kernel is busy or gone.
+ * store only, so it works while the kernel is busy or gone. It can also show every run of the
+ * focused notebook's folder or of everything under the server root (read from their journals), with
+ * the same table, filter, charts and comparison: a run of train_v2.ipynb beside one of train.ipynb.
  */
+import { PathExt } from '@jupyterlab/coreutils';
+
 import { INbprovTracker } from '../tokens';
+import { element } from './dom';
+import { IJournalSource, loadScopeRuns, RunsScope } from './scope';
 import { RunsView } from './view';
 
+const SCOPES: [RunsScope, string][] = [
+  ['notebook', 'This notebook'],
+  ['folder', 'This folder'],
+  ['root', 'Everything under the server root']
+];
+
 export class RunsPanel extends RunsView {
-  constructor(private readonly _tracker: INbprovTracker) {
+  constructor(
+    private readonly _tracker: INbprovTracker,
+    private readonly _source: IJournalSource
+  ) {
     super();
     this.id = 'nbprov-runs-panel';
     this.title.caption = 'Runs (nbprov)';
     this.title.label = 'Runs';
     this.node.setAttribute('aria-label', 'Runs of the current notebook');
-    _tracker.currentChanged.connect(this._follow, this);
-    this._follow(_tracker, _tracker.currentNotebook);
+    for (const [scope, label] of SCOPES) {
+      const option = element('option', '', label);
+      option.value = scope;
+      this._scopeSelect.append(option);
+    }
+    this._scopeSelect.setAttribute('aria-label', 'Show the runs of');
+    this._scopeSelect.addEventListener('change', () => this._show());
+    this._reload.textContent = 'Reload';
+    this._reload.title = 'Read the journals again';
+    this._reload.addEventListener('click', () => this._show());
+    this._scopeBar.className = 'nbprov-toolbar nbprov-scope';
+    this._scopeBar.append(this._scopeSelect, this._reload, this._scopeNote);
+    this.node.prepend(this._scopeBar);
+    _tracker.currentChanged.connect(this._onCurrentChanged, this);
+    this._show();
+  }
+
+  get scope(): RunsScope {
+    return this._scopeSelect.value as RunsScope;
   }
 
   dispose(): void {
-    this._tracker.currentChanged.disconnect(this._follow, this);
+    this._tracker.currentChanged.disconnect(this._onCurrentChanged, this);
     super.dispose();
   }
 
-  private _follow(_: INbprovTracker, path: string | null): void {
-    if (path === null) {
-      this.setStore(null, 'Open a notebook to see its runs.');
-    } else {
-      this.setStore(this._tracker.storeFor(path));
+  private _onCurrentChanged(): void {
+    if (this.scope !== 'root') {
+      this._show();
     }
   }
+
+  private _show(): void {
+    const scope = this.scope;
+    const path = this._tracker.currentNotebook;
+    this._reload.hidden = scope === 'notebook';
+    this._scopeNote.textContent = '';
+    if (scope === 'notebook') {
+      this.node.setAttribute('aria-label', 'Runs of the current notebook');
+      this.setStore(
+        path === null ? null : this._tracker.storeFor(path),
+        path === null ? 'Open a notebook to see its runs.' : undefined
+      );
+      return;
+    }
+    if (scope === 'folder' && path === null) {
+      this.setStore(null, 'Open a notebook to see the runs of its folder.');
+      return;
+    }
+    const dir = scope === 'folder' ? PathExt.dirname(path!) : '';
+    this.node.setAttribute(
+      'aria-label',
+      scope === 'folder' ? `Runs of the notebooks in ${dir || 'the server root'}` : 'Runs of every notebook'
+    );
+    const request = ++this._request;
+    this._scopeNote.textContent = 'Reading journals…';
+    const isLive = (session: string): boolean => this._tracker.storeForSession(session) !== undefined;
+    loadScopeRuns(this._source, dir, scope === 'root', isLive).then(
+      ({ store, folders, skipped }) => {
+        if (request !== this._request) {
+          return; // the user chose another scope meanwhile
+        }
+        this._scopeNote.textContent =
+          `${folders.length} notebook(s)` + (skipped.length ? `; skipped: ${skipped.join('; ')}` : '');
+        this.setStore(store, 'No runs recorded in these notebooks yet.');
+      },
+      (error: unknown) => {
+        if (request === this._request) {
+          this._scopeNote.textContent = `Could not read the journals: ${String(error)}`;
+          this.setStore(null, 'No runs to show.');
+        }
+      }
+    );
+  }
+
+  private readonly _scopeBar = element('div');
+  private readonly _scopeSelect = element('select');
+  private readonly _reload = element('button');
+  private readonly _scopeNote = element('span', 'nbprov-scope-note');
+  /** Counts scope loads: only the latest one's result is shown. */
+  private _request = 0;
 }
