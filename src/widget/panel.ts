@@ -6,9 +6,11 @@
  */
 import { PathExt } from '@jupyterlab/coreutils';
 
+import { RunStore } from '../store';
 import { INbprovTracker } from '../tokens';
+import { applyJournal } from '../tracker';
 import { element } from './dom';
-import { IJournalSource, loadScopeRuns, RunsScope } from './scope';
+import { findProvFolders, IJournalSource, RunsScope } from './scope';
 import { RunsView } from './view';
 
 const SCOPES: [RunsScope, string][] = [
@@ -16,6 +18,45 @@ const SCOPES: [RunsScope, string][] = [
   ['folder', 'This folder'],
   ['root', 'Everything under the server root']
 ];
+
+export interface IScopeRuns {
+  store: RunStore;
+  /** `.prov` folders read. */
+  folders: string[];
+  /** `.prov` folders skipped, with the reason. */
+  skipped: string[];
+}
+
+/**
+ * One store holding the runs of every `.prov` folder of `dir` (below it too when `recursive`). Runs
+ * without an end are running only while `isLive(session)`; a folder that cannot be read is skipped.
+ */
+export async function loadScopeRuns(
+  source: IJournalSource,
+  dir: string,
+  recursive: boolean,
+  isLive: (session: string) => boolean
+): Promise<IScopeRuns> {
+  const store = new RunStore();
+  const folders: string[] = [];
+  const skipped: string[] = [];
+  for (const folder of await findProvFolders(source, dir, recursive)) {
+    try {
+      const files = await source.readJournal(folder);
+      if (files.length === 0) {
+        skipped.push(`${folder}: no journal`);
+        continue;
+      }
+      applyJournal(store, files);
+      folders.push(folder);
+    } catch (error) {
+      skipped.push(`${folder}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  const live = new Set([...store.runs.values()].map(run => run.session).filter(isLive));
+  store.markCrashed(live);
+  return { store, folders, skipped };
+}
 
 export class RunsPanel extends RunsView {
   constructor(

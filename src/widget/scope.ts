@@ -1,12 +1,10 @@
 /**
- * The runs of a folder or of everything under the server root, for the side panel: every `.prov`
- * folder found below, its journal read into one run store (the same replay the notebooks' stores use).
+ * Where the side panel's folder scopes find runs: every `.prov` folder of a folder, or below it.
+ * Pure over a journal source (the lab's is the Contents API); the panel replays the journals.
  */
 import { PathExt } from '@jupyterlab/coreutils';
 
 import type { IJournalText } from '../service';
-import { RunStore } from '../store';
-import { applyJournal } from '../tracker';
 
 /** Which runs the side panel shows. */
 export type RunsScope = 'notebook' | 'folder' | 'root';
@@ -34,43 +32,4 @@ export async function findProvFolders(source: IJournalSource, dir: string, recur
   };
   await walk(dir);
   return found.sort();
-}
-
-export interface IScopeRuns {
-  store: RunStore;
-  /** `.prov` folders read. */
-  folders: string[];
-  /** `.prov` folders skipped, with the reason. */
-  skipped: string[];
-}
-
-/**
- * One store holding the runs of every `.prov` folder of `dir` (below it too when `recursive`). Runs
- * without an end are running only while `isLive(session)`; a folder that cannot be read is skipped.
- */
-export async function loadScopeRuns(
-  source: IJournalSource,
-  dir: string,
-  recursive: boolean,
-  isLive: (session: string) => boolean
-): Promise<IScopeRuns> {
-  const store = new RunStore();
-  const folders: string[] = [];
-  const skipped: string[] = [];
-  for (const folder of await findProvFolders(source, dir, recursive)) {
-    try {
-      const files = await source.readJournal(folder);
-      if (files.length === 0) {
-        skipped.push(`${folder}: no journal`);
-        continue;
-      }
-      applyJournal(store, files);
-      folders.push(folder);
-    } catch (error) {
-      skipped.push(`${folder}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
-  const live = new Set([...store.runs.values()].map(run => run.session).filter(isLive));
-  store.markCrashed(live);
-  return { store, folders, skipped };
 }
