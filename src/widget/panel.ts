@@ -103,6 +103,7 @@ export class RunsPanel extends RunsView {
   private _show(): void {
     const scope = this.scope;
     const path = this._tracker.currentNotebook;
+    const request = ++this._request; // a load still under way for an earlier choice is dropped
     this._reload.hidden = scope === 'notebook';
     this._scopeNote.textContent = '';
     if (scope === 'notebook') {
@@ -122,8 +123,8 @@ export class RunsPanel extends RunsView {
       'aria-label',
       scope === 'folder' ? `Runs of the notebooks in ${dir || 'the server root'}` : 'Runs of every notebook'
     );
-    const request = ++this._request;
     this._scopeNote.textContent = 'Reading journals…';
+    this.setStore(null, 'Reading journals…'); // never the previous scope's runs under this one's name
     const isLive = (session: string): boolean => this._tracker.storeForSession(session) !== undefined;
     loadScopeRuns(this._source, dir, scope === 'root', isLive).then(
       ({ store, folders, skipped }) => {

@@ -47,6 +47,7 @@ test('the side panel in folder mode shows and compares runs of two notebooks', a
   // Everything under the server root holds the same two runs; back to this notebook: one.
   await panel.getByRole('combobox', { name: 'Show the runs of' }).selectOption('root');
   await panel.getByRole('tab', { name: 'Runs' }).click();
+  await expect(panel.locator('.nbprov-scope-note')).toHaveText(/^\d+ notebook\(s\)/, { timeout: 30000 });
   // (the root may hold other tests' notebooks too)
   await expect(panel.locator('.nbprov-row', { hasText: 'first' })).toHaveCount(1);
   await expect(panel.locator('.nbprov-row', { hasText: 'second' })).toHaveCount(1);
