@@ -33,6 +33,7 @@ from .identity import (
 )
 from .journal import JournalWriter
 from .outputs import OutputRecorder
+from .readback import Provenance, names_one_folder, read_metric, read_runs, run_reference
 from .runs import Run, RunManager, RunSpec
 from .stream import CommStream
 
@@ -53,9 +54,19 @@ __all__ = [
     "export",
     "forget",
     "show",
+    "runs",
+    "metric",
+    "load",
+    "Provenance",
     "load_ipython_extension",
     "unload_ipython_extension",
 ]
+
+
+def __dir__() -> list[str]:
+    """Only the public API (tab completion, ``dir(nbprov)``): the modules and helpers this package
+    imports are not part of it."""
+    return sorted(__all__)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
@@ -464,3 +475,52 @@ def show(run_ids: Sequence[str] = (), metrics: Sequence[str] = (), x_axis: str =
     from .widget import runs_widget
 
     return runs_widget(_ensure_tracking().session, run_ids, metrics, x_axis)
+
+
+def _journal_folder() -> Path:
+    """The ``.prov`` folder this kernel records into (the fallback folder's when its own is unwritable),
+    its journal flushed."""
+    tracking = _ensure_tracking()
+    tracking.flush()
+    return tracking.writer.folder.parent
+
+
+def _live_sessions() -> list[str]:
+    """This kernel's session, whose open runs are running (not crashed); reading never starts tracking."""
+    return [_tracking.session] if _tracking is not None else []
+
+
+def runs(
+    path: str | os.PathLike[str] | None = None,
+    experiment: str | None = None,
+    filter: str | None = None,
+    recursive: bool = False,
+) -> Any:
+    """The runs as a pandas DataFrame, one row per run (columns: see the README, "Reading runs back").
+
+    ``path``: a notebook, a ``.prov`` folder or a folder (its ``.prov`` folders; with ``recursive``,
+    every one below it); None: this notebook, this session's runs included. ``filter``: an MLflow-like
+    expression such as ``"params.lr > 0.01 and status = 'finished'"``."""
+    folder = _journal_folder() if path is None else Path(path)
+    return read_runs(folder, experiment, filter, recursive, _live_sessions())
+
+
+def metric(run: Any, name: str, context: str | None = None, path: str | os.PathLike[str] | None = None) -> Any:
+    """One metric of a run as a pandas DataFrame indexed by step, with ``value``, ``epoch`` (NA outside
+    epochs), ``time`` (UTC) and ``context`` (the context path, "" outside any) columns.
+
+    ``run``: a ``Run``, a run id (or a unique prefix) or a row of ``nbprov.runs()``; ``context`` keeps the
+    series of one context path; ``path`` where to look (default: the row's folder, else this notebook)."""
+    run_id, folder = run_reference(run)
+    if path is not None:
+        folder = Path(path)
+    if folder is None:
+        return read_metric(_journal_folder(), run_id, name, context, False, _live_sessions())
+    return read_metric(folder, run_id, name, context, not names_one_folder(folder), _live_sessions())
+
+
+def load(path: str | os.PathLike[str], recursive: bool | None = None) -> Provenance:
+    """The runs of a notebook, a ``.prov`` folder, an export or a project folder, without a kernel:
+    ``nbprov.load("train.prov").runs(filter=...)``, ``.metric(run, "loss")``. A project folder is read
+    recursively unless ``recursive=False``."""
+    return Provenance(path, recursive)

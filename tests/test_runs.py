@@ -12,9 +12,10 @@ import pytest
 from conftest import TrackedShell
 
 import nbprov
-from nbprov import journal, runs
+from nbprov import journal
 from nbprov.journal import decode_series, read_journal
 from nbprov.magic import parse_param_value
+from nbprov.runs import AUTO_STEP, FLUSH_POINTS, NO_EPOCH, MetricSeries, _pack_point
 
 
 def points(records: list[dict], run_id: str) -> dict[tuple[str, object], dict[str, list]]:
@@ -187,7 +188,7 @@ def test_points_are_flushed_while_the_run_is_open(tracked: TrackedShell) -> None
 
 def test_size_triggered_flush_and_order(tracked: TrackedShell) -> None:
     run = nbprov.start_run()
-    total = runs.FLUSH_POINTS * 2 + 5
+    total = FLUSH_POINTS * 2 + 5
     for i in range(total):
         run.log_metric("x", i)
     run.end()
@@ -301,7 +302,7 @@ def _reference_take(logged: list[tuple[int, float, int, int]], last_step: int) -
     """What a batch must hold, computed point by point."""
     steps = []
     for step, _value, _timestamp, _epoch in logged:
-        last_step = last_step + 1 if step == runs.AUTO_STEP else step
+        last_step = last_step + 1 if step == AUTO_STEP else step
         steps.append(last_step)
     return {
         "steps": steps,
@@ -314,22 +315,22 @@ def _reference_take(logged: list[tuple[int, float, int, int]], last_step: int) -
 @pytest.mark.parametrize(
     "steps",
     [
-        [runs.AUTO_STEP] * 5,
+        [AUTO_STEP] * 5,
         [3, 4, 10, -7, 2**62],
         [0, 128, 0, 128],  # explicit steps whose bytes hold AUTO_STEP's bytes across two steps
-        [runs.AUTO_STEP, 5, runs.AUTO_STEP, runs.AUTO_STEP, 0, runs.AUTO_STEP],
+        [AUTO_STEP, 5, AUTO_STEP, AUTO_STEP, 0, AUTO_STEP],
     ],
 )
 def test_take_splits_packed_points_exactly(steps: list[int]) -> None:
-    series = runs.MetricSeries("loss", 4, runs.NO_EPOCH)
+    series = MetricSeries("loss", 4, NO_EPOCH)
     logged, expected_last = [], -1
     for batch in range(3):  # automatic steps continue across batches
         batch_points = [
-            (step, float(i) / 3 - batch, 1_700_000_000_000 + i, [runs.NO_EPOCH, 0, 2**31 - 1][i % 3])
+            (step, float(i) / 3 - batch, 1_700_000_000_000 + i, [NO_EPOCH, 0, 2**31 - 1][i % 3])
             for i, step in enumerate(steps)
         ]
         for point in batch_points:
-            series.points += runs._pack_point(*point)
+            series.points += _pack_point(*point)
         taken = series.take()
         assert taken is not None
         decoded = {field: values.tolist() for field, values in decode_series(_through_journal(taken)).items()}
@@ -342,9 +343,9 @@ def test_take_splits_packed_points_exactly(steps: list[int]) -> None:
 
 
 def test_take_leaves_points_logged_after_its_prefix() -> None:
-    series = runs.MetricSeries("loss", None, runs.NO_EPOCH)
+    series = MetricSeries("loss", None, NO_EPOCH)
     for i in range(10):
-        series.points += runs._pack_point(runs.AUTO_STEP, float(i), i, runs.NO_EPOCH)
+        series.points += _pack_point(AUTO_STEP, float(i), i, NO_EPOCH)
     first = series.take(max_points=4)
     rest = series.take()
     assert first is not None and rest is not None

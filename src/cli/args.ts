@@ -16,6 +16,8 @@ export interface ICommandSpec {
   options: NonNullable<ParseArgsConfig['options']>;
   /** Names of the positional arguments, all required, in order. */
   positionals: string[];
+  /** Names of optional positional arguments, after the required ones. */
+  optionalPositionals?: string[];
 }
 
 export interface IParsedArgs {
@@ -48,12 +50,11 @@ export function parseCommandArgs(spec: ICommandSpec, args: string[]): IParsedArg
     return 'help';
   }
   const expected = spec.positionals;
-  if (parsed.positionals.length !== expected.length) {
+  const most = expected.length + (spec.optionalPositionals?.length ?? 0);
+  if (parsed.positionals.length < expected.length || parsed.positionals.length > most) {
     const missing = expected.slice(parsed.positionals.length).map(name => `<${name}>`);
     const message =
-      missing.length > 0
-        ? `missing ${missing.join(' ')}`
-        : `unexpected argument ${JSON.stringify(parsed.positionals[expected.length])}`;
+      missing.length > 0 ? `missing ${missing.join(' ')}` : `unexpected argument ${JSON.stringify(parsed.positionals[most])}`;
     throw new UsageError(message, usageLine(spec));
   }
   return parsed;

@@ -9,6 +9,7 @@ import { UsageError, UserError } from './errors';
 import { exportCommand, exportSpec } from './export';
 import { forgetCommand, forgetSpec } from './forget';
 import { restoreCommand, restoreSpec } from './restore';
+import { metricCommand, metricSpec, runsCommand, runsSpec } from './runs';
 
 interface ICommand {
   spec: ICommandSpec;
@@ -18,7 +19,9 @@ interface ICommand {
 export const commands: Record<string, ICommand> = {
   export: { spec: exportSpec, run: args => exportCommand(args, VERSION) },
   restore: { spec: restoreSpec, run: restoreCommand },
-  forget: { spec: forgetSpec, run: forgetCommand }
+  forget: { spec: forgetSpec, run: forgetCommand },
+  runs: { spec: runsSpec, run: runsCommand },
+  metric: { spec: metricSpec, run: metricCommand }
 };
 
 export function overview(): string {

@@ -7,6 +7,8 @@
  *   metrics.zarr/<run id>/zarr.json                 group per run (32 hex)
  *   metrics.zarr/<run id>/<context key>/zarr.json   `run` for run-level metrics, else the ctx integer
  *   metrics.zarr/<run id>/<context key>/<metric index>/{values,steps,timestamps,epochs}
+ * Each series' arrays share the dimension `steps`, so `xarray.open_zarr(<series group>)["values"]` is
+ * a DataArray indexed by step, with `timestamps` and `epochs` as coordinates.
  */
 
 import * as zarr from 'zarrita';
@@ -81,7 +83,8 @@ async function writeArray(
     codecs: CODECS,
     // int64 fill values are plain numbers in JSON (zarrita cannot serialise a bigint)
     fillValue: fillValue as never,
-    dimensionNames: ['point'],
+    // `steps` is the dimension: xarray makes the `steps` array its index coordinate.
+    dimensionNames: ['steps'],
     attributes
   });
   if (length > 0) {
@@ -140,7 +143,11 @@ export async function writeMetricsZarr(
           ...unitOf(series.metric)
         }
       });
-      await writeArray(group, 'values', 'float64', series.values, NaN, unitOf(series.metric));
+      // `coordinates` (CF, read by xarray) makes timestamps and epochs coordinates of the values.
+      await writeArray(group, 'values', 'float64', series.values, NaN, {
+        ...unitOf(series.metric),
+        coordinates: 'timestamps epochs'
+      });
       await writeArray(group, 'steps', 'int64', series.steps, 0, {});
       await writeArray(group, 'timestamps', 'int64', series.timestamps, 0, { unit: 'ms since the Unix epoch' });
       await writeArray(group, 'epochs', 'int32', series.epochs, -1, { none: -1 });

@@ -36,7 +36,7 @@ describe('metrics.zarr', () => {
       data_type: 'float64',
       shape: [4],
       fill_value: 'NaN',
-      dimension_names: ['point'],
+      dimension_names: ['steps'],
       codecs: [
         { name: 'bytes', configuration: { endian: 'little' } },
         { name: 'zstd', configuration: { level: 1, checksum: false } }
