@@ -15,6 +15,7 @@ import ipywidgets
 from traitlets import Enum, List, TraitError, Unicode, validate
 
 from ._version import __version__
+from .redact import redact
 
 _RUN_ID = re.compile(r"[0-9a-f]{32}")
 _SESSION_ID = re.compile(r"[0-9a-f]{1,64}")
@@ -54,8 +55,11 @@ class RunsWidget(ipywidgets.DOMWidget):
 def runs_widget(
     session: str, run_ids: Sequence[str] = (), metrics: Sequence[str] = (), x_axis: str = "step"
 ) -> RunsWidget:
-    """A widget showing the given runs (all runs of the notebook when none) of a kernel session."""
-    return RunsWidget(session=session, run_ids=list(run_ids), metrics=list(metrics), x_axis=x_axis)
+    """A widget showing the given runs (all runs of the notebook when none) of a kernel session.
+    Metric names are redacted as the journal redacts them: the synced state never shows a secret,
+    and the names still match the recorded series."""
+    shown = [redact(name)[0] if isinstance(name, str) else name for name in metrics]
+    return RunsWidget(session=session, run_ids=list(run_ids), metrics=shown, x_axis=x_axis)
 
 
 def run_mimebundle(run_id: str, run_repr: str, session: str, **kwargs: Any) -> dict[str, Any] | None:

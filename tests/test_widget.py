@@ -77,3 +77,10 @@ def test_frontend_module_exports_the_named_model_and_view() -> None:
     for name in (widget._model_name, widget._view_name):
         assert f"export class {name} " in index
         assert f"{name}: module.{name}" in register
+
+
+def test_metric_names_in_the_synced_state_are_redacted_like_the_journal() -> None:
+    token = "ghp_" + "Zq9x" * 9
+    widget = runs_widget("0123456789abcdef", metrics=[f"loss_{token}", "accuracy"])
+    assert token not in json.dumps(widget.get_state())
+    assert widget.metrics == ["loss_[redacted:github_token]", "accuracy"]
