@@ -1,7 +1,10 @@
 import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
-import { exportProvenance, journalRecords, listFiles, readText } from './helpers';
+import { exportProvenance, journalRecords, listFiles, nbprovSettings, readText } from './helpers';
+
+// Redaction of what is recorded: every notebook is recorded here, from its first cell.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
 
 // Built at run time so that no token-shaped string sits in the repository.
 const TOKEN = ['ghp', '_', 'Zq9x'.repeat(9)].join('');
