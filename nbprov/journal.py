@@ -228,7 +228,6 @@ class JournalWriter:
         while it runs (it may rewrite or delete the journal file: the next write opens it again).
         Returns its result or raises its exception; TimeoutError if it did not finish in time."""
         outcome: dict[str, Any] = {}
-        done = threading.Event()
 
         def exclusive() -> None:
             self._write()
@@ -237,11 +236,15 @@ class JournalWriter:
             except BaseException as error:  # handed to the caller
                 outcome["error"] = error
             finally:
-                done.set()
+                outcome["done"] = True
 
         self.call(exclusive)
         self.wake()
-        if not done.wait(timeout):
+        # Polled, as flush() polls: the caller holds no lock an interrupt could leave held.
+        deadline = time.monotonic() + timeout
+        while "done" not in outcome and time.monotonic() < deadline and self._thread.is_alive():
+            time.sleep(FLUSH_POLL_S)
+        if "done" not in outcome:
             raise TimeoutError("nbprov: the journal thread did not run the task in time")
         if "error" in outcome:
             raise outcome["error"]
