@@ -1,4 +1,5 @@
 import { galata, IJupyterLabPageFixture } from '@jupyterlab/galata';
+import { Locator } from '@playwright/test';
 import * as path from 'path';
 
 /**
@@ -88,4 +89,18 @@ export function executionsOf(prov: Record<string, ProvNodes>): [string, Record<s
   return Object.entries(prov.activity)
     .filter(([, a]) => a['nbprov:exec_index'] !== undefined)
     .sort(([, a], [, b]) => (a['prov:startTime'] as string).localeCompare(b['prov:startTime'] as string));
+}
+
+/** Rows the chart of `metric` draws now (set by the chart once Vega has applied a change). */
+export async function pointsDrawn(scope: Locator, metric: string): Promise<number> {
+  const chart = scope.locator(`.nbprov-chart[aria-label="Chart of metric ${metric}"]`);
+  return Number((await chart.getAttribute('data-points', { timeout: 1000 }).catch(() => null)) ?? 0);
+}
+
+/** Starts the selected cell without waiting for it to finish. */
+export async function startCell(page: IJupyterLabPageFixture, index: number): Promise<void> {
+  await page.notebook.selectCells(index);
+  await page.evaluate(() => {
+    void window.jupyterapp.commands.execute('notebook:run-cell');
+  });
 }

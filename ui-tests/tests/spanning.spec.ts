@@ -1,21 +1,7 @@
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { Locator } from '@playwright/test';
-import { nbprovSettings, openFixture } from './helpers';
+import { expect, test } from '@jupyterlab/galata';
+import { nbprovSettings, openFixture, pointsDrawn, startCell } from './helpers';
 
 test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
-
-/** Rows the chart of `metric` draws now (set by the chart once Vega has applied a change). */
-async function pointsDrawn(scope: Locator, metric: string): Promise<number> {
-  const chart = scope.locator(`.nbprov-chart[aria-label="Chart of metric ${metric}"]`);
-  return Number((await chart.getAttribute('data-points', { timeout: 1000 }).catch(() => null)) ?? 0);
-}
-
-async function startCell(page: IJupyterLabPageFixture, index: number): Promise<void> {
-  await page.notebook.selectCells(index);
-  await page.evaluate(() => {
-    void window.jupyterapp.commands.execute('notebook:run-cell');
-  });
-}
 
 test('a run started in one cell grows live in the widget while the next cell logs, stays open between cells, and groups its nested run and lists the text it saved', async ({
   page,

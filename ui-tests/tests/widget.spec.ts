@@ -1,23 +1,8 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { Locator } from '@playwright/test';
-import { nbprovSettings, openFixture } from './helpers';
+import { nbprovSettings, openFixture, pointsDrawn, startCell } from './helpers';
 
 // Written before recording became opt-in: these tests record every notebook.
 test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
-
-/** Rows the chart of `metric` draws now (set by the chart once Vega has applied a change). */
-async function pointsDrawn(scope: Locator, metric: string): Promise<number> {
-  const chart = scope.locator(`.nbprov-chart[aria-label="Chart of metric ${metric}"]`);
-  return Number((await chart.getAttribute('data-points', { timeout: 1000 }).catch(() => null)) ?? 0);
-}
-
-/** Starts the selected cell without waiting for it to finish. */
-async function startCell(page: IJupyterLabPageFixture, index: number): Promise<void> {
-  await page.notebook.selectCells(index);
-  await page.evaluate(() => {
-    void window.jupyterapp.commands.execute('notebook:run-cell');
-  });
-}
 
 /** Replaces a cell's source in the current notebook's model. */
 async function setSource(page: IJupyterLabPageFixture, index: number, lines: string[]): Promise<void> {
