@@ -34,7 +34,11 @@ class RunsWidget(ipywidgets.DOMWidget):
     session = Unicode(help="Kernel journal session whose runs are shown").tag(sync=True)
     run_ids = List(Unicode(), help="Runs to show; empty shows every run of the notebook").tag(sync=True)
     metrics = List(Unicode(), help="Metrics to chart; empty charts every metric").tag(sync=True)
-    x_axis = Enum(("step", "epoch", "time"), default_value="step", help="x axis of the charts").tag(sync=True)
+    x_axis = Enum(
+        ("step", "epoch", "relative", "time"),
+        default_value="step",
+        help="x axis of the charts (relative: since the run started)",
+    ).tag(sync=True)
     tab = Enum(("runs", "compare", "timeline"), default_value="runs", help="Section shown").tag(sync=True)
 
     @validate("session")

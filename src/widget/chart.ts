@@ -4,7 +4,9 @@
  * visible range from the store at full detail.
  */
 import type { View } from 'vega';
-import { ChartFeed, IChartChange, ILine, XAxis } from './chartdata';
+import { ChartFeed, IChartChange, ILine, XAxis, YScale } from './chartdata';
+import { element } from './dom';
+import { ILegend } from './runidentity';
 
 const DATA = 'points';
 const ZOOM = 'zoom';
@@ -30,8 +32,41 @@ export function themeConfig(): Record<string, unknown> {
   };
 }
 
-function spec(metric: string, axis: XAxis, width: number): Record<string, unknown> {
-  const xTitle = { step: 'step', epoch: 'epoch', time: 'wall time' }[axis];
+const X_TITLES: Record<XAxis, string> = {
+  step: 'step',
+  epoch: 'epoch',
+  time: 'wall time',
+  relative: 'time since the run started (s)'
+};
+
+function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Record<string, unknown> {
+  const xTitle = X_TITLES[axis];
+  const xType = axis === 'time' ? 'temporal' : 'quantitative';
+  // Colours and fading come with the rows (runidentity.ts decides them for every view alike), so
+  // the charts draw no colour legend of their own: the view lists the runs once, capped for sweeps.
+  const encoding = {
+    x: { field: 'x', type: xType, title: xTitle, axis: { labelOverlap: true, labelFlush: true } },
+    y: {
+      field: 'y',
+      type: 'quantitative',
+      title: metric,
+      scale: yScale === 'log' ? { type: 'log' } : { zero: false },
+      axis: { format: '~g', labelOverlap: true }
+    },
+    color: { field: 'color', type: 'nominal', scale: null, legend: null },
+    opacity: { field: 'opacity', type: 'quantitative', scale: null, legend: null },
+    strokeDash: { field: 'context', type: 'nominal', title: 'context' },
+    detail: { field: 'key', type: 'nominal' },
+    order: { field: 'i', type: 'quantitative' },
+    tooltip: [
+      { field: 'label', type: 'nominal', title: 'run' },
+      { field: 'context', type: 'nominal' },
+      axis === 'time'
+        ? { field: 'x', type: 'temporal', title: xTitle, format: '%Y-%m-%d %H:%M:%S.%L' }
+        : { field: 'x', type: 'quantitative', title: xTitle, format: axis === 'relative' ? '.4~g' : ',~g' },
+      { field: 'y', type: 'quantitative', title: metric, format: '.5~g' }
+    ]
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: metric,
@@ -41,22 +76,15 @@ function spec(metric: string, axis: XAxis, width: number): Record<string, unknow
     height: 180,
     autosize: { type: 'fit-x', contains: 'padding', resize: true },
     data: { name: DATA },
-    mark: { type: 'line', clip: true, interpolate: 'linear' },
-    params: [{ name: ZOOM, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }],
-    encoding: {
-      x: { field: 'x', type: axis === 'time' ? 'temporal' : 'quantitative', title: xTitle },
-      y: { field: 'y', type: 'quantitative', title: metric, scale: { zero: false } },
-      color: { field: 'run', type: 'nominal', title: 'run' },
-      strokeDash: { field: 'context', type: 'nominal', title: 'context' },
-      detail: { field: 'key', type: 'nominal' },
-      order: { field: 'i', type: 'quantitative' },
-      tooltip: [
-        { field: 'run', type: 'nominal' },
-        { field: 'context', type: 'nominal' },
-        { field: 'x', type: axis === 'time' ? 'temporal' : 'quantitative', title: xTitle },
-        { field: 'y', type: 'quantitative', title: metric }
-      ]
-    },
+    encoding,
+    layer: [
+      {
+        mark: { type: 'line', clip: true, interpolate: 'linear' },
+        params: [{ name: ZOOM, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }]
+      },
+      // A line of one point draws nothing: its point is drawn as a dot.
+      { transform: [{ filter: 'datum.solo' }], mark: { type: 'point', filled: true, clip: true, size: 40 } }
+    ],
     config: themeConfig()
   };
 }
@@ -67,20 +95,26 @@ export class MetricChart {
   constructor(
     readonly metric: string,
     private _axis: XAxis,
+    private _yScale: YScale,
     private _width: number
   ) {
     this.node.className = 'nbprov-chart';
+    this.node.dataset.metric = metric;
     this.node.setAttribute('role', 'img');
-    this.node.setAttribute('aria-label', `Chart of metric ${metric}`);
     this._plot.className = 'nbprov-chart-plot';
+    this._legend.className = 'nbprov-legend';
     this._note.className = 'nbprov-chart-note';
-    this.node.append(this._plot, this._note);
-    this._feed = new ChartFeed(_axis, _width);
+    this.node.append(this._plot, this._legend, this._note);
+    this._feed = new ChartFeed(_axis, _width, _yScale);
   }
 
-  /** Brings the chart up to date with the given lines; `dirty` names lines with new points. */
-  async update(lines: readonly ILine[], dirty: ReadonlySet<string> | 'all'): Promise<void> {
+  /**
+   * Brings the chart up to date with the given lines; `dirty` names lines with new points.
+   * `legend` names the runs drawn (by their lines' labels and colours).
+   */
+  async update(lines: readonly ILine[], dirty: ReadonlySet<string> | 'all', legend: ILegend): Promise<void> {
     this._lines = lines;
+    this._renderLegend(lines, legend);
     const view = await this._view();
     if (this._disposed) {
       return;
@@ -92,6 +126,32 @@ export class MetricChart {
     this._disposed = true;
     this._embedded?.then(view => view.finalize());
     this.node.remove();
+  }
+
+  /** The legend as text, and the chart's text alternative: a canvas is invisible to screen readers. */
+  private _renderLegend(lines: readonly ILine[], legend: ILegend): void {
+    const byRun = new Map(lines.map(line => [line.runId, line]));
+    const items = legend.runIds.flatMap(runId => {
+      const line = byRun.get(runId);
+      if (!line) {
+        return [];
+      }
+      const item = element('span', 'nbprov-legend-item');
+      const swatch = element('span', 'nbprov-swatch');
+      swatch.style.backgroundColor = line.color;
+      item.append(swatch, line.label);
+      item.dataset.run = runId;
+      item.classList.toggle('nbprov-faded', line.opacity < 1);
+      return [item];
+    });
+    const more = legend.more ? [element('span', 'nbprov-legend-more', `and ${legend.more} more`)] : [];
+    this._legend.replaceChildren(...items, ...more);
+    const names = legend.runIds.map(runId => byRun.get(runId)?.label).filter(Boolean);
+    this.node.setAttribute(
+      'aria-label',
+      `Chart of metric ${this.metric}` +
+        (names.length ? `: ${names.join(', ')}${legend.more ? ` and ${legend.more} more` : ''}` : ': no runs')
+    );
   }
 
   private _apply(view: View, change: IChartChange): void {
@@ -109,8 +169,14 @@ export class MetricChart {
       .then(() => {
         this.node.dataset.points = String(view.data(DATA).length);
       });
-    const hidden = this._feed.nonFinite;
-    this._note.textContent = hidden ? `${hidden} non-finite value(s) (NaN/inf) not drawn` : '';
+    const notes = [];
+    if (this._feed.nonFinite) {
+      notes.push(`${this._feed.nonFinite} non-finite value(s) (NaN/inf) not drawn`);
+    }
+    if (this._feed.nonPositive) {
+      notes.push(`${this._feed.nonPositive} value(s) ≤ 0 not drawn on the log scale`);
+    }
+    this._note.textContent = notes.join('; ');
   }
 
   private _view(): Promise<View> {
@@ -124,7 +190,7 @@ export class MetricChart {
     const { default: embed, vega } = await import('vega-embed');
     this._vega = vega;
     // No vega-tooltip (HTML) and no actions menu: tooltips use Vega's plain-text handler.
-    const result = await embed(this._plot, spec(this.metric, this._axis, this._width) as never, {
+    const result = await embed(this._plot, spec(this.metric, this._axis, this._yScale, this._width) as never, {
       actions: false,
       renderer: 'canvas',
       tooltip: false
@@ -153,6 +219,7 @@ export class MetricChart {
   }
 
   private _plot = document.createElement('div');
+  private _legend = document.createElement('div');
   private _note = document.createElement('div');
   private _feed: ChartFeed;
   private _lines: readonly ILine[] = [];

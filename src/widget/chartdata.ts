@@ -5,42 +5,91 @@
 import { reduceSeries, visibleRange } from '../core/reduce';
 import { IMetricSeries } from '../tokens';
 
-export type XAxis = 'step' | 'epoch' | 'time';
+/** `relative`: seconds since the run started, so runs started at different times line up. */
+export type XAxis = 'step' | 'epoch' | 'time' | 'relative';
+export type YScale = 'linear' | 'log';
 
-/** One chart row. `key` identifies the line (run + series); `i` orders its points. */
+/**
+ * One chart row. `key` identifies the line (run + series); `i` orders its points; `solo` marks
+ * the only point of a line, which a line mark cannot draw.
+ */
 export interface IChartPoint {
   key: string;
-  run: string;
+  label: string;
+  color: string;
+  opacity: number;
   context: string;
   x: number;
   y: number;
   i: number;
+  solo: boolean;
 }
 
-/** A line of a chart: one series of one run, with its legend labels. */
+/** A line of a chart: one series of one run, with how it is drawn and named. */
 export interface ILine {
   key: string;
-  run: string;
+  runId: string;
+  /** The run's display label (runidentity.ts). */
+  label: string;
+  color: string;
+  /** 1 for a highlighted or ordinary line; less for a faded one (unselected, or raw under smoothing). */
+  opacity: number;
   context: string;
   series: IMetricSeries;
+  /** Start of the run (ms since the epoch), the origin of the `relative` axis. */
+  start: number;
+  /** Exponential moving average weight in [0, 1); 0 draws the values as logged. */
+  smoothing: number;
+}
+
+/** What a line's rows carry besides its points: when it changes, the line is drawn again. */
+function lineStyle(line: ILine): string {
+  return JSON.stringify([line.label, line.color, line.opacity, line.context, line.smoothing]);
+}
+
+/**
+ * TensorBoard's smoothing: an exponential moving average, debiased so that the first points are
+ * not pulled towards 0. Non-finite values are kept as they are and stay out of the average.
+ */
+export function smooth(values: ArrayLike<number>, weight: number): Float64Array {
+  const out = new Float64Array(values.length);
+  let average = 0;
+  let finite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (!Number.isFinite(value)) {
+      out[i] = value;
+      continue;
+    }
+    average = average * weight + (1 - weight) * value;
+    finite++;
+    out[i] = weight === 0 ? value : average / (1 - Math.pow(weight, finite));
+  }
+  return out;
 }
 
 /**
  * x positions of points [start, end) of a series on an axis; no epoch (-1) becomes NaN. `points`
- * is the series' slice [start, end) when the caller already made it (copying 1M points costs ms).
+ * is the series' slice [start, end) when the caller already made it (copying 1M points costs ms);
+ * `runStart` is the origin of the relative axis.
  */
 export function xPositions(
   series: IMetricSeries,
   axis: XAxis,
   start: number,
   end: number,
-  points?: { steps: Float64Array; timestamps: Float64Array }
+  points?: { steps: Float64Array; timestamps: Float64Array },
+  runStart?: number
 ): Float64Array {
   if (axis === 'step') {
     return (points ?? series.slice(start, end)).steps;
   }
   if (axis === 'time') {
     return (points ?? series.slice(start, end)).timestamps;
+  }
+  if (axis === 'relative') {
+    const origin = runStart ?? 0;
+    return (points ?? series.slice(start, end)).timestamps.map(timestamp => (timestamp - origin) / 1000);
   }
   const out = new Float64Array(Math.max(0, Math.min(end, series.length) - start));
   for (let i = 0; i < out.length; i++) {
@@ -53,34 +102,53 @@ export function xPositions(
 /**
  * Rows of a line reduced to `columns` pixel columns, over the whole series or, when zoomed, over
  * the points inside the visible x domain (step and time axes are ascending, so a binary search
- * finds them; the epoch axis is reduced whole against the domain).
+ * finds them; the epoch axis is reduced whole against the domain). On a log scale, values ≤ 0
+ * cannot be drawn: they are left out and counted in `nonPositive`.
  */
 export function lineRows(
   line: ILine,
   axis: XAxis,
   columns: number,
-  domain: readonly [number, number] | null
-): { rows: IChartPoint[]; nonFinite: number } {
+  domain: readonly [number, number] | null,
+  yScale: YScale = 'linear'
+): { rows: IChartPoint[]; nonFinite: number; nonPositive: number } {
   const length = line.series.length;
   const points = line.series.slice(0, length);
-  const xs = xPositions(line.series, axis, 0, length, points);
+  const xs = xPositions(line.series, axis, 0, length, points, line.start);
   let start = 0;
   let end = length;
   if (domain && axis !== 'epoch') {
     ({ start, end } = visibleRange(xs, domain[0], domain[1]));
   }
-  const ys = points.values.subarray(start, end);
+  // Smoothing reads the whole series (each average depends on every earlier point).
+  const values = line.smoothing > 0 ? smooth(points.values, line.smoothing) : points.values;
+  let ys = values.subarray(start, end);
+  let nonPositive = 0;
+  if (yScale === 'log') {
+    ys = ys.map(y => (y <= 0 ? (nonPositive++, NaN) : y));
+  }
   const xsInRange = xs.subarray(start, end);
   const { indices, nonFinite } = reduceSeries(xsInRange, ys, {
     columns,
     domain: domain ?? undefined
   });
   const rows = new Array<IChartPoint>(indices.length);
+  const solo = length === 1;
   for (let k = 0; k < indices.length; k++) {
     const j = indices[k];
-    rows[k] = { key: line.key, run: line.run, context: line.context, x: xsInRange[j], y: ys[j], i: start + j };
+    rows[k] = {
+      key: line.key,
+      label: line.label,
+      color: line.color,
+      opacity: line.opacity,
+      context: line.context,
+      x: xsInRange[j],
+      y: ys[j],
+      i: start + j,
+      solo
+    };
   }
-  return { rows, nonFinite };
+  return { rows, nonFinite: nonFinite - nonPositive, nonPositive };
 }
 
 /** What to apply to a chart's data: lines whose rows are all removed, then rows inserted. */
@@ -96,7 +164,8 @@ export interface IChartChange {
 export class ChartFeed {
   constructor(
     public axis: XAxis,
-    public columns: number
+    public columns: number,
+    public yScale: YScale = 'linear'
   ) {}
 
   /** The visible x domain while zoomed, else null. */
@@ -107,6 +176,15 @@ export class ChartFeed {
     let total = 0;
     for (const shown of this._shown.values()) {
       total += shown.nonFinite;
+    }
+    return total;
+  }
+
+  /** Total points hidden because a log scale cannot draw them (≤ 0), over all lines. */
+  get nonPositive(): number {
+    let total = 0;
+    for (const shown of this._shown.values()) {
+      total += shown.nonPositive;
     }
     return total;
   }
@@ -123,27 +201,45 @@ export class ChartFeed {
     }
     for (const line of lines) {
       const shown = this._shown.get(line.key);
-      if (shown && dirty !== 'all' && !dirty.has(line.key)) {
+      const style = lineStyle(line);
+      const restyled = shown !== undefined && shown.style !== style;
+      if (shown && !restyled && dirty !== 'all' && !dirty.has(line.key)) {
         continue;
       }
       const length = line.series.length;
-      if (shown && !shown.reduced && !this.domain && length <= this.columns && length >= shown.count) {
+      if (
+        shown &&
+        !restyled &&
+        !shown.reduced &&
+        !this.domain &&
+        length <= this.columns &&
+        length > shown.count &&
+        shown.count > 1
+      ) {
         // Still short enough to show whole: insert only the new points.
-        const added = lineRows(line, this.axis, Infinity, null).rows.filter(row => row.i >= shown.count);
+        const { rows, nonPositive } = lineRows(line, this.axis, Infinity, null, this.yScale);
+        const added = rows.filter(row => row.i >= shown.count);
         change.insert.push(...added);
-        shown.nonFinite = length - shown.count - added.length + shown.nonFinite;
+        const newPositive = nonPositive - shown.nonPositive;
+        shown.nonFinite = length - shown.count - added.length - newPositive + shown.nonFinite;
+        shown.nonPositive = nonPositive;
         shown.count = length;
         continue;
+      }
+      if (shown && length === shown.count && !restyled && !this.domain && !shown.reduced) {
+        continue; // nothing new in a line shown whole
       }
       if (shown) {
         change.removeLines.add(line.key);
       }
-      const { rows, nonFinite } = lineRows(line, this.axis, this.columns, this.domain);
+      const { rows, nonFinite, nonPositive } = lineRows(line, this.axis, this.columns, this.domain, this.yScale);
       change.insert.push(...rows);
       this._shown.set(line.key, {
         count: length,
         reduced: this.domain !== null || length > this.columns,
-        nonFinite
+        nonFinite,
+        nonPositive,
+        style
       });
     }
     return change;
@@ -154,5 +250,5 @@ export class ChartFeed {
     this._shown.clear();
   }
 
-  private _shown = new Map<string, { count: number; reduced: boolean; nonFinite: number }>();
+  private _shown = new Map<string, { count: number; reduced: boolean; nonFinite: number; nonPositive: number; style: string }>();
 }

@@ -6,6 +6,7 @@
  */
 import { IRun } from '../tokens';
 import { ILine } from './chartdata';
+import { IRunIdentity } from './runidentity';
 import { metricGroups, MetricSummaries, missingEnergy, runEnergy } from './tablemodel';
 
 const POWER_METRIC = /^power_watts\[(.*)\]$/s;
@@ -70,6 +71,7 @@ export type TradeoffStatistic = 'last' | 'best';
 export interface ITradeoffPoint {
   runId: string;
   run: string;
+  color: string;
   joules: number;
   value: number;
   /** True when some of the run's devices had no figure (the energy is a lower bound). */
@@ -88,18 +90,21 @@ export interface ITradeoff {
   omitted: ITradeoffOmission[];
 }
 
-/** Metric (last or best value) against run energy, one point per run with both. */
+/**
+ * Metric (last or best value) against run energy, one point per run with both. `identities`
+ * gives each run's label and colour (runidentity.ts), the same as in every other view.
+ */
 export function buildTradeoff(
   runs: readonly IRun[],
   metric: ITradeoffMetric,
   statistic: TradeoffStatistic,
-  summaries: MetricSummaries
+  summaries: MetricSummaries,
+  identities: ReadonlyMap<string, IRunIdentity>
 ): ITradeoff {
-  const labels = runLabels(runs);
   const points: ITradeoffPoint[] = [];
   const omitted: ITradeoffOmission[] = [];
   for (const run of runs) {
-    const label = labels.get(run.id)!;
+    const { label, color } = identities.get(run.id) ?? { label: run.name, color: 'gray' };
     const energy = runEnergy(run);
     const group = metricGroups(run).get(metric.key);
     const value = group ? summaries.summarize(metric.metric, group.series)[statistic] : null;
@@ -109,17 +114,20 @@ export function buildTradeoff(
       omitted.push({ runId: run.id, run: label, reason: `no finite value of ${metric.label}` });
     } else {
       const partial = run.energy.some(figure => figure.scope === 'run' && figure.joules === null);
-      points.push({ runId: run.id, run: label, joules: energy.sortValue, value, partial });
+      points.push({ runId: run.id, run: label, color, joules: energy.sortValue, value, partial });
     }
   }
   return { points, omitted };
 }
 
-/** Run names, with a short id added where two runs share a name. */
-export function runLabels(runs: readonly IRun[]): Map<string, string> {
-  const count = new Map<string, number>();
-  for (const run of runs) {
-    count.set(run.name, (count.get(run.name) ?? 0) + 1);
+/**
+ * The runs not plotted, grouped by reason: on a machine without sensors every run has the same
+ * one, which is then said once for all of them rather than once per run.
+ */
+export function groupOmissions(omitted: readonly ITradeoffOmission[]): { reason: string; runs: ITradeoffOmission[] }[] {
+  const byReason = new Map<string, ITradeoffOmission[]>();
+  for (const entry of omitted) {
+    byReason.set(entry.reason, [...(byReason.get(entry.reason) ?? []), entry]);
   }
-  return new Map(runs.map(run => [run.id, count.get(run.name)! > 1 ? `${run.name} (${run.id.slice(0, 6)})` : run.name]));
+  return Array.from(byReason, ([reason, runs]) => ({ reason, runs }));
 }

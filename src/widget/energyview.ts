@@ -9,7 +9,8 @@ import { IRun } from '../tokens';
 import { MetricChart, themeConfig } from './chart';
 import { ILine } from './chartdata';
 import { element } from './dom';
-import { buildTradeoff, ITradeoff, ITradeoffMetric, TradeoffStatistic, tradeoffMetrics } from './energy';
+import { buildTradeoff, groupOmissions, ITradeoff, ITradeoffMetric, TradeoffStatistic, tradeoffMetrics } from './energy';
+import { ILegend, IRunIdentity } from './runidentity';
 import { formatJoules, formatNumber, MetricSummaries } from './tablemodel';
 
 export const POWER_CHART_TITLE = 'Power (W)';
@@ -22,23 +23,33 @@ export class EnergyCharts {
     this.node.append(this._powerSlot, this._tradeoff.node);
   }
 
-  /** Brings both charts up to date; `dirty` names power lines with new points. */
-  update(runs: readonly IRun[], power: readonly ILine[], dirty: ReadonlySet<string> | 'all', width: number): void {
+  /**
+   * Brings both charts up to date; `dirty` names power lines with new points; `identities` are
+   * the runs' labels and colours, `legend` the runs the power chart names.
+   */
+  update(
+    runs: readonly IRun[],
+    power: readonly ILine[],
+    dirty: ReadonlySet<string> | 'all',
+    width: number,
+    identities: ReadonlyMap<string, IRunIdentity>,
+    legend: ILegend
+  ): void {
     if (!power.length) {
       this._power?.dispose();
       this._power = null;
     } else {
       const isNew = !this._power;
       if (!this._power) {
-        this._power = new MetricChart(POWER_CHART_TITLE, 'time', width);
+        this._power = new MetricChart(POWER_CHART_TITLE, 'time', 'linear', width);
         this._powerSlot.append(this._power.node);
       }
       const chart = this._power;
-      chart.update(power, isNew ? 'all' : dirty).catch(error => {
+      chart.update(power, isNew ? 'all' : dirty, legend).catch(error => {
         chart.node.textContent = `Power chart failed: ${String(error)}`;
       });
     }
-    this._tradeoff.update(runs, width);
+    this._tradeoff.update(runs, width, identities);
   }
 
   dispose(): void {
@@ -64,7 +75,7 @@ function tradeoffSpec(metric: ITradeoffMetric, statistic: TradeoffStatistic, wid
     encoding: {
       x: { field: 'joules', type: 'quantitative', title: 'run energy (J)' },
       y: { field: 'value', type: 'quantitative', title: valueTitle, scale: { zero: false } },
-      color: { field: 'run', type: 'nominal', title: 'run' },
+      color: { field: 'color', type: 'nominal', scale: null, legend: null },
       shape: { field: 'measured', type: 'nominal', title: 'energy' },
       tooltip: [
         { field: 'run', type: 'nominal' },
@@ -106,9 +117,10 @@ class TradeoffChart {
     this.node.append(controls, this._message, body);
   }
 
-  update(runs: readonly IRun[], width: number): void {
+  update(runs: readonly IRun[], width: number, identities: ReadonlyMap<string, IRunIdentity>): void {
     this._runs = runs;
     this._width = width;
+    this._identities = identities;
     const metrics = tradeoffMetrics(runs);
     this.node.hidden = metrics.length === 0;
     if (!metrics.length) {
@@ -118,7 +130,7 @@ class TradeoffChart {
     this._metrics = metrics;
     const metric = metrics.find(candidate => candidate.key === this._metricSelect.value) ?? metrics[0];
     const statistic = this._statisticSelect.value as TradeoffStatistic;
-    const tradeoff = buildTradeoff(runs, metric, statistic, this._summaries);
+    const tradeoff = buildTradeoff(runs, metric, statistic, this._summaries, identities);
     this._renderOmitted(tradeoff);
     this._message.textContent = tradeoff.points.length ? '' : `No run has both an energy figure and a value of ${metric.label}.`;
     this._plotBox.hidden = tradeoff.points.length === 0;
@@ -138,6 +150,7 @@ class TradeoffChart {
         }
         const rows = tradeoff.points.map(point => ({
           run: point.run,
+          color: point.color,
           joules: point.joules,
           value: point.value,
           energy: formatJoules(point.joules) + (point.partial ? ' (partial)' : ''),
@@ -170,7 +183,7 @@ class TradeoffChart {
   }
 
   private _selectionChanged(): void {
-    this.update(this._runs, this._width);
+    this.update(this._runs, this._width, this._identities);
   }
 
   /** Keeps the options in step with the metrics present, keeping the user's choice. */
@@ -192,13 +205,19 @@ class TradeoffChart {
     }
   }
 
+  /** The runs not plotted, one line per reason: with no sensor, one line says why for every run. */
   private _renderOmitted(tradeoff: ITradeoff): void {
     this._omittedBox.hidden = tradeoff.omitted.length === 0;
     this._omitted.replaceChildren(
-      ...tradeoff.omitted.map(entry => {
+      ...groupOmissions(tradeoff.omitted).map(group => {
         const item = element('li', 'nbprov-tradeoff-omitted');
-        item.dataset.run = entry.runId;
-        item.append(element('strong', undefined, entry.run), `: ${entry.reason}`);
+        const who =
+          group.runs.length > 1 && group.runs.length === this._runs.length
+            ? `All ${group.runs.length} runs`
+            : group.runs.map(entry => entry.run).join(', ');
+        item.dataset.runs = group.runs.map(entry => entry.runId).join(' ');
+        item.title = group.runs.map(entry => entry.run).join('\n');
+        item.append(element('strong', undefined, who), `: ${group.reason}`);
         return item;
       })
     );
@@ -212,6 +231,7 @@ class TradeoffChart {
   }
 
   private _runs: readonly IRun[] = [];
+  private _identities: ReadonlyMap<string, IRunIdentity> = new Map();
   private _width = 400;
   private _metrics: ITradeoffMetric[] = [];
   private _summaries = new MetricSummaries();

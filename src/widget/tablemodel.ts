@@ -7,6 +7,7 @@
  * otherwise (accuracy, F1, reward, ...).
  */
 import { IMetricSeries, IRun, IRunArtifact, RunStatus } from '../tokens';
+import { baseLabel } from './runidentity';
 
 export type ColumnKind =
   'name' | 'notebook' | 'experiment' | 'status' | 'start' | 'duration' | 'energy' | 'param' | 'metric-last' | 'metric-best';
@@ -52,6 +53,8 @@ export interface ITableOptions {
   sort?: ISort | null;
   /** Case-insensitive text matched against every cell of a row. */
   filter?: string;
+  /** Each run's display label (runidentity.ts); a run missing here shows its name. */
+  labels?: ReadonlyMap<string, string>;
 }
 
 /** True when lower values of this metric are better. */
@@ -186,7 +189,14 @@ export function formatTime(ms: number): string {
 }
 
 export function formatDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (ms < 1000) {
+    // A sweep's short runs: "0s" would hide how long they took.
+    return `${Math.max(0, Math.round(ms))} ms`;
+  }
+  if (ms < 10_000) {
+    return `${Number((ms / 1000).toFixed(1))}s`;
+  }
+  const seconds = Math.round(ms / 1000);
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;
@@ -284,7 +294,10 @@ export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, opt
     { key: 'energy', label: 'Energy', kind: 'energy' }
   ];
 
-  let rows = runList.map(run => buildRow(run, withNotebook, sortedParams, sortedMetrics, summaries, options.now));
+  const labels = options.labels ?? new Map<string, string>();
+  let rows = runList.map(run =>
+    buildRow(run, labels.get(run.id) ?? baseLabel(run), withNotebook, sortedParams, sortedMetrics, summaries, options.now)
+  );
   const parents = new Map(runList.map(run => [run.id, run.parent]));
   const filter = options.filter?.trim().toLowerCase();
   if (filter) {
@@ -353,6 +366,7 @@ export function statusCell(run: IRun): ICell {
 
 function buildRow(
   run: IRun,
+  label: string,
   withNotebook: boolean,
   params: string[],
   metrics: [string, { metric: string; context: string }][],
@@ -361,7 +375,7 @@ function buildRow(
 ): IRow {
   const duration = (run.end ?? now) - run.start;
   const cells: ICell[] = [
-    { text: run.name, sortValue: run.name, title: run.id },
+    { text: label, sortValue: label, title: run.id },
     ...(withNotebook ? [{ text: run.notebook ?? '', sortValue: run.notebook }] : []),
     { text: run.experiment, sortValue: run.experiment },
     statusCell(run),
@@ -423,10 +437,10 @@ export interface IArtifactRow {
 }
 
 /** The artifacts of these runs, run by run in logging order. */
-export function artifactRows(runs: readonly IRun[]): IArtifactRow[] {
+export function artifactRows(runs: readonly IRun[], labels: ReadonlyMap<string, string>): IArtifactRow[] {
   return runs.flatMap(run =>
     run.artifacts.map((artifact: IRunArtifact) => ({
-      run: run.name,
+      run: labels.get(run.id) ?? baseLabel(run),
       name: artifact.name || artifact.path,
       kind: `${artifact.role}${artifact.mediaType ? `, ${artifact.mediaType}` : ''}`,
       size: formatBytes(artifact.size),

@@ -6,19 +6,34 @@ import { Widget } from '@lumino/widgets';
 import { IDiffHunk } from '../core/diff';
 import { IRun, IRunStore, RunStoreChange, seriesKey } from '../tokens';
 import { MetricChart } from './chart';
-import { ILine, XAxis } from './chartdata';
+import { ILine, XAxis, YScale } from './chartdata';
 import { compareCode, compareParams } from './compare';
 import { element } from './dom';
 import { splitPowerLines } from './energy';
 import { EnergyCharts } from './energyview';
 import { renderGitComparison } from './gitview';
-import { artifactRows, buildTable, contextName, formatDuration, ISort, MetricSummaries, nextSort } from './tablemodel';
+import { capLegend, ILegend, IRunIdentity, runIdentities } from './runidentity';
+import {
+  artifactRows,
+  buildTable,
+  contextName,
+  formatDuration,
+  ISort,
+  ITable,
+  lowerIsBetter,
+  MetricSummaries,
+  nextSort
+} from './tablemodel';
 import { buildTimeline } from './timeline';
 
 export type RunsTab = 'runs' | 'compare' | 'timeline';
 
 /** Chart and table refreshes are batched to at most one per this many ms. */
 const REFRESH_MS = 300;
+/** Runs a chart legend names before "and N more" (the selected runs are always named). */
+const LEGEND_CAP = 8;
+/** Opacity of unselected runs while some are selected, and of raw values under a smoothed line. */
+const FADED = 0.25;
 
 /** Runs Enter and Space like a click, for elements that are not buttons. */
 function onActivate(node: HTMLElement, action: (event: Event) => void): void {
@@ -117,12 +132,13 @@ export class RunsView extends Widget {
     this._filterInput.setAttribute('aria-label', 'Filter runs');
     this._filterInput.addEventListener('input', () => {
       this._filter = this._filterInput.value;
-      this._renderTable();
+      this._refresh('all');
     });
     const axisLabel = element('label', 'nbprov-axis', 'x axis ');
     for (const [value, text] of [
       ['step', 'step'],
       ['epoch', 'epoch'],
+      ['relative', 'time since start'],
       ['time', 'wall time']
     ]) {
       const option = element('option', undefined, text);
@@ -135,6 +151,31 @@ export class RunsView extends Widget {
       this.onUserChange?.({ xAxis: axis });
     });
     axisLabel.append(this._axisSelect);
+    const scaleLabel = element('label', 'nbprov-scale', 'y axis ');
+    for (const value of ['linear', 'log']) {
+      const option = element('option', undefined, value);
+      option.value = value;
+      this._scaleSelect.append(option);
+    }
+    this._scaleSelect.addEventListener('change', () => {
+      this._yScale = this._scaleSelect.value as YScale;
+      this._rebuildCharts();
+      this._refresh('all');
+    });
+    scaleLabel.append(this._scaleSelect);
+    const smoothingLabel = element('label', 'nbprov-smoothing', 'smoothing ');
+    this._smoothingInput.type = 'range';
+    this._smoothingInput.min = '0';
+    this._smoothingInput.max = '0.99';
+    this._smoothingInput.step = '0.01';
+    this._smoothingInput.value = '0';
+    this._smoothingValue.textContent = '0';
+    this._smoothingInput.addEventListener('input', () => {
+      this._smoothing = Number(this._smoothingInput.value);
+      this._smoothingValue.textContent = String(this._smoothing);
+      this._refresh('all');
+    });
+    smoothingLabel.append(this._smoothingInput, this._smoothingValue);
     const tabs = element('div', 'nbprov-tabs');
     tabs.setAttribute('role', 'tablist');
     for (const [tab, text] of [
@@ -168,7 +209,7 @@ export class RunsView extends Widget {
         buttons[next].focus();
       }
     });
-    this._toolbar.append(this._filterInput, axisLabel, tabs);
+    this._toolbar.append(this._filterInput, axisLabel, scaleLabel, smoothingLabel, tabs);
   }
 
   private _showTab(): void {
@@ -216,10 +257,14 @@ export class RunsView extends Widget {
     }
     const runs = this._visibleRuns();
     this._message.textContent = this._store ? (runs.length ? '' : this._emptyMessage) : this._emptyMessage;
-    this._renderTable();
+    this._identities = runIdentities(this._store ? this._store.runs.values() : []);
+    const table = this._renderTable();
     if (this._tab === 'runs') {
-      this._renderArtifacts(runs);
-      this._renderCharts(runs);
+      // The charts show the runs the table shows: filtered, in the table's order.
+      const byId = new Map(runs.map(run => [run.id, run]));
+      const shown = table.rows.map(row => byId.get(row.runId)!);
+      this._renderArtifacts(shown);
+      this._renderCharts(shown);
     } else if (this._tab === 'compare') {
       this._renderCompare();
     } else {
@@ -242,12 +287,22 @@ export class RunsView extends Widget {
     return this._visibleRuns().filter(run => this._selected.has(run.id));
   }
 
-  private _renderTable(): void {
+  /** The display label of a run, as every part of the view names it. */
+  private _label(run: IRun): string {
+    return this._identities.get(run.id)?.label ?? run.name;
+  }
+
+  private _labels(): Map<string, string> {
+    return new Map(Array.from(this._identities, ([id, identity]) => [id, identity.label]));
+  }
+
+  private _renderTable(): ITable {
     const focusedKey = (document.activeElement as HTMLElement | null)?.dataset?.focusKey;
     const table = buildTable(this._visibleRuns(), this._summaries, {
       now: Date.now(),
       sort: this._sort,
-      filter: this._filter
+      filter: this._filter,
+      labels: this._labels()
     });
     const head = element('thead');
     const headRow = element('tr');
@@ -262,7 +317,7 @@ export class RunsView extends Widget {
       th.setAttribute('aria-sort', sorted ? (this._sort!.descending ? 'descending' : 'ascending') : 'none');
       onActivate(th, () => {
         this._sort = nextSort(this._sort, column.key);
-        this._renderTable();
+        this._refresh('all');
       });
       headRow.append(th);
     }
@@ -296,6 +351,10 @@ export class RunsView extends Widget {
         tr.style.setProperty('--nbprov-depth', String(row.depth));
         tr.children[1].prepend('↳ ');
       }
+      const swatch = element('span', 'nbprov-swatch');
+      swatch.style.backgroundColor = this._identities.get(row.runId)?.color ?? 'transparent';
+      swatch.setAttribute('aria-hidden', 'true');
+      tr.children[1].prepend(swatch);
       if (row.children > 0) {
         tr.classList.add('nbprov-parent-run');
         tr.children[1].append(element('span', 'nbprov-child-count', ` (${row.children} nested)`));
@@ -305,7 +364,7 @@ export class RunsView extends Widget {
         const jump = element('button', 'nbprov-jump', '⤴');
         jump.type = 'button';
         jump.title = 'Show the cell execution that ran this run';
-        jump.setAttribute('aria-label', `Show the execution of run ${run.name}`);
+        jump.setAttribute('aria-label', `Show the execution of run ${this._label(run)}`);
         jump.dataset.focusKey = `jump:${row.runId}`;
         jump.addEventListener('click', () => this._jumpToExecution(run.exec!));
         tr.children[1].append(' ', jump);
@@ -318,6 +377,7 @@ export class RunsView extends Widget {
     if (focusedKey) {
       this._table.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusedKey)}"]`)?.focus();
     }
+    return table;
   }
 
   private _toggle(runId: string, selected: boolean): void {
@@ -336,37 +396,65 @@ export class RunsView extends Widget {
     this._chartsByMetric.clear();
   }
 
-  /** Lines of the selected runs, or of every visible run when none is selected, by metric. */
+  /**
+   * Lines of the shown runs by metric, coloured and labelled as everywhere else. While some runs
+   * are selected, the others are drawn faded; with smoothing, each line's raw values are drawn
+   * faded under its smoothed line.
+   */
   private _linesByMetric(runs: readonly IRun[]): Map<string, ILine[]> {
-    const shown = runs.some(run => this._selected.has(run.id)) ? runs.filter(run => this._selected.has(run.id)) : runs;
-    const nameCount = new Map<string, number>();
-    for (const run of shown) {
-      nameCount.set(run.name, (nameCount.get(run.name) ?? 0) + 1);
-    }
+    const anySelected = runs.some(run => this._selected.has(run.id));
     const byMetric = new Map<string, ILine[]>();
-    for (const run of shown) {
-      const label = nameCount.get(run.name)! > 1 ? `${run.name} (${run.id.slice(0, 6)})` : run.name;
+    for (const run of runs) {
+      const identity = this._identities.get(run.id) ?? { label: run.name, color: 'gray' };
+      const opacity = anySelected && !this._selected.has(run.id) ? FADED : 1;
       for (const series of run.series.values()) {
         if (this._metrics && !this._metrics.has(series.metric)) {
           continue;
         }
         const lines = byMetric.get(series.metric) ?? [];
-        lines.push({
+        const line: ILine = {
           key: `${run.id}/${seriesKey(series.metric, series.ctx)}`,
-          run: label,
+          runId: run.id,
+          label: identity.label,
+          color: identity.color,
+          opacity,
           context: contextName(run, series.ctx) || '(none)',
-          series
-        });
+          series,
+          start: run.start,
+          smoothing: 0
+        };
+        if (this._smoothing > 0) {
+          lines.push({ ...line, opacity: opacity * FADED }, { ...line, key: `${line.key}~smoothed`, smoothing: this._smoothing });
+        } else {
+          lines.push(line);
+        }
         byMetric.set(series.metric, lines);
       }
     }
     return byMetric;
   }
 
+  /** A chart's legend: the selected runs, then the best by the chart's metric, capped for sweeps. */
+  private _legend(metric: string, lines: readonly ILine[], runs: readonly IRun[]): ILegend {
+    const byId = new Map(runs.map(run => [run.id, run]));
+    const best = new Map<string, number | null>();
+    for (const runId of new Set(lines.map(line => line.runId))) {
+      const series = Array.from(byId.get(runId)?.series.values() ?? []).filter(one => one.metric === metric);
+      best.set(runId, this._summaries.summarize(metric, series).best);
+    }
+    return capLegend(
+      lines.map(line => line.runId),
+      this._selected,
+      best,
+      lowerIsBetter(metric),
+      LEGEND_CAP
+    );
+  }
+
   /** The files the selected runs (else every shown run) logged or saved. */
   private _renderArtifacts(runs: readonly IRun[]): void {
     const selected = runs.filter(run => this._selected.has(run.id));
-    const rows = artifactRows(selected.length ? selected : runs);
+    const rows = artifactRows(selected.length ? selected : runs, this._labels());
     if (!rows.length) {
       this._artifacts.replaceChildren();
       return;
@@ -410,15 +498,23 @@ export class RunsView extends Widget {
       let chart = this._chartsByMetric.get(metric);
       const isNew = !chart;
       if (!chart) {
-        chart = new MetricChart(metric, this._axis, width);
+        chart = new MetricChart(metric, this._axis, this._yScale, width);
         this._chartsByMetric.set(metric, chart);
       }
       this._charts.append(chart.node); // keeps charts in metric order
-      chart.update(byMetric.get(metric)!, isNew ? 'all' : dirtyLines).catch(error => {
+      const lines = byMetric.get(metric)!;
+      chart.update(lines, isNew ? 'all' : dirtyLines, this._legend(metric, lines, runs)).catch(error => {
         chart!.node.textContent = `Chart of ${metric} failed: ${String(error)}`;
       });
     }
-    this._energy.update(runs, power, dirtyLines, width);
+    const powerLegend = capLegend(
+      power.map(line => line.runId),
+      this._selected,
+      new Map(),
+      true,
+      LEGEND_CAP
+    );
+    this._energy.update(runs, power, dirtyLines, width, this._identities, powerLegend);
   }
 
   private _renderCompare(): void {
@@ -432,7 +528,7 @@ export class RunsView extends Widget {
     const params = element('table', 'nbprov-table nbprov-compare-params');
     params.append(element('caption', undefined, 'Parameters (differences first)'));
     const headRow = element('tr');
-    headRow.append(element('th', undefined, 'parameter'), ...runs.map(run => element('th', undefined, run.name)));
+    headRow.append(element('th', undefined, 'parameter'), ...runs.map(run => element('th', undefined, this._label(run))));
     params.append(element('thead'));
     params.tHead!.append(headRow);
     const body = element('tbody');
@@ -447,11 +543,11 @@ export class RunsView extends Widget {
     params.append(body);
 
     const code = element('div', 'nbprov-compare-code');
-    code.append(element('h3', undefined, `Code compared with ${runs[0].name}`));
+    code.append(element('h3', undefined, `Code compared with ${this._label(runs[0])}`));
     const executions = this._store ? this._store.executions : new Map();
     for (const comparison of compareCode(runs, executions)) {
       const run = runs.find(candidate => candidate.id === comparison.runId)!;
-      code.append(element('h4', undefined, run.name));
+      code.append(element('h4', undefined, this._label(run)));
       if (comparison.missing) {
         code.append(element('p', 'nbprov-message', comparison.missing));
       } else if (!comparison.hunks.length) {
@@ -488,7 +584,7 @@ export class RunsView extends Widget {
           `version ${entry.version} · ${new Date(execution.start).toLocaleTimeString()}`
       );
       item.append(summary);
-      const runNames = entry.runIds.map(id => this._store!.runs.get(id)?.name ?? id);
+      const runNames = entry.runIds.map(id => this._identities.get(id)?.label ?? id);
       if (runNames.length) {
         item.append(element('div', 'nbprov-exec-runs', `runs: ${runNames.join(', ')}`));
       }
@@ -525,6 +621,9 @@ export class RunsView extends Widget {
   private _runIds: Set<string> | null = null;
   private _metrics: Set<string> | null = null;
   private _axis: XAxis = 'step';
+  private _yScale: YScale = 'linear';
+  private _smoothing = 0;
+  private _identities = new Map<string, IRunIdentity>();
   private _tab: RunsTab = 'runs';
   private _sort: ISort | null = null;
   private _filter = '';
@@ -544,6 +643,9 @@ export class RunsView extends Widget {
   private _toolbar = element('div');
   private _filterInput = element('input');
   private _axisSelect = element('select');
+  private _scaleSelect = element('select');
+  private _smoothingInput = element('input');
+  private _smoothingValue = element('span', 'nbprov-smoothing-value');
   private _message = element('div');
   private _runsSection = element('div', 'nbprov-section');
   private _table = element('table');

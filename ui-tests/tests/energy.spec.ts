@@ -46,10 +46,10 @@ test('run energy in the widget: the figure or, without a sensor, a dash and the 
   await expect(energyCell).not.toHaveText(/^0( J)?$/);
 
   // Power samples get their own chart against wall time, not one among the user's metrics.
-  await expect(widget.locator('[aria-label="Chart of metric Power (W)"]')).toHaveCount(1);
-  await expect(widget.locator('[aria-label="Chart of metric loss"]')).toHaveCount(1);
-  await expect(widget.locator('[aria-label^="Chart of metric power_watts"]')).toHaveCount(0);
-  await expect(widget.locator('[aria-label="Chart of metric Power (W)"] canvas')).toHaveCount(1);
+  await expect(widget.locator('.nbprov-chart[data-metric="Power (W)"]')).toHaveCount(1);
+  await expect(widget.locator('.nbprov-chart[data-metric="loss"]')).toHaveCount(1);
+  await expect(widget.locator('.nbprov-chart[data-metric^="power_watts"]')).toHaveCount(0);
+  await expect(widget.locator('.nbprov-chart[data-metric="Power (W)"] canvas')).toHaveCount(1);
   // The trade-off metric choice holds the user's metric only.
   await expect(tradeoff.locator('select').first().locator('option')).toHaveText(['loss']);
 });

@@ -93,7 +93,7 @@ export function executionsOf(prov: Record<string, ProvNodes>): [string, Record<s
 
 /** Rows the chart of `metric` draws now (set by the chart once Vega has applied a change). */
 export async function pointsDrawn(scope: Locator, metric: string): Promise<number> {
-  const chart = scope.locator(`.nbprov-chart[aria-label="Chart of metric ${metric}"]`);
+  const chart = scope.locator(`.nbprov-chart[data-metric="${metric}"]`);
   return Number((await chart.getAttribute('data-points', { timeout: 1000 }).catch(() => null)) ?? 0);
 }
 

@@ -1,5 +1,5 @@
 import { MetricSeries } from '../../store';
-import { ChartFeed, ILine, lineRows, xPositions } from '../chartdata';
+import { ChartFeed, ILine, lineRows, smooth, xPositions } from '../chartdata';
 
 function series(n: number, epochEvery = 0): MetricSeries {
   const s = new MetricSeries('loss', 1);
@@ -11,7 +11,18 @@ function series(n: number, epochEvery = 0): MetricSeries {
   return s;
 }
 
-const line = (s: MetricSeries, key = 'r1/loss'): ILine => ({ key, run: 'run 1', context: 'training', series: s });
+const line = (s: MetricSeries, key = 'r1/loss', style: Partial<ILine> = {}): ILine => ({
+  key,
+  runId: 'r1',
+  label: 'run 1',
+  color: '#3b81d1',
+  opacity: 1,
+  context: 'training',
+  series: s,
+  start: 1_700_000_000_000 - 2000,
+  smoothing: 0,
+  ...style
+});
 
 describe('xPositions', () => {
   it('reads steps, timestamps or epochs (no epoch = NaN)', () => {
@@ -20,6 +31,24 @@ describe('xPositions', () => {
     expect(Array.from(xPositions(s, 'time', 0, 1))).toEqual([1_700_000_000_000]);
     expect(Array.from(xPositions(s, 'epoch', 0, 4))).toEqual([0, 0, 1, 1]);
     expect(Array.from(xPositions(series(2), 'epoch', 0, 2))).toEqual([NaN, NaN]);
+  });
+
+  it('gives seconds since the run started on the relative axis', () => {
+    const s = series(3);
+    expect(Array.from(xPositions(s, 'relative', 0, 3, undefined, 1_700_000_000_000 - 2000))).toEqual([2, 2.005, 2.01]);
+  });
+});
+
+describe('smooth', () => {
+  it('is a debiased moving average that leaves non-finite values out', () => {
+    expect(Array.from(smooth([1, 2, 3], 0))).toEqual([1, 2, 3]);
+    const out = smooth([4, NaN, 4, 10], 0.5);
+    // Debiased: a constant start stays constant instead of rising from 0.
+    expect(out[0]).toBeCloseTo(4);
+    expect(out[1]).toBeNaN();
+    expect(out[2]).toBeCloseTo(4);
+    // The average is 0.5 * 3 + 0.5 * 10 = 6.5 after three finite values, debiased by 1 - 0.5 ** 3.
+    expect(out[3]).toBeCloseTo(6.5 / 0.875);
   });
 });
 
@@ -36,7 +65,68 @@ describe('lineRows', () => {
   });
 });
 
+describe('lineRows', () => {
+  it('leaves values <= 0 out of a log scale and counts them apart from non-finite ones', () => {
+    const s = new MetricSeries('loss', 1);
+    s.append([0, 1, 2, 3], [1, 0, -2, NaN], [1, 2, 3, 4], [-1, -1, -1, -1]);
+    const { rows, nonFinite, nonPositive } = lineRows(line(s), 'step', 100, null, 'log');
+    expect(rows.map(row => row.y)).toEqual([1]);
+    expect(nonPositive).toBe(2);
+    expect(nonFinite).toBe(1);
+    expect(lineRows(line(s), 'step', 100, null, 'linear').nonPositive).toBe(0);
+  });
+
+  it('draws smoothed values and marks the only point of a line', () => {
+    const s = new MetricSeries('loss', 1);
+    s.append([0, 1], [2, 4], [1, 2], [-1, -1]);
+    expect(lineRows(line(s, 'k', { smoothing: 0.5 }), 'step', 100, null).rows.map(row => row.y)).toEqual([
+      2,
+      (0.5 * 1 + 2) / 0.75
+    ]);
+    const one = new MetricSeries('loss', 1);
+    one.append([5], [0.3], [1], [-1]);
+    expect(lineRows(line(one), 'step', 100, null).rows.map(row => row.solo)).toEqual([true]);
+    expect(lineRows(line(s), 'step', 100, null).rows.map(row => row.solo)).toEqual([false, false]);
+  });
+});
+
 describe('ChartFeed', () => {
+  it('draws a line again when its label, colour or opacity changed', () => {
+    const s = series(10);
+    const feed = new ChartFeed('step', 50);
+    feed.update([line(s)], 'all');
+    expect(feed.update([line(s)], 'all').insert).toHaveLength(0);
+    const faded = feed.update([line(s, 'r1/loss', { opacity: 0.25 })], new Set());
+    expect(faded.removeLines).toEqual(new Set(['r1/loss']));
+    expect(faded.insert).toHaveLength(10);
+    expect(faded.insert.every(row => row.opacity === 0.25)).toBe(true);
+    const renamed = feed.update([line(s, 'r1/loss', { opacity: 0.25, label: 'run 1 (ab12)' })], new Set());
+    expect(renamed.insert.every(row => row.label === 'run 1 (ab12)')).toBe(true);
+  });
+
+  it('redraws a one-point line when it grows, so its dot becomes a line', () => {
+    const s = new MetricSeries('loss', 1);
+    s.append([0], [1], [1], [-1]);
+    const feed = new ChartFeed('step', 50);
+    expect(feed.update([line(s)], 'all').insert.map(row => row.solo)).toEqual([true]);
+    s.append([1], [2], [2], [-1]);
+    const grown = feed.update([line(s)], new Set(['r1/loss']));
+    expect(grown.removeLines).toEqual(new Set(['r1/loss']));
+    expect(grown.insert.map(row => row.solo)).toEqual([false, false]);
+  });
+
+  it('counts values a log scale hides, also as a short line grows', () => {
+    const s = new MetricSeries('loss', 1);
+    s.append([0, 1, 2], [1, -1, 2], [1, 2, 3], [-1, -1, -1]);
+    const feed = new ChartFeed('step', 50, 'log');
+    feed.update([line(s)], 'all');
+    s.append([3, 4], [0, NaN], [4, 5], [-1, -1]);
+    const change = feed.update([line(s)], new Set(['r1/loss']));
+    expect(change.insert).toHaveLength(0);
+    expect(feed.nonPositive).toBe(2);
+    expect(feed.nonFinite).toBe(1);
+  });
+
   it('inserts only new points while a line is short, then re-reduces it', () => {
     const s = series(10);
     const feed = new ChartFeed('step', 50);

@@ -1,7 +1,8 @@
 import { IKernelRecord, RunStore } from '../../store';
 import { IRun, seriesKey } from '../../tokens';
 import { ILine } from '../chartdata';
-import { buildTradeoff, powerDevice, runLabels, splitPowerLines, tradeoffMetrics } from '../energy';
+import { buildTradeoff, groupOmissions, powerDevice, splitPowerLines, tradeoffMetrics } from '../energy';
+import { runIdentities } from '../runidentity';
 import { describeEnergyReason, missingEnergy } from '../tablemodel';
 import { MetricSummaries } from '../tablemodel';
 
@@ -81,9 +82,14 @@ describe('splitPowerLines', () => {
     const [run] = runsOf(runRecords(A, 'alpha', { loss: [1, 0.5], energy: [] }));
     const line = (metric: string, ctx: number | null, context: string): ILine => ({
       key: `${run.id}/${seriesKey(metric, ctx)}`,
-      run: 'alpha',
+      runId: run.id,
+      label: 'alpha',
+      color: '#3b81d1',
+      opacity: 1,
       context,
-      series: run.series.get(seriesKey(metric, ctx))!
+      series: run.series.get(seriesKey(metric, ctx))!,
+      start: run.start,
+      smoothing: 0
     });
     const byMetric = new Map<string, ILine[]>([
       ['loss', [line('loss', 1, 'training')]],
@@ -125,17 +131,17 @@ describe('buildTradeoff', () => {
   const accuracy = tradeoffMetrics(runs).find(metric => metric.metric === 'accuracy')!;
 
   it('plots one point per run with energy, last or best value', () => {
-    const last = buildTradeoff(runs, loss, 'last', new MetricSummaries());
+    const last = buildTradeoff(runs, loss, 'last', new MetricSummaries(), runIdentities(runs));
     expect(last.points).toEqual([
-      { runId: A, run: 'alpha', joules: 1200, value: 0.4, partial: false },
-      { runId: B, run: 'beta', joules: 300, value: 1, partial: true }
+      { runId: A, run: 'alpha', color: runIdentities(runs).get(A)!.color, joules: 1200, value: 0.4, partial: false },
+      { runId: B, run: 'beta', color: runIdentities(runs).get(B)!.color, joules: 300, value: 1, partial: true }
     ]);
-    const best = buildTradeoff(runs, loss, 'best', new MetricSummaries());
+    const best = buildTradeoff(runs, loss, 'best', new MetricSummaries(), runIdentities(runs));
     expect(best.points.map(point => point.value)).toEqual([0.2, 1]);
   });
 
   it('lists runs without energy with their reason, never at 0 J', () => {
-    const { points, omitted } = buildTradeoff(runs, loss, 'last', new MetricSummaries());
+    const { points, omitted } = buildTradeoff(runs, loss, 'last', new MetricSummaries(), runIdentities(runs));
     expect(points.some(point => point.joules === 0)).toBe(false);
     expect(omitted).toEqual([
       { runId: C, run: 'gamma', reason: 'energy unavailable: cpu: no permission to read the energy sensors (permission)' },
@@ -144,20 +150,26 @@ describe('buildTradeoff', () => {
   });
 
   it('lists runs lacking the metric', () => {
-    const { points, omitted } = buildTradeoff(runs, accuracy, 'best', new MetricSummaries());
-    expect(points).toEqual([{ runId: A, run: 'alpha', joules: 1200, value: 0.9, partial: false }]);
+    const { points, omitted } = buildTradeoff(runs, accuracy, 'best', new MetricSummaries(), runIdentities(runs));
+    expect(points).toEqual([
+      { runId: A, run: 'alpha', color: runIdentities(runs).get(A)!.color, joules: 1200, value: 0.9, partial: false }
+    ]);
     expect(omitted.find(entry => entry.runId === B)!.reason).toBe('no finite value of accuracy [validation]');
   });
 });
 
-describe('runLabels', () => {
-  it('adds a short id only where names repeat', () => {
-    const runs = runsOf(
-      runRecords(A, 'same', { loss: [1], energy: [] }),
-      runRecords(B, 'same', { loss: [1], energy: [] }),
-      runRecords(C, 'other', { loss: [1], energy: [] })
-    );
-    expect(Array.from(runLabels(runs).values())).toEqual(['same (aaaaaa)', 'same (bbbbbb)', 'other']);
+describe('groupOmissions', () => {
+  it('says a reason shared by every run once, and keeps differing reasons apart', () => {
+    const same = 'energy unavailable: no supported energy sensor on this machine (not_supported)';
+    const groups = groupOmissions([
+      { runId: A, run: 'alpha', reason: same },
+      { runId: B, run: 'beta', reason: 'no finite value of loss' },
+      { runId: C, run: 'gamma', reason: same }
+    ]);
+    expect(groups.map(group => [group.reason, group.runs.map(entry => entry.run)])).toEqual([
+      [same, ['alpha', 'gamma']],
+      ['no finite value of loss', ['beta']]
+    ]);
   });
 });
 

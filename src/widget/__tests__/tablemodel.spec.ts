@@ -200,9 +200,29 @@ describe('runEnergy', () => {
   });
 });
 
+describe('buildTable labels', () => {
+  it('names each run by the label it has everywhere in the view', () => {
+    const id = 'c'.repeat(32);
+    const store = storeWith(runRecords(id, 'tuned', { lr: 1, loss: [1], end: 'finished' }));
+    const table = buildTable(store.runs.values(), new MetricSummaries(), {
+      now: 0,
+      labels: new Map([[id, 'tuned (cccc)']])
+    });
+    expect(table.rows[0].cells[0].text).toBe('tuned (cccc)');
+    expect(
+      buildTable(store.runs.values(), new MetricSummaries(), { now: 0, filter: 'cccc)', labels: new Map([[id, 'tuned (cccc)']]) })
+        .rows
+    ).toHaveLength(1);
+  });
+});
+
 describe('formatDuration', () => {
   it('formats hours, minutes and seconds', () => {
     expect(formatDuration(4_000)).toBe('4s');
+    // A sweep's short runs keep their duration.
+    expect(formatDuration(420)).toBe('420 ms');
+    expect(formatDuration(0)).toBe('0 ms');
+    expect(formatDuration(1_250)).toBe('1.3s');
     expect(formatDuration(3_725_000)).toBe('1h 02m');
   });
 });
@@ -384,7 +404,7 @@ describe('artifactRows', () => {
       },
       { type: 'artifact', t: iso(2), run: id, path: '/data/in.csv', name: 'in.csv', sha256: 'cd', size: 12, role: 'input' }
     ]);
-    const rows = artifactRows([store.runs.get(id)!]);
+    const rows = artifactRows([store.runs.get(id)!], new Map());
     expect(rows).toEqual([
       { run: 'saver', name: 'notes <b>.txt', kind: 'output, text/plain', size: '2 KiB', title: 'artifacts/ab.txt\nsha256 ab' },
       { run: 'saver', name: 'in.csv', kind: 'input', size: '12 B', title: '/data/in.csv\nsha256 cd' }

@@ -1,0 +1,90 @@
+import { baseLabel, capLegend, RUN_PALETTE, runIdentities } from '../runidentity';
+
+const run = (id: string, name: string, start: number) => ({ id, name, start });
+
+/** WCAG relative luminance and contrast ratio of #rrggbb colours. */
+function luminance(hex: string): number {
+  const channel = (offset: number) => {
+    const c = parseInt(hex.slice(offset, offset + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+}
+function contrast(a: string, b: string): number {
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (light + 0.05) / (dark + 0.05);
+}
+
+describe('runIdentities', () => {
+  it('labels colliding names with the shortest id prefix that tells them apart, only where they collide', () => {
+    const ids = runIdentities([
+      run('abcd1111', 'tuned', 1),
+      run('abcd2222', 'tuned', 2),
+      run('ffff0000', 'baseline', 3),
+      run('99990000aaaa', '', 4)
+    ]);
+    expect(Array.from(ids.values(), identity => identity.label)).toEqual([
+      'tuned (abcd1)',
+      'tuned (abcd2)',
+      'baseline',
+      '99990000'
+    ]);
+    // At least four id characters, even when fewer would do.
+    const short = runIdentities([run('a0000000', 'x', 1), run('b0000000', 'x', 2)]);
+    expect(Array.from(short.values(), identity => identity.label)).toEqual(['x (a000)', 'x (b000)']);
+  });
+
+  it('recomputes labels when a new run makes a name collide', () => {
+    const before = runIdentities([run('11110000', 'lr=0.1', 1)]);
+    expect(before.get('11110000')!.label).toBe('lr=0.1');
+    const after = runIdentities([run('11110000', 'lr=0.1', 1), run('22220000', 'lr=0.1', 2)]);
+    expect(after.get('11110000')!.label).toBe('lr=0.1 (1111)');
+  });
+
+  it('gives each run one colour by start order, whatever order or subset the runs come in', () => {
+    const runs = Array.from({ length: 12 }, (_, i) => run(`id${String(i).padStart(2, '0')}`, `r${i}`, 100 + i));
+    const forward = runIdentities(runs);
+    const backward = runIdentities([...runs].reverse());
+    for (const { id } of runs) {
+      expect(backward.get(id)!.color).toBe(forward.get(id)!.color);
+    }
+    expect(forward.get('id00')!.color).toBe(RUN_PALETTE[0]);
+    expect(forward.get('id01')!.color).not.toBe(forward.get('id00')!.color);
+    expect(forward.get('id10')!.color).toBe(RUN_PALETTE[0]);
+  });
+
+  it('uses a palette readable on the light and the dark theme (3:1 for graphics)', () => {
+    expect(new Set(RUN_PALETTE).size).toBe(RUN_PALETTE.length);
+    for (const color of RUN_PALETTE) {
+      expect(contrast(color, '#ffffff')).toBeGreaterThanOrEqual(3);
+      expect(contrast(color, '#212121')).toBeGreaterThanOrEqual(3);
+      expect(contrast(color, '#111111')).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('names an unnamed run by the start of its id', () => {
+    expect(baseLabel({ id: '0123456789abcdef', name: '' })).toBe('01234567');
+    expect(baseLabel({ id: '0123456789abcdef', name: 'named' })).toBe('named');
+  });
+});
+
+describe('capLegend', () => {
+  const ids = ['a', 'b', 'c', 'd', 'e'];
+  const best = new Map<string, number | null>([
+    ['a', 0.5],
+    ['b', 0.1],
+    ['c', null],
+    ['d', 0.3],
+    ['e', 0.2]
+  ]);
+
+  it('names the selected runs, then the best by the metric, then says how many more', () => {
+    expect(capLegend(ids, new Set(['d']), best, true, 3)).toEqual({ runIds: ['d', 'b', 'e'], more: 2 });
+    expect(capLegend(ids, new Set(), best, false, 2)).toEqual({ runIds: ['a', 'd'], more: 3 });
+  });
+
+  it('always names every selected run, and counts each run once', () => {
+    expect(capLegend([...ids, 'a'], new Set(ids), best, true, 2)).toEqual({ runIds: ids, more: 0 });
+    expect(capLegend(['c', 'a'], new Set(), best, true, 5)).toEqual({ runIds: ['a', 'c'], more: 0 });
+  });
+});

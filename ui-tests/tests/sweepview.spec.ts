@@ -1,0 +1,90 @@
+import { expect, test } from '@jupyterlab/galata';
+import { nbprovSettings, openFixture, pointsDrawn } from './helpers';
+
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
+
+// Seven runs of 20 points: five of a learning-rate sweep and two both named "tuned".
+const ALL_POINTS = 7 * 20;
+
+test('a sweep: one label and colour per run everywhere; the filter, selection, log scale and smoothing drive the charts', async ({
+  page,
+  tmpPath
+}) => {
+  await openFixture(page, tmpPath, 'sweep-view.ipynb');
+  await page.notebook.runCell(0);
+  const widget = page.locator('.jp-OutputArea .nbprov-widget');
+  await expect(widget.locator('.nbprov-row')).toHaveCount(7, { timeout: 30000 });
+  await expect.poll(() => pointsDrawn(widget, 'loss'), { timeout: 20000 }).toBe(ALL_POINTS);
+
+  // Colliding names get an id prefix, the same in the table and the legend.
+  const names = await widget.locator('td.nbprov-col-name').allTextContents();
+  const tuned = names.map(name => /tuned \([0-9a-f]{4,}\)/.exec(name)?.[0]).filter(Boolean) as string[];
+  expect(tuned).toHaveLength(2);
+  expect(tuned[0]).not.toBe(tuned[1]);
+  const chart = widget.locator('.nbprov-chart[data-metric="loss"]');
+  const legend = chart.locator('.nbprov-legend-item');
+  await expect(legend).toHaveCount(7);
+  for (const label of tuned) {
+    await expect(legend.filter({ hasText: label })).toHaveCount(1);
+  }
+  await expect(chart).toHaveAttribute('aria-label', /^Chart of metric loss: /);
+
+  // One colour per run: the table's swatch is the legend's, and no two runs share one here.
+  const colours = new Set<string>();
+  for (const name of ['lr=0.01', tuned[1]]) {
+    const rowColour = await widget
+      .locator('.nbprov-row')
+      .filter({ hasText: name })
+      .first()
+      .locator('.nbprov-swatch')
+      .evaluate(node => (node as HTMLElement).style.backgroundColor);
+    const legendColour = await legend
+      .filter({ hasText: name })
+      .locator('.nbprov-swatch')
+      .evaluate(node => (node as HTMLElement).style.backgroundColor);
+    expect(rowColour).toBeTruthy();
+    expect(legendColour).toBe(rowColour);
+    colours.add(rowColour);
+  }
+  expect(colours.size).toBe(2);
+
+  // The filter drives the charts, not only the table.
+  await widget.getByRole('searchbox', { name: 'Filter runs' }).fill('lr=0.0');
+  await expect(widget.locator('caption').first()).toHaveText('4 run(s), 0 selected');
+  await expect.poll(() => pointsDrawn(widget, 'loss')).toBe(4 * 20);
+  await expect(legend).toHaveCount(4);
+  await widget.getByRole('searchbox', { name: 'Filter runs' }).fill('zzz');
+  await expect(widget.locator('caption').first()).toHaveText('0 run(s), 0 selected');
+  await expect.poll(() => pointsDrawn(widget, 'loss')).toBe(0);
+  await widget.getByRole('searchbox', { name: 'Filter runs' }).fill('');
+  await expect.poll(() => pointsDrawn(widget, 'loss')).toBe(ALL_POINTS);
+
+  // Selecting highlights: every run is still drawn, the others faded.
+  await widget.getByRole('checkbox', { name: 'Select run lr=0.1' }).check();
+  await expect(legend.filter({ hasText: 'lr=0.1' })).not.toHaveClass(/nbprov-faded/);
+  await expect(chart.locator('.nbprov-legend-item.nbprov-faded')).toHaveCount(6);
+  await expect.poll(() => pointsDrawn(widget, 'loss')).toBe(ALL_POINTS);
+  await widget.getByRole('checkbox', { name: 'Select run lr=0.1' }).uncheck();
+
+  // A log scale leaves out the one value of 0, and says so.
+  await widget.getByRole('combobox', { name: 'y axis' }).selectOption('log');
+  await expect.poll(() => pointsDrawn(widget, 'loss'), { timeout: 20000 }).toBe(ALL_POINTS - 1);
+  await expect(widget.locator('.nbprov-chart[data-metric="loss"] .nbprov-chart-note')).toHaveText(
+    '1 value(s) ≤ 0 not drawn on the log scale'
+  );
+  await widget.getByRole('combobox', { name: 'y axis' }).selectOption('linear');
+  await expect.poll(() => pointsDrawn(widget, 'loss'), { timeout: 20000 }).toBe(ALL_POINTS);
+
+  // Smoothing draws a smoothed line over each faded raw one.
+  await widget.getByRole('slider', { name: 'smoothing' }).fill('0.6');
+  await expect.poll(() => pointsDrawn(widget, 'loss')).toBe(2 * ALL_POINTS);
+  await expect(widget.locator('.nbprov-smoothing-value')).toHaveText('0.6');
+
+  // Without an energy sensor, one line says why for every run (not one line per run).
+  const omitted = widget.locator('li.nbprov-tradeoff-omitted');
+  const count = await omitted.count();
+  if (count > 0) {
+    await expect(omitted).toHaveCount(1);
+    await expect(omitted).toContainText('All 7 runs: energy unavailable');
+  }
+});
