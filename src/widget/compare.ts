@@ -1,35 +1,78 @@
 /**
- * Comparison of two or more runs: parameter differences and the code differences between the cell
- * versions that ran them. Pure.
+ * Comparison of two or more runs, as MLflow's compare view: inputs, outputs, metrics (last, min,
+ * max) and the code differences between the cell versions that ran them. Pure.
  */
 import { diffHunks, IDiffHunk } from '../core/diff';
 import { IRun } from '../tokens';
 import { IExecution } from '../tokens';
-import { formatParam } from './tablemodel';
+import { powerDevice } from './energy';
+import { formatNumber, formatParam, metricGroups, MetricSummaries } from './tablemodel';
 
-export interface IParamComparison {
+/** One compared quantity: its text per run, in the order of the runs given ('' when a run lacks it). */
+export interface IComparisonRow {
   key: string;
-  /** Text of the value per run, in the order of the runs given ('' when the run lacks it). */
   values: string[];
   differs: boolean;
 }
 
-/** One row per parameter key of any run, differing rows first, then by key. */
-export function compareParams(runs: readonly IRun[]): IParamComparison[] {
+/** Differing rows first, then by key (numbers in keys in their natural order). */
+function differencesFirst(rows: IComparisonRow[]): IComparisonRow[] {
+  return rows.sort((a, b) => Number(b.differs) - Number(a.differs) || a.key.localeCompare(b.key, undefined, { numeric: true }));
+}
+
+function row(key: string, values: string[]): IComparisonRow {
+  return { key, values, differs: values.some(value => value !== values[0]) };
+}
+
+/** One row per parameter key of the given role (inputs, or outputs such as a chosen threshold). */
+export function compareParams(runs: readonly IRun[], role: 'input' | 'output'): IComparisonRow[] {
   const keys = new Set<string>();
   for (const run of runs) {
-    for (const key of run.params.keys()) {
-      keys.add(key);
+    for (const param of run.params.values()) {
+      if (param.role === role) {
+        keys.add(param.key);
+      }
     }
   }
-  const rows = Array.from(keys, key => {
-    const values = runs.map(run => {
-      const param = run.params.get(key);
-      return param ? formatParam(param.value) : '';
+  const valueOf = (run: IRun, key: string): string => {
+    const param = Array.from(run.params.values()).find(one => one.key === key && one.role === role);
+    return param ? formatParam(param.value) : '';
+  };
+  return differencesFirst(
+    Array.from(keys, key =>
+      row(
+        key,
+        runs.map(run => valueOf(run, key))
+      )
+    )
+  );
+}
+
+/** Last, smallest and largest value of each metric (per context) per run, as MLflow compares runs. */
+export function compareMetrics(runs: readonly IRun[], summaries: MetricSummaries): IComparisonRow[] {
+  const groups = new Map<string, { label: string; metric: string }>();
+  const byRun = runs.map(run => metricGroups(run));
+  for (const runGroups of byRun) {
+    for (const [key, group] of runGroups) {
+      if (powerDevice(group.metric) === null) {
+        groups.set(key, { label: group.context ? `${group.metric} [${group.context}]` : group.metric, metric: group.metric });
+      }
+    }
+  }
+  const rows: IComparisonRow[] = [];
+  const ordered = Array.from(groups).sort(([, a], [, b]) => a.label.localeCompare(b.label, undefined, { numeric: true }));
+  // The rows of one metric stay together in last/min/max order, so they are not sorted by difference.
+  for (const [key, { label, metric }] of ordered) {
+    const summary = byRun.map(runGroups => {
+      const group = runGroups.get(key);
+      return group ? summaries.summarize(metric, group.series) : null;
     });
-    return { key, values, differs: values.some(value => value !== values[0]) };
-  });
-  return rows.sort((a, b) => Number(b.differs) - Number(a.differs) || a.key.localeCompare(b.key));
+    for (const statistic of ['last', 'min', 'max'] as const) {
+      const values = summary.map(one => (one && one[statistic] !== null ? formatNumber(one[statistic]!) : ''));
+      rows.push(row(`${label} (${statistic})`, values));
+    }
+  }
+  return rows;
 }
 
 export interface ICodeComparison {

@@ -64,24 +64,28 @@ export function lowerIsBetter(metric: string): boolean {
 
 /** Last and best value of a set of series, with a scan cache so live updates read only new points. */
 export class MetricSummaries {
-  /** Last (latest timestamp, then latest index) and best finite value over the series; null when none. */
-  summarize(metric: string, series: readonly IMetricSeries[]): { last: number | null; best: number | null } {
-    const minimize = lowerIsBetter(metric);
+  /**
+   * Last (latest timestamp, then latest index), best, smallest and largest finite value over the
+   * series; null when none.
+   */
+  summarize(metric: string, series: readonly IMetricSeries[]): IMetricSummary {
     let last: number | null = null;
     let lastTime = -Infinity;
-    let best: number | null = null;
+    let min = Infinity;
+    let max = -Infinity;
     for (const one of series) {
       const scan = this._scan(one);
       if (scan.lastIndex >= 0 && one.timestamp(scan.lastIndex) >= lastTime) {
         lastTime = one.timestamp(scan.lastIndex);
         last = one.value(scan.lastIndex);
       }
-      const candidate = minimize ? scan.min : scan.max;
-      if (Number.isFinite(candidate) && (best === null || (minimize ? candidate < best : candidate > best))) {
-        best = candidate;
-      }
+      min = Math.min(min, scan.min);
+      max = Math.max(max, scan.max);
     }
-    return { last, best };
+    if (last === null) {
+      return { last: null, best: null, min: null, max: null };
+    }
+    return { last, best: lowerIsBetter(metric) ? min : max, min, max };
   }
 
   private _scan(series: IMetricSeries): IScan {
@@ -103,6 +107,13 @@ export class MetricSummaries {
   }
 
   private _scans = new WeakMap<IMetricSeries, IScan>();
+}
+
+export interface IMetricSummary {
+  last: number | null;
+  best: number | null;
+  min: number | null;
+  max: number | null;
 }
 
 interface IScan {

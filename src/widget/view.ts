@@ -7,7 +7,7 @@ import { IDiffHunk } from '../core/diff';
 import { IRun, IRunStore, RunStoreChange, seriesKey } from '../tokens';
 import { MetricChart } from './chart';
 import { ILine, XAxis, YScale } from './chartdata';
-import { compareCode, compareParams } from './compare';
+import { compareCode, compareMetrics, compareParams, IComparisonRow } from './compare';
 import { element } from './dom';
 import { splitPowerLines } from './energy';
 import { EnergyCharts } from './energyview';
@@ -525,22 +525,24 @@ export class RunsView extends Widget {
       );
       return;
     }
-    const params = element('table', 'nbprov-table nbprov-compare-params');
-    params.append(element('caption', undefined, 'Parameters (differences first)'));
-    const headRow = element('tr');
-    headRow.append(element('th', undefined, 'parameter'), ...runs.map(run => element('th', undefined, this._label(run))));
-    params.append(element('thead'));
-    params.tHead!.append(headRow);
-    const body = element('tbody');
-    for (const row of compareParams(runs)) {
-      const tr = element('tr', row.differs ? 'nbprov-differs' : undefined);
-      if (row.differs) {
-        tr.setAttribute('aria-label', `${row.key} differs`);
-      }
-      tr.append(element('th', undefined, row.key), ...row.values.map(value => element('td', undefined, value)));
-      body.append(tr);
-    }
-    params.append(body);
+    const only = element('label', 'nbprov-only-differences');
+    const onlyBox = element('input');
+    onlyBox.type = 'checkbox';
+    onlyBox.checked = this._onlyDifferences;
+    onlyBox.addEventListener('change', () => {
+      this._onlyDifferences = onlyBox.checked;
+      this._renderCompare();
+    });
+    only.append(onlyBox, ' show only differences');
+    const tables = (
+      [
+        ['Parameters', 'parameter', 'nbprov-compare-params', compareParams(runs, 'input')],
+        ['Outputs', 'output', 'nbprov-compare-outputs', compareParams(runs, 'output')],
+        ['Metrics', 'metric', 'nbprov-compare-metrics', compareMetrics(runs, this._summaries)]
+      ] as const
+    ).flatMap(([title, what, className, rows]) =>
+      rows.length ? [this._comparisonTable(runs, title, what, className, rows)] : []
+    );
 
     const code = element('div', 'nbprov-compare-code');
     code.append(element('h3', undefined, `Code compared with ${this._label(runs[0])}`));
@@ -556,7 +558,36 @@ export class RunsView extends Widget {
         code.append(renderHunks(comparison.hunks));
       }
     }
-    this._compareSection.replaceChildren(params, renderGitComparison(runs, renderHunks), code);
+    this._compareSection.replaceChildren(only, ...tables, renderGitComparison(runs, renderHunks), code);
+  }
+
+  /** A section of the comparison: one row per compared quantity, one column per run. */
+  private _comparisonTable(
+    runs: readonly IRun[],
+    title: string,
+    what: string,
+    className: string,
+    rows: readonly IComparisonRow[]
+  ): HTMLTableElement {
+    const shown = this._onlyDifferences ? rows.filter(row => row.differs) : rows;
+    const table = element('table', `nbprov-table ${className}`);
+    const differing = rows.filter(row => row.differs).length;
+    table.append(element('caption', undefined, `${title} (${differing} of ${rows.length} differ)`));
+    const headRow = element('tr');
+    headRow.append(element('th', undefined, what), ...runs.map(run => element('th', undefined, this._label(run))));
+    table.append(element('thead'));
+    table.tHead!.append(headRow);
+    const body = element('tbody');
+    for (const row of shown) {
+      const tr = element('tr', row.differs ? 'nbprov-differs' : undefined);
+      if (row.differs) {
+        tr.setAttribute('aria-label', `${row.key} differs`);
+      }
+      tr.append(element('th', undefined, row.key), ...row.values.map(value => element('td', undefined, value)));
+      body.append(tr);
+    }
+    table.append(body);
+    return table;
   }
 
   private _renderTimeline(): void {
@@ -623,6 +654,7 @@ export class RunsView extends Widget {
   private _axis: XAxis = 'step';
   private _yScale: YScale = 'linear';
   private _smoothing = 0;
+  private _onlyDifferences = false;
   private _identities = new Map<string, IRunIdentity>();
   private _tab: RunsTab = 'runs';
   private _sort: ISort | null = null;

@@ -87,4 +87,39 @@ test('a sweep: one label and colour per run everywhere; the filter, selection, l
     await expect(omitted).toHaveCount(1);
     await expect(omitted).toContainText('All 7 runs: energy unavailable');
   }
+
+  // Compare, as MLflow's: inputs, metrics (last, min, max), and only the differences on request.
+  await widget.getByRole('slider', { name: 'smoothing' }).fill('0');
+  for (const label of tuned) {
+    await widget.getByRole('checkbox', { name: `Select run ${label}` }).check();
+  }
+  await widget.getByRole('tab', { name: 'Compare' }).click();
+  const inputs = widget.locator('.nbprov-compare-params');
+  await expect(inputs.locator('thead th')).toHaveText(['parameter', ...tuned]);
+  await expect(inputs.locator('tbody tr')).toHaveCount(2);
+  const metrics = widget.locator('.nbprov-compare-metrics tbody tr');
+  await expect(metrics).toHaveCount(3);
+  await expect(metrics.nth(0).locator('th, td')).toHaveText(['loss (last)', '0.05', '0.04762']);
+  await expect(metrics.nth(1)).toHaveClass(/nbprov-differs/); // min: 0.05 against 0
+  await widget.getByRole('checkbox', { name: 'show only differences' }).check();
+  await expect(inputs.locator('tbody tr')).toHaveCount(1);
+  await expect(inputs.locator('tbody tr th')).toHaveText('seed');
+
+  // A differing row stays readable in the dark theme (WCAG AA, 4.5:1).
+  await page.theme.setDarkTheme();
+  const [text, background] = await inputs
+    .locator('tbody tr.nbprov-differs')
+    .evaluate(node => [getComputedStyle(node).color, getComputedStyle(node).backgroundColor]);
+  expect(contrast(text, background)).toBeGreaterThanOrEqual(4.5);
 });
+
+/** WCAG contrast of two computed `rgb(r, g, b)` colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (rgb: string) => {
+    const [r, g, bl] = (rgb.match(/\d+(\.\d+)?/g) ?? []).slice(0, 3).map(Number);
+    const channel = (c: number) => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(bl);
+  };
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (light + 0.05) / (dark + 0.05);
+}

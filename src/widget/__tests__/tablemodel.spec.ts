@@ -11,7 +11,7 @@ import {
   runEnergy,
   statusCell
 } from '../tablemodel';
-import { compareCode, compareParams } from '../compare';
+import { compareCode, compareMetrics, compareParams } from '../compare';
 import { buildTimeline } from '../timeline';
 import { IExecution } from '../../tokens';
 
@@ -256,11 +256,37 @@ describe('comparison', () => {
   const [a, b, c] = ['a', 'b', 'c'].map(ch => store.runs.get(ch.repeat(32))!);
 
   it('lists differing params first', () => {
-    expect(compareParams([a, b])).toEqual([
+    expect(compareParams([a, b], 'input')).toEqual([
       { key: 'lr', values: ['0.1', '0.01'], differs: true },
       { key: 'seed', values: ['1', '1'], differs: false }
     ]);
-    expect(compareParams([a, c])[0]).toEqual({ key: 'seed', values: ['1', ''], differs: true });
+    expect(compareParams([a, c], 'input')[0]).toEqual({ key: 'seed', values: ['1', ''], differs: true });
+    expect(compareParams([a, b], 'output')).toEqual([]);
+  });
+
+  it('keeps an output apart from the input of the same key', () => {
+    const outputs = storeWith(runRecords('d'.repeat(32), 'delta', { lr: 0.1, loss: [1] }));
+    outputs.apply('s1', [{ type: 'param', t: iso(9), run: 'd'.repeat(32), key: 'threshold', value: 0.7, role: 'output' }]);
+    const d = outputs.runs.get('d'.repeat(32))!;
+    expect(compareParams([a, d], 'output')).toEqual([{ key: 'threshold', values: ['', '0.7'], differs: true }]);
+    expect(compareParams([a, d], 'input').map(row => row.key)).toEqual(['seed', 'lr']);
+  });
+
+  it('compares the last, smallest and largest value of each metric', () => {
+    const metrics = storeWith(
+      runRecords('e'.repeat(32), 'eps', { lr: 0.1, loss: [3, 1, 2] }),
+      runRecords('f'.repeat(32), 'phi', { lr: 0.1, loss: [3, 1, 2], acc: [0.5] })
+    );
+    const [e, f] = ['e', 'f'].map(ch => metrics.runs.get(ch.repeat(32))!);
+    const rows = compareMetrics([e, f], new MetricSummaries());
+    expect(rows.map(row => [row.key, ...row.values, row.differs])).toEqual([
+      ['accuracy [training] (last)', '', '0.5', true],
+      ['accuracy [training] (min)', '', '0.5', true],
+      ['accuracy [training] (max)', '', '0.5', true],
+      ['loss [training] (last)', '2', '2', false],
+      ['loss [training] (min)', '1', '1', false],
+      ['loss [training] (max)', '3', '3', false]
+    ]);
   });
 
   it('diffs the cell sources that ran the runs', () => {
