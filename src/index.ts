@@ -5,10 +5,10 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { listIcon } from '@jupyterlab/ui-components';
 
 import { IRecordingSettings, parseRecordingSettings } from './core/recording';
 import { forgetHistory } from './forgetcommand';
+import { provenanceIcon } from './icons';
 import { RecordingStatus, RecordingToggle, toggleRecording } from './recordingui';
 
 import { ContentsService } from './service';
@@ -162,7 +162,7 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       notebooks.currentWidget ? tracker.sessionOf(notebooks.currentWidget.id) : undefined;
 
     app.commands.addCommand(CommandIDs.export, {
-      label: 'Export Provenance',
+      label: 'Export Notebook Provenance',
       caption: 'Write the notebook session as PROV-JSON, a Zarr sidecar and an RO-Crate into <notebook>.prov/',
       isEnabled: () => currentSession() !== undefined,
       execute: async () => {
@@ -202,11 +202,13 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     });
     // The side panel reads the run store only, so it works while the kernel is busy.
     const panel = new RunsPanel(tracker);
-    panel.title.icon = listIcon;
+    panel.title.icon = provenanceIcon;
+    panel.title.caption = 'Provenance runs';
     app.shell.add(panel, 'right', { rank: 600 });
     app.commands.addCommand(CommandIDs.openRuns, {
-      label: 'Show Provenance Runs',
+      label: 'Provenance Runs',
       caption: 'Runs of the current notebook: table, live charts, comparison, executions',
+      icon: provenanceIcon,
       execute: () => app.shell.activateById(panel.id)
     });
 

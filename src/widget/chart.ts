@@ -45,7 +45,13 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
   // Colours and fading come with the rows (runidentity.ts decides them for every view alike), so
   // the charts draw no colour legend of their own: the view lists the runs once, capped for sweeps.
   const encoding = {
-    x: { field: 'x', type: xType, title: xTitle, axis: { labelOverlap: true, labelFlush: true } },
+    // About one tick per 90 px, so a narrow chart (the side panel) does not run its labels together.
+    x: {
+      field: 'x',
+      type: xType,
+      title: xTitle,
+      axis: { labelOverlap: true, labelFlush: true, tickCount: Math.max(2, Math.floor(width / 90)) }
+    },
     y: {
       field: 'y',
       type: 'quantitative',

@@ -309,10 +309,14 @@ export class RunsView extends Widget {
     const selectHeader = element('th', 'nbprov-select');
     selectHeader.setAttribute('aria-label', 'Selected');
     headRow.append(selectHeader);
+    // One Tab stop for the header row (the last header used, else the first); arrows move along it.
+    const headers: HTMLElement[] = [];
     for (const column of table.columns) {
       const th = element('th', `nbprov-col-${column.kind}`, column.label);
-      th.tabIndex = 0;
+      th.tabIndex = -1;
       th.dataset.focusKey = `head:${column.key}`;
+      th.addEventListener('focus', () => (this._headerFocus = column.key));
+      headers.push(th);
       const sorted = this._sort?.column === column.key;
       th.setAttribute('aria-sort', sorted ? (this._sort!.descending ? 'descending' : 'ascending') : 'none');
       onActivate(th, () => {
@@ -321,6 +325,25 @@ export class RunsView extends Widget {
       });
       headRow.append(th);
     }
+    (headers.find(th => th.dataset.focusKey === `head:${this._headerFocus}`) ?? headers[0]).tabIndex = 0;
+    headRow.addEventListener('keydown', event => {
+      const index = headers.indexOf(event.target as HTMLElement);
+      const next =
+        index < 0
+          ? undefined
+          : {
+              ArrowRight: Math.min(index + 1, headers.length - 1),
+              ArrowLeft: Math.max(index - 1, 0),
+              Home: 0,
+              End: headers.length - 1
+            }[event.key];
+      if (next !== undefined) {
+        event.preventDefault();
+        headers[index].tabIndex = -1;
+        headers[next].tabIndex = 0;
+        headers[next].focus();
+      }
+    });
     head.append(headRow);
 
     const body = element('tbody');
@@ -655,6 +678,8 @@ export class RunsView extends Widget {
   private _yScale: YScale = 'linear';
   private _smoothing = 0;
   private _onlyDifferences = false;
+  /** The header column that holds the header row's Tab stop. */
+  private _headerFocus = '';
   private _identities = new Map<string, IRunIdentity>();
   private _tab: RunsTab = 'runs';
   private _sort: ISort | null = null;

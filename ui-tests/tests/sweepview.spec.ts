@@ -11,6 +11,15 @@ test('a sweep: one label and colour per run everywhere; the filter, selection, l
   tmpPath
 }) => {
   await openFixture(page, tmpPath, 'sweep-view.ipynb');
+  // Export sits under File and the runs panel under View, as JupyterLab places such commands.
+  for (const [menu, item] of [
+    ['File', 'Export Notebook Provenance'],
+    ['View', 'Provenance Runs']
+  ]) {
+    await page.menu.open(menu);
+    await expect(page.locator('.lm-Menu .lm-Menu-itemLabel').getByText(item, { exact: true })).toHaveCount(1);
+    await page.menu.closeAll();
+  }
   await page.notebook.runCell(0);
   const widget = page.locator('.jp-OutputArea .nbprov-widget');
   await expect(widget.locator('.nbprov-row')).toHaveCount(7, { timeout: 30000 });
@@ -47,6 +56,16 @@ test('a sweep: one label and colour per run everywhere; the filter, selection, l
     colours.add(rowColour);
   }
   expect(colours.size).toBe(2);
+
+  // The header row is one Tab stop; the arrow keys move along it.
+  const stops = widget.locator('thead th[tabindex="0"]');
+  await expect(stops).toHaveCount(1);
+  await stops.focus();
+  await page.keyboard.press('ArrowRight');
+  await expect(widget.locator('thead th:focus')).toHaveText('Experiment');
+  await expect(stops).toHaveText('Experiment');
+  await page.keyboard.press('Home');
+  await expect(widget.locator('thead th:focus')).toHaveText('Run');
 
   // The filter drives the charts, not only the table.
   await widget.getByRole('searchbox', { name: 'Filter runs' }).fill('lr=0.0');
