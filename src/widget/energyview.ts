@@ -238,8 +238,8 @@ class TradeoffChart {
   private _specKey = '';
   private _embedded: Promise<View> | null = null;
   private _vega: typeof import('vega') | null = null;
-  private _metricSelect = element('select');
-  private _statisticSelect = element('select');
+  private _metricSelect = element('select', 'jp-mod-styled');
+  private _statisticSelect = element('select', 'jp-mod-styled');
   private _message = element('div', 'nbprov-message');
   private _plotBox = element('div', 'nbprov-tradeoff-plot');
   private _plot = element('div');

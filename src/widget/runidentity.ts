@@ -106,3 +106,81 @@ export function capLegend(
   const named = [...picked, ...rest.map(entry => entry.id)].slice(0, Math.max(cap, picked.length));
   return { runIds: named, more: unique.length - named.length };
 }
+
+/**
+ * The ramp that colours runs by a numeric parameter: blue to ochre through purple and red, every
+ * colour on it (between the stops too) about 3.8:1 or more against both themes' backgrounds.
+ */
+export const PARAM_RAMP: readonly string[] = ['#4a7cdf', '#9863e3', '#db33bf', '#df4955', '#a4771d'];
+/** Runs that lack the parameter colouring the runs. */
+export const NO_VALUE_COLOUR = '#7e7e7e';
+
+/** How runs are coloured: by run, or by a parameter on a continuous or a categorical scale. */
+export type ColourScale =
+  | { kind: 'run' }
+  | { kind: 'continuous'; param: string; min: number; max: number; log: boolean }
+  | { kind: 'categorical'; param: string; values: { value: string; color: string }[] };
+
+/** An input parameter's value as colouring uses it: its text, and its number when it is one. */
+function inputValue(run: IRun, key: string): { text: string; number: number | null } | null {
+  const param = Array.from(run.params.values()).find(one => one.key === key && one.role === 'input');
+  if (!param) {
+    return null;
+  }
+  const number = typeof param.value === 'number' && Number.isFinite(param.value) ? param.value : null;
+  return { text: typeof param.value === 'string' ? param.value : JSON.stringify(param.value), number };
+}
+
+/** A point of the ramp, t in [0, 1]: the stops mixed linearly in RGB. */
+export function rampColour(t: number): string {
+  const position = Math.min(Math.max(t, 0), 1) * (PARAM_RAMP.length - 1);
+  const index = Math.min(Math.floor(position), PARAM_RAMP.length - 2);
+  const rgb = (hex: string) => [1, 3, 5].map(offset => parseInt(hex.slice(offset, offset + 2), 16));
+  const [from, to] = [rgb(PARAM_RAMP[index]), rgb(PARAM_RAMP[index + 1])];
+  const fraction = position - index;
+  return (
+    '#' +
+    from
+      .map((v, i) =>
+        Math.round(v + (to[i] - v) * fraction)
+          .toString(16)
+          .padStart(2, '0')
+      )
+      .join('')
+  );
+}
+
+/**
+ * Colours of runs by an input parameter, as W&B colours a sweep: a continuous ramp when every
+ * value is a number (logarithmic when all are positive and span two decades or more, as learning
+ * rates do), else one palette colour per distinct value in natural order. Runs without the
+ * parameter are grey.
+ */
+export function colourByParam(runs: readonly IRun[], key: string): { colors: Map<string, string>; scale: ColourScale } {
+  const values = new Map(runs.map(run => [run.id, inputValue(run, key)]));
+  const present = Array.from(values.values()).filter(value => value !== null);
+  const colors = new Map<string, string>();
+  if (present.length && present.every(value => value.number !== null)) {
+    const numbers = present.map(value => value.number!);
+    const [min, max] = [Math.min(...numbers), Math.max(...numbers)];
+    const log = min > 0 && max / min >= 100;
+    const position = (n: number) => (max === min ? 0 : log ? Math.log(n / min) / Math.log(max / min) : (n - min) / (max - min));
+    for (const [runId, value] of values) {
+      colors.set(runId, value ? rampColour(position(value.number!)) : NO_VALUE_COLOUR);
+    }
+    return { colors, scale: { kind: 'continuous', param: key, min, max, log } };
+  }
+  const distinct = Array.from(new Set(present.map(value => value.text))).sort((a, b) =>
+    a.localeCompare(b, undefined, { numeric: true })
+  );
+  // The palette's last colour is the grey of runs without a value.
+  const colours = RUN_PALETTE.filter(colour => colour !== NO_VALUE_COLOUR);
+  const colorOf = new Map(distinct.map((text, index) => [text, colours[index % colours.length]]));
+  for (const [runId, value] of values) {
+    colors.set(runId, value ? colorOf.get(value.text)! : NO_VALUE_COLOUR);
+  }
+  return {
+    colors,
+    scale: { kind: 'categorical', param: key, values: distinct.map(value => ({ value, color: colorOf.get(value)! })) }
+  };
+}

@@ -12,7 +12,7 @@ import { element } from './dom';
 import { splitPowerLines } from './energy';
 import { EnergyCharts } from './energyview';
 import { renderGitComparison } from './gitview';
-import { capLegend, ILegend, IRunIdentity, runIdentities } from './runidentity';
+import { capLegend, ColourScale, colourByParam, ILegend, IRunIdentity, PARAM_RAMP, runIdentities } from './runidentity';
 import {
   artifactRows,
   buildTable,
@@ -20,6 +20,7 @@ import {
   formatDuration,
   ISort,
   ITable,
+  formatNumber,
   lowerIsBetter,
   MetricSummaries,
   nextSort
@@ -52,7 +53,7 @@ export class RunsView extends Widget {
     this.addClass('nbprov-runs');
     this._buildToolbar();
     this.node.append(this._toolbar, this._message, this._runsSection, this._compareSection, this._timelineSection);
-    this._runsSection.append(this._table, this._artifacts, this._charts, this._energy.node);
+    this._runsSection.append(this._table, this._artifacts, this._colourKey, this._charts, this._energy.node);
     this._message.className = 'nbprov-message';
     this._message.setAttribute('role', 'status');
     this._showTab();
@@ -176,6 +177,14 @@ export class RunsView extends Widget {
       this._refresh('all');
     });
     smoothingLabel.append(this._smoothingInput, this._smoothingValue);
+    const colourLabel = element('label', 'nbprov-colour-by', 'colour by ');
+    this._colourSelect.append(element('option', undefined, 'run'));
+    this._colourSelect.options[0].value = '';
+    this._colourSelect.addEventListener('change', () => {
+      this._colourBy = this._colourSelect.value;
+      this._refresh('all');
+    });
+    colourLabel.append(this._colourSelect);
     const tabs = element('div', 'nbprov-tabs');
     tabs.setAttribute('role', 'tablist');
     for (const [tab, text] of [
@@ -209,7 +218,7 @@ export class RunsView extends Widget {
         buttons[next].focus();
       }
     });
-    this._toolbar.append(this._filterInput, axisLabel, scaleLabel, smoothingLabel, tabs);
+    this._toolbar.append(this._filterInput, axisLabel, scaleLabel, smoothingLabel, colourLabel, tabs);
   }
 
   private _showTab(): void {
@@ -257,13 +266,14 @@ export class RunsView extends Widget {
     }
     const runs = this._visibleRuns();
     this._message.textContent = this._store ? (runs.length ? '' : this._emptyMessage) : this._emptyMessage;
-    this._identities = runIdentities(this._store ? this._store.runs.values() : []);
+    this._identities = this._colouredIdentities();
     const table = this._renderTable();
     if (this._tab === 'runs') {
       // The charts show the runs the table shows: filtered, in the table's order.
       const byId = new Map(runs.map(run => [run.id, run]));
       const shown = table.rows.map(row => byId.get(row.runId)!);
       this._renderArtifacts(shown);
+      this._renderColourKey();
       this._renderCharts(shown);
     } else if (this._tab === 'compare') {
       this._renderCompare();
@@ -285,6 +295,71 @@ export class RunsView extends Widget {
 
   private _selectedRuns(): IRun[] {
     return this._visibleRuns().filter(run => this._selected.has(run.id));
+  }
+
+  /**
+   * Every run's label and colour: by run, or by the chosen input parameter (the choices follow the
+   * parameters the store's runs have).
+   */
+  private _colouredIdentities(): Map<string, IRunIdentity> {
+    const all = this._store ? Array.from(this._store.runs.values()) : [];
+    const identities = runIdentities(all);
+    const keys = Array.from(
+      new Set(
+        all.flatMap(run =>
+          Array.from(run.params.values())
+            .filter(one => one.role === 'input')
+            .map(one => one.key)
+        )
+      )
+    ).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    if (keys.join('\0') !== this._colourKeys.join('\0')) {
+      this._colourKeys = keys;
+      const options = keys.map(key => {
+        const option = element('option', undefined, key);
+        option.value = key;
+        return option;
+      });
+      this._colourSelect.replaceChildren(this._colourSelect.options[0], ...options);
+      this._colourSelect.value = keys.includes(this._colourBy) ? this._colourBy : '';
+    }
+    if (!keys.includes(this._colourBy)) {
+      this._colourScale = { kind: 'run' };
+      return identities;
+    }
+    const { colors, scale } = colourByParam(all, this._colourBy);
+    this._colourScale = scale;
+    for (const [runId, identity] of identities) {
+      identity.color = colors.get(runId)!;
+    }
+    return identities;
+  }
+
+  /** What the colours mean when they stand for a parameter's values. */
+  private _renderColourKey(): void {
+    const scale = this._colourScale;
+    if (scale.kind === 'run') {
+      this._colourKey.replaceChildren();
+      return;
+    }
+    if (scale.kind === 'continuous') {
+      const bar = element('span', 'nbprov-colour-ramp');
+      bar.style.background = `linear-gradient(to right, ${PARAM_RAMP.join(', ')})`;
+      this._colourKey.replaceChildren(
+        `${scale.param}: ${formatNumber(scale.min)} `,
+        bar,
+        ` ${formatNumber(scale.max)}${scale.log ? ' (log scale)' : ''}`
+      );
+      return;
+    }
+    this._colourKey.replaceChildren(
+      `${scale.param}: `,
+      ...scale.values.flatMap(({ value, color }) => {
+        const swatch = element('span', 'nbprov-swatch');
+        swatch.style.backgroundColor = color;
+        return [swatch, `${value} `];
+      })
+    );
   }
 
   /** The display label of a run, as every part of the view names it. */
@@ -678,6 +753,10 @@ export class RunsView extends Widget {
   private _yScale: YScale = 'linear';
   private _smoothing = 0;
   private _onlyDifferences = false;
+  /** The input parameter colouring the runs ('' colours by run). */
+  private _colourBy = '';
+  private _colourKeys: string[] = [];
+  private _colourScale: ColourScale = { kind: 'run' };
   /** The header column that holds the header row's Tab stop. */
   private _headerFocus = '';
   private _identities = new Map<string, IRunIdentity>();
@@ -698,9 +777,11 @@ export class RunsView extends Widget {
     this._refresh('all');
   });
   private _toolbar = element('div');
-  private _filterInput = element('input');
-  private _axisSelect = element('select');
-  private _scaleSelect = element('select');
+  private _filterInput = element('input', 'jp-mod-styled');
+  private _axisSelect = element('select', 'jp-mod-styled');
+  private _scaleSelect = element('select', 'jp-mod-styled');
+  private _colourSelect = element('select', 'jp-mod-styled');
+  private _colourKey = element('div', 'nbprov-colour-key');
   private _smoothingInput = element('input');
   private _smoothingValue = element('span', 'nbprov-smoothing-value');
   private _message = element('div');

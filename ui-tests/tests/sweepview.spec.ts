@@ -57,6 +57,29 @@ test('a sweep: one label and colour per run everywhere; the filter, selection, l
   }
   expect(colours.size).toBe(2);
 
+  // Coloured by the learning rate: a log ramp from the smallest to the largest, the same lr the same colour.
+  const swatchOf = (name: string) =>
+    widget
+      .locator('.nbprov-row')
+      .filter({ hasText: name })
+      .first()
+      .locator('.nbprov-swatch')
+      .evaluate(node => (node as HTMLElement).style.backgroundColor);
+  await widget.getByRole('combobox', { name: 'colour by' }).selectOption('lr');
+  await expect(widget.locator('.nbprov-colour-key')).toHaveText(/^lr: 0\.001 +0\.1 \(log scale\)$/);
+  await expect.poll(() => swatchOf('lr=0.001')).toBe('rgb(74, 124, 223)');
+  expect(await swatchOf('lr=0.1')).toBe('rgb(164, 119, 29)');
+  expect(await swatchOf(tuned[0])).toBe(await swatchOf(tuned[1]));
+  expect(await swatchOf(tuned[0])).toBe(await swatchOf('lr=0.01'));
+  expect(
+    await legend
+      .filter({ hasText: 'lr=0.1' })
+      .locator('.nbprov-swatch')
+      .evaluate(node => (node as HTMLElement).style.backgroundColor)
+  ).toBe('rgb(164, 119, 29)');
+  await widget.getByRole('combobox', { name: 'colour by' }).selectOption('');
+  await expect(widget.locator('.nbprov-colour-key')).toHaveText('');
+
   // The header row is one Tab stop; the arrow keys move along it.
   const stops = widget.locator('thead th[tabindex="0"]');
   await expect(stops).toHaveCount(1);

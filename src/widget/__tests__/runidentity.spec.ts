@@ -1,4 +1,14 @@
-import { baseLabel, capLegend, RUN_PALETTE, runIdentities } from '../runidentity';
+import { IRun, IRunParam } from '../../tokens';
+import {
+  baseLabel,
+  capLegend,
+  colourByParam,
+  NO_VALUE_COLOUR,
+  PARAM_RAMP,
+  rampColour,
+  RUN_PALETTE,
+  runIdentities
+} from '../runidentity';
 
 const run = (id: string, name: string, start: number) => ({ id, name, start });
 
@@ -86,5 +96,53 @@ describe('capLegend', () => {
   it('always names every selected run, and counts each run once', () => {
     expect(capLegend([...ids, 'a'], new Set(ids), best, true, 2)).toEqual({ runIds: ids, more: 0 });
     expect(capLegend(['c', 'a'], new Set(), best, true, 5)).toEqual({ runIds: ['a', 'c'], more: 0 });
+  });
+});
+
+describe('colourByParam', () => {
+  const withParams = (id: string, params: Record<string, unknown>, role: IRunParam['role'] = 'input'): IRun =>
+    ({
+      id,
+      params: new Map(Object.entries(params).map(([key, value]) => [key, { key, value, role }]))
+    }) as unknown as IRun;
+
+  it('puts numbers on a ramp, logarithmic when they span two decades, and greys runs without the parameter', () => {
+    const runs = [
+      withParams('a', { lr: 0.001 }),
+      withParams('b', { lr: 0.01 }),
+      withParams('c', { lr: 0.1 }),
+      withParams('d', {})
+    ];
+    const { colors, scale } = colourByParam(runs, 'lr');
+    expect(scale).toEqual({ kind: 'continuous', param: 'lr', min: 0.001, max: 0.1, log: true });
+    expect(colors.get('a')).toBe(PARAM_RAMP[0]);
+    expect(colors.get('b')).toBe(PARAM_RAMP[2]); // the middle of a log scale
+    expect(colors.get('c')).toBe(PARAM_RAMP[PARAM_RAMP.length - 1]);
+    expect(colors.get('d')).toBe(NO_VALUE_COLOUR);
+    const linear = colourByParam([withParams('a', { batch: 16 }), withParams('b', { batch: 32 })], 'batch');
+    expect(linear.scale).toMatchObject({ kind: 'continuous', log: false });
+  });
+
+  it('gives each distinct non-numeric value its colour, in natural order, and ignores outputs', () => {
+    const runs = [withParams('a', { opt: 'sgd10' }), withParams('b', { opt: 'sgd2' }), withParams('c', { opt: 'sgd2' })];
+    const { colors, scale } = colourByParam(runs, 'opt');
+    expect(scale).toEqual({
+      kind: 'categorical',
+      param: 'opt',
+      values: [
+        { value: 'sgd2', color: RUN_PALETTE[0] },
+        { value: 'sgd10', color: RUN_PALETTE[1] }
+      ]
+    });
+    expect(colors.get('b')).toBe(colors.get('c'));
+    expect(colourByParam([withParams('a', { lr: 1 }, 'output')], 'lr').colors.get('a')).toBe(NO_VALUE_COLOUR);
+  });
+
+  it('keeps every colour of the ramp readable on both themes', () => {
+    for (let i = 0; i <= 100; i++) {
+      const colour = rampColour(i / 100);
+      expect(contrast(colour, '#ffffff')).toBeGreaterThanOrEqual(3);
+      expect(contrast(colour, '#212121')).toBeGreaterThanOrEqual(3);
+    }
   });
 });
