@@ -98,7 +98,9 @@ export async function runExport(options: IExportOptions, version: string): Promi
       nbprovVersion: version
     },
     new DirectorySink(provDir)
-  );
+  ).catch((error: unknown) => {
+    throw writeFailure(error, provDir);
+  });
   for (const warning of summary.warnings) {
     process.stderr.write(`nbprov export: warning: ${warning.file}:${warning.line}: ${warning.reason}\n`);
   }
@@ -107,6 +109,28 @@ export async function runExport(options: IExportOptions, version: string): Promi
       `${summary.metricSeries} metric series (${summary.points} points) -> ${provDir}\n`
   );
   return provDir;
+}
+
+/** Why the disk refused a write, for the errors an export can meet there. */
+const DISK_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'input/output error',
+  ELOOP: 'a symbolic link appeared in the export folder'
+};
+
+/** A disk error as one line for the user (the staging sink has already restored the folder). */
+function writeFailure(error: unknown, provDir: string): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === undefined || !(code in DISK_ERRORS)) {
+    return error;
+  }
+  return new UserError(
+    `cannot write the export into ${provDir}: ${DISK_ERRORS[code]} (${code}); the previous export is unchanged`
+  );
 }
 
 export async function exportCommand(args: string[], version: string): Promise<number> {

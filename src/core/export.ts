@@ -48,8 +48,23 @@ export interface IExportSummary {
   warnings: IJournalWarning[];
 }
 
+/**
+ * Writes the export through `sink`; a staging sink gets `commit` after the last file, or `abort`
+ * when anything fails, so a failed export never leaves half of one in place.
+ */
 export async function exportSession(input: IExportInput, sink: IFileSink): Promise<IExportSummary> {
   const out = new CheckedSink(sink);
+  try {
+    const summary = await writeExport(input, out);
+    await out.commit();
+    return summary;
+  } catch (error) {
+    await out.abort().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function writeExport(input: IExportInput, out: CheckedSink): Promise<IExportSummary> {
   const parsed = parseJournal(input.journal);
   const session = buildSession(parsed.records, parsed.warnings, input.liveSessions ?? []);
   const metricSeries = session.runs.reduce((sum, run) => sum + run.metrics.length, 0);
