@@ -422,12 +422,13 @@ def set_tag(key: str, value: object) -> None:
     _active_or_raise().set_tag(key, value)
 
 
-def export(notebook: str | os.PathLike[str] | None = None) -> Path:
-    """Flush the journal and export the notebook's provenance; returns the path of prov.json."""
+def export(notebook: str | os.PathLike[str] | None = None, license: str | None = None) -> Path:
+    """Flush the journal and export the notebook's provenance; returns the path of prov.json.
+    ``license``: the crate's licence, an http(s) URL or an SPDX identifier (default CC BY 4.0)."""
     tracking = _ensure_tracking()
     tracking.flush()
     notebook_path = Path(notebook) if notebook is not None else tracking.notebook_path
-    return run_cli_export(notebook_path, tracking.session)
+    return run_cli_export(notebook_path, tracking.session, license)
 
 
 def forget(

@@ -1,4 +1,4 @@
-/** `nbprov export [--live-session ID]... <notebook.ipynb>`: the filesystem side of core/export. */
+/** `nbprov export [--live-session ID]... [--license LICENSE] <notebook.ipynb>`: the filesystem side of core/export. */
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -6,13 +6,14 @@ import * as path from 'node:path';
 import { exportSession, type IJournalFile } from '../core/export';
 import { idOfNotebookText, type IIdentityReader, resolveFolder } from '../core/identity';
 import { DirectorySink } from './fssink';
-import { type ICommandSpec, parseCommandArgs } from './args';
-import { UserError } from './errors';
+import { licenseUri } from '../core/rocrate';
+import { type ICommandSpec, parseCommandArgs, usageLine } from './args';
+import { UsageError, UserError } from './errors';
 
 export const exportSpec: ICommandSpec = {
   summary: 'write prov.json, metrics.zarr/ and ro-crate-metadata.json next to a notebook',
   help: [
-    'usage: nbprov export [--live-session ID]... <notebook.ipynb>',
+    'usage: nbprov export [--live-session ID]... [--license LICENSE] <notebook.ipynb>',
     '',
     'Exports the provenance recorded for <notebook.ipynb> from its journal (<stem>.prov/journal/) into',
     '<stem>.prov/: prov.json (PROV-JSON), metrics.zarr/ (Zarr v3 metric series) and',
@@ -21,15 +22,19 @@ export const exportSpec: ICommandSpec = {
     'options:',
     '  --live-session ID  a kernel session that is still running (its open runs are exported as',
     '                     running, not crashed); may be given more than once',
+    "  --license LICENSE  the crate's licence: an http(s) URL or an SPDX identifier (MIT, CC-BY-4.0…);",
+    '                     default CC BY 4.0',
     '  -h, --help         show this help'
   ].join('\n'),
-  options: { 'live-session': { type: 'string', multiple: true } },
+  options: { 'live-session': { type: 'string', multiple: true }, license: { type: 'string' } },
   positionals: ['notebook.ipynb']
 };
 
 interface IExportOptions {
   notebook: string;
   liveSessions: string[];
+  /** The crate's licence as given (checked by `licenseUri`), or undefined for the default. */
+  license?: string;
 }
 
 /** The export options, or 'help'; a `UsageError` for a command line that does not parse. */
@@ -38,7 +43,19 @@ export function parseExportArgs(args: string[]): IExportOptions | 'help' {
   if (parsed === 'help') {
     return 'help';
   }
-  return { notebook: parsed.positionals[0], liveSessions: (parsed.values['live-session'] as string[] | undefined) ?? [] };
+  const license = parsed.values.license as string | undefined;
+  if (license !== undefined) {
+    try {
+      licenseUri(license);
+    } catch (error) {
+      throw new UsageError(`--license: ${(error as Error).message}`, usageLine(exportSpec));
+    }
+  }
+  return {
+    notebook: parsed.positionals[0],
+    liveSessions: (parsed.values['live-session'] as string[] | undefined) ?? [],
+    ...(license !== undefined ? { license } : {})
+  };
 }
 
 async function listFiles(folder: string): Promise<string[]> {
@@ -95,7 +112,8 @@ export async function runExport(options: IExportOptions, version: string): Promi
       journal,
       liveSessions: options.liveSessions,
       blobs: await listFiles(path.join(provDir, 'blobs')),
-      nbprovVersion: version
+      nbprovVersion: version,
+      license: options.license
     },
     new DirectorySink(provDir)
   ).catch((error: unknown) => {

@@ -6,7 +6,7 @@
 
 import { type IJournalFile, type IJournalWarning, parseJournal } from './journal';
 import { buildProvDocument, stableStringify } from './prov';
-import { buildCrateMetadata, DEFAULT_LICENSE, ROCRATE_METADATA } from './rocrate';
+import { buildCrateMetadata, licenseUri, ROCRATE_METADATA } from './rocrate';
 import { buildSession } from './session';
 import { CheckedSink, type IFileSink } from './sink';
 import { writeMetricsZarr } from './zarr';
@@ -28,7 +28,7 @@ export interface IExportInput {
   nbprovVersion: string;
   /** ISO date-time recorded as the crate's `datePublished`; defaults to now. */
   datePublished?: string;
-  /** License URI of the crate; defaults to CC BY 4.0. */
+  /** The crate's licence: an http(s) URL or an SPDX identifier (`licenseUri`); defaults to CC BY 4.0. */
   license?: string;
   /** Called after each step with steps done and the total. */
   onProgress?: (done: number, total: number) => void;
@@ -65,6 +65,8 @@ export async function exportSession(input: IExportInput, sink: IFileSink): Promi
 }
 
 async function writeExport(input: IExportInput, out: CheckedSink): Promise<IExportSummary> {
+  // Bad input is refused before anything is written.
+  const license = licenseUri(input.license);
   const parsed = parseJournal(input.journal);
   const session = buildSession(parsed.records, parsed.warnings, input.liveSessions ?? []);
   const metricSeries = session.runs.reduce((sum, run) => sum + run.metrics.length, 0);
@@ -93,7 +95,7 @@ async function writeExport(input: IExportInput, out: CheckedSink): Promise<IExpo
     blobs: input.blobs ?? [],
     nbprovVersion: input.nbprovVersion,
     datePublished: input.datePublished ?? new Date().toISOString(),
-    license: input.license ?? DEFAULT_LICENSE
+    license
   });
   await out.write(ROCRATE_METADATA, JSON.stringify(crate, null, 1));
   step();
