@@ -6,6 +6,7 @@
 import { Notification } from '@jupyterlab/apputils';
 import { PathExt } from '@jupyterlab/coreutils';
 
+import { unusableNotebookName } from './core/identity';
 import { assertSafeRelativePath, type IFileSink, REPLACED_PREFIX, STAGING_PREFIX } from './core/sink';
 import { ContentsService } from './service';
 import type { NotebookSession } from './tracker';
@@ -138,6 +139,11 @@ function megabytes(bytes: number): string {
 
 /** Exports the session's provenance into its `.prov` folder; returns the path of `prov.json`. */
 export async function exportNotebook(session: NotebookSession, service: ContentsService, license?: string): Promise<string> {
+  const unusable = unusableNotebookName(session.path);
+  if (unusable !== null) {
+    Notification.error(`Provenance export refused: ${unusable}`, { autoClose: false });
+    throw new Error(unusable);
+  }
   await session.located;
   const folder = session.folder;
   const name = PathExt.basename(session.path);

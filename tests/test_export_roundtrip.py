@@ -299,12 +299,16 @@ def test_export_round_trip(cli: Path, notebook_dir: Path) -> None:
     raw = json.loads(prov_path.read_text(encoding="utf-8"))
 
     # two source versions of the cell, derived with a unified diff
-    cells = {k: v for k, v in raw["entity"].items() if v.get("prov:type") == "nbprov:CellSource"}
+    cells = {k: v for k, v in raw["entity"].items() if v.get("prov:type", {}).get("$") == "nbprov:CellSource"}
     assert sorted(v["nbprov:version"] for v in cells.values() if v["nbprov:cell"] == "cell/../1") == [1, 2]
     diffs = [r["nbprov:diff"] for r in raw["wasDerivedFrom"].values() if "nbprov:diff" in r]
     assert any("-x = 1" in d and "+x = 2" in d and "@@ -1,2 +1,2 @@" in d for d in diffs)
 
-    runs = {a["nbprov:run_id"]: a for a in raw["activity"].values() if a.get("prov:type") == "provml:RunExecution"}
+    runs = {
+        a["nbprov:run_id"]: a
+        for a in raw["activity"].values()
+        if a.get("prov:type", {}).get("$") == "provml:RunExecution"
+    }
     assert runs[RUN_DONE]["nbprov:status"] == "finished"
     assert runs[RUN_OPEN]["nbprov:status"] == "crashed"  # no run_end and its kernel is not live
     assert runs[RUN_DONE]["prov:label"] == HOSTILE_NAME
@@ -360,7 +364,7 @@ def test_live_session_keeps_run_running(cli: Path, notebook_dir: Path) -> None:
     statuses = {
         a["nbprov:run_id"]: a["nbprov:status"]
         for a in raw["activity"].values()
-        if a.get("prov:type") == "provml:RunExecution"
+        if a.get("prov:type", {}).get("$") == "provml:RunExecution"
     }
     assert statuses == {RUN_DONE: "finished", RUN_OPEN: "running"}
 
