@@ -96,7 +96,8 @@ export class ContentsSink implements IFileSink {
   private async prepare(): Promise<void> {
     const root = await this.service.stat(this.root);
     if (root === null) {
-      await this.service.ensureDirectory(this.root);
+      // Deleted outside the page (the notebook's folder, its parent, exists): made again, uncached.
+      await this.service.createDirectory(this.root);
     } else if (root.type !== 'directory') {
       throw new Error(`${this.root} is not a folder`);
     }
