@@ -154,7 +154,14 @@ describe('PROV conventions consumers rely on', () => {
   const qualifiedName = { $: expect.stringMatching(/^(prov|provml|nbprov):[A-Za-z]+$/), type: 'prov:QUALIFIED_NAME' };
   const pages = ['0f3a9c', '77e1b2', 'c4d5e6'].map((page, i) => [
     { type: 'page_start', t: T(20 + i), page, notebook: 'n.ipynb', user: `anonymous-${page}` },
-    { type: 'notebook', t: T(20 + i), cells: [['c0', 'y'], ['c1', 'x']] }
+    {
+      type: 'notebook',
+      t: T(20 + i),
+      cells: [
+        ['c0', 'y'],
+        ['c1', 'x']
+      ]
+    }
   ]);
   const documentOf = (kernelExtra: Record<string, unknown>[] = [], pageFiles = pages) => {
     const journal = sampleJournal(kernelExtra).map(file =>
@@ -199,6 +206,37 @@ describe('PROV conventions consumers rely on', () => {
     for (const edge of associated) {
       expect(agents[edge['prov:agent']]).toBeDefined();
     }
+  });
+
+  it('stays byte-identical with two kernels started in the same millisecond, whatever the file order', () => {
+    const second = lines([
+      {
+        type: 'kernel_start',
+        t: T(0),
+        session: 's2',
+        kernel_id: null,
+        pid: 2,
+        hostname: 'h2',
+        python: '3.12',
+        nbprov_version: '0.1.0',
+        notebook: 'n.ipynb',
+        user: 'bob'
+      },
+      { type: 'exec_start', t: T(40), exec: 's2-1', msg_id: null, cell: 'c1', count: 1, source: 'a = 2\n' }
+    ]);
+    const documentFor = (files: { name: string; text: string }[]): string => {
+      const parsed = parseJournal(files);
+      return stableStringify(
+        buildProvDocument(buildSession(parsed.records, parsed.warnings), { notebook: 'n.ipynb', nbprovVersion: '0.1.0' })
+      );
+    };
+    const files = [...sampleJournal(), { name: 'k-s2.jsonl', text: second }];
+    const forward = documentFor(files);
+    expect(documentFor([...files].reverse())).toBe(forward);
+    const persons = Object.entries(JSON.parse(forward).agent as Record<string, Record<string, { $: string }>>)
+      .filter(([, agent]) => agent['prov:type'].$ === 'prov:Person')
+      .map(([id]) => id);
+    expect(persons).toEqual(['nbprov:user.alice', 'nbprov:user.bob']);
   });
 
   it("gives each execution its cell's index: the page's snapshot at the request, else the kernel's", () => {
