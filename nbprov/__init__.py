@@ -28,6 +28,7 @@ from .identity import (
     read_notebook_id,
     resolve_folder,
     unknown_notebook_warning,
+    unusable_notebook_name,
     valid_id,
     write_identity,
 )
@@ -87,6 +88,7 @@ class _Tracking:
         self.notebook_path = located.path
         # Without a known notebook there is no right place: record nothing rather than guess one.
         self.placed = located.source is not None
+        self.refused = located.refused
         location = resolve_folder(located.path, _settings["notebook_id"] or read_notebook_id(located.path))
         self.notebook_id = location.id
         self.folder = location.folder
@@ -147,7 +149,7 @@ class _Tracking:
             self.execution.record_running_cell()
         self._notices = [f"nbprov: recording into {self.folder} ({location.note})"] if location.note else []
         if not self.placed:
-            self._notices.append(unknown_notebook_warning())
+            self._notices.append(self.refused or unknown_notebook_warning())
         if self._in_cell():
             self._show_notices()
         else:
@@ -318,6 +320,9 @@ def configure(
         return
     if not isinstance(notebook, str):
         raise TypeError("nbprov.configure: notebook must be a path string")
+    refused = unusable_notebook_name(notebook)
+    if refused is not None:
+        raise ValueError(f"nbprov.configure: {refused}")
     if _tracking is not None and not _tracking.placed:
         # It recorded nothing so far: start recording now that the notebook is named.
         shell = _tracking.shell
@@ -422,12 +427,13 @@ def set_tag(key: str, value: object) -> None:
     _active_or_raise().set_tag(key, value)
 
 
-def export(notebook: str | os.PathLike[str] | None = None) -> Path:
-    """Flush the journal and export the notebook's provenance; returns the path of prov.json."""
+def export(notebook: str | os.PathLike[str] | None = None, license: str | None = None) -> Path:
+    """Flush the journal and export the notebook's provenance; returns the path of prov.json.
+    ``license``: the crate's licence, an http(s) URL or an SPDX identifier (default CC BY 4.0)."""
     tracking = _ensure_tracking()
     tracking.flush()
     notebook_path = Path(notebook) if notebook is not None else tracking.notebook_path
-    return run_cli_export(notebook_path, tracking.session)
+    return run_cli_export(notebook_path, tracking.session, license)
 
 
 def forget(

@@ -52,12 +52,14 @@ class CellMatch(NamedTuple):
     """Which cell an execution ran: ``how`` is ``request`` (the execute request named it),
     ``source`` (the only cell of the notebook file with that source) or ``ambiguous`` (several cells
     have that source: ``cell`` is a guess, ``candidates`` are all of them); ``role`` is papermill's
-    tag of the cell (``parameters`` / ``injected-parameters``) in the notebook file, or None."""
+    tag of the cell (``parameters`` / ``injected-parameters``) in the notebook file, or None;
+    ``index`` the cell's 0-based position in the notebook file, or None when it is not there."""
 
     cell: str | None
     how: str | None = None
     candidates: tuple[str, ...] = ()
     role: str | None = None
+    index: int | None = None
 
 
 class NotebookCellIds:
@@ -77,7 +79,8 @@ class NotebookCellIds:
     def match(self, cell: str | None, source: str) -> CellMatch:
         self._reload_if_changed()
         if cell is not None:
-            return CellMatch(cell, "request", role=self._roles.get(cell))
+            position = next((i for i, (cell_id, _) in enumerate(self._cells) if cell_id == cell), None)
+            return CellMatch(cell, "request", role=self._roles.get(cell), index=position)
         matches = [index for index, (_, cell_source) in enumerate(self._cells) if cell_source == source]
         if not matches:
             return CellMatch(None)
@@ -85,9 +88,9 @@ class NotebookCellIds:
         self._last_index = index
         found = self._cells[index][0]
         if len(matches) == 1:
-            return CellMatch(found, "source", role=self._roles.get(found))
+            return CellMatch(found, "source", role=self._roles.get(found), index=index)
         candidates = tuple(self._cells[i][0] for i in matches)
-        return CellMatch(found, "ambiguous", candidates, self._roles.get(found))
+        return CellMatch(found, "ambiguous", candidates, self._roles.get(found), index)
 
     def _reload_if_changed(self) -> None:
         try:
@@ -216,4 +219,5 @@ class ExecutionTracker:
             cell_match=match.how,
             cell_candidates=list(match.candidates),
             cell_role=match.role,
+            cell_index=match.index,
         )

@@ -40,13 +40,17 @@ def cli_command(*args: str) -> list[str]:
     return [node, str(CLI_PATH), *args]
 
 
-def run_cli_export(notebook_path: Path, live_session: str | None) -> Path:
+def run_cli_export(notebook_path: Path, live_session: str | None, license: str | None = None) -> Path:
     """Export ``notebook_path``'s provenance; returns the path of the written ``prov.json``."""
+    if license is not None and not isinstance(license, str):
+        raise TypeError("nbprov.export: license must be a string (an http(s) URL or an SPDX identifier)")
     if notebook_path.suffix != ".ipynb" or not notebook_path.is_file():
         raise FileNotFoundError(f"nbprov.export: not a notebook file: {str(notebook_path)!r}")
     command = cli_command("export", str(notebook_path))
     if live_session is not None:
         command += ["--live-session", live_session]
+    if license is not None:
+        command.append(f"--license={license}")
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=EXPORT_TIMEOUT_S)
     except subprocess.TimeoutExpired as error:

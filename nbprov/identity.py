@@ -113,12 +113,35 @@ class Location:
     note: str | None = None
 
 
+def unusable_notebook_name(name: str) -> str | None:
+    """Why a notebook's file name can have no provenance folder, or None when it can. The stem (the
+    name without ``.ipynb``, else without its last extension) must hold something other than dots:
+    ``.ipynb``, ``..ipynb`` or ``...ipynb`` would give hidden, shared folders (``..prov``, ``...prov``).
+    The same rule as the page's and the CLI's (``unusableNotebookName`` in ``src/core/identity.ts``)."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    dot = base.rfind(".")
+    stem = base[: -len(".ipynb")] if base.endswith(".ipynb") else base[:dot] if dot > 0 else base
+    if stem.strip(".") == "":
+        return (
+            f"the notebook name {json.dumps(base)} has no stem (only dots before .ipynb), "
+            "so it can have no .prov folder: rename it"
+        )
+    return None
+
+
+def _stem(notebook: Path) -> str:
+    refused = unusable_notebook_name(notebook.name)
+    if refused is not None:
+        raise ValueError(f"nbprov: {refused}")
+    return notebook.stem
+
+
 def primary_folder(notebook: Path) -> Path:
-    return notebook.parent / f"{notebook.stem}.prov"
+    return notebook.parent / f"{_stem(notebook)}.prov"
 
 
 def conflict_folder(notebook: Path, notebook_id: str) -> Path:
-    return notebook.parent / f"{notebook.stem}-{notebook_id[:8]}.prov"
+    return notebook.parent / f"{_stem(notebook)}-{notebook_id[:8]}.prov"
 
 
 def _folders_with_id(directory: Path, notebook_id: str) -> list[tuple[Path, FolderIdentity]]:
@@ -166,6 +189,9 @@ class NotebookPath:
     path: Path
     #: Where the path came from: ``configure``, ``NBPROV_NOTEBOOK``, ``JPY_SESSION_NAME``, VS Code; None: unknown.
     source: str | None
+    #: Why the notebook named by ``source`` is not recorded (``unusable_notebook_name``); ``path`` is then
+    #: ``untitled.ipynb`` and ``source`` None.
+    refused: str | None = None
 
 
 def locate_notebook(configured: str | None, user_ns: dict[str, Any] | None, cwd: Path) -> NotebookPath:
@@ -183,8 +209,10 @@ def locate_notebook(configured: str | None, user_ns: dict[str, Any] | None, cwd:
         if not isinstance(candidate, str) or not candidate.strip() or "\0" in candidate:
             continue
         given = Path(candidate)
-        if given.stem in ("", ".", ".."):
-            continue
+        refused = unusable_notebook_name(candidate)
+        if refused is not None:
+            # The first notebook named wins, as for any other name: it is refused, not replaced by a later source.
+            return NotebookPath(cwd / UNTITLED, None, f"nbprov: {refused} ({source}); this kernel records nothing")
         if given.is_absolute():
             path = given
         elif source == "JPY_SESSION_NAME":

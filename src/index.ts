@@ -1,12 +1,12 @@
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { IJupyterWidgetRegistry } from '@jupyter-widgets/base';
 import { ICommandPalette, Notification } from '@jupyterlab/apputils';
-import { PathExt } from '@jupyterlab/coreutils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
 import { IRecordingSettings, parseRecordingSettings } from './core/recording';
+import { exportNotebook } from './exportcommand';
 import { forgetHistory } from './forgetcommand';
 import { provenanceIcon } from './icons';
 import { RecordingStatus, RecordingToggle, toggleRecording } from './recordingui';
@@ -15,7 +15,6 @@ import { ContentsService } from './service';
 import { privacy } from './privacy';
 import { NbprovTracker, NotebookSession } from './tracker';
 import { CommandIDs, INbprovTracker } from './tokens';
-import { VERSION } from './version';
 import { RunsPanel } from './widget/panel';
 import { registerWidgets } from './widget/register';
 
@@ -34,55 +33,6 @@ function describeRuns(session: NotebookSession): unknown {
       return { metric: series.metric, ctx: series.ctx, steps: Array.from(steps), values: Array.from(values) };
     })
   }));
-}
-
-async function exportNotebook(app: JupyterFrontEnd, session: NotebookSession, service: ContentsService): Promise<string> {
-  await session.located;
-  const folder = session.folder;
-  const id = Notification.emit(`Exporting provenance of ${PathExt.basename(session.path)}…`, 'in-progress', {
-    autoClose: false
-  });
-  try {
-    await session.flush();
-    const journal = await session.readJournal();
-    const live = session.channel.session;
-    const blobs = await service.listFiles(PathExt.join(folder, 'blobs'));
-    // Loaded on first use: zarrita and its codecs stay out of the extension's first load.
-    const { exportSession } = await import('./core/export');
-    const summary = await exportSession(
-      {
-        notebook: PathExt.basename(session.path),
-        journal,
-        liveSessions: live ? [live] : [],
-        blobs: blobs.map(blob => blob.name),
-        nbprovVersion: VERSION,
-        onProgress: (done, total) =>
-          Notification.update({ id, message: `Exporting provenance… ${Math.round((100 * done) / Math.max(total, 1))}%` })
-      },
-      {
-        write: async (relativePath, data) => {
-          const path = PathExt.join(folder, relativePath);
-          await service.ensureDirectory(PathExt.dirname(path));
-          await (typeof data === 'string' ? service.writeText(path, data) : service.writeBytes(path, data));
-        }
-      }
-    );
-    Notification.update({
-      id,
-      message: `Provenance exported to ${folder}/prov.json (${summary.files.length} files)`,
-      type: 'success',
-      autoClose: 5000
-    });
-    return PathExt.join(folder, 'prov.json');
-  } catch (error) {
-    Notification.update({
-      id,
-      message: `Provenance export failed: ${(error as Error).message}`,
-      type: 'error',
-      autoClose: false
-    });
-    throw error;
-  }
 }
 
 const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
@@ -167,7 +117,8 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       isEnabled: () => currentSession() !== undefined,
       execute: async () => {
         const session = currentSession();
-        return session ? exportNotebook(app, session, service) : undefined;
+        const license = settings?.get('license').composite;
+        return session ? exportNotebook(session, service, typeof license === 'string' && license ? license : undefined) : undefined;
       }
     });
     app.commands.addCommand(CommandIDs.toggleRecording, {

@@ -20,6 +20,9 @@ import { IKernelRecord } from './store';
 
 export { IKernelHello } from './comm';
 
+/** Bytes per request of a chunked upload (`writeLarge`): 8 MiB, about 11 MB of base64 JSON. */
+export const UPLOAD_CHUNK_BYTES = 8 << 20;
+
 /** Comm target the kernel side opens (nbprov/stream.py). */
 export const COMM_TARGET = 'nbprov';
 
@@ -153,6 +156,58 @@ export class ContentsService implements IIdentityReader {
 
   async writeBytes(path: string, bytes: Uint8Array): Promise<void> {
     await this._contents.save(path, { type: 'file', format: 'base64', content: toBase64(bytes) });
+  }
+
+  /** `path`'s model without content, or null when nothing is there. */
+  async stat(path: string): Promise<Contents.IModel | null> {
+    return this._contents.get(path, { content: false }).catch(() => null);
+  }
+
+  /** Names and types of what a folder holds (empty when the folder does not exist). */
+  async entries(folder: string): Promise<Contents.IModel[]> {
+    try {
+      return (await this._contents.get(folder, { content: true })).content as Contents.IModel[];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Creates one folder in an existing one (an existing folder is kept), bypassing the cache. */
+  async createDirectory(path: string): Promise<void> {
+    await this._contents.save(path, { type: 'directory' });
+  }
+
+  /**
+   * Writes a file of any size: beyond `UPLOAD_CHUNK_BYTES` in pieces through the server's chunked
+   * save (`chunk` 1, 2, …, -1: the first creates, the others append), so no request body and no
+   * base64 string grows with the file. `onBytes` hears each piece written.
+   */
+  async writeLarge(path: string, bytes: Uint8Array, onBytes: (written: number) => void = () => undefined): Promise<void> {
+    if (bytes.byteLength <= UPLOAD_CHUNK_BYTES) {
+      await this.writeBytes(path, bytes);
+      onBytes(bytes.byteLength);
+      return;
+    }
+    for (let offset = 0, chunk = 1; offset < bytes.byteLength; offset += UPLOAD_CHUNK_BYTES, chunk++) {
+      const piece = bytes.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
+      const last = offset + UPLOAD_CHUNK_BYTES >= bytes.byteLength;
+      await this._contents.save(path, { type: 'file', format: 'base64', content: toBase64(piece), chunk: last ? -1 : chunk });
+      onBytes(piece.byteLength);
+    }
+  }
+
+  /** Deletes a folder and what it holds; the server refuses a non-empty folder unless it trashes it. */
+  async deleteTree(path: string): Promise<void> {
+    try {
+      await this._contents.delete(path);
+      return;
+    } catch {
+      // Not trashed and not empty: empty it first.
+    }
+    for (const entry of await this.entries(path)) {
+      await (entry.type === 'directory' ? this.deleteTree(entry.path) : this._contents.delete(entry.path));
+    }
+    await this._contents.delete(path);
   }
 
   private _knownDirectories = new Set<string>();

@@ -13,6 +13,7 @@ import {
   idOfMetadata,
   idOfNotebookText,
   newId,
+  NotebookNameError,
   parseIdentity,
   primaryFolder
 } from './core/identity';
@@ -273,7 +274,8 @@ export class NotebookSession {
   /** Reads the whole journal from disk into the store (records already held are skipped). */
   async reload(): Promise<IJournalWarning[]> {
     await this.located;
-    const files = await this._service.readJournal(this._folder);
+    // No folder: the notebook's name has none (unusableNotebookName), so it has no journal either.
+    const files = this._folder === '' ? [] : await this._service.readJournal(this._folder);
     const { gaps, warnings } = applyJournal(this.store, files);
     const fresh = warnings.filter(w => !this._warned.has(`${w.file}:${w.line}`));
     for (const warning of fresh) {
@@ -295,7 +297,7 @@ export class NotebookSession {
   /** Every journal file's text, for the export. */
   async readJournal(): Promise<IJournalText[]> {
     await this.located;
-    return this._service.readJournal(this._folder);
+    return this._folder === '' ? [] : this._service.readJournal(this._folder);
   }
 
   dispose(): void {
@@ -316,8 +318,11 @@ export class NotebookSession {
       this._id = location.id;
       this._locationNote = location.note;
     } catch (error) {
-      console.error('nbprov: could not locate the provenance folder', error);
-      this._folder = primaryFolder(this.path);
+      // A name with no usable stem is never recorded (decideRecording says why): it has no folder.
+      if (!(error instanceof NotebookNameError)) {
+        console.error('nbprov: could not locate the provenance folder', error);
+        this._folder = primaryFolder(this.path);
+      }
       this._id = known ?? newId();
     }
   }

@@ -179,3 +179,21 @@ def test_export_errors_are_clear(tracked: TrackedShell, monkeypatch: pytest.Monk
             nbprov.export()
     with pytest.raises(FileNotFoundError, match="not a notebook"):
         nbprov.export("missing.ipynb")
+
+
+def test_export_sets_the_crate_licence_and_refuses_a_bad_one(tracked: TrackedShell) -> None:
+    (tracked.folder / "demo.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
+    assert tracked.run("import nbprov\nwith nbprov.run() as r:\n    r.log_metric('m', 1)").success
+    crate_path = nbprov.export(license="MIT").parent / "ro-crate-metadata.json"
+    root = next(e for e in json.loads(crate_path.read_text())["@graph"] if e["@id"] == "./")
+    assert root["license"] == {"@id": "https://spdx.org/licenses/MIT"}
+    with pytest.raises(RuntimeError, match="not a licence URL or SPDX identifier"):
+        nbprov.export(license="two words")
+    with pytest.raises(TypeError, match="license must be a string"):
+        nbprov.export(license=4)  # type: ignore[arg-type]
+    # The refused exports changed nothing.
+    assert (
+        next(e for e in json.loads(crate_path.read_text())["@graph"] if e["@id"] == "./")["license"] == root["license"]
+    )

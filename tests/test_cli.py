@@ -55,7 +55,7 @@ def test_version_is_the_package_version(module: bool, path_without_node: str) ->
     ("args", "usage"),
     [
         (["--help"], "usage: nbprov [--version] [--help] <command>"),
-        (["export", "--help"], "usage: nbprov export [--live-session ID]... <notebook.ipynb>"),
+        (["export", "--help"], "usage: nbprov export [--live-session ID]... [--license LICENSE] <notebook.ipynb>"),
         (
             ["restore", "--help"],
             "usage: nbprov restore --run RUN [--repo PATH] [--notebook-only] <prov.json> <destination>",

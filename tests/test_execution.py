@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 
@@ -73,3 +74,21 @@ def test_handlers_add_well_under_2_ms(tracked: TrackedShell) -> None:
         execution.post_run_cell(result)
         durations.append(time.perf_counter() - started)
     assert statistics.median(durations) < 0.002
+
+
+def test_exec_start_carries_the_cells_position_in_the_notebook_file(tracked: TrackedShell) -> None:
+    cells = [
+        {"cell_type": "code", "id": f"c{i}", "metadata": {}, "outputs": [], "source": s}
+        for i, s in enumerate(["a = 1", "b = 2", "a = 1"])
+    ]
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (tracked.folder / "demo.ipynb").write_text(json.dumps(notebook))
+    tracked.run("b = 2")  # the only cell with this source: the second
+    tracked.run("a = 1")  # two cells have it: the one after the last match, marked ambiguous
+    tracked.run("c = 3")  # in no cell
+    starts = tracked.records("exec_start")[-3:]
+    assert [(s["cell"], s["cell_match"], s["cell_index"]) for s in starts] == [
+        ("c1", "source", 1),
+        ("c2", "ambiguous", 2),
+        (None, None, None),
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import shutil
 import struct
 import subprocess
@@ -299,12 +300,16 @@ def test_export_round_trip(cli: Path, notebook_dir: Path) -> None:
     raw = json.loads(prov_path.read_text(encoding="utf-8"))
 
     # two source versions of the cell, derived with a unified diff
-    cells = {k: v for k, v in raw["entity"].items() if v.get("prov:type") == "nbprov:CellSource"}
+    cells = {k: v for k, v in raw["entity"].items() if v.get("prov:type", {}).get("$") == "nbprov:CellSource"}
     assert sorted(v["nbprov:version"] for v in cells.values() if v["nbprov:cell"] == "cell/../1") == [1, 2]
     diffs = [r["nbprov:diff"] for r in raw["wasDerivedFrom"].values() if "nbprov:diff" in r]
     assert any("-x = 1" in d and "+x = 2" in d and "@@ -1,2 +1,2 @@" in d for d in diffs)
 
-    runs = {a["nbprov:run_id"]: a for a in raw["activity"].values() if a.get("prov:type") == "provml:RunExecution"}
+    runs = {
+        a["nbprov:run_id"]: a
+        for a in raw["activity"].values()
+        if a.get("prov:type", {}).get("$") == "provml:RunExecution"
+    }
     assert runs[RUN_DONE]["nbprov:status"] == "finished"
     assert runs[RUN_OPEN]["nbprov:status"] == "crashed"  # no run_end and its kernel is not live
     assert runs[RUN_DONE]["prov:label"] == HOSTILE_NAME
@@ -360,7 +365,7 @@ def test_live_session_keeps_run_running(cli: Path, notebook_dir: Path) -> None:
     statuses = {
         a["nbprov:run_id"]: a["nbprov:status"]
         for a in raw["activity"].values()
-        if a.get("prov:type") == "provml:RunExecution"
+        if a.get("prov:type", {}).get("$") == "provml:RunExecution"
     }
     assert statuses == {RUN_DONE: "finished", RUN_OPEN: "running"}
 
@@ -376,3 +381,73 @@ def test_user_errors_are_one_line(cli: Path, tmp_path: Path) -> None:
     assert no_journal.returncode == 1
     assert "no journal" in no_journal.stderr and "at " not in no_journal.stderr
     assert not (tmp_path / "empty.prov").exists()
+
+
+# prov's record type (local part) → its PROV-N keyword.
+PROVN_KEYWORDS = {
+    "Entity": "entity",
+    "Activity": "activity",
+    "Agent": "agent",
+    "Usage": "used",
+    "Generation": "wasGeneratedBy",
+    "Communication": "wasInformedBy",
+    "Derivation": "wasDerivedFrom",
+    "Membership": "hadMember",
+    "Association": "wasAssociatedWith",
+    "Attribution": "wasAttributedTo",
+    "Delegation": "actedOnBehalfOf",
+}
+
+
+def _record_counts(document: prov.model.ProvDocument) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for record in document.get_records():
+        counts[record.get_type().localpart] = counts.get(record.get_type().localpart, 0) + 1
+    return counts
+
+
+def test_prov_conventions_and_round_trips_through_prov_n_and_prov_xml(cli: Path, notebook_dir: Path) -> None:
+    assert run_export(cli, notebook_dir).returncode == 0
+    prov_path = notebook_dir / "demo.prov" / "prov.json"
+    raw = json.loads(prov_path.read_text(encoding="utf-8"))
+    document = prov.read(str(prov_path), format="json")
+    assert not document.has_bundles() and "bundle" not in raw
+
+    nodes = 0
+    for element in document.get_records(prov.model.ProvElement):
+        nodes += 1
+        types = element.get_asserted_types()
+        # A QUALIFIED_NAME literal, read as a QualifiedName, never a str.
+        assert types and all(isinstance(t, prov.model.QualifiedName) for t in types), element
+        labels = list(element.get_attribute("prov:label"))
+        assert len(labels) == 1 and isinstance(labels[0], str) and labels[0], element
+    assert nodes == sum(len(raw[section]) for section in ("entity", "activity", "agent"))
+
+    # One person (the kernel's user, also the page's here), one agent per kernel session acting for them.
+    persons = [
+        a for a in document.get_records(prov.model.ProvAgent) if prov.model.PROV["Person"] in a.get_asserted_types()
+    ]
+    assert [str(next(iter(p.get_attribute("prov:label")))) for p in persons] == ["alice <b>"]
+    assert len(list(document.get_records(prov.model.ProvDelegation))) == 1
+    executions = [a for a in raw["activity"].values() if a["prov:type"]["$"] == "nbprov:CellExecution"]
+    assert executions and all(isinstance(a.get("nbprov:cell_index", 0), int) for a in executions)
+
+    counts = _record_counts(document)
+    assert sum(counts.values()) == sum(len(section) for key, section in raw.items() if key != "prefix")
+
+    # PROV-XML: written and read back by prov (lxml), the same records.
+    xml = document.serialize(format="xml")
+    from_xml = prov.model.ProvDocument.deserialize(content=xml, format="xml")
+    assert _record_counts(from_xml) == counts
+    assert from_xml == document
+
+    # PROV-N: prov writes it (it has no PROV-N reader); one statement per record, none lost.
+    provn = document.serialize(format="provn")
+    keywords = "|".join(PROVN_KEYWORDS.values())
+    statements = re.findall(rf"^\s*({keywords})\(", provn, flags=re.MULTILINE)
+    assert {kind: statements.count(kind) for kind in set(statements)} == {
+        PROVN_KEYWORDS[kind]: n for kind, n in counts.items()
+    }
+
+    # PROV-JSON written by prov and read again: the same document.
+    assert prov.model.ProvDocument.deserialize(content=document.serialize(format="json"), format="json") == document

@@ -18,12 +18,15 @@ import pytest
 from conftest import kernel_env
 from jupyter_client.manager import KernelManager
 
+import nbprov
 from nbprov.identity import (
     conflict_folder,
     locate_notebook,
+    primary_folder,
     read_identity,
     read_notebook_id,
     resolve_folder,
+    unusable_notebook_name,
     write_identity,
 )
 from nbprov.journal import decode_series, read_journal
@@ -121,8 +124,52 @@ def test_notebook_paths_come_from_configure_then_the_environment(
     monkeypatch.setenv("NBPROV_NOTEBOOK", "/data/runs/../nb/env.ipynb")
     assert locate_notebook(None, None, tmp_path).path == Path("/data/nb/env.ipynb")
     assert locate_notebook("given.ipynb", None, tmp_path).path == tmp_path / "given.ipynb"
-    for hostile in ["", "   ", "..", "/", "a\0b.ipynb"]:
+    for hostile in ["", "   ", "a\0b.ipynb"]:
         assert locate_notebook(hostile, None, tmp_path).source == "NBPROV_NOTEBOOK"
+    # A name with no stem is refused, not passed over for the next source.
+    for refused in ["..", "/", "..ipynb"]:
+        located = locate_notebook(refused, None, tmp_path)
+        assert (located.source, located.path) == (None, tmp_path / "untitled.ipynb")
+        assert "has no stem" in located.refused
+
+
+NAMES = json.loads((Path(__file__).with_name("notebook_names.json")).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", NAMES["refused"])
+def test_a_notebook_name_without_a_stem_has_no_folder(name: str) -> None:
+    """The same cases as src/core/__tests__/identity.spec.ts, from one shared table."""
+    assert "has no stem" in unusable_notebook_name(name)
+    path = Path("/nb") / name
+    if path.name == name.rsplit("/", 1)[-1]:  # pathlib drops a trailing "." itself
+        with pytest.raises(ValueError, match="has no stem"):
+            primary_folder(path)
+    with pytest.raises(ValueError, match="nbprov.configure: .*has no stem"):
+        nbprov.configure(notebook=f"/nb/{name}")
+
+
+@pytest.mark.parametrize("name", sorted(NAMES["accepted"]))
+def test_a_notebook_name_with_a_stem_gets_its_folder(name: str) -> None:
+    assert unusable_notebook_name(name) is None
+    assert primary_folder(Path("/nb") / name) == Path("/nb") / NAMES["accepted"][name]
+
+
+def test_the_cli_and_a_kernel_refuse_a_name_without_a_stem_alike(tmp_path: Path, kernels: Any) -> None:
+    notebook = _notebook(tmp_path / "..ipynb", None, ("x = 1",))
+    cli = subprocess.run(
+        ["node", str(Path(nbprov.__file__).parent / "cli" / "nbprov.cjs"), "export", str(notebook)],
+        capture_output=True,
+        text=True,
+    )
+    expected = unusable_notebook_name(notebook.name)
+    assert (cli.returncode, cli.stderr.strip()) == (1, f"nbprov export: {expected}")
+    kernel = kernels(tmp_path, {"NBPROV_NOTEBOOK": str(notebook), "JPY_SESSION_NAME": ""})
+    content, _, stderr = kernel.run(
+        "%load_ext nbprov\nimport nbprov\nwith nbprov.run(name='r') as r:\n    r.log_metric('m', 1.0)"
+    )
+    assert content["status"] == "ok"
+    assert f"nbprov: {expected} (NBPROV_NOTEBOOK); this kernel records nothing" in stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["..ipynb"]
 
 
 # Real kernels through jupyter_client.
@@ -327,7 +374,7 @@ def test_a_rename_outside_jupyterlab_is_found_by_id_by_the_next_kernel_and_the_c
     assert completed.returncode == 0, completed.stderr
     assert "2 runs" in completed.stdout and "history kept by hand.prov" in completed.stdout
     prov = json.loads((tmp_path / "history kept by hand.prov" / "prov.json").read_text())
-    runs = [a for a in prov["activity"].values() if a.get("prov:type") == "provml:RunExecution"]
+    runs = [a for a in prov["activity"].values() if a.get("prov:type", {}).get("$") == "provml:RunExecution"]
     assert len(runs) == 2
     # The old name has no notebook any more: exporting it is a clear error, not an empty export.
     completed = _cli("export", str(first))

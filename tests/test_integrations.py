@@ -235,14 +235,16 @@ def test_lightning_run_exports_with_its_epochs_and_series(tracked: TrackedShell)
     run_id = tracked.shell.user_ns["logger"].version
     raw = json.loads(Path(tracked.shell.user_ns["prov_path"]).read_text())
     activities = [a for a in raw["activity"].values() if a.get("nbprov:ctx") is not None]
-    assert sorted((a["prov:type"], a["prov:label"], a["nbprov:epoch"]) for a in activities) == [
+    assert sorted((a["prov:type"]["$"], a["prov:label"], a["nbprov:epoch"]) for a in activities) == [
         ("provml:Epoch", "training", 0),
         ("provml:Epoch", "training", 1),
         ("provml:Epoch", "validation", 0),
         ("provml:Epoch", "validation", 1),
     ]
     params = {
-        e["prov:label"]: e.get("prov:value") for e in raw["entity"].values() if e.get("prov:type") == "provml:Parameter"
+        e["prov:label"]: e.get("prov:value")
+        for e in raw["entity"].values()
+        if e.get("prov:type", {}).get("$") == "provml:Parameter"
     }
     assert params["lr"] == 0.05 and params["optimizer/name"] == "sgd"
     # Every series of the run in metrics.zarr holds what Lightning logged, with steps and epochs.

@@ -147,7 +147,7 @@ def test_a_read_only_blobs_folder_keeps_the_text_and_the_blob_is_written_once_wr
 
         def image_output() -> dict[str, Any]:
             document = json.loads(run_cli_export(tmp_path / "ro.ipynb", None).read_text())
-            outputs = [e for e in document["entity"].values() if e.get("prov:type") == "nbprov:Output"]
+            outputs = [e for e in document["entity"].values() if e.get("prov:type", {}).get("$") == "nbprov:Output"]
             assert [o["nbprov:text"] for o in outputs if o["nbprov:output_type"] == "stream"] == ["before\n", "after\n"]
             (image,) = [o for o in outputs if o.get("nbprov:mime") == "image/png"]
             return image

@@ -284,3 +284,53 @@ def test_a_recorded_repository_that_lost_the_commit_asks_for_repo(recorded: dict
     assert result.returncode == 1
     assert f"its recorded path {moved} no longer holds commit" in result.stderr and "--repo" in result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == ["elsewhere", "prov.json"]
+
+
+def _pointing_at(recorded: dict, tmp_path: Path, commit: str, notebook: str) -> Path:
+    """The export with the first run's code state replaced: `commit`, no diff, the notebook at `notebook`."""
+    document = json.loads(recorded["prov"].read_text())
+    run = next(a for a in document["activity"].values() if a.get("nbprov:run_id") == recorded["runs"]["first"])
+    run.update(
+        {
+            "nbprov:git_commit": commit,
+            "nbprov:git_diff": "",
+            "nbprov:git_diff_sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "nbprov:git_diff_size": 0,
+            "nbprov:git_diff_truncated": False,
+            "nbprov:git_notebook": notebook,
+        }
+    )
+    run.pop("nbprov:git_remote", None)
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(document))
+    return changed
+
+
+def test_a_link_in_the_repository_leading_outside_is_refused_before_any_folder_is_made(
+    recorded: dict, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    git(hostile, "init", "-q", "-b", "main")
+    (hostile / "linked").symlink_to(outside)
+    git(hostile, "add", ".")
+    git(hostile, "commit", "-q", "-m", "a link leading out")
+    commit = git(hostile, "rev-parse", "HEAD").strip()
+    export = _pointing_at(recorded, tmp_path, commit, "linked/sub/train.ipynb")
+    result = cli("restore", export, "--run", recorded["runs"]["first"], "--repo", hostile, tmp_path / "out")
+    assert result.returncode == 1, result.stderr
+    assert "leads outside the destination" in result.stderr and "    at " not in result.stderr
+    assert list(outside.iterdir()) == []  # no `sub` made through the link
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_destination_that_is_a_link_is_refused(recorded: dict, tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    result = restore_into(recorded, "first", tmp_path / "link")
+    assert result.returncode == 1
+    assert "is a symbolic link" in result.stderr
+    assert list(real.iterdir()) == []

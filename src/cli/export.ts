@@ -1,4 +1,4 @@
-/** `nbprov export [--live-session ID]... <notebook.ipynb>`: the filesystem side of core/export. */
+/** `nbprov export [--live-session ID]... [--license LICENSE] <notebook.ipynb>`: the filesystem side of core/export. */
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
@@ -6,13 +6,14 @@ import * as path from 'node:path';
 import { exportSession, type IJournalFile } from '../core/export';
 import { idOfNotebookText, type IIdentityReader, resolveFolder } from '../core/identity';
 import { DirectorySink } from './fssink';
-import { type ICommandSpec, parseCommandArgs } from './args';
-import { UserError } from './errors';
+import { licenseUri } from '../core/rocrate';
+import { type ICommandSpec, parseCommandArgs, usageLine } from './args';
+import { UsageError, UserError } from './errors';
 
 export const exportSpec: ICommandSpec = {
   summary: 'write prov.json, metrics.zarr/ and ro-crate-metadata.json next to a notebook',
   help: [
-    'usage: nbprov export [--live-session ID]... <notebook.ipynb>',
+    'usage: nbprov export [--live-session ID]... [--license LICENSE] <notebook.ipynb>',
     '',
     'Exports the provenance recorded for <notebook.ipynb> from its journal (<stem>.prov/journal/) into',
     '<stem>.prov/: prov.json (PROV-JSON), metrics.zarr/ (Zarr v3 metric series) and',
@@ -21,15 +22,19 @@ export const exportSpec: ICommandSpec = {
     'options:',
     '  --live-session ID  a kernel session that is still running (its open runs are exported as',
     '                     running, not crashed); may be given more than once',
+    "  --license LICENSE  the crate's licence: an http(s) URL or an SPDX identifier (MIT, CC-BY-4.0…);",
+    '                     default CC BY 4.0',
     '  -h, --help         show this help'
   ].join('\n'),
-  options: { 'live-session': { type: 'string', multiple: true } },
+  options: { 'live-session': { type: 'string', multiple: true }, license: { type: 'string' } },
   positionals: ['notebook.ipynb']
 };
 
 interface IExportOptions {
   notebook: string;
   liveSessions: string[];
+  /** The crate's licence as given (checked by `licenseUri`), or undefined for the default. */
+  license?: string;
 }
 
 /** The export options, or 'help'; a `UsageError` for a command line that does not parse. */
@@ -38,7 +43,19 @@ export function parseExportArgs(args: string[]): IExportOptions | 'help' {
   if (parsed === 'help') {
     return 'help';
   }
-  return { notebook: parsed.positionals[0], liveSessions: (parsed.values['live-session'] as string[] | undefined) ?? [] };
+  const license = parsed.values.license as string | undefined;
+  if (license !== undefined) {
+    try {
+      licenseUri(license);
+    } catch (error) {
+      throw new UsageError(`--license: ${(error as Error).message}`, usageLine(exportSpec));
+    }
+  }
+  return {
+    notebook: parsed.positionals[0],
+    liveSessions: (parsed.values['live-session'] as string[] | undefined) ?? [],
+    ...(license !== undefined ? { license } : {})
+  };
 }
 
 async function listFiles(folder: string): Promise<string[]> {
@@ -95,10 +112,13 @@ export async function runExport(options: IExportOptions, version: string): Promi
       journal,
       liveSessions: options.liveSessions,
       blobs: await listFiles(path.join(provDir, 'blobs')),
-      nbprovVersion: version
+      nbprovVersion: version,
+      license: options.license
     },
     new DirectorySink(provDir)
-  );
+  ).catch((error: unknown) => {
+    throw writeFailure(error, provDir);
+  });
   for (const warning of summary.warnings) {
     process.stderr.write(`nbprov export: warning: ${warning.file}:${warning.line}: ${warning.reason}\n`);
   }
@@ -107,6 +127,28 @@ export async function runExport(options: IExportOptions, version: string): Promi
       `${summary.metricSeries} metric series (${summary.points} points) -> ${provDir}\n`
   );
   return provDir;
+}
+
+/** Why the disk refused a write, for the errors an export can meet there. */
+const DISK_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'input/output error',
+  ELOOP: 'a symbolic link appeared in the export folder'
+};
+
+/** A disk error as one line for the user (the staging sink has already restored the folder). */
+function writeFailure(error: unknown, provDir: string): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === undefined || !(code in DISK_ERRORS)) {
+    return error;
+  }
+  return new UserError(
+    `cannot write the export into ${provDir}: ${DISK_ERRORS[code]} (${code}); the previous export is unchanged`
+  );
 }
 
 export async function exportCommand(args: string[], version: string): Promise<number> {

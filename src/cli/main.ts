@@ -3,6 +3,7 @@
  * Adding a subcommand is one entry in `commands`.
  */
 
+import { NotebookNameError } from '../core/identity';
 import { VERSION } from '../version';
 import { type ICommandSpec } from './args';
 import { UsageError, UserError } from './errors';
@@ -66,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nbprov ${name}: ${error.message}\n${error.usage}\n'nbprov ${name} --help' for more\n`);
       return 2;
     }
-    if (error instanceof UserError) {
+    if (error instanceof UserError || error instanceof NotebookNameError) {
       process.stderr.write(`nbprov ${name}: ${error.message}\n`);
       return 1;
     }

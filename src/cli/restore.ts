@@ -15,7 +15,7 @@
  */
 
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { simpleGit, SimpleGit } from 'simple-git';
 
@@ -428,8 +428,14 @@ async function holdsCommit(folder: string, commit: string): Promise<boolean> {
   return hasCommit(simpleGit({ baseDir: folder }).env({ ...process.env, GIT_TERMINAL_PROMPT: '0' }), commit);
 }
 
-/** Accepts a missing or empty destination; returns whether it had to be created. */
+/**
+ * Accepts a missing or empty destination; returns whether it had to be created. The destination
+ * itself must not be a symbolic link: what is restored goes where its real path says.
+ */
 async function prepareDestination(destination: string): Promise<boolean> {
+  if ((await fs.lstat(destination).catch(() => null))?.isSymbolicLink()) {
+    throw new UserError(`the destination ${destination} is a symbolic link; give the folder it leads to`);
+  }
   let entries: string[];
   try {
     entries = await fs.readdir(destination);
@@ -490,19 +496,40 @@ async function hasCommit(git: SimpleGit, commit: string): Promise<boolean> {
   }
 }
 
-/** Writes a file after checking that no symbolic link in the restored tree leads outside. */
+/**
+ * Writes a file inside the restored tree. Its folders are checked one by one, each existing one by
+ * its real path, before the next is created: a symbolic link in the cloned repository that leads
+ * outside the destination is refused before any folder is made through it. The file is opened
+ * without following a link.
+ */
 async function writeInside(destination: string, target: string, text: string): Promise<void> {
-  const folder = path.dirname(target);
-  await fs.mkdir(folder, { recursive: true });
   const realDestination = await fs.realpath(destination);
-  if (!isWithin(realDestination, await fs.realpath(folder))) {
-    throw new UserError(`the notebook's folder ${folder} leads outside the destination`);
+  let folder = destination;
+  for (const segment of path.relative(destination, path.dirname(target)).split(path.sep).filter(Boolean)) {
+    folder = path.join(folder, segment);
+    const stat = await fs.lstat(folder).catch(() => null);
+    if (stat === null) {
+      await fs.mkdir(folder);
+    } else if (!isWithin(realDestination, await fs.realpath(folder))) {
+      throw new UserError(`the notebook's folder ${folder} leads outside the destination`);
+    } else if (!(await fs.stat(folder)).isDirectory()) {
+      throw new UserError(`${folder} exists and is not a folder`);
+    }
   }
   const existing = await fs.lstat(target).catch(() => null);
   if (existing !== null && !existing.isFile()) {
     throw new UserError(`${target} exists and is not a regular file`);
   }
-  await fs.writeFile(target, text);
+  const handle = await fs
+    .open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644)
+    .catch((error: NodeJS.ErrnoException) => {
+      throw error.code === 'ELOOP' ? new UserError(`${target} is a symbolic link`) : error;
+    });
+  try {
+    await handle.writeFile(text);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function undo(destination: string, createdDestination: boolean): Promise<void> {

@@ -6,7 +6,7 @@
 
 import { type IJournalFile, type IJournalWarning, parseJournal } from './journal';
 import { buildProvDocument, stableStringify } from './prov';
-import { buildCrateMetadata, DEFAULT_LICENSE, ROCRATE_METADATA } from './rocrate';
+import { buildCrateMetadata, licenseUri, ROCRATE_METADATA } from './rocrate';
 import { buildSession } from './session';
 import { CheckedSink, type IFileSink } from './sink';
 import { writeMetricsZarr } from './zarr';
@@ -28,7 +28,7 @@ export interface IExportInput {
   nbprovVersion: string;
   /** ISO date-time recorded as the crate's `datePublished`; defaults to now. */
   datePublished?: string;
-  /** License URI of the crate; defaults to CC BY 4.0. */
+  /** The crate's licence: an http(s) URL or an SPDX identifier (`licenseUri`); defaults to CC BY 4.0. */
   license?: string;
   /** Called after each step with steps done and the total. */
   onProgress?: (done: number, total: number) => void;
@@ -48,8 +48,25 @@ export interface IExportSummary {
   warnings: IJournalWarning[];
 }
 
+/**
+ * Writes the export through `sink`; a staging sink gets `commit` after the last file, or `abort`
+ * when anything fails, so a failed export never leaves half of one in place.
+ */
 export async function exportSession(input: IExportInput, sink: IFileSink): Promise<IExportSummary> {
   const out = new CheckedSink(sink);
+  try {
+    const summary = await writeExport(input, out);
+    await out.commit();
+    return summary;
+  } catch (error) {
+    await out.abort().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function writeExport(input: IExportInput, out: CheckedSink): Promise<IExportSummary> {
+  // Bad input is refused before anything is written.
+  const license = licenseUri(input.license);
   const parsed = parseJournal(input.journal);
   const session = buildSession(parsed.records, parsed.warnings, input.liveSessions ?? []);
   const metricSeries = session.runs.reduce((sum, run) => sum + run.metrics.length, 0);
@@ -78,7 +95,7 @@ export async function exportSession(input: IExportInput, sink: IFileSink): Promi
     blobs: input.blobs ?? [],
     nbprovVersion: input.nbprovVersion,
     datePublished: input.datePublished ?? new Date().toISOString(),
-    license: input.license ?? DEFAULT_LICENSE
+    license
   });
   await out.write(ROCRATE_METADATA, JSON.stringify(crate, null, 1));
   step();

@@ -79,7 +79,29 @@ export function newId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(16)), b => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Thrown for a notebook whose name can have no provenance folder (`unusableNotebookName`). */
+export class NotebookNameError extends Error {}
+
+/**
+ * Why a notebook's file name can have no provenance folder, or null when it can. The stem (the
+ * name without `.ipynb`, else without its last extension) must hold something other than dots:
+ * `.ipynb`, `..ipynb` or `...ipynb` would give `.prov`-like hidden folders (`..prov`, `...prov`)
+ * that every such name shares. The same rule as the kernel's (`unusable_notebook_name`).
+ */
+export function unusableNotebookName(notebookPath: string): string | null {
+  const name = notebookPath.slice(notebookPath.lastIndexOf('/') + 1);
+  const dot = name.lastIndexOf('.');
+  const stem = name.endsWith('.ipynb') ? name.slice(0, -'.ipynb'.length) : dot > 0 ? name.slice(0, dot) : name;
+  return /^\.*$/.test(stem)
+    ? `the notebook name ${JSON.stringify(name)} has no stem (only dots before .ipynb), so it can have no .prov folder: rename it`
+    : null;
+}
+
 function splitPath(notebookPath: string): { dir: string; name: string; stem: string } {
+  const refused = unusableNotebookName(notebookPath);
+  if (refused !== null) {
+    throw new NotebookNameError(refused);
+  }
   const slash = notebookPath.lastIndexOf('/');
   const name = notebookPath.slice(slash + 1);
   const dot = name.lastIndexOf('.');

@@ -58,6 +58,8 @@ export interface IExecStart extends IRecordBase {
   cell_candidates?: string[];
   /** Papermill's tag of the cell in the notebook file: `parameters` or `injected-parameters`. */
   cell_role?: string | null;
+  /** The cell's 0-based position in the notebook file as the kernel read it; null when not found there. */
+  cell_index?: number | null;
 }
 
 export interface IExecEnd extends IRecordBase {
@@ -534,7 +536,8 @@ function validate(o: Json): JournalRecord | null {
         cell_candidates: Array.isArray(o.cell_candidates)
           ? o.cell_candidates.filter((c): c is string => typeof c === 'string')
           : [],
-        cell_role: optStr(o, 'cell_role')
+        cell_role: optStr(o, 'cell_role'),
+        cell_index: optInt(o, 'cell_index')
       };
     case 'kernel_output': {
       if (!Array.isArray(o.outputs)) {

@@ -6,7 +6,7 @@
 
 import { unifiedDiff } from './diff';
 import { paramProvValue } from './params';
-import type { IEnergyReading, IExecution, IRun, ISession, ISourceVersion } from './session';
+import { compareTimes, type IEnergyReading, type IExecution, type IRun, type ISession, type ISourceVersion } from './session';
 import { metricGroupPath, METRICS_ROOT } from './zarr';
 
 export const PROV_PREFIXES: Record<string, string> = {
@@ -34,6 +34,7 @@ export interface IProvDocument {
   hadMember?: ProvSection;
   wasAssociatedWith?: ProvSection;
   wasAttributedTo?: ProvSection;
+  actedOnBehalfOf?: ProvSection;
 }
 
 type RelationKind = Exclude<keyof IProvDocument, 'prefix' | 'entity' | 'activity' | 'agent'>;
@@ -70,6 +71,7 @@ export const provIds = {
   output: (exec: string, index: number): string => `nbprov:output.${escapeLocal(exec)}.${index}`,
   user: (user: string): string => `nbprov:user.${escapeLocal(user)}`,
   software: (): string => 'nbprov:software.nbprov',
+  kernel: (session: string): string => `nbprov:kernel.${escapeLocal(session)}`,
   run: (run: string): string => `nbprov:run.${run}`,
   context: (run: string, ctx: number): string => `nbprov:context.${run}.${ctx < 0 ? 'm' + -ctx : ctx}`,
   param: (run: string, role: string, index: number): string => `nbprov:param.${run}.${role}.${index}`,
@@ -81,14 +83,22 @@ class DocumentBuilder {
   readonly doc: IProvDocument = { prefix: { ...PROV_PREFIXES } };
   private readonly counters = new Map<RelationKind, number>();
 
+  /**
+   * Adds (or extends) a node. `prov:type` is always written as a `prov:QUALIFIED_NAME` literal, so
+   * that readers (the `prov` package) get a qualified name, not a string; a node always has a
+   * string `prov:label` (yProv Explorer shows nothing else), its id's local part when none is given.
+   */
   node(section: 'entity' | 'activity' | 'agent', id: string, attributes: Record<string, ProvValue | null | undefined>): void {
     const target = (this.doc[section] ??= {});
     const clean: ProvAttributes = target[id] ?? {};
     for (const [key, value] of Object.entries(attributes)) {
       // PROV has no null; an unknown attribute is simply absent.
       if (value !== null && value !== undefined && !(typeof value === 'number' && !Number.isFinite(value))) {
-        clean[key] = value;
+        clean[key] = key === 'prov:type' && typeof value === 'string' ? qualified(value) : value;
       }
+    }
+    if (typeof clean['prov:label'] !== 'string' || clean['prov:label'] === '') {
+      clean['prov:label'] = id.slice(id.indexOf(':') + 1);
     }
     target[id] = clean;
   }
@@ -161,12 +171,74 @@ function codeAttributes(run: IRun): Record<string, ProvValue | null | undefined>
   };
 }
 
-function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IProvOptions): void {
-  const userOf = new Map(session.kernelSessions.map(k => [k.id, k.user]));
-  const defaultUser = session.users[0] ?? 'unknown';
-  for (const user of session.users.length ? session.users : [defaultUser]) {
-    b.node('agent', provIds.user(user), { 'prov:type': qualified('prov:Person'), 'prov:label': user });
+/** The person of a history whose kernels recorded no user. */
+export const UNKNOWN_PERSON = 'unknown';
+
+/**
+ * The people of a session: one per operating-system user its kernels ran as (sorted), else one
+ * unknown person. A browser page's JupyterLab identity is no person: anonymous JupyterLab makes a
+ * new one per page, so it stays in the page's journal records.
+ */
+export function personsOf(session: ISession): string[] {
+  const users = [...new Set(session.kernelSessions.map(k => k.user).filter(user => user !== ''))].sort();
+  return users.length ? users : [UNKNOWN_PERSON];
+}
+
+/**
+ * One `prov:Person` per person and one `prov:SoftwareAgent` per kernel session, acting on behalf
+ * of the person it ran as; returns the agent an activity of a kernel session is associated with.
+ */
+function addAgents(b: DocumentBuilder, session: ISession): (kernelSession: string | null) => string {
+  const persons = personsOf(session);
+  for (const person of persons) {
+    b.node('agent', provIds.user(person), { 'prov:type': 'prov:Person', 'prov:label': person });
   }
+  const kernels = new Set<string>();
+  for (const kernel of session.kernelSessions) {
+    const id = provIds.kernel(kernel.id);
+    kernels.add(kernel.id);
+    b.node('agent', id, {
+      'prov:type': 'prov:SoftwareAgent',
+      'prov:label': `kernel ${kernel.id}${kernel.hostname ? ' on ' + kernel.hostname : ''}`,
+      'nbprov:kernel_session': kernel.id,
+      'nbprov:hostname': kernel.hostname || null,
+      'nbprov:python': kernel.python || null
+    });
+    b.relation('actedOnBehalfOf', { 'prov:delegate': id, 'prov:responsible': provIds.user(kernel.user || persons[0]) });
+  }
+  return kernelSession =>
+    kernelSession !== null && kernels.has(kernelSession) ? provIds.kernel(kernelSession) : provIds.user(persons[0]);
+}
+
+/**
+ * The 0-based position of an execution's cell in the notebook when it ran: in the page's snapshot
+ * taken at the execution request (the last one not after the execution's start), else in the
+ * notebook file as the kernel read it; null for an unidentified cell.
+ */
+function cellIndexer(session: ISession): (execution: IExecution) => number | null {
+  const snapshots = session.notebookVersions.filter(version => !version.derived);
+  return execution => {
+    if (execution.cell === null) {
+      return null;
+    }
+    let low = 0;
+    let high = snapshots.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (compareTimes(snapshots[middle].t, execution.started) <= 0) {
+        low = middle + 1;
+      } else {
+        high = middle;
+      }
+    }
+    const index = low > 0 ? snapshots[low - 1].cells.findIndex(c => c.cell === execution.cell) : -1;
+    return index >= 0 ? index : execution.kernelCellIndex;
+  };
+}
+
+function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IProvOptions): (kernelSession: string | null) => string {
+  const agentOf = addAgents(b, session);
+  const person = provIds.user(personsOf(session)[0]);
   b.node('entity', provIds.notebook(), { 'prov:type': 'nbprov:Notebook', 'prov:label': options.notebook });
 
   // Source versions and their derivations.
@@ -203,6 +275,7 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
   }
 
   // Executions.
+  const cellIndexOf = cellIndexer(session);
   const presentBlobs = new Set(options.blobs ?? []);
   const previousInSession = new Map<string, IExecution>();
   for (const execution of session.executions) {
@@ -213,6 +286,7 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
       'prov:startTime': execution.started,
       'prov:endTime': execution.ended,
       'nbprov:cell': execution.cell,
+      'nbprov:cell_index': cellIndexOf(execution),
       'nbprov:cell_match': execution.cell === null ? 'none' : execution.cellMatch,
       'nbprov:cell_candidates': execution.cellCandidates.length ? JSON.stringify(execution.cellCandidates) : null,
       'nbprov:cell_role': execution.cellRole,
@@ -282,8 +356,7 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
       }
       previousInSession.set(execution.kernelSession, execution);
     }
-    const user = (execution.kernelSession !== null && userOf.get(execution.kernelSession)) || defaultUser;
-    b.relation('wasAssociatedWith', { 'prov:activity': id, 'prov:agent': provIds.user(user) });
+    b.relation('wasAssociatedWith', { 'prov:activity': id, 'prov:agent': agentOf(execution.kernelSession) });
   }
 
   // Notebook versions.
@@ -303,7 +376,7 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
       'prov:generatedEntity': id,
       'prov:usedEntity': i === 0 ? provIds.notebook() : provIds.notebookVersion(version.version - 1)
     });
-    b.relation('wasAttributedTo', { 'prov:entity': id, 'prov:agent': provIds.user(defaultUser) });
+    b.relation('wasAttributedTo', { 'prov:entity': id, 'prov:agent': person });
     for (const { cell, sha256 } of version.cells) {
       const member = versionBySha.get(`${cell}\u0000${sha256}`);
       if (member) {
@@ -314,12 +387,12 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
       }
     }
   });
+  return agentOf;
 }
 
-function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
+function addRun(b: DocumentBuilder, run: IRun, agentOf: (kernelSession: string | null) => string): void {
   const runId = provIds.run(run.id);
   const runEnergy = run.energy.filter(e => e.scope === 'run');
-  const kernelUser = session.kernelSessions.find(k => k.id === run.kernelSession)?.user;
   b.node('activity', runId, {
     'prov:type': 'provml:RunExecution',
     'prov:label': run.name || run.id,
@@ -352,10 +425,7 @@ function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
     // A nested run (a sweep's child) is informed by the run it belongs to.
     b.relation('wasInformedBy', { 'prov:informed': runId, 'prov:informant': provIds.run(run.parent) });
   }
-  b.relation('wasAssociatedWith', {
-    'prov:activity': runId,
-    'prov:agent': provIds.user(kernelUser || session.users[0] || 'unknown')
-  });
+  b.relation('wasAssociatedWith', { 'prov:activity': runId, 'prov:agent': agentOf(run.kernelSession) });
   b.relation('wasAssociatedWith', { 'prov:activity': runId, 'prov:agent': provIds.software() });
 
   for (const context of run.contexts) {
@@ -437,13 +507,13 @@ function addRun(b: DocumentBuilder, run: IRun, session: ISession): void {
 export function buildProvDocument(session: ISession, options: IProvOptions): IProvDocument {
   const b = new DocumentBuilder();
   b.node('agent', provIds.software(), {
-    'prov:type': qualified('prov:SoftwareAgent'),
+    'prov:type': 'prov:SoftwareAgent',
     'prov:label': 'nbprov',
     'nbprov:version': options.nbprovVersion
   });
-  addDevelopmentGraph(b, session, options);
+  const agentOf = addDevelopmentGraph(b, session, options);
   for (const run of session.runs) {
-    addRun(b, run, session);
+    addRun(b, run, agentOf);
   }
   return b.doc;
 }

@@ -4,6 +4,8 @@
  * (`src/tracker.ts`) applies the result.
  */
 
+import { unusableNotebookName } from './identity';
+
 /** `all`: every notebook; `tracked`: notebooks that opted in; `off`: none. */
 export type RecordSetting = 'all' | 'tracked' | 'off';
 
@@ -151,6 +153,10 @@ export interface IRecordingDecision {
  * otherwise the choice wins over the setting; without a choice, `all` records and `tracked` waits.
  */
 export function decideRecording(settings: IRecordingSettings, notebookPath: string, choice: RecordingChoice): IRecordingDecision {
+  const unusable = unusableNotebookName(notebookPath);
+  if (unusable !== null) {
+    return { state: 'off', reason: unusable };
+  }
   if (settings.record === 'off') {
     return { state: 'off', reason: 'recording is off in the settings (record: off)' };
   }

@@ -4,11 +4,37 @@
  * property values of contextual entities.
  */
 
+import { personsOf, UNKNOWN_PERSON } from './prov';
 import type { ISession } from './session';
 
 export const ROCRATE_METADATA = 'ro-crate-metadata.json';
 export const DEFAULT_LICENSE = 'https://creativecommons.org/licenses/by/4.0/';
 const SHA256 = /^[0-9a-f]{64}$/;
+const SPDX_ID = /^[A-Za-z0-9][A-Za-z0-9.+-]*$/;
+
+/**
+ * The crate's licence as the URI RO-Crate wants: an http(s) URL as given, an SPDX identifier
+ * (`MIT`, `CC-BY-4.0`) as its spdx.org URL, nothing as CC BY 4.0. Anything else throws.
+ */
+export function licenseUri(license: string | undefined): string {
+  const given = (license ?? '').trim();
+  if (given === '') {
+    return DEFAULT_LICENSE;
+  }
+  if (SPDX_ID.test(given)) {
+    return `https://spdx.org/licenses/${given}`;
+  }
+  let url: URL | null = null;
+  try {
+    url = new URL(given);
+  } catch {
+    // not a URL either
+  }
+  if (url === null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new Error(`not a licence URL or SPDX identifier: ${JSON.stringify(given)}`);
+  }
+  return url.href;
+}
 /** Journal file names as the writers generate them. */
 const JOURNAL_NAME = /^[kf]-[A-Za-z0-9_-]+\.jsonl$/;
 
@@ -104,9 +130,11 @@ export function buildCrateMetadata(input: ICrateInput): JsonLd {
     hasPart: parts,
     mentions
   };
-  if (input.session.users.length) {
-    root.author = input.session.users.map((_, i) => ({ '@id': `#user-${i}` }));
-    input.session.users.forEach((user, i) => entities.push({ '@id': `#user-${i}`, '@type': 'Person', name: user }));
+  // The crate's authors are the PROV document's persons (`personsOf`), the unknown one left out.
+  const authors = personsOf(input.session).filter(person => person !== UNKNOWN_PERSON);
+  if (authors.length) {
+    root.author = authors.map((_, i) => ({ '@id': `#user-${i}` }));
+    authors.forEach((user, i) => entities.push({ '@id': `#user-${i}`, '@type': 'Person', name: user }));
   }
   return {
     '@context': 'https://w3id.org/ro/crate/1.1/context',

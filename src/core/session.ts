@@ -53,6 +53,8 @@ export interface IExecution {
   cellCandidates: string[];
   /** Papermill's tag of the cell: `parameters` or `injected-parameters`. */
   cellRole: string | null;
+  /** The cell's 0-based position in the notebook file as the kernel read it at the start; null when unknown. */
+  kernelCellIndex: number | null;
   count: number | null;
   status: string;
   started: string;
@@ -288,6 +290,7 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
         cellMatch: r.cell === null ? null : (r.cell_match ?? null),
         cellCandidates: r.cell_match === 'ambiguous' ? (r.cell_candidates ?? []) : [],
         cellRole: r.cell_role ?? null,
+        kernelCellIndex: r.cell_index ?? null,
         count: r.count,
         status: 'incomplete',
         started: r.t,
@@ -358,6 +361,7 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
       cellMatch: r.cell === null ? null : 'request',
       cellCandidates: [],
       cellRole: null,
+      kernelCellIndex: null,
       count: r.count,
       status: r.status,
       started: r.started,

@@ -57,12 +57,12 @@ test('the demo notebook: executions, an edit, a reload, a run with its energy, a
   expect(derivation['nbprov:diff']).toContain('-random.seed(0)');
 
   // The run: linked to the execution of its cell, finished, its metrics in the Zarr sidecar, energy honest.
-  const [runId, run] = Object.entries(activities).find(([, a]) => a['prov:type'] === 'provml:RunExecution')!;
+  const [runId, run] = Object.entries(activities).find(([, a]) => (a['prov:type'] as { $: string }).$ === 'provml:RunExecution')!;
   expect(run['nbprov:status']).toBe('finished');
   expect(Object.values(prov.wasInformedBy)).toContainEqual(
     expect.objectContaining({ 'prov:informed': runId, 'prov:informant': executions[4][0] })
   );
-  const metrics = Object.values(prov.entity).filter(e => e['prov:type'] === 'provml:Metric');
+  const metrics = Object.values(prov.entity).filter(e => (e['prov:type'] as { $: string }).$ === 'provml:Metric');
   expect(metrics.length).toBeGreaterThan(0);
   for (const metric of metrics) {
     expect(metric['dcterms:identifier']).toMatch(/^[0-9a-f]{32}\//);

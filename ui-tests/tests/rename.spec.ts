@@ -74,9 +74,9 @@ test('a rename in the file browser, then a reload: every run is still there, and
   }
 
   const prov = await exportProvenance(page, `${tmpPath}/train.prov`);
-  const runs = Object.values(prov.activity).filter(a => a['prov:type'] === 'provml:RunExecution');
+  const runs = Object.values(prov.activity).filter(a => (a['prov:type'] as { $: string }).$ === 'provml:RunExecution');
   expect(runs.map(run => run['prov:label']).sort()).toEqual(['after', 'before', 'during']);
-  const metrics = Object.values(prov.entity).filter(e => e['prov:type'] === 'provml:Metric');
+  const metrics = Object.values(prov.entity).filter(e => (e['prov:type'] as { $: string }).$ === 'provml:Metric');
   expect(metrics.map(m => m['nbprov:points']).sort()).toEqual([100, 100, 400]);
   expect(executionsOf(prov).length).toBeGreaterThanOrEqual(3);
 });
@@ -130,6 +130,6 @@ test("a rename onto another notebook's history keeps the two apart and says so; 
     .toEqual(['after', 'before']);
   expect((await listFiles(page, tmpPath)).sort()).toEqual(['sub', 'taken.prov']);
   const prov = await exportProvenance(page, `${tmpPath}/sub/Untitled.prov`);
-  const runs = Object.values(prov.activity).filter(a => a['prov:type'] === 'provml:RunExecution');
+  const runs = Object.values(prov.activity).filter(a => (a['prov:type'] as { $: string }).$ === 'provml:RunExecution');
   expect(runs.map(run => run['prov:label']).sort()).toEqual(['after', 'before']);
 });

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import { lines, T } from '../../core/__tests__/fixtures';
+import { lines, sampleJournal, T } from '../../core/__tests__/fixtures';
 import { UsageError } from '../errors';
 import { parseExportArgs, runExport } from '../export';
 import { DirectorySink } from '../fssink';
@@ -64,6 +64,30 @@ describe('nbprov export', () => {
     );
     await fs.writeFile(path.join(dir, 'nb.ipynb'), '{}');
     await expect(runExport({ notebook: path.join(dir, 'nb.ipynb'), liveSessions: [] }, '0')).rejects.toThrow(/no journal/);
+  });
+
+  it("sets the crate's licence from a URL or an SPDX identifier, and refuses anything else before writing", async () => {
+    expect(parseExportArgs(['a.ipynb', '--license', 'MIT'])).toMatchObject({ license: 'MIT' });
+    expect(() => parseExportArgs(['a.ipynb', '--license', 'not a licence'])).toThrow(/--license: not a licence URL/);
+    expect(() => parseExportArgs(['a.ipynb', '--license=javascript:alert(1)'])).toThrow(UsageError);
+    await fs.writeFile(path.join(dir, 'nb.ipynb'), '{}');
+    await fs.mkdir(path.join(dir, 'nb.prov', 'journal'), { recursive: true });
+    for (const file of sampleJournal()) {
+      await fs.writeFile(path.join(dir, 'nb.prov', 'journal', file.name), file.text);
+    }
+    const crateLicense = async (license?: string): Promise<unknown> => {
+      await runExport({ notebook: path.join(dir, 'nb.ipynb'), liveSessions: [], license }, '0.1.0');
+      const crate = JSON.parse(await fs.readFile(path.join(dir, 'nb.prov', 'ro-crate-metadata.json'), 'utf8'));
+      return crate['@graph'].find((entity: { '@id': string }) => entity['@id'] === './').license;
+    };
+    expect(await crateLicense()).toEqual({ '@id': 'https://creativecommons.org/licenses/by/4.0/' });
+    expect(await crateLicense('CC-BY-SA-4.0')).toEqual({ '@id': 'https://spdx.org/licenses/CC-BY-SA-4.0' });
+    expect(await crateLicense('https://example.org/terms')).toEqual({ '@id': 'https://example.org/terms' });
+    const before = await fs.readFile(path.join(dir, 'nb.prov', 'prov.json'));
+    await expect(runExport({ notebook: path.join(dir, 'nb.ipynb'), liveSessions: [], license: 'file:///etc' }, '0')).rejects.toThrow(
+      /not a licence URL or SPDX identifier/
+    );
+    expect(await fs.readFile(path.join(dir, 'nb.prov', 'prov.json'))).toEqual(before);
   });
 
   it('refuses to write outside its folder', async () => {

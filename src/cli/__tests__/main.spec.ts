@@ -56,7 +56,7 @@ describe('nbprov command line', () => {
   });
 
   it.each([
-    ['export', /^usage: nbprov export \[--live-session ID\]\.\.\. <notebook\.ipynb>\n/],
+    ['export', /^usage: nbprov export \[--live-session ID\]\.\.\. \[--license LICENSE\] <notebook\.ipynb>\n/],
     ['restore', /^usage: nbprov restore --run RUN \[--repo PATH\] \[--notebook-only\] <prov\.json> <destination>\n/]
   ])('%s --help prints its usage and options, and runs nothing', async (name, usage) => {
     for (const argv of [

@@ -1,4 +1,18 @@
-import { conflictFolder, IIdentityReader, identityText, idOfNotebookText, parseIdentity, resolveFolder } from '../identity';
+import { decideRecording, parseRecordingSettings } from '../recording';
+import {
+  conflictFolder,
+  IIdentityReader,
+  identityText,
+  idOfNotebookText,
+  NotebookNameError,
+  parseIdentity,
+  primaryFolder,
+  resolveFolder,
+  unusableNotebookName
+} from '../identity';
+// The same table as tests/test_identity.py reads, so both languages answer alike.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const NAMES: { refused: string[]; accepted: Record<string, string> } = require('../../../tests/notebook_names.json');
 
 const ID_A = 'a'.repeat(32);
 const ID_B = 'b'.repeat(32);
@@ -67,5 +81,20 @@ describe('resolveFolder (the same rule as nbprov/identity.py)', () => {
     }
     expect(idOfNotebookText('not json')).toBeNull();
     expect(idOfNotebookText(JSON.stringify({ metadata: { nbprov: { id: 'short' } } }))).toBeNull();
+  });
+});
+
+describe('notebook names without a stem (the same table as tests/test_identity.py)', () => {
+  it.each(NAMES.refused)('refuses %j: no folder, not recorded, the same message as the kernel', async name => {
+    expect(unusableNotebookName(name)).toMatch(/has no stem \(only dots before \.ipynb\), so it can have no \.prov folder: rename it$/);
+    expect(() => primaryFolder(`nb/${name}`)).toThrow(NotebookNameError);
+    await expect(resolveFolder(store({}), `nb/${name}`, null)).rejects.toThrow(/has no stem/);
+    const all = parseRecordingSettings({ record: 'all' }).settings;
+    expect(decideRecording(all, `nb/${name}`, 'on')).toEqual({ state: 'off', reason: unusableNotebookName(name) });
+  });
+
+  it.each(Object.entries(NAMES.accepted))('gives %j the folder %j', (name, folder) => {
+    expect(unusableNotebookName(name)).toBeNull();
+    expect(primaryFolder(`/nb/${name}`)).toBe(`/nb/${folder}`);
   });
 });

@@ -1,7 +1,7 @@
 import { parseJournal } from '../journal';
 import { buildProvDocument, escapeLocal, stableStringify } from '../prov';
 import { buildSession } from '../session';
-import { RUN, sampleJournal, series, T } from './fixtures';
+import { lines, RUN, sampleJournal, series, T } from './fixtures';
 
 const provOf = (extra: Record<string, unknown>[] = []): string => {
   const parsed = parseJournal(sampleJournal(extra));
@@ -47,7 +47,7 @@ describe('buildProvDocument', () => {
       'prov:time': T(8)
     });
     expect(doc.entity[`nbprov:metric.${RUN}.0`]).toMatchObject({
-      'prov:type': 'provml:Metric',
+      'prov:type': { $: 'provml:Metric', type: 'prov:QUALIFIED_NAME' },
       'dcterms:identifier': `${RUN}/1/0`,
       'provml:context': 'training'
     });
@@ -114,7 +114,10 @@ describe('buildProvDocument', () => {
     );
     expect(doc.activity['nbprov:exec.s1-4']).toMatchObject({ 'nbprov:cell_match': 'none' });
     expect(doc.activity['nbprov:exec.s1-4']['nbprov:cell']).toBeUndefined();
-    expect(doc.entity['nbprov:source.s1-4']).toMatchObject({ 'prov:type': 'nbprov:CellSource', 'nbprov:source': 'b = 1\n' });
+    expect(doc.entity['nbprov:source.s1-4']).toMatchObject({
+      'prov:type': { $: 'nbprov:CellSource', type: 'prov:QUALIFIED_NAME' },
+      'nbprov:source': 'b = 1\n'
+    });
     expect(Object.values(doc.used)).toContainEqual({
       'prov:activity': 'nbprov:exec.s1-4',
       'prov:entity': 'nbprov:source.s1-4',
@@ -144,5 +147,109 @@ describe('buildProvDocument', () => {
     expect(output([])['nbprov:blob']).toBeUndefined();
     expect(output([sha])).toMatchObject({ 'nbprov:blob': `blobs/${sha}` });
     expect(output([sha])['nbprov:blob_missing']).toBeUndefined();
+  });
+});
+
+describe('PROV conventions consumers rely on', () => {
+  const qualifiedName = { $: expect.stringMatching(/^(prov|provml|nbprov):[A-Za-z]+$/), type: 'prov:QUALIFIED_NAME' };
+  const pages = ['0f3a9c', '77e1b2', 'c4d5e6'].map((page, i) => [
+    { type: 'page_start', t: T(20 + i), page, notebook: 'n.ipynb', user: `anonymous-${page}` },
+    {
+      type: 'notebook',
+      t: T(20 + i),
+      cells: [
+        ['c0', 'y'],
+        ['c1', 'x']
+      ]
+    }
+  ]);
+  const documentOf = (kernelExtra: Record<string, unknown>[] = [], pageFiles = pages) => {
+    const journal = sampleJournal(kernelExtra).map(file =>
+      file.name === 'k-s1.jsonl' ? { ...file, text: file.text.replace('"user":"alice"', '"user":"root"') } : file
+    );
+    pageFiles.forEach((records, i) => journal.push({ name: `f-page${i}-0.jsonl`, text: lines(records) }));
+    const parsed = parseJournal(journal);
+    return JSON.parse(
+      stableStringify(
+        buildProvDocument(buildSession(parsed.records, parsed.warnings), { notebook: 'n.ipynb', nbprovVersion: '0.1.0' })
+      )
+    );
+  };
+
+  it('types every node with a qualified name and labels it with a string; there are no bundles', () => {
+    const doc = documentOf();
+    expect(doc.bundle).toBeUndefined();
+    let nodes = 0;
+    for (const section of ['entity', 'activity', 'agent']) {
+      for (const [id, attributes] of Object.entries(doc[section] as Record<string, Record<string, unknown>>)) {
+        nodes++;
+        expect({ id, type: attributes['prov:type'] }).toEqual({ id, type: qualifiedName });
+        expect({ id, label: typeof attributes['prov:label'] }).toEqual({ id, label: 'string' });
+        expect((attributes['prov:label'] as string).length).toBeGreaterThan(0);
+      }
+    }
+    expect(nodes).toBeGreaterThan(10);
+  });
+
+  it('makes one person of one user, whatever the pages; kernels act on their behalf', () => {
+    const doc = documentOf();
+    const agents = doc.agent as Record<string, Record<string, { $: string }>>;
+    const persons = Object.keys(agents).filter(id => agents[id]['prov:type'].$ === 'prov:Person');
+    expect(persons).toEqual(['nbprov:user.root']);
+    expect(Object.keys(agents).sort()).toEqual(['nbprov:kernel.s1', 'nbprov:software.nbprov', 'nbprov:user.root']);
+    expect(Object.values(doc.actedOnBehalfOf)).toEqual([
+      { 'prov:delegate': 'nbprov:kernel.s1', 'prov:responsible': 'nbprov:user.root' }
+    ]);
+    const associated = Object.values(doc.wasAssociatedWith as Record<string, Record<string, string>>);
+    expect(associated).toContainEqual({ 'prov:activity': 'nbprov:exec.s1-1', 'prov:agent': 'nbprov:kernel.s1' });
+    // Every agent an edge names is declared (yProv Explorer drops edges to undeclared nodes).
+    for (const edge of associated) {
+      expect(agents[edge['prov:agent']]).toBeDefined();
+    }
+  });
+
+  it('stays byte-identical with two kernels started in the same millisecond, whatever the file order', () => {
+    const second = lines([
+      {
+        type: 'kernel_start',
+        t: T(0),
+        session: 's2',
+        kernel_id: null,
+        pid: 2,
+        hostname: 'h2',
+        python: '3.12',
+        nbprov_version: '0.1.0',
+        notebook: 'n.ipynb',
+        user: 'bob'
+      },
+      { type: 'exec_start', t: T(40), exec: 's2-1', msg_id: null, cell: 'c1', count: 1, source: 'a = 2\n' }
+    ]);
+    const documentFor = (files: { name: string; text: string }[]): string => {
+      const parsed = parseJournal(files);
+      return stableStringify(
+        buildProvDocument(buildSession(parsed.records, parsed.warnings), { notebook: 'n.ipynb', nbprovVersion: '0.1.0' })
+      );
+    };
+    const files = [...sampleJournal(), { name: 'k-s2.jsonl', text: second }];
+    const forward = documentFor(files);
+    expect(documentFor([...files].reverse())).toBe(forward);
+    const persons = Object.entries(JSON.parse(forward).agent as Record<string, Record<string, { $: string }>>)
+      .filter(([, agent]) => agent['prov:type'].$ === 'prov:Person')
+      .map(([id]) => id);
+    expect(persons).toEqual(['nbprov:user.alice', 'nbprov:user.bob']);
+  });
+
+  it("gives each execution its cell's index: the page's snapshot at the request, else the kernel's", () => {
+    const doc = documentOf([
+      { type: 'exec_start', t: T(30), exec: 's1-4', msg_id: null, cell: 'c1', count: 4, source: 'a = 2\n', cell_index: 5 },
+      { type: 'exec_start', t: T(31), exec: 's1-5', msg_id: null, cell: 'c9', count: 5, source: 'z\n', cell_index: 7 },
+      { type: 'exec_start', t: T(32), exec: 's1-6', msg_id: null, cell: null, count: 6, source: 'q\n', cell_index: null }
+    ]);
+    // s1-1 ran at T(1) under the fixture's snapshot [c1]; s1-4 under the pages' [c0, c1].
+    expect(doc.activity['nbprov:exec.s1-1']['nbprov:cell_index']).toBe(0);
+    expect(doc.activity['nbprov:exec.s1-4']['nbprov:cell_index']).toBe(1);
+    // c9 is in no snapshot: the notebook file's position, as the kernel read it.
+    expect(doc.activity['nbprov:exec.s1-5']['nbprov:cell_index']).toBe(7);
+    expect(doc.activity['nbprov:exec.s1-6']['nbprov:cell_index']).toBeUndefined();
   });
 });
