@@ -16,7 +16,7 @@ import {
   ILocation,
   resolveFolder
 } from './core/identity';
-import { IKernelRecord } from './store';
+import { JournalRecord } from './core/records';
 
 export { IKernelHello } from './comm';
 
@@ -161,7 +161,7 @@ export class ContentsService implements IIdentityReader {
 /** Records received live from a kernel session, in the order sent (one comm message). */
 export interface ILiveRecords {
   session: string;
-  records: IKernelRecord[];
+  records: JournalRecord[];
   /** How many records of the session did not come with the message: the journal has them. */
   missing: number;
 }

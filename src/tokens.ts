@@ -95,6 +95,7 @@ export interface IRun {
   /** Kernel session and execution id that ran it. */
   readonly session: string;
   readonly exec: string | null;
+  /** Keyed by `paramKey(key, role)`: an input and an output of the same key are two params. */
   readonly params: ReadonlyMap<string, IRunParam>;
   readonly contexts: ReadonlyMap<number, IRunContext>;
   /** Series keyed by `seriesKey(metric, ctx)`. */
@@ -185,10 +186,7 @@ export const INbprovTracker = new Token<INbprovTracker>(
   'Provenance tracking of notebooks: run stores and journals.'
 );
 
-/** Key of a series within a run. */
-export function seriesKey(metric: string, ctx: number | null): string {
-  return ctx === null ? metric : `${metric}\u0000${ctx}`;
-}
+export { paramKey, paramLabel, seriesKey } from './core/model';
 
 /** Command ids users see. */
 export const CommandIDs = {

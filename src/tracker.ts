@@ -17,6 +17,7 @@ import {
   primaryFolder
 } from './core/identity';
 import { IJournalWarning, parseJournal } from './core/journal';
+import { IJournalStatus, JournalRecord, kernelSessionOf } from './core/records';
 import { findProvFolders } from './core/project';
 import {
   choiceOfMetadata,
@@ -29,17 +30,13 @@ import {
 import { NotebookRecorder } from './recorder';
 import { privacy } from './privacy';
 import { ContentsService, IJournalText, ILiveRecords, KernelChannel, kernelPath } from './service';
-import { IKernelRecord, RunStore } from './store';
+import { RunStore } from './store';
 import { INbprovTracker, IProjectRuns, IRunStore } from './tokens';
 
 /** How long to wait before re-reading a kernel journal to fill a gap in the live stream. */
 const CATCH_UP_MS = 300;
 
-/** Kernel journal files are `k-<session>.jsonl`. */
-export function kernelSessionOf(fileName: string): string | null {
-  const match = /^k-([A-Za-z0-9_-]+)\.jsonl$/.exec(fileName);
-  return match ? match[1] : null;
-}
+export { kernelSessionOf } from './core/records';
 
 /**
  * Applies a journal folder's kernel files to a store, session by session; `notebook` labels their
@@ -52,11 +49,11 @@ export function applyJournal(
 ): { gaps: string[]; warnings: IJournalWarning[]; sessions: number } {
   const kernelFiles = files.filter(f => kernelSessionOf(f.name) !== null);
   const parsed = parseJournal(kernelFiles);
-  const bySession = new Map<string, IKernelRecord[]>();
+  const bySession = new Map<string, JournalRecord[]>();
   for (const located of parsed.records) {
     const session = kernelSessionOf(located.file)!;
     const records = bySession.get(session) ?? [];
-    records.push(located.record as unknown as IKernelRecord);
+    records.push(located.record);
     bySession.set(session, records);
   }
   const gaps: string[] = [];
@@ -145,8 +142,8 @@ async function moveProvenance(
 }
 
 /** Tells the user, as it happens, that the kernel's journal stopped or started again being written. */
-function notifyJournalStatus(notebook: string, record: IKernelRecord): void {
-  const reason = String(record.reason ?? '');
+function notifyJournalStatus(notebook: string, record: IJournalStatus): void {
+  const reason = record.reason;
   if (record.state === 'failing') {
     Notification.warning(
       `nbprov: the journal of ${PathExt.basename(notebook)} cannot be written (${reason}). Records are kept in memory and written when the disk accepts them again.`,

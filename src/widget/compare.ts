@@ -3,11 +3,12 @@
  * versions that ran them. Pure.
  */
 import { diffHunks, IDiffHunk } from '../core/diff';
-import { IRun } from '../tokens';
+import { IRun, paramLabel } from '../tokens';
 import { IExecution } from '../tokens';
 import { formatParam } from './tablemodel';
 
 export interface IParamComparison {
+  /** The param's label (`paramLabel`): its key, marked when it is an output. */
   key: string;
   /** Text of the value per run, in the order of the runs given ('' when the run lacks it). */
   values: string[];
@@ -16,18 +17,18 @@ export interface IParamComparison {
 
 /** One row per parameter key of any run, differing rows first, then by key. */
 export function compareParams(runs: readonly IRun[]): IParamComparison[] {
-  const keys = new Set<string>();
+  const labels = new Map<string, string>();
   for (const run of runs) {
-    for (const key of run.params.keys()) {
-      keys.add(key);
+    for (const [key, param] of run.params) {
+      labels.set(key, paramLabel(param));
     }
   }
-  const rows = Array.from(keys, key => {
+  const rows = Array.from(labels, ([key, label]) => {
     const values = runs.map(run => {
       const param = run.params.get(key);
       return param ? formatParam(param.value) : '';
     });
-    return { key, values, differs: values.some(value => value !== values[0]) };
+    return { key: label, values, differs: values.some(value => value !== values[0]) };
   });
   return rows.sort((a, b) => Number(b.differs) - Number(a.differs) || a.key.localeCompare(b.key));
 }

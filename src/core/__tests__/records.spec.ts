@@ -1,4 +1,5 @@
-import { decodeBase64, parseJournal, parseJournalFile } from '../journal';
+import { parseJournal, parseJournalFile } from '../journal';
+import { decodeBase64 } from '../records';
 
 const le = (array: ArrayBufferView): string => Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString('base64');
 
