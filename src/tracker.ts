@@ -16,7 +16,7 @@ import {
   parseIdentity,
   primaryFolder
 } from './core/identity';
-import { IJournalWarning, parseJournal } from './core/journal';
+import { IJournalWarning, parseJournal } from './core/reader';
 import { IJournalStatus, JournalRecord, kernelSessionOf } from './core/records';
 import { findProvFolders } from './core/project';
 import {

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, resolveFolder } from '../core/identity';
-import { type IJournalFile, parseJournal } from '../core/journal';
+import { type IJournalFile, parseJournal } from '../core/reader';
 import { type CellValue, FLOAT_COLUMNS, liveRow, type RunRow, sessionRows } from '../core/runtable';
 import { buildSession, type ISession } from '../core/session';
 import { UserError } from './errors';

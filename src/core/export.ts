@@ -4,7 +4,7 @@
  * JupyterLab command (Contents API sink), so one export implementation exists.
  */
 
-import { type IJournalFile, type IJournalWarning, parseJournal } from './journal';
+import { type IJournalFile, type IJournalWarning, parseJournal } from './reader';
 import { buildProvDocument, stableStringify } from './prov';
 import { buildCrateMetadata, DEFAULT_LICENSE, ROCRATE_METADATA } from './rocrate';
 import { buildSession } from './session';
@@ -12,7 +12,7 @@ import { CheckedSink, type IFileSink } from './sink';
 import { writeMetricsZarr } from './zarr';
 
 export type { IFileSink } from './sink';
-export type { IJournalFile, IJournalWarning } from './journal';
+export type { IJournalFile, IJournalWarning } from './reader';
 
 export const PROV_FILE = 'prov.json';
 

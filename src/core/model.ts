@@ -21,7 +21,7 @@ import {
   kernelSessionOf
 } from './records';
 import type { ParamValueType } from './params';
-import type { IJournalWarning, ILocatedRecord } from './journal';
+import type { IJournalWarning, ILocatedRecord } from './reader';
 
 export interface IKernelSession {
   id: string;

@@ -4,7 +4,7 @@
  * finalize": joins of page and kernel records, source and notebook versions, runs' series.
  */
 
-import type { IJournalWarning, ILocatedRecord } from './journal';
+import type { IJournalWarning, ILocatedRecord } from './reader';
 import {
   applyRecord,
   type IArtifactRecord,

@@ -1,5 +1,5 @@
 /** Journal lines built per the contract in ARCHITECTURE.md, shared by the core specs. */
-import type { IJournalFile } from '../journal';
+import type { IJournalFile } from '../reader';
 
 export const T = (second: number): string => `2025-01-02T03:04:${String(second).padStart(2, '0')}.000+00:00`;
 export const RUN = '0123456789abcdef0123456789abcdef';

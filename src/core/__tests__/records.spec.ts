@@ -1,4 +1,4 @@
-import { parseJournal, parseJournalFile } from '../journal';
+import { parseJournal, parseJournalFile } from '../reader';
 import { decodeBase64 } from '../records';
 
 const le = (array: ArrayBufferView): string => Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString('base64');

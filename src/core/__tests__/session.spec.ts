@@ -1,4 +1,4 @@
-import { parseJournal } from '../journal';
+import { parseJournal } from '../reader';
 import { buildSession } from '../session';
 import { RUN, sampleJournal, T } from './fixtures';
 
