@@ -3,8 +3,9 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { exportSession, type IJournalFile } from '../core/export';
-import { idOfNotebookText, type IIdentityReader, resolveFolder } from '../core/identity';
+import { exportSession } from '../core/export';
+import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, resolveFolder } from '../core/identity';
+import { journalStream } from './journalstream';
 import { DirectorySink } from './fssink';
 import { type ICommandSpec, parseCommandArgs } from './args';
 import { UserError } from './errors';
@@ -86,13 +87,12 @@ export async function runExport(options: IExportOptions, version: string): Promi
   if (names.length === 0) {
     throw new UserError(`no journal for ${notebook}: ${journalDir} has no .jsonl files`);
   }
-  const journal: IJournalFile[] = await Promise.all(
-    names.map(async name => ({ name, text: await fs.readFile(path.join(journalDir, name), 'utf8') }))
-  );
+  const journal = names.map(name => journalStream(journalDir, name));
   const summary = await exportSession(
     {
       notebook,
       journal,
+      notebookId: parseIdentity(await fileSystemReader.read(path.join(provDir, IDENTITY_FILE)))?.id ?? null,
       liveSessions: options.liveSessions,
       blobs: await listFiles(path.join(provDir, 'blobs')),
       nbprovVersion: version

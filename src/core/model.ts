@@ -32,6 +32,8 @@ export interface IKernelSession {
   python: string;
   nbprovVersion: string;
   user: string;
+  /** The notebook's file name as the kernel knew it ('' when its `kernel_start` was lost). */
+  notebook: string;
 }
 
 export interface IParamValue {
@@ -153,6 +155,8 @@ export interface IModel<S> {
   sessionFiles: Map<string, string>;
   /** Files left out (a copy of another file, another notebook's journal), with why. */
   skippedFiles: Map<string, string>;
+  /** Records folded (left-out files' not counted). */
+  folded: number;
 }
 
 export function newModel<S>(sink: ISeriesSink<S>, notebookId: string | null = null): IModel<S> {
@@ -171,7 +175,8 @@ export function newModel<S>(sink: ISeriesSink<S>, notebookId: string | null = nu
     pendingRunRecords: new Map(),
     fileSessions: new Map(),
     sessionFiles: new Map(),
-    skippedFiles: new Map()
+    skippedFiles: new Map(),
+    folded: 0
   };
 }
 
@@ -221,6 +226,7 @@ export function applyRecord<S>(model: IModel<S>, located: ILocatedRecord): boole
       return false;
     }
   }
+  model.folded++;
   const kernelFile = kernelSessionOf(file) !== null;
   if (kernelFile && !model.fileSessions.has(file)) {
     const session = r.type === 'kernel_start' ? r.session : sessionOfFile(model, file);
@@ -236,7 +242,8 @@ export function applyRecord<S>(model: IModel<S>, located: ILocatedRecord): boole
         hostname: '',
         python: '',
         nbprovVersion: '',
-        user: ''
+        user: '',
+        notebook: ''
       });
     }
   }
@@ -249,7 +256,8 @@ export function applyRecord<S>(model: IModel<S>, located: ILocatedRecord): boole
         hostname: r.hostname,
         python: r.python,
         nbprovVersion: r.nbprov_version,
-        user: r.user
+        user: r.user,
+        notebook: r.notebook
       });
       if (r.user) {
         model.users.add(r.user);

@@ -8,6 +8,7 @@
  * (a Node stream, a Contents API response) and keeps only the current partial line.
  */
 
+import { applyRecord, type IModel } from './model';
 import { type JournalRecord, RecordError, validateRecord } from './records';
 
 export interface IJournalFile {
@@ -15,6 +16,18 @@ export interface IJournalFile {
   name: string;
   text: string;
 }
+
+/**
+ * A journal file read as a stream of chunks (the CLI: a file read stream; never the whole file in
+ * one string). `read` is called once, when the file's turn to be folded comes.
+ */
+export interface IJournalStream {
+  name: string;
+  read(): AsyncIterable<Uint8Array | string>;
+}
+
+/** A journal file as text (the page: the Contents API returns whole files) or as a stream. */
+export type JournalSource = IJournalFile | IJournalStream;
 
 export interface IJournalWarning {
   file: string;
@@ -41,13 +54,15 @@ const lenientUtf8 = new TextDecoder('utf-8');
 
 /**
  * Splits one journal file into lines as its chunks arrive and hands each validated record to
- * `onRecord`, each skipped line to `onWarning`. Call `end()` after the last chunk.
+ * `onRecord`, each skipped line to `onWarning`, and each record of a type this reader does not
+ * know (skipped silently: newer writers) to `onUnknown`. Call `end()` after the last chunk.
  */
 export class JournalLineReader {
   constructor(
     readonly file: string,
     private readonly _onRecord: (located: ILocatedRecord) => void,
-    private readonly _onWarning: (warning: IJournalWarning) => void
+    private readonly _onWarning: (warning: IJournalWarning) => void,
+    private readonly _onUnknown: (line: number, type: string) => void = () => undefined
   ) {}
 
   /** Takes the next chunk: bytes (checked as UTF-8 line by line) or text already decoded. */
@@ -149,6 +164,8 @@ export class JournalLineReader {
     }
     if (record !== null) {
       this._onRecord({ file: this.file, line, record });
+    } else {
+      this._onUnknown(line, (parsed as { type: string }).type);
     }
   }
 
@@ -191,4 +208,26 @@ export function parseJournal(files: IJournalFile[]): IParsedJournal {
 /** Parses one journal file. */
 export function parseJournalFile(file: IJournalFile): IParsedJournal {
   return parseJournal([file]);
+}
+
+/**
+ * Folds journal files into a model, file by file in name order and line by line as each file's
+ * chunks arrive: the memory a file costs is its current line, not its size.
+ */
+export async function foldJournals<S>(model: IModel<S>, sources: readonly JournalSource[]): Promise<void> {
+  for (const source of sortJournalNames(sources)) {
+    const reader = new JournalLineReader(
+      source.name,
+      located => applyRecord(model, located),
+      warning => model.warnings.push(warning)
+    );
+    if ('text' in source) {
+      reader.push(source.text);
+    } else {
+      for await (const chunk of source.read()) {
+        reader.push(chunk);
+      }
+    }
+    reader.end();
+  }
 }
