@@ -500,10 +500,10 @@ def iter_journal_file(path: Path, only_types: tuple[str, ...] = ()) -> Iterator[
 
 def read_journal(folder: Path | str) -> list[Record]:
     """All kernel records under a ``<stem>.prov/journal`` folder, file by file in name order."""
-    records: list[Record] = []
+    found: list[Record] = []
     for path in sorted(Path(folder).glob(records.KERNEL_JOURNAL_GLOB)):
-        records.extend(iter_journal_file(path))
-    return records
+        found.extend(iter_journal_file(path))
+    return found
 
 
 _LITTLE_ENDIAN = sys.byteorder == "little"
