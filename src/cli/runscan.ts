@@ -207,7 +207,9 @@ export async function readProvFolder(
     names.map(name => journalStream(journalDir, name))
   );
   if (model.folded === 0) {
-    throw new UserError(`its journal holds no readable record (${model.warnings.length} lines skipped)`);
+    // A line can have two warnings (bytes replaced, then not JSON): count lines.
+    const lines = new Set(model.warnings.map(warning => `${warning.file}:${warning.line}`)).size;
+    throw new UserError(`its journal holds no readable record (${lines} lines skipped)`);
   }
   const session = finalizeSession(model, liveSessions);
   const kernelNotebooks = [...model.kernelSessions.values()].map(kernel => kernel.notebook).filter(name => name !== '');
