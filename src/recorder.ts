@@ -196,10 +196,18 @@ export class NotebookRecorder {
     private readonly _panel: NotebookPanel,
     service: ContentsService,
     private readonly _channel: KernelChannel,
-    user: string
+    user: string,
+    notebookId: string | null
   ) {
     this.journal = new FrontendJournal(service);
-    this.journal.append({ type: 'page_start', page: this.journal.page, notebook: PathExt.basename(_panel.context.path), user });
+    this.journal.append({
+      type: 'page_start',
+      page: this.journal.page,
+      notebook: PathExt.basename(_panel.context.path),
+      // A journal copied into another notebook's folder is recognised by this id and left out.
+      notebook_id: notebookId,
+      user
+    });
     const model = _panel.content.model!;
     model.cells.changed.connect(this._onCellsChanged, this);
     model.contentChanged.connect(this._onContentChanged, this);

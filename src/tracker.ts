@@ -408,7 +408,7 @@ export class NotebookSession {
 
   /** A recorder for this page; `why` (a switch, not the notebook's opening) is journaled. */
   private _startRecording(why: string | null): void {
-    const recorder = new NotebookRecorder(this.panel, this._service, this.channel, this._user);
+    const recorder = new NotebookRecorder(this.panel, this._service, this.channel, this._user, this._id || null);
     this._recorder = recorder;
     if (why !== null) {
       recorder.journal.append({ type: 'recording', state: 'recorded', reason: `${why}: ${this._decision.reason}` });
