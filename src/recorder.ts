@@ -9,6 +9,7 @@ import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { IObservableList } from '@jupyterlab/observables';
 
 import { INbOutput, summarizeOutputs } from './core/outputs';
+import { JOURNAL_DIR, pageJournalName } from './core/records';
 import { sha256Hex } from './core/sha256';
 import { privacy } from './privacy';
 import { ContentsService, KernelChannel } from './service';
@@ -145,9 +146,9 @@ export class FrontendJournal {
   }
 
   private async _write(lines: string[]): Promise<void> {
-    const journal = PathExt.join(await this._folderReady, 'journal');
+    const journal = PathExt.join(await this._folderReady, JOURNAL_DIR);
     await this._service.ensureDirectory(journal);
-    const segmentPath = () => PathExt.join(journal, `f-${this.page}-${String(this._segment).padStart(4, '0')}.jsonl`);
+    const segmentPath = () => PathExt.join(journal, pageJournalName(this.page, this._segment));
     if (this._segmentText.length && (await this._service.modified(segmentPath())) !== this._segmentModified) {
       // Someone else changed or deleted the segment (`nbprov forget`): never write its old lines back.
       this._startSegment();

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 
 import { exportSession } from '../core/export';
 import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, resolveFolder } from '../core/identity';
+import { JOURNAL_DIR, JOURNAL_SUFFIX } from '../core/records';
 import { journalStream } from './journalstream';
 import { DirectorySink } from './fssink';
 import { type ICommandSpec, parseCommandArgs } from './args';
@@ -82,8 +83,8 @@ export async function runExport(options: IExportOptions, version: string): Promi
   if (location.note) {
     process.stderr.write(`nbprov export: the provenance of ${notebook} is in ${provDir} (${location.note})\n`);
   }
-  const journalDir = path.join(provDir, 'journal');
-  const names = (await listFiles(journalDir)).filter(name => name.endsWith('.jsonl'));
+  const journalDir = path.join(provDir, JOURNAL_DIR);
+  const names = (await listFiles(journalDir)).filter(name => name.endsWith(JOURNAL_SUFFIX));
   if (names.length === 0) {
     throw new UserError(`no journal for ${notebook}: ${journalDir} has no .jsonl files`);
   }

@@ -17,6 +17,7 @@ import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, r
 import { foldJournals } from '../core/reader';
 import { type CellValue, FLOAT_COLUMNS, liveRow, type RunRow, sessionRows } from '../core/runtable';
 import { finalizeSession, type ISession, newSessionModel } from '../core/session';
+import { JOURNAL_DIR, JOURNAL_SUFFIX } from '../core/records';
 import { journalStream } from './journalstream';
 import { UserError } from './errors';
 
@@ -138,8 +139,8 @@ function decodeCell(value: unknown): CellValue {
 }
 
 async function stamps(provFolder: string): Promise<IFileStamp[]> {
-  const journalDir = path.join(provFolder, 'journal');
-  const names = (await fs.readdir(journalDir)).filter(name => name.endsWith('.jsonl')).sort();
+  const journalDir = path.join(provFolder, JOURNAL_DIR);
+  const names = (await fs.readdir(journalDir)).filter(name => name.endsWith(JOURNAL_SUFFIX)).sort();
   const result: IFileStamp[] = [];
   for (const name of [...names.map(name => path.join('journal', name)), IDENTITY_FILE]) {
     const stat = await fs.stat(path.join(provFolder, name)).catch(() => null);
@@ -187,10 +188,10 @@ export async function readProvFolder(
   provFolder: string,
   liveSessions: string[]
 ): Promise<{ session: ISession; notebook: string; journalWarnings: string[] }> {
-  const journalDir = path.join(provFolder, 'journal');
+  const journalDir = path.join(provFolder, JOURNAL_DIR);
   let names: string[];
   try {
-    names = (await fs.readdir(journalDir)).filter(name => name.endsWith('.jsonl')).sort();
+    names = (await fs.readdir(journalDir)).filter(name => name.endsWith(JOURNAL_SUFFIX)).sort();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new UserError(

@@ -34,6 +34,14 @@ export function kernelJournalName(session: string): string {
   return `k-${session}.jsonl`;
 }
 
+/** Journal files end so; readers take every such file of `journal/`. */
+export const JOURNAL_SUFFIX = '.jsonl';
+
+/** Segment `n` of a page session's journal: `f-<page>-<nnnn>.jsonl`. */
+export function pageJournalName(page: string, segment: number): string {
+  return `f-${page}-${String(segment).padStart(4, '0')}.jsonl`;
+}
+
 /** True for a page journal segment (`f-*.jsonl`). */
 export function isPageJournal(fileName: string): boolean {
   return JOURNAL_FILE.test(fileName) && fileName.startsWith('f-');
