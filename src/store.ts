@@ -210,23 +210,13 @@ class RunView implements IRun {
     return this._state.params;
   }
   get contexts(): ReadonlyMap<number, IRunContext> {
-    return new Map(
-      Array.from(this._state.contexts.values(), c => [c.ctx, { id: c.ctx, name: c.name, epoch: c.epoch, parent: c.parent }])
-    );
+    return this._state.contexts;
   }
   get series(): ReadonlyMap<string, MetricSeries> {
     return this._state.series;
   }
   get energy(): readonly IEnergyFigure[] {
-    return this._state.energy.map(e => ({
-      scope: e.scope,
-      ref: e.ref,
-      device: e.device,
-      joules: e.joules,
-      method: e.method || null,
-      reason: e.reason,
-      resolutionLimited: e.resolutionLimited
-    }));
+    return this._state.energy;
   }
   get code(): ICodeSnapshot | null {
     return this._state.code as ICodeSnapshot | null;

@@ -1,46 +1,22 @@
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
-/** Status of a training run, as the kernel journal records it (or `crashed` when its kernel died). */
-export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted' | 'crashed';
+import type { IArtifactRecord, IEnergyReading, IParamValue, IRunContext as IContextState, RunStatus } from './core/model';
 
-/** A parameter logged on a run. */
-export interface IRunParam {
-  key: string;
-  value: unknown;
-  role: 'input' | 'output';
-}
+/** Status of a training run, as the kernel journal records it (or `crashed` when its kernel died). */
+export type { RunStatus };
+
+/** A parameter logged on a run (the reducer's, core/model.ts: one declaration for the UI and the export). */
+export type IRunParam = IParamValue;
 
 /** A file a run logged (`log_artifact`) or saved (`log_text`, `log_dict`, `log_figure`). */
-export interface IRunArtifact {
-  name: string;
-  /** Where it is: the logged file's path, or `artifacts/<sha256><suffix>` inside the `.prov` folder. */
-  path: string;
-  sha256: string;
-  size: number;
-  role: 'input' | 'output';
-  /** Media type of a saved artifact (`text/plain`, `application/json`, `image/png`, ...), else null. */
-  mediaType: string | null;
-}
+export type IRunArtifact = IArtifactRecord;
 
 /** A context (training / validation / testing / any user name) opened inside a run. */
-export interface IRunContext {
-  id: number;
-  name: string;
-  epoch: number | null;
-  parent: number | null;
-}
+export type IRunContext = IContextState;
 
 /** One energy figure of a run, context, epoch or cell; `joules` is null when unavailable. */
-export interface IEnergyFigure {
-  scope: 'run' | 'context' | 'epoch' | 'cell';
-  ref: string | number | null;
-  device: string;
-  joules: number | null;
-  method: string | null;
-  reason: string | null;
-  resolutionLimited: boolean;
-}
+export type IEnergyFigure = IEnergyReading;
 
 /** A read-only view of one metric series held by the run store. */
 export interface IMetricSeries {

@@ -154,7 +154,7 @@ export function runEnergy(run: IRun): ICell {
     .filter(figure => figure.resolutionLimited)
     .map(figure => `${figure.device}: below the sensor's resolution`);
   const title = [
-    measured.map(figure => `${figure.device} (${figure.method ?? 'unknown method'})`).join(', '),
+    measured.map(figure => `${figure.device} (${figure.method || 'unknown method'})`).join(', '),
     ...(reasons.length ? [`not included: ${reasons.join('; ')}`] : []),
     ...notes
   ].join('\n');
