@@ -18,7 +18,8 @@ import {
   type ISourceRecord,
   type IStructure,
   type JournalRecord,
-  kernelSessionOf
+  kernelSessionOf,
+  pageSessionOf
 } from './records';
 import type { ParamValueType } from './params';
 import type { IJournalWarning, ILocatedRecord } from './reader';
@@ -155,6 +156,8 @@ export interface IModel<S> {
   sessionFiles: Map<string, string>;
   /** Files left out (a copy of another file, another notebook's journal), with why. */
   skippedFiles: Map<string, string>;
+  /** Page sessions whose `page_start` named another notebook: their later segments are left out too. */
+  foreignPages: Map<string, string>;
   /** Records folded (left-out files' not counted). */
   folded: number;
 }
@@ -176,6 +179,7 @@ export function newModel<S>(sink: ISeriesSink<S>, notebookId: string | null = nu
     fileSessions: new Map(),
     sessionFiles: new Map(),
     skippedFiles: new Map(),
+    foreignPages: new Map(),
     folded: 0
   };
 }
@@ -218,13 +222,20 @@ export function applyRecord<S>(model: IModel<S>, located: ILocatedRecord): boole
   if (model.skippedFiles.has(file)) {
     return false;
   }
-  if (r.type === 'kernel_start' || r.type === 'page_start') {
-    const skip = leaveOut(model, located);
-    if (skip !== null) {
-      model.skippedFiles.set(file, skip);
-      warn(model, located, `file left out: ${skip}`);
-      return false;
+  const page = pageSessionOf(file);
+  const skip =
+    r.type === 'kernel_start' || r.type === 'page_start'
+      ? leaveOut(model, located)
+      : page !== null && model.foreignPages.has(page)
+        ? model.foreignPages.get(page)!
+        : null;
+  if (skip !== null) {
+    model.skippedFiles.set(file, skip);
+    if (r.type === 'page_start' && page !== null) {
+      model.foreignPages.set(page, skip);
     }
+    warn(model, located, `file left out: ${skip}`);
+    return false;
   }
   model.folded++;
   const kernelFile = kernelSessionOf(file) !== null;

@@ -42,6 +42,14 @@ export function pageJournalName(page: string, segment: number): string {
   return `f-${page}-${String(segment).padStart(4, '0')}.jsonl`;
 }
 
+const PAGE_JOURNAL = /^f-([A-Za-z0-9_-]+)-(\d+)\.jsonl$/;
+
+/** The page session a page segment belongs to (`f-<page>-<n>.jsonl`), else null. */
+export function pageSessionOf(fileName: string): string | null {
+  const match = PAGE_JOURNAL.exec(fileName);
+  return match ? match[1] : null;
+}
+
 /** True for a page journal segment (`f-*.jsonl`). */
 export function isPageJournal(fileName: string): boolean {
   return JOURNAL_FILE.test(fileName) && fileName.startsWith('f-');

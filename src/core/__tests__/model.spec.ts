@@ -262,6 +262,31 @@ describe('one reducer: bad input', () => {
     expect((await exportOf([{ name: 'k-s9.jsonl', text: theirs }], null)).runs).toHaveLength(1);
   });
 
+  it('leaves out every segment of a page journal copied from another notebook', async () => {
+    const foreign = 'f'.repeat(32);
+    const segment0 = lines([
+      { type: 'page_start', t: T(0), page: 'px', notebook: 'other.ipynb', notebook_id: foreign, user: 'bob' },
+      { type: 'source', t: T(1), cell: 'theirs', cell_type: 'code', sha256: 'a'.repeat(64), source: 'x' }
+    ]);
+    const segment1 = lines([{ type: 'structure', t: T(2), op: 'add', cell: 'theirs2', from: null, to: 1 }]);
+    const ours = lines([
+      { type: 'page_start', t: T(0), page: 'p1', notebook: 'n.ipynb', notebook_id: NOTEBOOK_ID, user: 'alice' },
+      { type: 'structure', t: T(3), op: 'add', cell: 'mine', from: null, to: 0 }
+    ]);
+    const session = await exportOf([
+      { name: 'f-px-0000.jsonl', text: segment0 },
+      { name: 'f-px-0001.jsonl', text: segment1 },
+      { name: 'f-p1-0000.jsonl', text: ours }
+    ]);
+    expect(session.structure.map(change => change.cell)).toEqual(['mine']);
+    expect([...session.cells.keys()]).toEqual([]);
+    expect(session.users).toEqual(['alice']);
+    expect(session.warnings.map(w => [w.file, w.line])).toEqual([
+      ['f-px-0000.jsonl', 1],
+      ['f-px-0001.jsonl', 1]
+    ]);
+  });
+
   it('folds a duplicated journal file once: points, artifacts and executions are not doubled', async () => {
     const text = lines(sessionRecords('s1'));
     const once = await exportOf([{ name: 'k-s1.jsonl', text }]);
