@@ -38,7 +38,10 @@ export async function checkCommand(args: string[]): Promise<number> {
     throw new UserError(`no such file or folder: ${target}`);
   }
   const files = stat.isDirectory()
-    ? (await fs.readdir(target)).filter(name => name.endsWith('.jsonl')).sort().map(name => path.join(target, name))
+    ? (await fs.readdir(target))
+        .filter(name => name.endsWith('.jsonl'))
+        .sort()
+        .map(name => path.join(target, name))
     : [target];
   let records = 0;
   let problems = 0;

@@ -74,8 +74,6 @@ export interface INotebookVersion {
   derived: boolean;
 }
 
-
-
 export interface IMetricSeries {
   metric: string;
   ctx: number | null;

@@ -26,11 +26,22 @@ describe('journal files read as streams', () => {
         run: RUN,
         batch: 1,
         series: [
-          { metric: 'loss', ctx: null, n, steps: b64(steps), values: b64(values), timestamps: b64(steps), epochs: b64(new Int32Array(n).fill(-1)) }
+          {
+            metric: 'loss',
+            ctx: null,
+            n,
+            steps: b64(steps),
+            values: b64(values),
+            timestamps: b64(steps),
+            epochs: b64(new Int32Array(n).fill(-1))
+          }
         ]
       }) +
-      Array.from({ length: 2000 }, (_, i) => line({ type: 'tag', t: T, seq: 3 + i, run: RUN, key: `k${i}`, value: 'v'.repeat(300) })).join('') +
-      '{"type": "run_end", "t": "2025-01-02T03:04:05.000+00:00", "run": "' + RUN.slice(0, 10);
+      Array.from({ length: 2000 }, (_, i) =>
+        line({ type: 'tag', t: T, seq: 3 + i, run: RUN, key: `k${i}`, value: 'v'.repeat(300) })
+      ).join('') +
+      '{"type": "run_end", "t": "2025-01-02T03:04:05.000+00:00", "run": "' +
+      RUN.slice(0, 10);
     await fs.writeFile(path.join(dir, 'k-s1.jsonl'), text);
     expect(text.length).toBeGreaterThan(4 * READ_CHUNK_BYTES);
 

@@ -36,7 +36,17 @@ function sessionRecords(session = 's1'): Record<string, unknown>[] {
   const records: Record<string, unknown>[] = [
     kernelStart(session),
     { type: 'exec_start', t: T(1), exec: `${session}-1`, msg_id: 'm1', cell: 'c1', count: 1, source: 'train()' },
-    { type: 'run_start', t: T(2), run: A, name: '', experiment: 'e', exec: `${session}-1`, code: null, energy: false, parent: null },
+    {
+      type: 'run_start',
+      t: T(2),
+      run: A,
+      name: '',
+      experiment: 'e',
+      exec: `${session}-1`,
+      code: null,
+      energy: false,
+      parent: null
+    },
     { type: 'param', t: T(2), run: A, key: 'lr', value: 0.1, value_type: 'float', role: 'input' },
     { type: 'param', t: T(3), run: A, key: 'lr', value: 0.5, value_type: 'float', role: 'output' },
     { type: 'param', t: T(3), run: A, key: 'seed', value: 1, value_type: 'int', role: 'input' },
@@ -49,10 +59,30 @@ function sessionRecords(session = 's1'): Record<string, unknown>[] {
     { type: 'context_end', t: T(7), run: A, ctx: 1 },
     { type: 'artifact', t: T(7), run: A, path: 'm.pt', name: 'm.pt', sha256: 'd'.repeat(64), size: 9, role: 'output' },
     { type: 'run_end', t: T(8), run: A, status: 'finished', ename: null, evalue: null },
-    { type: 'run_start', t: T(9), run: B, name: 'bad', experiment: 'e', exec: `${session}-1`, code: null, energy: false, parent: A },
+    {
+      type: 'run_start',
+      t: T(9),
+      run: B,
+      name: 'bad',
+      experiment: 'e',
+      exec: `${session}-1`,
+      code: null,
+      energy: false,
+      parent: A
+    },
     { type: 'metrics', t: T(10), run: B, batch: 1, series: [series('loss', null, [9])] },
     { type: 'run_end', t: T(11), run: B, status: 'failed', ename: 'ValueError', evalue: 'boom' },
-    { type: 'run_start', t: T(12), run: C, name: 'open', experiment: 'e', exec: `${session}-1`, code: null, energy: false, parent: null },
+    {
+      type: 'run_start',
+      t: T(12),
+      run: C,
+      name: 'open',
+      experiment: 'e',
+      exec: `${session}-1`,
+      code: null,
+      energy: false,
+      parent: null
+    },
     { type: 'metrics', t: T(13), run: C, batch: 1, series: [series('loss', null, [3, 2, 1])] },
     { type: 'exec_end', t: T(14), exec: `${session}-1`, status: 'ok' }
   ];
@@ -150,7 +180,11 @@ function reloadedStore(text: string, name: string): RunStore {
   const store = new RunStore();
   const parsed = parseJournal([{ name, text }]);
   expect(parsed.warnings).toEqual([]);
-  store.apply(kernelSessionOf(name)!, parsed.records.map(r => r.record), true);
+  store.apply(
+    kernelSessionOf(name)!,
+    parsed.records.map(r => r.record),
+    true
+  );
   return store;
 }
 
@@ -204,7 +238,14 @@ describe('one reducer: structure changes reach the PROV export', () => {
       { type: 'page_start', t: T(0), page: 'p', notebook: 'n.ipynb', user: 'alice' },
       { type: 'notebook', t: T(1), cells: [['c1', 'x']] },
       { type: 'structure', t: T(2), op: 'add', cell: 'c2', from: null, to: 1 },
-      { type: 'notebook', t: T(2), cells: [['c1', 'x'], ['c2', 'y']] },
+      {
+        type: 'notebook',
+        t: T(2),
+        cells: [
+          ['c1', 'x'],
+          ['c2', 'y']
+        ]
+      },
       { type: 'structure', t: T(3), op: 'move', cell: 'c2', from: 1, to: 0 },
       { type: 'structure', t: T(4), op: 'remove', cell: 'c1', from: 1, to: null }
     ];
@@ -298,13 +339,24 @@ describe('one reducer: bad input', () => {
     expect(twice.executions).toHaveLength(once.executions.length);
     expect(twice.runs[0].artifacts).toHaveLength(1);
     expect(twice.runs[0].metrics[0].values).toHaveLength(4);
-    expect(twice.warnings.map(w => w.reason)).toEqual(['file left out: it repeats kernel session s1, already read from k-s1-copy.jsonl']);
+    expect(twice.warnings.map(w => w.reason)).toEqual([
+      'file left out: it repeats kernel session s1, already read from k-s1-copy.jsonl'
+    ]);
   });
 
   it('replaces bytes that are not UTF-8 with a warning naming the file and line, and keeps the record', async () => {
     const good = Buffer.from(lines([kernelStart('s1')]));
     const run = Buffer.from(
-      JSON.stringify({ type: 'run_start', t: T(2), run: A, name: 'caf\u00e9', experiment: 'e', exec: null, code: null, energy: false }) + '\n'
+      JSON.stringify({
+        type: 'run_start',
+        t: T(2),
+        run: A,
+        name: 'caf\u00e9',
+        experiment: 'e',
+        exec: null,
+        code: null,
+        energy: false
+      }) + '\n'
     );
     const broken = Buffer.from(run);
     const at = broken.indexOf(Buffer.from('caf')) + 3;
@@ -312,7 +364,9 @@ describe('one reducer: bad input', () => {
     const model = newSessionModel(null);
     await foldJournals(model, [stream('k-s1.jsonl', [good, broken])]);
     const session = finalizeSession(model, []);
-    expect(session.warnings).toEqual([{ file: 'k-s1.jsonl', line: 2, reason: 'bytes that are not UTF-8 were replaced with U+FFFD' }]);
+    expect(session.warnings).toEqual([
+      { file: 'k-s1.jsonl', line: 2, reason: 'bytes that are not UTF-8 were replaced with U+FFFD' }
+    ]);
     expect(session.runs[0].name).toBe('caf\ufffd\ufffd');
   });
 

@@ -28,81 +28,198 @@ const metricSeries = {
 /** One good record of every type the journal holds, each with bad variants and why they fail. */
 const CASES: [Record<string, unknown>, [Record<string, unknown>, RegExp][]][] = [
   [
-    { type: 'kernel_start', t: T, seq: 1, session: 's1', kernel_id: null, pid: 1, hostname: 'h', python: '3', nbprov_version: '0', notebook: 'n.ipynb', notebook_id: 'f'.repeat(32), user: 'u' },
-    [[{ session: 5 }, /kernel_start: field "session" must be a string/], [{ seq: 1.5 }, /"seq" must be an integer/]]
+    {
+      type: 'kernel_start',
+      t: T,
+      seq: 1,
+      session: 's1',
+      kernel_id: null,
+      pid: 1,
+      hostname: 'h',
+      python: '3',
+      nbprov_version: '0',
+      notebook: 'n.ipynb',
+      notebook_id: 'f'.repeat(32),
+      user: 'u'
+    },
+    [
+      [{ session: 5 }, /kernel_start: field "session" must be a string/],
+      [{ seq: 1.5 }, /"seq" must be an integer/]
+    ]
   ],
   [
-    { type: 'exec_start', t: T, exec: 's1-1', msg_id: 'm', cell: 'c', count: 1, source: 'x', cell_match: 'request', cell_candidates: [], cell_role: null },
-    [[{ source: null }, /"source" must be a string/], [{ cell_match: 'guess' }, /"cell_match" must be one of/], [{ count: 'one' }, /"count" must be a number/]]
+    {
+      type: 'exec_start',
+      t: T,
+      exec: 's1-1',
+      msg_id: 'm',
+      cell: 'c',
+      count: 1,
+      source: 'x',
+      cell_match: 'request',
+      cell_candidates: [],
+      cell_role: null
+    },
+    [
+      [{ source: null }, /"source" must be a string/],
+      [{ cell_match: 'guess' }, /"cell_match" must be one of/],
+      [{ count: 'one' }, /"count" must be a number/]
+    ]
   ],
   [{ type: 'exec_end', t: T, exec: 's1-1', status: 'ok' }, [[{ exec: undefined }, /"exec" must be a string/]]],
   [
     { type: 'kernel_output', t: T, exec: 's1-1', index: 0, outputs: [output], final: true },
-    [[{ index: -1 }, /"index" must not be negative/], [{ outputs: {} }, /"outputs" must be a list/], [{ outputs: [{ output_type: 'x' }] }, /"sha256" must be a string/]]
+    [
+      [{ index: -1 }, /"index" must not be negative/],
+      [{ outputs: {} }, /"outputs" must be a list/],
+      [{ outputs: [{ output_type: 'x' }] }, /"sha256" must be a string/]
+    ]
   ],
   [
     { type: 'run_start', t: T, run: RUN, name: 'n', experiment: 'e', exec: 's1-1', code: null, energy: false, parent: null },
-    [[{ run: '../escape' }, /"run" must be 32 lowercase hex digits/], [{ parent: 'ABC' }, /"parent" must be 32 lowercase hex/], [{ t: '2025-01-02' }, /ISO 8601/]]
+    [
+      [{ run: '../escape' }, /"run" must be 32 lowercase hex digits/],
+      [{ parent: 'ABC' }, /"parent" must be 32 lowercase hex/],
+      [{ t: '2025-01-02' }, /ISO 8601/]
+    ]
   ],
   [{ type: 'tag', t: T, run: RUN, key: 'k', value: 'v' }, [[{ value: 3 }, /"value" must be a string/]]],
   [{ type: 'run_exec', t: T, run: RUN, exec: 's1-2' }, [[{ exec: null }, /"exec" must be a string/]]],
   [
     { type: 'param', t: T, run: RUN, key: 'lr', value: 0.1, value_type: 'float', role: 'input' },
-    [[{ role: 'both' }, /"role" must be one of input, output/], [{ value: [1] }, /"value" must be a JSON scalar/], [{ value_type: 'int', value: 'x' }, /param/]]
+    [
+      [{ role: 'both' }, /"role" must be one of input, output/],
+      [{ value: [1] }, /"value" must be a JSON scalar/],
+      [{ value_type: 'int', value: 'x' }, /param/]
+    ]
   ],
   [
     { type: 'context_start', t: T, run: RUN, ctx: 1, name: 'training', epoch: null, parent: null },
-    [[{ ctx: 'one' }, /"ctx" must be a number/], [{ epoch: 0.5 }, /"epoch" must be an integer/]]
+    [
+      [{ ctx: 'one' }, /"ctx" must be a number/],
+      [{ epoch: 0.5 }, /"epoch" must be an integer/]
+    ]
   ],
   [{ type: 'context_end', t: T, run: RUN, ctx: 1 }, [[{ ctx: null }, /"ctx" must be a number/]]],
   [
     { type: 'metrics', t: T, run: RUN, batch: 1, series: [metricSeries] },
-    [[{ series: 'x' }, /"series" must be a list/], [{ series: [{ ...metricSeries, n: 3 }] }, /array "steps" has 16 bytes, expected 24/], [{ series: [{ ...metricSeries, values: '@@@@' }] }, /invalid base64/]]
+    [
+      [{ series: 'x' }, /"series" must be a list/],
+      [{ series: [{ ...metricSeries, n: 3 }] }, /array "steps" has 16 bytes, expected 24/],
+      [{ series: [{ ...metricSeries, values: '@@@@' }] }, /invalid base64/]
+    ]
   ],
   [
-    { type: 'artifact', t: T, run: RUN, path: 'a.txt', name: 'a.txt', sha256: 'b'.repeat(64), size: 3, role: 'output', stored: 'artifacts/x.txt', media_type: 'text/plain' },
-    [[{ size: -0.5 }, /"size" must be an integer/], [{ role: 'side' }, /"role" must be one of/]]
+    {
+      type: 'artifact',
+      t: T,
+      run: RUN,
+      path: 'a.txt',
+      name: 'a.txt',
+      sha256: 'b'.repeat(64),
+      size: 3,
+      role: 'output',
+      stored: 'artifacts/x.txt',
+      media_type: 'text/plain'
+    },
+    [
+      [{ size: -0.5 }, /"size" must be an integer/],
+      [{ role: 'side' }, /"role" must be one of/]
+    ]
   ],
   [
-    { type: 'energy', t: T, run: RUN, scope: 'context', ref: 1, ctx: 1, device: 'gpu0', joules: null, method: 'nvml', reason: 'not_supported', resolution_limited: false },
-    [[{ scope: 'galaxy' }, /"scope" must be one of/], [{ joules: 'lots' }, /"joules" must be a number/]]
+    {
+      type: 'energy',
+      t: T,
+      run: RUN,
+      scope: 'context',
+      ref: 1,
+      ctx: 1,
+      device: 'gpu0',
+      joules: null,
+      method: 'nvml',
+      reason: 'not_supported',
+      resolution_limited: false
+    },
+    [
+      [{ scope: 'galaxy' }, /"scope" must be one of/],
+      [{ joules: 'lots' }, /"joules" must be a number/]
+    ]
   ],
-  [{ type: 'run_end', t: T, run: RUN, status: 'finished', ename: null, evalue: null }, [[{ status: 'done' }, /"status" must be one of/]]],
+  [
+    { type: 'run_end', t: T, run: RUN, status: 'finished', ename: null, evalue: null },
+    [[{ status: 'done' }, /"status" must be one of/]]
+  ],
   [{ type: 'gap', t: T, run: RUN, records: 2, points: 10, reason: 'ENOSPC' }, [[{ points: null }, /"points" must be a number/]]],
   [{ type: 'journal_status', t: T, state: 'failing', reason: 'ENOSPC' }, [[{ state: 'meh' }, /"state" must be one of/]]],
-  [{ type: 'page_start', t: T, page: 'p', notebook: 'n.ipynb', notebook_id: null, user: 'u' }, [[{ page: 1 }, /"page" must be a string/]]],
+  [
+    { type: 'page_start', t: T, page: 'p', notebook: 'n.ipynb', notebook_id: null, user: 'u' },
+    [[{ page: 1 }, /"page" must be a string/]]
+  ],
   [{ type: 'recording', t: T, state: 'paused', reason: 'the toggle' }, [[{ reason: undefined }, /"reason" must be a string/]]],
-  [{ type: 'source', t: T, cell: 'c', cell_type: 'code', sha256: 'c'.repeat(64), source: 'x' }, [[{ sha256: null }, /"sha256" must be a string/]]],
-  [{ type: 'structure', t: T, op: 'move', cell: 'c', from: 0, to: 2 }, [[{ op: 'swap' }, /"op" must be one of add, remove, move/]]],
-  [{ type: 'notebook', t: T, cells: [['c', 'd'.repeat(64)]] }, [[{ cells: [['c']] }, /"cells" must be a list of \[cell id, sha256\]/]]],
+  [
+    { type: 'source', t: T, cell: 'c', cell_type: 'code', sha256: 'c'.repeat(64), source: 'x' },
+    [[{ sha256: null }, /"sha256" must be a string/]]
+  ],
+  [
+    { type: 'structure', t: T, op: 'move', cell: 'c', from: 0, to: 2 },
+    [[{ op: 'swap' }, /"op" must be one of add, remove, move/]]
+  ],
+  [
+    { type: 'notebook', t: T, cells: [['c', 'd'.repeat(64)]] },
+    [[{ cells: [['c']] }, /"cells" must be a list of \[cell id, sha256\]/]]
+  ],
   [
     { type: 'exec_output', t: T, msg_id: 'm', cell: 'c', count: 1, status: 'ok', started: T, ended: T, outputs: [output] },
-    [[{ started: 'yesterday' }, /"started" must be an ISO 8601 date-time/], [{ outputs: null }, /"outputs" must be a list/]]
+    [
+      [{ started: 'yesterday' }, /"started" must be an ISO 8601 date-time/],
+      [{ outputs: null }, /"outputs" must be a list/]
+    ]
   ]
 ];
 
 describe('validateRecord', () => {
   it('covers every record type of the contract', () => {
-    expect(CASES.map(([record]) => record.type).sort()).toEqual(
-      [
-        'artifact', 'context_end', 'context_start', 'energy', 'exec_end', 'exec_output', 'exec_start', 'gap',
-        'journal_status', 'kernel_output', 'kernel_start', 'metrics', 'notebook', 'page_start', 'param',
-        'recording', 'run_end', 'run_exec', 'run_start', 'source', 'structure', 'tag'
-      ]
-    );
+    expect(CASES.map(([record]) => record.type).sort()).toEqual([
+      'artifact',
+      'context_end',
+      'context_start',
+      'energy',
+      'exec_end',
+      'exec_output',
+      'exec_start',
+      'gap',
+      'journal_status',
+      'kernel_output',
+      'kernel_start',
+      'metrics',
+      'notebook',
+      'page_start',
+      'param',
+      'recording',
+      'run_end',
+      'run_exec',
+      'run_start',
+      'source',
+      'structure',
+      'tag'
+    ]);
   });
 
-  it.each(CASES.map(([record, bad]) => [record.type, record, bad] as const))('accepts a good %s and refuses each bad one with its reason', (type, record, bad) => {
-    const good = validateRecord(record);
-    expect(good).not.toBeNull();
-    expect(good!.type).toBe(type);
-    for (const [change, reason] of bad) {
-      const broken = { ...record, ...change };
-      expect(() => validateRecord(broken)).toThrow(RecordError);
-      expect(() => validateRecord(broken)).toThrow(reason);
-      expect(() => validateRecord(broken)).toThrow(new RegExp(`^${type}: `));
+  it.each(CASES.map(([record, bad]) => [record.type, record, bad] as const))(
+    'accepts a good %s and refuses each bad one with its reason',
+    (type, record, bad) => {
+      const good = validateRecord(record);
+      expect(good).not.toBeNull();
+      expect(good!.type).toBe(type);
+      for (const [change, reason] of bad) {
+        const broken = { ...record, ...change };
+        expect(() => validateRecord(broken)).toThrow(RecordError);
+        expect(() => validateRecord(broken)).toThrow(reason);
+        expect(() => validateRecord(broken)).toThrow(new RegExp(`^${type}: `));
+      }
     }
-  });
+  );
 
   it('refuses what is not a record, and passes an unknown type as null (newer writers)', () => {
     expect(() => validateRecord([1])).toThrow('not a JSON object');
@@ -111,8 +228,20 @@ describe('validateRecord', () => {
   });
 
   it('decodes comm records with arrays from the buffers they name, checked as journal arrays are', () => {
-    const buffers = [new BigInt64Array([0n, 1n]), new Float64Array([0.5, 0.25]), new BigInt64Array([1n, 2n]), new Int32Array([-1, 3])];
-    const comm = { type: 'metrics', t: T, seq: 3, run: RUN, batch: 1, series: [{ ...metricSeries, steps: 0, values: 1, timestamps: 2, epochs: 3 }] };
+    const buffers = [
+      new BigInt64Array([0n, 1n]),
+      new Float64Array([0.5, 0.25]),
+      new BigInt64Array([1n, 2n]),
+      new Int32Array([-1, 3])
+    ];
+    const comm = {
+      type: 'metrics',
+      t: T,
+      seq: 3,
+      run: RUN,
+      batch: 1,
+      series: [{ ...metricSeries, steps: 0, values: 1, timestamps: 2, epochs: 3 }]
+    };
     const record = validateRecord(comm, commArrays(buffers));
     expect(record?.type === 'metrics' && Array.from(record.series[0].epochs)).toEqual([-1, 3]);
     expect(() => validateRecord({ ...comm, series: [{ ...comm.series[0], values: 9 }] }, commArrays(buffers))).toThrow(
