@@ -11,10 +11,9 @@
  */
 import { Signal } from '@lumino/signaling';
 import { applyRecord, IModel, IRunState, newModel, runDisplayName, seriesKey } from './core/model';
-import { IMetricBatch, JournalRecord, kernelJournalName } from './core/records';
+import { ICodeState, IMetricBatch, JournalRecord, kernelJournalName } from './core/records';
 import {
   ExecutionStatus,
-  ICodeSnapshot,
   IEnergyFigure,
   IExecution,
   IMetricSeries,
@@ -218,8 +217,8 @@ class RunView implements IRun {
   get energy(): readonly IEnergyFigure[] {
     return this._state.energy;
   }
-  get code(): ICodeSnapshot | null {
-    return this._state.code as ICodeSnapshot | null;
+  get code(): ICodeState | null {
+    return this._state.code;
   }
   get error(): { ename: string; evalue: string } | null {
     return this._state.ename ? { ename: this._state.ename, evalue: this._state.evalue ?? '' } : null;

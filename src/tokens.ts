@@ -2,6 +2,7 @@ import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
 import type { IArtifactRecord, IEnergyReading, IParamValue, IRunContext as IContextState, RunStatus } from './core/model';
+import type { ICodeState } from './core/records';
 
 /** Status of a training run, as the kernel journal records it (or `crashed` when its kernel died). */
 export type { RunStatus };
@@ -34,31 +35,6 @@ export interface IMetricSeries {
   slice(start: number, end: number): { steps: Float64Array; values: Float64Array; timestamps: Float64Array };
 }
 
-/** Git state of the notebook's repository at run start (ARCHITECTURE.md, `code`). */
-export interface IGitSnapshot {
-  readonly root: string;
-  /** Null in a repository without commits. */
-  readonly commit: string | null;
-  readonly branch: string | null;
-  readonly remote: string | null;
-  readonly dirty: boolean;
-  readonly diff: string;
-  readonly diff_encoding: 'utf-8' | 'base64';
-  readonly diff_sha256: string;
-  readonly diff_size: number;
-  readonly diff_truncated: boolean;
-  readonly untracked: readonly string[];
-  /** The notebook's path relative to the repository root. */
-  readonly notebook: string;
-}
-
-/** Code state recorded at run start: git (null outside a repository), Python, imported packages. */
-export interface ICodeSnapshot {
-  readonly git: IGitSnapshot | null;
-  readonly python: string;
-  readonly packages: Readonly<Record<string, string>>;
-}
-
 /** A run as the store holds it. */
 export interface IRun {
   readonly id: string;
@@ -78,7 +54,7 @@ export interface IRun {
   readonly series: ReadonlyMap<string, IMetricSeries>;
   readonly energy: readonly IEnergyFigure[];
   /** Code state at run start, or null when not recorded. */
-  readonly code: ICodeSnapshot | null;
+  readonly code: ICodeState | null;
   readonly error: { ename: string; evalue: string } | null;
   /** Points logged but not kept: the kernel's disk refused them beyond its memory buffer (`gap` records). */
   readonly lost: { readonly points: number; readonly reason: string } | null;
