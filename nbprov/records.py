@@ -1,9 +1,10 @@
 """The record contract, kernel side: the twin of src/core/records.ts.
 
 Record type names, the naming rules of a ``.prov`` folder, and the power metric's name, written
-once for every kernel writer (journal.py, runs.py, execution.py, outputs.py, stream.py, ...).
-``tests/test_records_contract.py`` validates a real kernel's journal with the TypeScript validator,
-so the two languages cannot drift.
+once for every kernel writer (journal.py, runs.py, execution.py, outputs.py, stream.py, ...). A
+record's fields are the keyword arguments of ``JournalWriter.append(<type>, **fields)``;
+``tests/test_records_contract.py`` runs a real kernel and validates every line of its journal with
+the TypeScript validator (``nbprov check``), so the two languages cannot drift in either.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import {
   parseIdentity,
   primaryFolder
 } from './core/identity';
-import { IJournalWarning, parseJournal } from './core/reader';
+import { IJournalWarning, readJournalText, sortJournalNames } from './core/reader';
 import { IJournalStatus, JournalRecord, kernelSessionOf } from './core/records';
 import { findProvFolders } from './core/project';
 import {
@@ -39,25 +39,27 @@ const CATCH_UP_MS = 300;
 export { kernelSessionOf } from './core/records';
 
 /**
- * Applies a journal folder's kernel files to a store, session by session; `notebook` labels their
- * runs (the runs panel's folder modes).
+ * Applies a journal folder's kernel files to a store, one file (one kernel session) at a time, so
+ * only one file's records are held at once; `notebook` labels their runs (the runs panel's folder modes).
  */
 export function applyJournal(
   store: RunStore,
   files: IJournalText[],
   notebook: string | null = null
 ): { gaps: string[]; warnings: IJournalWarning[]; sessions: number } {
-  const kernelFiles = files.filter(f => kernelSessionOf(f.name) !== null);
-  const parsed = parseJournal(kernelFiles);
-  const bySession = new Map<string, JournalRecord[]>();
-  for (const located of parsed.records) {
-    const session = kernelSessionOf(located.file)!;
-    const records = bySession.get(session) ?? [];
-    records.push(located.record);
-    bySession.set(session, records);
-  }
   const gaps: string[] = [];
-  for (const [session, records] of bySession) {
+  const warnings: IJournalWarning[] = [];
+  let sessions = 0;
+  const kernelFiles = sortJournalNames(files.filter(f => kernelSessionOf(f.name) !== null));
+  for (const file of kernelFiles) {
+    const session = kernelSessionOf(file.name)!;
+    const records: JournalRecord[] = [];
+    readJournalText(
+      file,
+      located => records.push(located.record),
+      warning => warnings.push(warning)
+    );
+    sessions += records.length > 0 ? 1 : 0;
     if (notebook !== null) {
       store.setNotebook(session, notebook);
     }
@@ -65,7 +67,7 @@ export function applyJournal(
       gaps.push(session);
     }
   }
-  return { gaps, warnings: parsed.warnings, sessions: bySession.size };
+  return { gaps, warnings, sessions };
 }
 
 /** The settings a notebook session reads, current whenever read (they apply live). */
