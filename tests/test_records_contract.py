@@ -92,3 +92,36 @@ def test_a_real_kernels_journal_passes_the_typescript_validator(tmp_path: Path) 
         f"{damaged}:{n + 4}: truncated last line",
         f"{n} records valid, 4 lines skipped or unknown",
     ]
+
+
+def test_export_leaves_out_foreign_and_duplicated_journals_of_real_kernels(tmp_path: Path) -> None:
+    """Two notebooks recorded by real kernels; one's journal copied into the other's folder, and a
+    journal copied beside itself: the export reports both and exports each run once."""
+    for name in ("a.ipynb", "b.ipynb"):
+        (tmp_path / name).write_text("{}")
+    logging = (
+        "import nbprov\nwith nbprov.run(name={!r}) as run:\n"
+        "    run.log_metric('loss', 0.5)\n    run.log_metric('loss', 0.25)\n"
+    )
+    for notebook, run_name in (("a.ipynb", "ours"), ("b.ipynb", "theirs")):
+        with Kernel(tmp_path, notebook=notebook) as kernel:
+            kernel.ok(logging.format(run_name))
+    ours = tmp_path / f"a{records.PROV_SUFFIX}" / records.JOURNAL_DIR
+    [own] = sorted(ours.glob(records.KERNEL_JOURNAL_GLOB))
+    [foreign] = sorted((tmp_path / f"b{records.PROV_SUFFIX}" / records.JOURNAL_DIR).glob(records.KERNEL_JOURNAL_GLOB))
+    (ours / foreign.name).write_bytes(foreign.read_bytes())
+    copy = ours / own.name.replace(".jsonl", "-copy.jsonl")
+    copy.write_bytes(own.read_bytes())
+
+    completed = subprocess.run(
+        [str(NBPROV), "export", str(tmp_path / "a.ipynb")], capture_output=True, text=True, timeout=120
+    )
+    assert completed.returncode == 0, completed.stderr
+    warnings = [line for line in completed.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2, completed.stderr
+    assert any(foreign.name in line and "journal of another notebook (b.ipynb" in line for line in warnings)
+    assert any("repeats kernel session" in line for line in warnings)
+    assert "1 runs, 1 metric series (2 points)" in completed.stdout
+    prov = json.loads((ours.parent / "prov.json").read_text())
+    labels = [node.get("prov:label") for node in prov.get("activity", {}).values()]
+    assert "ours" in labels and "theirs" not in labels
