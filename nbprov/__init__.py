@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import records
 from . import redact as redaction
 from ._version import __version__
 from .execution import ExecutionTracker, parent_request
@@ -97,10 +98,10 @@ class _Tracking:
         # The folder's inode tells, after a rename, whether a path still leads to this journal.
         self._folder_key = _inode(self.folder)
         self.session = secrets.token_hex(8)
-        self.writer = JournalWriter(self.folder / "journal", self.session, discard=not self.placed)
+        self.writer = JournalWriter(self.folder / records.JOURNAL_DIR, self.session, discard=not self.placed)
         self._hello = {
             "session": self.session,
-            "journal": f"{self.folder.name}/journal/{self.writer.path.name}",
+            "journal": f"{self.folder.name}/{records.JOURNAL_DIR}/{self.writer.path.name}",
             "notebook": self.notebook,
         }
         self.stream = CommStream(hello=self._hello, on_flush_request=self.flush)
@@ -123,7 +124,7 @@ class _Tracking:
         self.writer.add_listener(self.stream.send)
         hostname = socket.gethostname()
         self.writer.append(
-            "kernel_start",
+            records.KERNEL_START,
             session=self.session,
             kernel_id=_kernel_id(shell),
             pid=os.getpid(),
@@ -135,7 +136,7 @@ class _Tracking:
             user=_user(),
         )
         if self.placed:
-            self.runs.mark_crashed(self.folder / "journal", hostname)
+            self.runs.mark_crashed(self.folder / records.JOURNAL_DIR, hostname)
         if self.execution is not None:
             self.execution.add_cell_start_hook(self.stream.ensure_open)
             self.execution.add_cell_start_hook(self.runs.on_cell_start)
@@ -193,13 +194,14 @@ class _Tracking:
         location = resolve_folder(located.path, notebook_id or self.notebook_id)
         if self._folder_key is None or _inode(location.folder) != self._folder_key:
             return False
-        if self.writer.folder == self.folder / "journal":  # not when it records to the fallback folder
-            self.writer.relocated(location.folder / "journal")
+        if self.writer.folder == self.folder / records.JOURNAL_DIR:  # not when it records to the fallback folder
+            self.writer.relocated(location.folder / records.JOURNAL_DIR)
         self.notebook_path, self.folder, self.notebook_id = located.path, location.folder, location.id
         if self.execution is not None:
             self.execution.notebook_moved(self.notebook_path)
         self.runs.notebook_moved(self.notebook_path)
-        self._hello.update(journal=f"{self.folder.name}/journal/{self.writer.path.name}", notebook=self.notebook)
+        journal = f"{self.folder.name}/{records.JOURNAL_DIR}/{self.writer.path.name}"
+        self._hello.update(journal=journal, notebook=self.notebook)
         self._write_identity()
         return True
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from . import records
 from .journal import JournalWriter
 
 CellEndHook = Callable[[BaseException | None], None]
@@ -191,7 +192,7 @@ class ExecutionTracker:
                 warnings.warn(f"nbprov: end-of-cell handling failed: {hook_error!r}", stacklevel=1)
         if self.current_exec is None:
             return
-        self._writer.append("exec_end", exec=self.current_exec, **exec_status(error))
+        self._writer.append(records.EXEC_END, exec=self.current_exec, **exec_status(error))
         self.current_exec = None
         self._writer.flush()
 
@@ -210,7 +211,7 @@ class ExecutionTracker:
             except Exception as hook_error:
                 warnings.warn(f"nbprov: start-of-cell handling failed: {hook_error!r}", stacklevel=1)
         self._writer.append(
-            "exec_start",
+            records.EXEC_START,
             exec=self.current_exec,
             msg_id=msg_id,
             cell=match.cell,

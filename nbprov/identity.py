@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import records
+
 IDENTITY_FILE = "identity.json"
 UNTITLED = "untitled.ipynb"
 _ID = re.compile(r"[0-9a-f]{32}")
@@ -82,7 +84,7 @@ def write_identity(folder: Path, notebook_id: str, notebook_name: str) -> None:
     usually does not let write a hidden file) gets a ``.gitignore`` so that history stays out of
     git, unless ``NBPROV_GITIGNORE=0``; an existing ``.gitignore`` is never touched, and one the
     user deleted from a folder with history stays deleted."""
-    first_kernel = not any((folder / "journal").glob("k-*.jsonl"))
+    first_kernel = not any((folder / records.JOURNAL_DIR).glob(records.KERNEL_JOURNAL_GLOB))
     folder.mkdir(parents=True, exist_ok=True)
     if first_kernel and os.environ.get("NBPROV_GITIGNORE", "1") != "0":
         _write_new_file(folder / GITIGNORE_FILE, gitignore_text())
@@ -137,11 +139,11 @@ def _stem(notebook: Path) -> str:
 
 
 def primary_folder(notebook: Path) -> Path:
-    return notebook.parent / f"{_stem(notebook)}.prov"
+    return notebook.parent / f"{_stem(notebook)}{records.PROV_SUFFIX}"
 
 
 def conflict_folder(notebook: Path, notebook_id: str) -> Path:
-    return notebook.parent / f"{_stem(notebook)}-{notebook_id[:8]}.prov"
+    return notebook.parent / f"{_stem(notebook)}-{notebook_id[:8]}{records.PROV_SUFFIX}"
 
 
 def _folders_with_id(directory: Path, notebook_id: str) -> list[tuple[Path, FolderIdentity]]:
@@ -152,7 +154,7 @@ def _folders_with_id(directory: Path, notebook_id: str) -> list[tuple[Path, Fold
     found = []
     for entry in entries:
         # A symlink found by searching is never adopted: it may lead anywhere.
-        if entry.name.endswith(".prov") and not entry.is_symlink() and entry.is_dir():
+        if entry.name.endswith(records.PROV_SUFFIX) and not entry.is_symlink() and entry.is_dir():
             identity = read_identity(entry)
             if identity is not None and identity.id == notebook_id:
                 found.append((entry, identity))

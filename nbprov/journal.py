@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import redact
+from . import records, redact
 
 FLUSH_INTERVAL_S = 0.2
 # Lines held in memory while the disk refuses them; beyond this, metrics records are dropped.
@@ -152,7 +152,7 @@ class JournalWriter:
         self.folder = folder
         self.discard = discard
         self.session = session
-        self.path = folder / f"k-{session}.jsonl"
+        self.path = folder / records.kernel_journal_name(session)
         self.forked_child = False
         self._queue: deque[Any] = deque()
         # Waking the journal thread is one os.write on a pipe: no lock an interrupt could leave held.
@@ -331,7 +331,7 @@ class JournalWriter:
             marker.done = True
 
     def _encode(self, record_type: str, t: str, fields: dict[str, Any]) -> None:
-        if record_type == "metrics" and self._lines_size > BUFFER_LIMIT_BYTES:
+        if record_type == records.METRICS and self._lines_size > BUFFER_LIMIT_BYTES:
             # Only while the disk refuses lines does the buffer grow this far: the bulk goes.
             lost = self._lost.setdefault(fields.get("run"), [0, 0])
             lost[0] += 1
@@ -407,13 +407,13 @@ class JournalWriter:
                 f"nbprov: cannot write the journal {self.path} ({reason}); records are kept in memory "
                 f"(up to {BUFFER_LIMIT_BYTES >> 20} MiB) and written when the disk accepts them again"
             )
-            self._encode("journal_status", now_iso(), {"state": "failing", "reason": reason})
+            self._encode(records.JOURNAL_STATUS, now_iso(), {"state": "failing", "reason": reason})
 
     def _recovered(self) -> None:
         reason, self._failure, self._failures = self._failure, None, 0
         lost, self._lost = self._lost, {}
-        for run, (records, points) in lost.items():
-            self._encode("gap", now_iso(), {"run": run, "records": records, "points": points, "reason": reason})
+        for run, (dropped, points) in lost.items():
+            self._encode(records.GAP, now_iso(), {"run": run, "records": dropped, "points": points, "reason": reason})
         total = sum(points for _, points in lost.values())
         _warn(
             f"nbprov: the journal is written again ({self.path})"
@@ -423,7 +423,7 @@ class JournalWriter:
                 else "; nothing was lost"
             )
         )
-        self._encode("journal_status", now_iso(), {"state": "ok", "reason": reason})
+        self._encode(records.JOURNAL_STATUS, now_iso(), {"state": "ok", "reason": reason})
         self._write()
 
 
@@ -500,10 +500,10 @@ def iter_journal_file(path: Path, only_types: tuple[str, ...] = ()) -> Iterator[
 
 def read_journal(folder: Path | str) -> list[Record]:
     """All kernel records under a ``<stem>.prov/journal`` folder, file by file in name order."""
-    records: list[Record] = []
-    for path in sorted(Path(folder).glob("k-*.jsonl")):
-        records.extend(iter_journal_file(path))
-    return records
+    found: list[Record] = []
+    for path in sorted(Path(folder).glob(records.KERNEL_JOURNAL_GLOB)):
+        found.extend(iter_journal_file(path))
+    return found
 
 
 _LITTLE_ENDIAN = sys.byteorder == "little"

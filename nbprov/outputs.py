@@ -35,6 +35,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from . import records
 from .execution import safe_str
 from .journal import JournalWriter
 from .redact import cut_head
@@ -381,7 +382,7 @@ class OutputRecorder:
             return
         index, items = changes if changes is not None else (sum(len(o.journal_items()) for o in current.outputs), [])
         current.recorded = True
-        self._writer.append("kernel_output", exec=current.exec_id, index=index, outputs=items, final=final)
+        self._writer.append(records.KERNEL_OUTPUT, exec=current.exec_id, index=index, outputs=items, final=final)
 
     def _on_message(self, msg: Any) -> Any:
         # A publisher hook: must hand the message on, whatever happens here.

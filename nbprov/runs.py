@@ -30,7 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import redact
+from . import records, redact
 from .execution import exec_status
 from .journal import JournalWriter, iter_journal_file, write_file_atomically
 
@@ -346,7 +346,7 @@ class Run:
 
     def _write_start(self, exec_id: str | None, code: dict[str, Any] | None) -> None:
         self._writer.append(
-            "run_start",
+            records.RUN_START,
             run=self.id,
             name=self.name,
             experiment=self.experiment,
@@ -357,9 +357,9 @@ class Run:
             spans_cells=self.spec.spans_cells,
         )
         for key, encoded in self.spec.params:
-            self._writer.append("param", run=self.id, key=key, role="input", **encoded)
+            self._writer.append(records.PARAM, run=self.id, key=key, role="input", **encoded)
         for key, value in self.spec.tags:
-            self._writer.append("tag", run=self.id, key=key, value=value)
+            self._writer.append(records.TAG, run=self.id, key=key, value=value)
         self._start_written = True
 
     def _activity(self) -> tuple[int, int]:
@@ -408,7 +408,7 @@ class Run:
         """A tag (shown and filtered like MLflow's): values are stored as strings."""
         self._check_open()
         self._records_logged += 1
-        self._writer.append("tag", run=self.id, key=_check_name("tag key", key), value=_tag_value(value))
+        self._writer.append(records.TAG, run=self.id, key=_check_name("tag key", key), value=_tag_value(value))
 
     def set_tags(self, tags: dict[str, object]) -> None:
         for key, value in dict(tags).items():
@@ -469,7 +469,7 @@ class Run:
             warnings.warn(f"nbprov: artifact {name!r} could not be saved ({error}); it is not recorded", stacklevel=1)
             return
         self._writer.append(
-            "artifact",
+            records.ARTIFACT,
             run=self.id,
             path=stored,
             name=name,
@@ -488,7 +488,7 @@ class Run:
         self._check_open()
         self._records_logged += 1
         self._writer.append(
-            "param",
+            records.PARAM,
             run=self.id,
             key=_check_name("param key", key),
             role=_check_role(role),
@@ -514,7 +514,7 @@ class Run:
                 size += len(chunk)
         self._records_logged += 1
         self._writer.append(
-            "artifact",
+            records.ARTIFACT,
             run=self.id,
             path=str(file_path.resolve()),
             name=file_path.name,
@@ -588,7 +588,7 @@ class Run:
                 return
             self._batch += 1
             self._points_taken += sum(series["n"] for series in taken)
-            self._writer.append("metrics", run=self.id, batch=self._batch, series=taken)
+            self._writer.append(records.METRICS, run=self.id, batch=self._batch, series=taken)
 
     def _log_metric_from_thread(self, name: str, value: float, timestamp: int) -> None:
         """For background samplers: a point outside any context."""
@@ -651,7 +651,7 @@ class Run:
         for series in self._series_by_path.get(context.path, {}).values():
             series.epoch = NO_EPOCH if epoch is None else epoch
         self._writer.append(
-            "context_start", run=self.id, ctx=context.ctx, name=name, epoch=epoch, parent=context.parent
+            records.CONTEXT_START, run=self.id, ctx=context.ctx, name=name, epoch=epoch, parent=context.parent
         )
         context.energy_start = self._energy_read()
         return context
@@ -662,7 +662,7 @@ class Run:
     def _context_closed(self, context: Context, energy_end: object) -> None:
         """Journal thread: the context's points are complete; they are written before its end."""
         self._take_metrics()
-        self._writer.append("context_end", run=self.id, ctx=context.ctx)
+        self._writer.append(records.CONTEXT_END, run=self.id, ctx=context.ctx)
         if context.epoch is None:
             self._write_energy("context", context.ctx, context.energy_start, energy_end, ctx=context.ctx)
         else:
@@ -701,7 +701,7 @@ class Run:
             return
         for measurement in measurements:
             self._writer.append(
-                "energy",
+                records.ENERGY,
                 run=self.id,
                 scope=scope,
                 ref=ref,
@@ -714,7 +714,7 @@ class Run:
             )
 
     def _on_power(self, device: str, t_ms: int, watts: float) -> None:
-        self._log_metric_from_thread(f"power_watts[{device}]", float(watts), int(t_ms))
+        self._log_metric_from_thread(records.power_metric(device), float(watts), int(t_ms))
 
     # lifecycle
 
@@ -761,7 +761,11 @@ class Run:
         self._take_metrics()
         self._write_energy("run", self.id, self._energy_start, energy_end)
         self._writer.append(
-            "run_end", run=self.id, status=status, ename=error_fields.get("ename"), evalue=error_fields.get("evalue")
+            records.RUN_END,
+            run=self.id,
+            status=status,
+            ename=error_fields.get("ename"),
+            evalue=error_fields.get("evalue"),
         )
 
     def _check_open(self) -> None:
@@ -794,10 +798,10 @@ def orphan_runs(folder: Path, own_journal: Path, hostname: str) -> list[str]:
         return []
     started: dict[str, bool] = {}
     ended: set[str] = set()
-    for path in sorted(folder.glob("k-*.jsonl")):
+    for path in sorted(folder.glob(records.KERNEL_JOURNAL_GLOB)):
         kernel_dead = False
-        for record in iter_journal_file(path, ("kernel_start", "run_start", "run_end")):
-            if record["type"] == "kernel_start":
+        for record in iter_journal_file(path, (records.KERNEL_START, records.RUN_START, records.RUN_END)):
+            if record["type"] == records.KERNEL_START:
                 pid = record.get("pid")
                 kernel_dead = (
                     path != own_journal
@@ -805,7 +809,7 @@ def orphan_runs(folder: Path, own_journal: Path, hostname: str) -> list[str]:
                     and isinstance(pid, int)
                     and not pid_alive(pid)
                 )
-            elif record["type"] == "run_start":
+            elif record["type"] == records.RUN_START:
                 started[record.get("run")] = kernel_dead
             else:
                 ended.add(record.get("run"))
@@ -912,7 +916,7 @@ class RunManager:
                 run.end(error=error)
         for run, before in self._activity_at_cell_start.items():
             if exec_id is not None and run._activity() != before:
-                self._writer.append("run_exec", run=run.id, exec=exec_id)
+                self._writer.append(records.RUN_EXEC, run=run.id, exec=exec_id)
         if self._cell_start_reading is not None and exec_id is not None and self._cell_runs:
             cell_end_reading = _read_meter(self._meter)
             for run in self._cell_runs:
@@ -928,7 +932,7 @@ class RunManager:
 
     def mark_crashed(self, folder: Path, hostname: str) -> None:
         for run in orphan_runs(folder, self._writer.path, hostname):
-            self._writer.append("run_end", run=run, status="crashed", ename=None, evalue=None)
+            self._writer.append(records.RUN_END, run=run, status="crashed", ename=None, evalue=None)
         self._writer.flush()
 
     def end_leftover(self, why: str, error: BaseException | None = None) -> None:

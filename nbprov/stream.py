@@ -31,6 +31,7 @@ import weakref
 from collections import deque
 from typing import Any
 
+from . import records
 from .journal import Record
 
 TARGET = "nbprov"
@@ -49,7 +50,7 @@ log = logging.getLogger("nbprov")
 def split_buffers(record: Record, first_index: int = 0) -> tuple[Record, list[bytes]]:
     """The record as comm data plus its binary buffers (only ``metrics`` records have any);
     buffer indices start at ``first_index`` (the buffers already in the message)."""
-    if record.get("type") != "metrics":
+    if record.get("type") != records.METRICS:
         return record, []
     buffers: list[bytes] = []
     series_out = []
@@ -69,7 +70,7 @@ def encoded_size(data: Record) -> int:
 
 
 def _queued_bytes(record: Record) -> int:
-    if record.get("type") != "metrics":
+    if record.get("type") != records.METRICS:
         return _RECORD_OVERHEAD_BYTES
     return _RECORD_OVERHEAD_BYTES + sum(len(series[field]) for series in record["series"] for field in _ARRAY_FIELDS)
 
@@ -177,7 +178,7 @@ class CommStream:
             else:
                 self._queue.append(record)
                 self._queue_bytes += size
-        if record.get("type") == "exec_end":
+        if record.get("type") == records.EXEC_END:
             # The cell is over: send now, so the page is current when the kernel goes idle.
             while self._has_pending():
                 self._send_batch()

@@ -1,11 +1,14 @@
 /**
  * Pure decoding of the messages the kernel sends on the nbprov comm (nbprov/stream.py): a hello, or
  * a batch of journal records in `seq` order whose metric arrays travel as binary buffers (each array
- * field holds its buffer's index in the message). Nothing is cast blindly: a record that does not
- * check out is rejected on its own, with a reason. `missing` counts the records the page must read
- * from the journal on disk: those rejected here and those the kernel left out (`omitted`).
+ * field holds its buffer's index in the message). Every record passes the journal's validator
+ * (core/records.ts), so nothing is cast: a record that does not check out (or of a type this page
+ * does not know) is rejected on its own, with a reason. `missing` counts the records the page must
+ * read from the journal on disk: those rejected here and those the kernel left out (`omitted`).
  */
-import { IDecodedSeries, IKernelRecord } from './store';
+import { commArrays, type JournalRecord, type MessageBuffer, SESSION_ID, validateRecord } from './core/records';
+
+export type { MessageBuffer } from './core/records';
 
 /** The kernel's greeting: its journal session and file. */
 export interface IKernelHello {
@@ -14,30 +17,17 @@ export interface IKernelHello {
   notebook: string;
 }
 
-/** A binary buffer of a kernel message, as the services package hands it over. */
-export type MessageBuffer = ArrayBuffer | ArrayBufferView;
-
 /** One decoded comm message of a kernel session. */
 export type DecodedKernelMessage =
   | { kind: 'hello'; hello: IKernelHello }
-  | { kind: 'records'; session: string; records: IKernelRecord[]; rejected: string[]; missing: number };
-
-/** Kernel sessions are generated ids (nbprov/__init__.py), never free text. */
-const SESSION = /^[A-Za-z0-9_-]{1,64}$/;
-
-const ARRAYS = [
-  ['steps', 8],
-  ['values', 8],
-  ['timestamps', 8],
-  ['epochs', 4]
-] as const;
+  | { kind: 'records'; session: string; records: JournalRecord[]; rejected: string[]; missing: number };
 
 /**
  * Decodes one message's `data` and buffers; null when it is not an nbprov kernel message at all.
  * Throws nothing: every malformed part is dropped or listed in `rejected`.
  */
 export function decodeKernelMessage(data: unknown, buffers: readonly MessageBuffer[]): DecodedKernelMessage | null {
-  if (!isObject(data) || typeof data.session !== 'string' || !SESSION.test(data.session)) {
+  if (!isObject(data) || typeof data.session !== 'string' || !SESSION_ID.test(data.session)) {
     return null;
   }
   const session = data.session;
@@ -51,11 +41,12 @@ export function decodeKernelMessage(data: unknown, buffers: readonly MessageBuff
   if (!Array.isArray(data.records)) {
     return null;
   }
-  const records: IKernelRecord[] = [];
+  const records: JournalRecord[] = [];
   const rejected: string[] = [];
+  const arrays = commArrays(buffers);
   data.records.forEach((item: unknown, index: number) => {
     try {
-      records.push(decodeRecord(item, buffers));
+      records.push(decodeRecord(item, arrays));
     } catch (error) {
       rejected.push(`record ${index}: ${(error as Error).message}`);
     }
@@ -68,54 +59,16 @@ export function decodeKernelMessage(data: unknown, buffers: readonly MessageBuff
   return { kind: 'records', session, records, rejected, missing };
 }
 
-function decodeRecord(item: unknown, buffers: readonly MessageBuffer[]): IKernelRecord {
-  if (!isObject(item) || typeof item.type !== 'string' || typeof item.t !== 'string') {
-    throw new Error('not a record (type and t must be strings)');
+/** A comm record passes the journal's validator (arrays from buffers) and must carry its `seq`. */
+function decodeRecord(item: unknown, arrays: ReturnType<typeof commArrays>): JournalRecord {
+  const record = validateRecord(item, arrays);
+  if (record === null) {
+    throw new Error(`unknown record type ${JSON.stringify((item as { type: unknown }).type)}`);
   }
-  if (!Number.isSafeInteger(item.seq) || (item.seq as number) < 1) {
-    throw new Error(`${item.type}: seq must be a positive integer`);
-  }
-  const record: IKernelRecord = { ...item, type: item.type, t: item.t, seq: item.seq as number };
-  if (record.type === 'metrics') {
-    if (!Array.isArray(item.series)) {
-      throw new Error(`metrics seq ${record.seq}: series must be a list`);
-    }
-    record.series = item.series.map((series: unknown) => decodeSeries(series, buffers));
+  if (record.seq === undefined || record.seq < 1) {
+    throw new Error(`${record.type}: seq must be a positive integer`);
   }
   return record;
-}
-
-function decodeSeries(series: unknown, buffers: readonly MessageBuffer[]): IDecodedSeries {
-  if (!isObject(series) || typeof series.metric !== 'string') {
-    throw new Error('a metric series needs a metric name');
-  }
-  const { metric, ctx, n } = series;
-  if (!(ctx === null || Number.isSafeInteger(ctx)) || !Number.isSafeInteger(n) || (n as number) < 0) {
-    throw new Error(`series ${metric}: ctx must be an integer or null and n a count`);
-  }
-  const bytes = (field: string, itemSize: number): ArrayBuffer => {
-    const index = series[field];
-    const buffer = Number.isSafeInteger(index) ? buffers[index as number] : undefined;
-    if (buffer === undefined) {
-      throw new Error(`series ${metric}: ${field} names no buffer of the message`);
-    }
-    if (buffer.byteLength !== (n as number) * itemSize) {
-      throw new Error(`series ${metric}: ${field} holds ${buffer.byteLength} bytes for ${n} points`);
-    }
-    // Copy: a view into a message buffer need not be aligned for typed arrays.
-    return buffer instanceof ArrayBuffer
-      ? buffer
-      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).slice().buffer;
-  };
-  const [steps, values, timestamps, epochs] = ARRAYS.map(([field, size]) => bytes(field, size));
-  return {
-    metric,
-    ctx: ctx as number | null,
-    steps: new BigInt64Array(steps),
-    values: new Float64Array(values),
-    timestamps: new BigInt64Array(timestamps),
-    epochs: new Int32Array(epochs)
-  };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -14,7 +14,7 @@ import { RecordingStatus, RecordingToggle, toggleRecording } from './recordingui
 import { ContentsService } from './service';
 import { privacy } from './privacy';
 import { NbprovTracker, NotebookSession } from './tracker';
-import { CommandIDs, INbprovTracker } from './tokens';
+import { CommandIDs, INbprovTracker, paramLabel } from './tokens';
 import { RunsPanel } from './widget/panel';
 import { registerWidgets } from './widget/register';
 
@@ -27,7 +27,7 @@ function describeRuns(session: NotebookSession): unknown {
     name: run.name,
     experiment: run.experiment,
     status: run.status,
-    params: Object.fromEntries(Array.from(run.params.values(), p => [p.key, p.value])),
+    params: Object.fromEntries(Array.from(run.params.values(), p => [paramLabel(p), p.value])),
     series: Array.from(run.series.values(), series => {
       const { steps, values } = series.slice(0, series.length);
       return { metric: series.metric, ctx: series.ctx, steps: Array.from(steps), values: Array.from(values) };

@@ -9,6 +9,7 @@ import { NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { IObservableList } from '@jupyterlab/observables';
 
 import { INbOutput, summarizeOutputs } from './core/outputs';
+import { JOURNAL_DIR, pageJournalName } from './core/records';
 import { sha256Hex } from './core/sha256';
 import { privacy } from './privacy';
 import { ContentsService, KernelChannel } from './service';
@@ -145,9 +146,9 @@ export class FrontendJournal {
   }
 
   private async _write(lines: string[]): Promise<void> {
-    const journal = PathExt.join(await this._folderReady, 'journal');
+    const journal = PathExt.join(await this._folderReady, JOURNAL_DIR);
     await this._service.ensureDirectory(journal);
-    const segmentPath = () => PathExt.join(journal, `f-${this.page}-${String(this._segment).padStart(4, '0')}.jsonl`);
+    const segmentPath = () => PathExt.join(journal, pageJournalName(this.page, this._segment));
     if (this._segmentText.length && (await this._service.modified(segmentPath())) !== this._segmentModified) {
       // Someone else changed or deleted the segment (`nbprov forget`): never write its old lines back.
       this._startSegment();
@@ -196,10 +197,18 @@ export class NotebookRecorder {
     private readonly _panel: NotebookPanel,
     service: ContentsService,
     private readonly _channel: KernelChannel,
-    user: string
+    user: string,
+    notebookId: string | null
   ) {
     this.journal = new FrontendJournal(service);
-    this.journal.append({ type: 'page_start', page: this.journal.page, notebook: PathExt.basename(_panel.context.path), user });
+    this.journal.append({
+      type: 'page_start',
+      page: this.journal.page,
+      notebook: PathExt.basename(_panel.context.path),
+      // A journal copied into another notebook's folder is recognised by this id and left out.
+      notebook_id: notebookId,
+      user
+    });
     const model = _panel.content.model!;
     model.cells.changed.connect(this._onCellsChanged, this);
     model.contentChanged.connect(this._onContentChanged, this);

@@ -16,7 +16,7 @@ import {
   ILocation,
   resolveFolder
 } from './core/identity';
-import { IKernelRecord } from './store';
+import { JOURNAL_DIR, JOURNAL_SUFFIX, JournalRecord } from './core/records';
 
 export { IKernelHello } from './comm';
 
@@ -79,8 +79,8 @@ export class ContentsService implements IIdentityReader {
 
   /** Reads every `*.jsonl` file of a provenance folder's `journal/`. */
   async readJournal(provFolder: string): Promise<IJournalText[]> {
-    const folder = PathExt.join(provFolder, 'journal');
-    const files = (await this.listFiles(folder)).filter(f => f.name.endsWith('.jsonl'));
+    const folder = PathExt.join(provFolder, JOURNAL_DIR);
+    const files = (await this.listFiles(folder)).filter(f => f.name.endsWith(JOURNAL_SUFFIX));
     return Promise.all(files.map(async f => ({ name: f.name, text: await this.readText(f.path) })));
   }
 
@@ -216,7 +216,7 @@ export class ContentsService implements IIdentityReader {
 /** Records received live from a kernel session, in the order sent (one comm message). */
 export interface ILiveRecords {
   session: string;
-  records: IKernelRecord[];
+  records: JournalRecord[];
   /** How many records of the session did not come with the message: the journal has them. */
   missing: number;
 }

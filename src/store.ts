@@ -1,5 +1,7 @@
 /**
- * The frontend run store. Pure (no JupyterLab imports) so the benchmark and the CLI can use it.
+ * The frontend run store: the one reducer (core/model.ts) folding validated records live, with
+ * its series in chunked typed arrays and a signal per applied batch. Pure (no JupyterLab imports)
+ * so the benchmark and the CLI can use it.
  *
  * Metric points live in fixed-size chunks: appending never copies what is stored, and capacity never
  * exceeds the points held by more than one chunk. Values are Float64; steps are Int32 and timestamps
@@ -8,9 +10,10 @@
  * run-length encoded.
  */
 import { Signal } from '@lumino/signaling';
+import { applyRecord, IModel, IRunState, newModel, runDisplayName, seriesKey } from './core/model';
+import { ICodeState, IMetricBatch, JournalRecord, kernelJournalName } from './core/records';
 import {
   ExecutionStatus,
-  ICodeSnapshot,
   IEnergyFigure,
   IExecution,
   IMetricSeries,
@@ -20,8 +23,7 @@ import {
   IRunParam,
   IRunStore,
   RunStatus,
-  RunStoreChange,
-  seriesKey
+  RunStoreChange
 } from './tokens';
 
 // 8,192 points a chunk: at most 192 KiB of unused capacity per series.
@@ -165,49 +167,78 @@ export class MetricSeries implements IMetricSeries {
   private _epochValues: number[] = [];
 }
 
-class Run implements IRun {
+/** The store's series sink: points appended to chunked typed arrays as batches arrive. */
+const chunkedSink = {
+  create: (metric: string, ctx: number | null): MetricSeries => new MetricSeries(metric, ctx),
+  append: (series: MetricSeries, batch: IMetricBatch): void =>
+    series.append(batch.steps, batch.values, batch.timestamps, batch.epochs)
+};
+
+/** The widget's read-only view of a run the reducer holds. */
+class RunView implements IRun {
   constructor(
-    readonly id: string,
-    readonly name: string,
-    readonly experiment: string,
-    readonly session: string,
-    readonly exec: string | null,
-    readonly start: number,
-    readonly code: ICodeSnapshot | null,
-    readonly parent: string | null,
+    private readonly _state: IRunState<MetricSeries>,
     readonly notebook: string | null
   ) {}
-  status: RunStatus = 'running';
-  end: number | null = null;
-  error: { ename: string; evalue: string } | null = null;
-  lost: { points: number; reason: string } | null = null;
-  readonly params = new Map<string, IRunParam>();
-  readonly contexts = new Map<number, IRunContext>();
-  readonly series = new Map<string, MetricSeries>();
-  readonly energy: IEnergyFigure[] = [];
-  readonly tags = new Map<string, string>();
-  readonly artifacts: IRunArtifact[] = [];
-  /** Metric batches applied, to drop a batch that arrives twice. */
-  readonly batches = new Set<number>();
+  get id(): string {
+    return this._state.id;
+  }
+  get name(): string {
+    return runDisplayName(this._state);
+  }
+  get experiment(): string {
+    return this._state.experiment;
+  }
+  get status(): RunStatus {
+    return this._state.status;
+  }
+  get start(): number {
+    return Date.parse(this._state.started);
+  }
+  get end(): number | null {
+    return this._state.ended === null ? null : Date.parse(this._state.ended);
+  }
+  get session(): string {
+    return this._state.kernelSession;
+  }
+  get exec(): string | null {
+    return this._state.exec;
+  }
+  /** Keyed by `paramKey(key, role)`. */
+  get params(): ReadonlyMap<string, IRunParam> {
+    return this._state.params;
+  }
+  get contexts(): ReadonlyMap<number, IRunContext> {
+    return this._state.contexts;
+  }
+  get series(): ReadonlyMap<string, MetricSeries> {
+    return this._state.series;
+  }
+  get energy(): readonly IEnergyFigure[] {
+    return this._state.energy;
+  }
+  get code(): ICodeState | null {
+    return this._state.code;
+  }
+  get error(): { ename: string; evalue: string } | null {
+    return this._state.ename ? { ename: this._state.ename, evalue: this._state.evalue ?? '' } : null;
+  }
+  get lost(): { points: number; reason: string } | null {
+    const reasons = this._state.lostReasons;
+    return reasons.length ? { points: this._state.lostPoints, reason: reasons[reasons.length - 1] } : null;
+  }
+  get parent(): string | null {
+    return this._state.parent;
+  }
+  get tags(): ReadonlyMap<string, string> {
+    return this._state.tags;
+  }
+  get artifacts(): readonly IRunArtifact[] {
+    return this._state.artifacts;
+  }
 }
 
-/** A metric series as carried by a `metrics` record once its arrays are decoded. */
-export interface IDecodedSeries {
-  metric: string;
-  ctx: number | null;
-  steps: ArrayLike<number | bigint>;
-  values: ArrayLike<number>;
-  timestamps: ArrayLike<number | bigint>;
-  epochs: ArrayLike<number>;
-}
-
-/** A kernel journal record with decoded metric arrays (see ARCHITECTURE.md). */
-export interface IKernelRecord {
-  type: string;
-  t: string;
-  seq?: number;
-  [field: string]: unknown;
-}
+const EXECUTION_STATUSES: readonly string[] = ['ok', 'error', 'interrupted'];
 
 export class RunStore implements IRunStore {
   get runs(): ReadonlyMap<string, IRun> {
@@ -224,7 +255,7 @@ export class RunStore implements IRunStore {
 
   get pointCount(): number {
     let count = 0;
-    for (const run of this._runs.values()) {
+    for (const run of this._model.runs.values()) {
       for (const series of run.series.values()) {
         count += series.length;
       }
@@ -237,19 +268,19 @@ export class RunStore implements IRunStore {
     return this._lastSeq.get(session) ?? 0;
   }
 
-  /**
-   * Applies records of one kernel session in any order and any number of times: a record whose
-   * `seq` was applied is dropped. Live records beyond a gap wait until it is filled; the caller
-   * re-reads the journal when this returns true. The journal is `complete` up to its last record:
-   * a `seq` missing there (a damaged line) is lost for good and no longer waited for.
-   */
   /** Names the notebook whose journal holds this session (before its records are applied). */
   setNotebook(session: string, notebook: string): void {
     this._notebookOfSession.set(session, notebook);
   }
 
-  apply(session: string, records: Iterable<IKernelRecord>, complete = false): boolean {
-    const pending = this._pending.get(session) ?? new Map<number, IKernelRecord>();
+  /**
+   * Applies validated records of one kernel session in any order and any number of times: a record
+   * whose `seq` was applied is dropped. Live records beyond a gap wait until it is filled; the caller
+   * re-reads the journal when this returns true. The journal is `complete` up to its last record:
+   * a `seq` missing there (a damaged line) is lost for good and no longer waited for.
+   */
+  apply(session: string, records: Iterable<JournalRecord>, complete = false): boolean {
+    const pending = this._pending.get(session) ?? new Map<number, JournalRecord>();
     this._pending.set(session, pending);
     const changes: RunStoreChange[] = [];
     let highest = 0;
@@ -282,8 +313,8 @@ export class RunStore implements IRunStore {
   /** Marks the running runs of sessions that are no longer live as crashed. */
   markCrashed(liveSessions: ReadonlySet<string>): void {
     const changes: RunStoreChange[] = [];
-    for (const run of this._runs.values()) {
-      if (run.status === 'running' && !liveSessions.has(run.session)) {
+    for (const run of this._model.runs.values()) {
+      if (run.status === 'running' && !liveSessions.has(run.kernelSession)) {
         run.status = 'crashed';
         changes.push({ kind: 'run', runId: run.id });
       }
@@ -293,144 +324,66 @@ export class RunStore implements IRunStore {
     }
   }
 
-  private _applyOne(session: string, record: IKernelRecord, changes: RunStoreChange[]): void {
-    const time = Date.parse(record.t);
-    const run = typeof record.run === 'string' ? this._runs.get(record.run) : undefined;
-    switch (record.type) {
-      case 'exec_start': {
-        const id = String(record.exec);
-        this._executions.set(id, {
-          id,
-          cell: (record.cell as string | null) ?? null,
-          count: (record.count as number | null) ?? null,
-          source: String(record.source ?? ''),
-          status: 'running',
-          start: time,
-          end: null
-        });
-        changes.push({ kind: 'exec', exec: id });
-        return;
+  /** Folds one record with the reducer and says what changed. */
+  private _applyOne(session: string, record: JournalRecord, changes: RunStoreChange[]): void {
+    const run = 'run' in record && record.run !== null ? this._model.runs.get(record.run) : undefined;
+    const lengthsBefore = new Map<string, number>();
+    if (record.type === 'metrics' && run) {
+      for (const batch of record.series) {
+        const key = seriesKey(batch.metric, batch.ctx);
+        lengthsBefore.set(key, run.series.get(key)?.length ?? 0);
       }
+    }
+    const folded = applyRecord(this._model, { file: kernelJournalName(session), line: record.seq ?? 0, record });
+    if (!folded) {
+      return;
+    }
+    switch (record.type) {
+      case 'exec_start':
       case 'exec_end': {
-        const id = String(record.exec);
-        const execution = this._executions.get(id);
-        if (execution) {
-          this._executions.set(id, { ...execution, status: record.status as ExecutionStatus, end: time });
-          changes.push({ kind: 'exec', exec: id });
+        const state = this._model.executions.get(record.exec);
+        if (state) {
+          this._executions.set(state.id, {
+            id: state.id,
+            cell: state.start.cell,
+            count: state.start.count,
+            source: state.start.source,
+            status: (EXECUTION_STATUSES.includes(state.status) ? state.status : 'running') as ExecutionStatus,
+            start: Date.parse(state.start.t),
+            end: state.ended === null ? null : Date.parse(state.ended)
+          });
+          changes.push({ kind: 'exec', exec: state.id });
         }
         return;
       }
       case 'run_start': {
-        const id = String(record.run);
-        if (!this._runs.has(id)) {
-          this._runs.set(
-            id,
-            new Run(
-              id,
-              String(record.name ?? id.slice(0, 8)),
-              String(record.experiment ?? 'default'),
-              session,
-              (record.exec as string | null) ?? null,
-              time,
-              (record.code as ICodeSnapshot | null) ?? null,
-              typeof record.parent === 'string' ? record.parent : null,
-              this._notebookOfSession.get(session) ?? null
-            )
-          );
-          changes.push({ kind: 'run', runId: id });
+        const state = this._model.runs.get(record.run);
+        if (state && !this._runs.has(record.run)) {
+          this._runs.set(record.run, new RunView(state, this._notebookOfSession.get(session) ?? null));
+          changes.push({ kind: 'run', runId: record.run });
+          // Points of records that came before their run_start, now folded.
+          for (const key of state.series.keys()) {
+            changes.push({ kind: 'points', runId: record.run, seriesKey: key, from: 0 });
+          }
         }
         return;
       }
-      case 'artifact':
-        if (run) {
-          run.artifacts.push({
-            name: String(record.name ?? ''),
-            path: String(record.path),
-            sha256: String(record.sha256),
-            size: Number(record.size),
-            role: record.role === 'input' ? 'input' : 'output',
-            mediaType: typeof record.media_type === 'string' ? record.media_type : null
-          });
-          changes.push({ kind: 'run', runId: run.id });
-        }
-        return;
-      case 'tag':
-        if (run) {
-          run.tags.set(String(record.key), String(record.value));
-          changes.push({ kind: 'run', runId: run.id });
-        }
-        return;
-      case 'gap':
-        if (run) {
-          const points = Number(record.points);
-          run.lost = { points: (run.lost?.points ?? 0) + points, reason: String(record.reason) };
-          changes.push({ kind: 'run', runId: run.id });
-        }
-        return;
-      case 'run_end':
-        if (run) {
-          run.status = record.status as RunStatus;
-          run.end = time;
-          if (record.ename) {
-            run.error = { ename: String(record.ename), evalue: String(record.evalue ?? '') };
+      case 'metrics':
+        for (const [key, from] of lengthsBefore) {
+          if (run && (run.series.get(key)?.length ?? 0) > from) {
+            changes.push({ kind: 'points', runId: record.run, seriesKey: key, from });
           }
-          changes.push({ kind: 'run', runId: run.id });
         }
         return;
+      case 'artifact':
+      case 'tag':
+      case 'gap':
+      case 'run_end':
       case 'param':
-        if (run) {
-          const key = String(record.key);
-          run.params.set(key, {
-            key,
-            value: record.value,
-            role: record.role === 'output' ? 'output' : 'input'
-          });
-          changes.push({ kind: 'run', runId: run.id });
-        }
-        return;
       case 'context_start':
-        if (run) {
-          const id = Number(record.ctx);
-          run.contexts.set(id, {
-            id,
-            name: String(record.name),
-            epoch: (record.epoch as number | null) ?? null,
-            parent: (record.parent as number | null) ?? null
-          });
-        }
-        return;
       case 'energy':
         if (run) {
-          run.energy.push({
-            scope: record.scope as IEnergyFigure['scope'],
-            ref: (record.ref as string | number | null) ?? null,
-            device: String(record.device),
-            joules: (record.joules as number | null) ?? null,
-            method: (record.method as string | null) ?? null,
-            reason: (record.reason as string | null) ?? null,
-            resolutionLimited: Boolean(record.resolution_limited)
-          });
           changes.push({ kind: 'run', runId: run.id });
-        }
-        return;
-      case 'metrics':
-        if (run) {
-          const batch = Number(record.batch);
-          if (run.batches.has(batch)) {
-            return;
-          }
-          run.batches.add(batch);
-          for (const decoded of record.series as IDecodedSeries[]) {
-            const key = seriesKey(decoded.metric, decoded.ctx);
-            let series = run.series.get(key);
-            if (!series) {
-              series = new MetricSeries(decoded.metric, decoded.ctx);
-              run.series.set(key, series);
-            }
-            const from = series.length;
-            series.append(decoded.steps, decoded.values, decoded.timestamps, decoded.epochs);
-            changes.push({ kind: 'points', runId: run.id, seriesKey: key, from });
-          }
         }
         return;
       default:
@@ -438,10 +391,11 @@ export class RunStore implements IRunStore {
     }
   }
 
-  private _runs = new Map<string, Run>();
+  private _model: IModel<MetricSeries> = newModel(chunkedSink);
+  private _runs = new Map<string, RunView>();
   private _executions = new Map<string, IExecution>();
   private _lastSeq = new Map<string, number>();
-  private _pending = new Map<string, Map<number, IKernelRecord>>();
+  private _pending = new Map<string, Map<number, JournalRecord>>();
   private _notebookOfSession = new Map<string, string>();
   private _changed = new Signal<this, readonly RunStoreChange[]>(this);
 }

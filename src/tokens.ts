@@ -1,46 +1,23 @@
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
-/** Status of a training run, as the kernel journal records it (or `crashed` when its kernel died). */
-export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted' | 'crashed';
+import type { IArtifactRecord, IEnergyReading, IParamValue, IRunContext as IContextState, RunStatus } from './core/model';
+import type { ICodeState } from './core/records';
 
-/** A parameter logged on a run. */
-export interface IRunParam {
-  key: string;
-  value: unknown;
-  role: 'input' | 'output';
-}
+/** Status of a training run, as the kernel journal records it (or `crashed` when its kernel died). */
+export type { RunStatus };
+
+/** A parameter logged on a run (the reducer's, core/model.ts: one declaration for the UI and the export). */
+export type IRunParam = IParamValue;
 
 /** A file a run logged (`log_artifact`) or saved (`log_text`, `log_dict`, `log_figure`). */
-export interface IRunArtifact {
-  name: string;
-  /** Where it is: the logged file's path, or `artifacts/<sha256><suffix>` inside the `.prov` folder. */
-  path: string;
-  sha256: string;
-  size: number;
-  role: 'input' | 'output';
-  /** Media type of a saved artifact (`text/plain`, `application/json`, `image/png`, ...), else null. */
-  mediaType: string | null;
-}
+export type IRunArtifact = IArtifactRecord;
 
 /** A context (training / validation / testing / any user name) opened inside a run. */
-export interface IRunContext {
-  id: number;
-  name: string;
-  epoch: number | null;
-  parent: number | null;
-}
+export type IRunContext = IContextState;
 
 /** One energy figure of a run, context, epoch or cell; `joules` is null when unavailable. */
-export interface IEnergyFigure {
-  scope: 'run' | 'context' | 'epoch' | 'cell';
-  ref: string | number | null;
-  device: string;
-  joules: number | null;
-  method: string | null;
-  reason: string | null;
-  resolutionLimited: boolean;
-}
+export type IEnergyFigure = IEnergyReading;
 
 /** A read-only view of one metric series held by the run store. */
 export interface IMetricSeries {
@@ -58,31 +35,6 @@ export interface IMetricSeries {
   slice(start: number, end: number): { steps: Float64Array; values: Float64Array; timestamps: Float64Array };
 }
 
-/** Git state of the notebook's repository at run start (ARCHITECTURE.md, `code`). */
-export interface IGitSnapshot {
-  readonly root: string;
-  /** Null in a repository without commits. */
-  readonly commit: string | null;
-  readonly branch: string | null;
-  readonly remote: string | null;
-  readonly dirty: boolean;
-  readonly diff: string;
-  readonly diff_encoding: 'utf-8' | 'base64';
-  readonly diff_sha256: string;
-  readonly diff_size: number;
-  readonly diff_truncated: boolean;
-  readonly untracked: readonly string[];
-  /** The notebook's path relative to the repository root. */
-  readonly notebook: string;
-}
-
-/** Code state recorded at run start: git (null outside a repository), Python, imported packages. */
-export interface ICodeSnapshot {
-  readonly git: IGitSnapshot | null;
-  readonly python: string;
-  readonly packages: Readonly<Record<string, string>>;
-}
-
 /** A run as the store holds it. */
 export interface IRun {
   readonly id: string;
@@ -95,13 +47,14 @@ export interface IRun {
   /** Kernel session and execution id that ran it. */
   readonly session: string;
   readonly exec: string | null;
+  /** Keyed by `paramKey(key, role)`: an input and an output of the same key are two params. */
   readonly params: ReadonlyMap<string, IRunParam>;
   readonly contexts: ReadonlyMap<number, IRunContext>;
   /** Series keyed by `seriesKey(metric, ctx)`. */
   readonly series: ReadonlyMap<string, IMetricSeries>;
   readonly energy: readonly IEnergyFigure[];
   /** Code state at run start, or null when not recorded. */
-  readonly code: ICodeSnapshot | null;
+  readonly code: ICodeState | null;
   readonly error: { ename: string; evalue: string } | null;
   /** Points logged but not kept: the kernel's disk refused them beyond its memory buffer (`gap` records). */
   readonly lost: { readonly points: number; readonly reason: string } | null;
@@ -185,10 +138,7 @@ export const INbprovTracker = new Token<INbprovTracker>(
   'Provenance tracking of notebooks: run stores and journals.'
 );
 
-/** Key of a series within a run. */
-export function seriesKey(metric: string, ctx: number | null): string {
-  return ctx === null ? metric : `${metric}\u0000${ctx}`;
-}
+export { paramKey, paramLabel, seriesKey } from './core/model';
 
 /** Command ids users see. */
 export const CommandIDs = {

@@ -17,7 +17,8 @@ import {
   parseIdentity,
   primaryFolder
 } from './core/identity';
-import { IJournalWarning, parseJournal } from './core/journal';
+import { IJournalWarning, readJournalText, sortJournalNames } from './core/reader';
+import { IJournalStatus, JournalRecord, kernelSessionOf } from './core/records';
 import { findProvFolders } from './core/project';
 import {
   choiceOfMetadata,
@@ -30,38 +31,36 @@ import {
 import { NotebookRecorder } from './recorder';
 import { privacy } from './privacy';
 import { ContentsService, IJournalText, ILiveRecords, KernelChannel, kernelPath } from './service';
-import { IKernelRecord, RunStore } from './store';
+import { RunStore } from './store';
 import { INbprovTracker, IProjectRuns, IRunStore } from './tokens';
 
 /** How long to wait before re-reading a kernel journal to fill a gap in the live stream. */
 const CATCH_UP_MS = 300;
 
-/** Kernel journal files are `k-<session>.jsonl`. */
-export function kernelSessionOf(fileName: string): string | null {
-  const match = /^k-([A-Za-z0-9_-]+)\.jsonl$/.exec(fileName);
-  return match ? match[1] : null;
-}
+export { kernelSessionOf } from './core/records';
 
 /**
- * Applies a journal folder's kernel files to a store, session by session; `notebook` labels their
- * runs (the runs panel's folder modes).
+ * Applies a journal folder's kernel files to a store, one file (one kernel session) at a time, so
+ * only one file's records are held at once; `notebook` labels their runs (the runs panel's folder modes).
  */
 export function applyJournal(
   store: RunStore,
   files: IJournalText[],
   notebook: string | null = null
 ): { gaps: string[]; warnings: IJournalWarning[]; sessions: number } {
-  const kernelFiles = files.filter(f => kernelSessionOf(f.name) !== null);
-  const parsed = parseJournal(kernelFiles);
-  const bySession = new Map<string, IKernelRecord[]>();
-  for (const located of parsed.records) {
-    const session = kernelSessionOf(located.file)!;
-    const records = bySession.get(session) ?? [];
-    records.push(located.record as unknown as IKernelRecord);
-    bySession.set(session, records);
-  }
   const gaps: string[] = [];
-  for (const [session, records] of bySession) {
+  const warnings: IJournalWarning[] = [];
+  let sessions = 0;
+  const kernelFiles = sortJournalNames(files.filter(f => kernelSessionOf(f.name) !== null));
+  for (const file of kernelFiles) {
+    const session = kernelSessionOf(file.name)!;
+    const records: JournalRecord[] = [];
+    readJournalText(
+      file,
+      located => records.push(located.record),
+      warning => warnings.push(warning)
+    );
+    sessions += records.length > 0 ? 1 : 0;
     if (notebook !== null) {
       store.setNotebook(session, notebook);
     }
@@ -69,7 +68,7 @@ export function applyJournal(
       gaps.push(session);
     }
   }
-  return { gaps, warnings: parsed.warnings, sessions: bySession.size };
+  return { gaps, warnings, sessions };
 }
 
 /** The settings a notebook session reads, current whenever read (they apply live). */
@@ -146,8 +145,8 @@ async function moveProvenance(
 }
 
 /** Tells the user, as it happens, that the kernel's journal stopped or started again being written. */
-function notifyJournalStatus(notebook: string, record: IKernelRecord): void {
-  const reason = String(record.reason ?? '');
+function notifyJournalStatus(notebook: string, record: IJournalStatus): void {
+  const reason = record.reason;
   if (record.state === 'failing') {
     Notification.warning(
       `nbprov: the journal of ${PathExt.basename(notebook)} cannot be written (${reason}). Records are kept in memory and written when the disk accepts them again.`,
@@ -416,7 +415,7 @@ export class NotebookSession {
 
   /** A recorder for this page; `why` (a switch, not the notebook's opening) is journaled. */
   private _startRecording(why: string | null): void {
-    const recorder = new NotebookRecorder(this.panel, this._service, this.channel, this._user);
+    const recorder = new NotebookRecorder(this.panel, this._service, this.channel, this._user, this._id || null);
     this._recorder = recorder;
     if (why !== null) {
       recorder.journal.append({ type: 'recording', state: 'recorded', reason: `${why}: ${this._decision.reason}` });

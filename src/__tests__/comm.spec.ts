@@ -1,5 +1,8 @@
 import { decodeKernelMessage } from '../comm';
-import { IDecodedSeries, RunStore } from '../store';
+import { IMetrics } from '../core/records';
+import { RunStore } from '../store';
+
+const R1 = '0123456789abcdef0123456789abcdef';
 
 const T = '2026-11-25T10:00:00.000+00:00';
 
@@ -15,7 +18,7 @@ function metrics(seq: number, values: number[], first: number): { record: Record
       type: 'metrics',
       t: T,
       seq,
-      run: 'r1',
+      run: R1,
       batch: seq,
       series: [{ metric: 'loss', ctx: null, n, steps: first, values: first + 1, timestamps: first + 2, epochs: first + 3 }]
     },
@@ -47,9 +50,9 @@ describe('decodeKernelMessage', () => {
     const message = {
       session: 'ab12',
       records: [
-        { type: 'run_start', t: T, seq: 2, run: 'r1', name: 'n' },
+        { type: 'run_start', t: T, seq: 2, run: R1, name: 'n' },
         a.record,
-        { type: 'param', t: T, seq: 4, run: 'r1', key: 'k', value: 1 },
+        { type: 'param', t: T, seq: 4, run: R1, key: 'k', value: 1, role: 'input' },
         b.record
       ]
     };
@@ -68,10 +71,10 @@ describe('decodeKernelMessage', () => {
     expect(decoded.rejected).toEqual([]);
     expect(decoded.missing).toBe(0);
     expect(decoded.records.map(r => r.seq)).toEqual([2, 3, 4, 5]);
-    const [first] = decoded.records[1].series as IDecodedSeries[];
+    const [first] = (decoded.records[1] as IMetrics).series;
     expect(Array.from(first.values)).toEqual([0.5, 0.25]);
     expect(Array.from(first.steps)).toEqual([0n, 1n]);
-    const [second] = decoded.records[3].series as IDecodedSeries[];
+    const [second] = (decoded.records[3] as IMetrics).series;
     expect(Array.from(second.values)).toEqual([9]);
     expect(Array.from(second.epochs)).toEqual([-1]);
   });
@@ -84,8 +87,8 @@ describe('decodeKernelMessage', () => {
       session: 'ab12',
       omitted: 2,
       records: [
-        { type: 'param', t: T, seq: 1, run: 'r1', key: 'k', value: 1 },
-        { type: 'param', t: T, run: 'r1' }, // no seq
+        { type: 'param', t: T, seq: 1, run: R1, key: 'k', value: 1, role: 'input' },
+        { type: 'param', t: T, run: R1 }, // no seq
         'garbage',
         { ...good.record, series: [{ ...(good.record.series as object[])[0], values: 99 }] }, // no such buffer
         good.record,
@@ -99,7 +102,7 @@ describe('decodeKernelMessage', () => {
     }
     expect(decoded.records.map(r => r.seq)).toEqual([1, 4]);
     expect(decoded.rejected).toHaveLength(5);
-    expect(decoded.rejected.join('\n')).toMatch(/holds 8 bytes for 2 points/);
+    expect(decoded.rejected.join('\n')).toMatch(/has 8 bytes, expected 16/);
     expect(decoded.missing).toBe(5 + 2);
   });
 
@@ -126,9 +129,9 @@ describe('decodeKernelMessage', () => {
       {
         session: 'ab12',
         records: [
-          { type: 'run_start', t: T, seq: 1, run: 'r1', name: 'n', experiment: 'e', exec: null },
-          { type: 'param', t: T, seq: 2, run: 'r1', key: 'lr', value: 0.1, role: 'input' },
-          { type: 'run_end', t: T, seq: 4, run: 'r1', status: 'finished' }
+          { type: 'run_start', t: T, seq: 1, run: R1, name: 'n', experiment: 'e', exec: null },
+          { type: 'param', t: T, seq: 2, run: R1, key: 'lr', value: 0.1, role: 'input' },
+          { type: 'run_end', t: T, seq: 4, run: R1, status: 'finished' }
         ]
       },
       []
@@ -139,6 +142,6 @@ describe('decodeKernelMessage', () => {
     expect(store.apply(decoded.session, decoded.records)).toBe(true); // seq 3 missing: read the journal
     expect(store.lastSeq('ab12')).toBe(2);
     expect(changes).toHaveLength(1);
-    expect(store.runs.get('r1')?.params.get('lr')?.value).toBe(0.1);
+    expect(store.runs.get(R1)?.params.get('lr')?.value).toBe(0.1);
   });
 });

@@ -1,14 +1,16 @@
-import { MetricSeries, RunStore, IKernelRecord } from '../store';
+import { MetricSeries, RunStore } from '../store';
+import { IRawRecord, validated } from './records';
 import { RunStoreChange, seriesKey } from '../tokens';
 
 const T = '2026-11-25T10:00:00.000+00:00';
+const R1 = '0123456789abcdef0123456789abcdef';
 
-function metrics(seq: number, batch: number, values: number[], start = 0): IKernelRecord {
+function metrics(seq: number, batch: number, values: number[], start = 0): IRawRecord {
   return {
     type: 'metrics',
     t: T,
     seq,
-    run: 'r1',
+    run: R1,
     batch,
     series: [
       {
@@ -23,7 +25,7 @@ function metrics(seq: number, batch: number, values: number[], start = 0): IKern
   };
 }
 
-const runStart: IKernelRecord = { type: 'run_start', t: T, seq: 1, run: 'r1', name: 'base', experiment: 'e', exec: 's-1' };
+const runStart: IRawRecord = { type: 'run_start', t: T, seq: 1, run: R1, name: 'base', experiment: 'e', exec: 's-1' };
 
 describe('MetricSeries', () => {
   it('stores points across chunk boundaries and slices them back exactly', () => {
@@ -81,52 +83,52 @@ describe('RunStore', () => {
     const store = new RunStore();
     const seen: RunStoreChange[] = [];
     store.changed.connect((_, changes) => seen.push(...changes));
-    store.apply('s', [
+    store.apply('s', validated([
       runStart,
-      { type: 'param', t: T, seq: 2, run: 'r1', key: 'lr', value: 0.1, role: 'input' },
-      { type: 'context_start', t: T, seq: 3, run: 'r1', ctx: 0, name: 'training', epoch: 2, parent: null },
+      { type: 'param', t: T, seq: 2, run: R1, key: 'lr', value: 0.1, role: 'input' },
+      { type: 'context_start', t: T, seq: 3, run: R1, ctx: 0, name: 'training', epoch: 2, parent: null },
       metrics(4, 1, [1, 2, 3]),
-      { type: 'run_end', t: '2026-11-25T10:00:05.000+00:00', seq: 5, run: 'r1', status: 'finished' }
-    ]);
-    const run = store.runs.get('r1')!;
+      { type: 'run_end', t: '2026-11-25T10:00:05.000+00:00', seq: 5, run: R1, status: 'finished' }
+    ]));
+    const run = store.runs.get(R1)!;
     expect(run.name).toBe('base');
     expect(run.status).toBe('finished');
     expect(run.end! - run.start).toBe(5000);
     expect(run.params.get('lr')!.value).toBe(0.1);
     expect(run.contexts.get(0)!.name).toBe('training');
     expect(run.series.get(seriesKey('loss', 0))!.length).toBe(3);
-    expect(seen).toContainEqual({ kind: 'points', runId: 'r1', seriesKey: seriesKey('loss', 0), from: 0 });
+    expect(seen).toContainEqual({ kind: 'points', runId: R1, seriesKey: seriesKey('loss', 0), from: 0 });
     expect(store.pointCount).toBe(3);
   });
 
   it('drops duplicates and waits on gaps until they are filled', () => {
     const store = new RunStore();
-    expect(store.apply('s', [runStart])).toBe(false);
+    expect(store.apply('s', validated([runStart]))).toBe(false);
     // Live record 3 arrives before 2: it waits, and the caller is told to catch up.
-    expect(store.apply('s', [metrics(3, 2, [4, 5], 3)])).toBe(true);
-    expect(store.runs.get('r1')!.series.size).toBe(0);
+    expect(store.apply('s', validated([metrics(3, 2, [4, 5], 3)]))).toBe(true);
+    expect(store.runs.get(R1)!.series.size).toBe(0);
     // The journal re-read delivers 1..3 again: 1 is dropped, 2 fills the gap, 3 is applied once.
-    expect(store.apply('s', [runStart, metrics(2, 1, [1, 2, 3]), metrics(3, 2, [4, 5], 3)])).toBe(false);
-    const series = store.runs.get('r1')!.series.get(seriesKey('loss', 0))!;
+    expect(store.apply('s', validated([runStart, metrics(2, 1, [1, 2, 3]), metrics(3, 2, [4, 5], 3)]))).toBe(false);
+    const series = store.runs.get(R1)!.series.get(seriesKey('loss', 0))!;
     expect(Array.from(series.slice(0, series.length).values)).toEqual([1, 2, 3, 4, 5]);
     expect(store.lastSeq('s')).toBe(3);
   });
 
   it('skips a record lost from a complete journal instead of waiting for it', () => {
     const store = new RunStore();
-    const runEnd: IKernelRecord = { type: 'run_end', t: T, seq: 4, run: 'r1', status: 'finished' };
+    const runEnd: IRawRecord = { type: 'run_end', t: T, seq: 4, run: R1, status: 'finished' };
     // seq 2 and 3 are damaged lines: live, record 4 would wait; from the journal it is applied.
-    expect(store.apply('s', [runStart, runEnd])).toBe(true);
-    expect(store.runs.get('r1')!.status).toBe('running');
-    expect(store.apply('s', [runStart, runEnd], true)).toBe(false);
-    expect(store.runs.get('r1')!.status).toBe('finished');
+    expect(store.apply('s', validated([runStart, runEnd]))).toBe(true);
+    expect(store.runs.get(R1)!.status).toBe('running');
+    expect(store.apply('s', validated([runStart, runEnd]), true)).toBe(false);
+    expect(store.runs.get(R1)!.status).toBe('finished');
     expect(store.lastSeq('s')).toBe(4);
   });
 
   it('marks running runs of sessions no longer live as crashed', () => {
     const store = new RunStore();
-    store.apply('old', [runStart]);
+    store.apply('old', validated([runStart]));
     store.markCrashed(new Set(['new']));
-    expect(store.runs.get('r1')!.status).toBe('crashed');
+    expect(store.runs.get(R1)!.status).toBe('crashed');
   });
 });

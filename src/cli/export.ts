@@ -3,8 +3,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-import { exportSession, type IJournalFile } from '../core/export';
-import { idOfNotebookText, type IIdentityReader, resolveFolder } from '../core/identity';
+import { exportSession } from '../core/export';
+import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, resolveFolder } from '../core/identity';
+import { JOURNAL_DIR, JOURNAL_SUFFIX } from '../core/records';
+import { journalStream } from './journalstream';
 import { DirectorySink } from './fssink';
 import { licenseUri } from '../core/rocrate';
 import { type ICommandSpec, parseCommandArgs, usageLine } from './args';
@@ -98,18 +100,17 @@ export async function runExport(options: IExportOptions, version: string): Promi
   if (location.note) {
     process.stderr.write(`nbprov export: the provenance of ${notebook} is in ${provDir} (${location.note})\n`);
   }
-  const journalDir = path.join(provDir, 'journal');
-  const names = (await listFiles(journalDir)).filter(name => name.endsWith('.jsonl'));
+  const journalDir = path.join(provDir, JOURNAL_DIR);
+  const names = (await listFiles(journalDir)).filter(name => name.endsWith(JOURNAL_SUFFIX));
   if (names.length === 0) {
     throw new UserError(`no journal for ${notebook}: ${journalDir} has no .jsonl files`);
   }
-  const journal: IJournalFile[] = await Promise.all(
-    names.map(async name => ({ name, text: await fs.readFile(path.join(journalDir, name), 'utf8') }))
-  );
+  const journal = names.map(name => journalStream(journalDir, name));
   const summary = await exportSession(
     {
       notebook,
       journal,
+      notebookId: parseIdentity(await fileSystemReader.read(path.join(provDir, IDENTITY_FILE)))?.id ?? null,
       liveSessions: options.liveSessions,
       blobs: await listFiles(path.join(provDir, 'blobs')),
       nbprovVersion: version,

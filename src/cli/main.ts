@@ -6,6 +6,7 @@
 import { NotebookNameError } from '../core/identity';
 import { VERSION } from '../version';
 import { type ICommandSpec } from './args';
+import { checkCommand, checkSpec } from './check';
 import { UsageError, UserError } from './errors';
 import { exportCommand, exportSpec } from './export';
 import { forgetCommand, forgetSpec } from './forget';
@@ -22,7 +23,8 @@ export const commands: Record<string, ICommand> = {
   restore: { spec: restoreSpec, run: restoreCommand },
   forget: { spec: forgetSpec, run: forgetCommand },
   runs: { spec: runsSpec, run: runsCommand },
-  metric: { spec: metricSpec, run: metricCommand }
+  metric: { spec: metricSpec, run: metricCommand },
+  check: { spec: checkSpec, run: checkCommand }
 };
 
 export function overview(): string {

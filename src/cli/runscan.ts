@@ -14,9 +14,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, resolveFolder } from '../core/identity';
-import { type IJournalFile, parseJournal } from '../core/journal';
+import { foldJournals } from '../core/reader';
 import { type CellValue, FLOAT_COLUMNS, liveRow, type RunRow, sessionRows } from '../core/runtable';
-import { buildSession, type ISession } from '../core/session';
+import { finalizeSession, type ISession, newSessionModel } from '../core/session';
+import { JOURNAL_DIR, JOURNAL_SUFFIX } from '../core/records';
+import { journalStream } from './journalstream';
 import { UserError } from './errors';
 
 /** Bumped whenever the rows or their encoding change, so old cache files are not used. */
@@ -137,8 +139,8 @@ function decodeCell(value: unknown): CellValue {
 }
 
 async function stamps(provFolder: string): Promise<IFileStamp[]> {
-  const journalDir = path.join(provFolder, 'journal');
-  const names = (await fs.readdir(journalDir)).filter(name => name.endsWith('.jsonl')).sort();
+  const journalDir = path.join(provFolder, JOURNAL_DIR);
+  const names = (await fs.readdir(journalDir)).filter(name => name.endsWith(JOURNAL_SUFFIX)).sort();
   const result: IFileStamp[] = [];
   for (const name of [...names.map(name => path.join('journal', name)), IDENTITY_FILE]) {
     const stat = await fs.stat(path.join(provFolder, name)).catch(() => null);
@@ -186,10 +188,10 @@ export async function readProvFolder(
   provFolder: string,
   liveSessions: string[]
 ): Promise<{ session: ISession; notebook: string; journalWarnings: string[] }> {
-  const journalDir = path.join(provFolder, 'journal');
+  const journalDir = path.join(provFolder, JOURNAL_DIR);
   let names: string[];
   try {
-    names = (await fs.readdir(journalDir)).filter(name => name.endsWith('.jsonl')).sort();
+    names = (await fs.readdir(journalDir)).filter(name => name.endsWith(JOURNAL_SUFFIX)).sort();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new UserError(
@@ -199,16 +201,20 @@ export async function readProvFolder(
   if (names.length === 0) {
     throw new UserError('journal/ holds no .jsonl files');
   }
-  const journal: IJournalFile[] = await Promise.all(
-    names.map(async name => ({ name, text: await fs.readFile(path.join(journalDir, name), 'utf8') }))
+  const identityText = await fileSystemReader.read(path.join(provFolder, IDENTITY_FILE));
+  const model = newSessionModel(parseIdentity(identityText)?.id ?? null);
+  await foldJournals(
+    model,
+    names.map(name => journalStream(journalDir, name))
   );
-  const parsed = parseJournal(journal);
-  if (parsed.records.length === 0) {
-    throw new UserError(`its journal holds no readable record (${parsed.warnings.length} lines skipped)`);
+  if (model.folded === 0) {
+    // A line can have two warnings (bytes replaced, then not JSON): count lines.
+    const lines = new Set(model.warnings.map(warning => `${warning.file}:${warning.line}`)).size;
+    throw new UserError(`its journal holds no readable record (${lines} lines skipped)`);
   }
-  const session = buildSession(parsed.records, parsed.warnings, liveSessions);
-  const kernelNotebooks = parsed.records.flatMap(({ record }) => (record.type === 'kernel_start' ? [record.notebook] : []));
-  const notebook = notebookName(provFolder, await fileSystemReader.read(path.join(provFolder, IDENTITY_FILE)), kernelNotebooks);
+  const session = finalizeSession(model, liveSessions);
+  const kernelNotebooks = [...model.kernelSessions.values()].map(kernel => kernel.notebook).filter(name => name !== '');
+  const notebook = notebookName(provFolder, identityText, kernelNotebooks);
   const skipped = session.warnings;
   const journalWarnings = skipped.length
     ? [`${skipped.length} journal line(s) skipped, first ${skipped[0].file}:${skipped[0].line}: ${skipped[0].reason}`]

@@ -4,23 +4,25 @@
  * JupyterLab command (Contents API sink), so one export implementation exists.
  */
 
-import { type IJournalFile, type IJournalWarning, parseJournal } from './journal';
+import { foldJournals, type IJournalWarning, type JournalSource } from './reader';
 import { buildProvDocument, stableStringify } from './prov';
 import { buildCrateMetadata, licenseUri, ROCRATE_METADATA } from './rocrate';
-import { buildSession } from './session';
+import { finalizeSession, newSessionModel } from './session';
 import { CheckedSink, type IFileSink } from './sink';
 import { writeMetricsZarr } from './zarr';
 
 export type { IFileSink } from './sink';
-export type { IJournalFile, IJournalWarning } from './journal';
+export type { IJournalFile, IJournalStream, IJournalWarning, JournalSource } from './reader';
 
 export const PROV_FILE = 'prov.json';
 
 export interface IExportInput {
   /** Notebook file name, e.g. `train.ipynb` (a label: never used as a path). */
   notebook: string;
-  /** Contents of `<stem>.prov/journal/*.jsonl`; `name` is the file name inside `journal/`. */
-  journal: IJournalFile[];
+  /** `<stem>.prov/journal/*.jsonl`, as texts or streams; `name` is the file name inside `journal/`. */
+  journal: JournalSource[];
+  /** The folder's notebook id (`identity.json`): a journal naming another notebook is left out. */
+  notebookId?: string | null;
   /** Kernel sessions still running: their unfinished runs are `running`, not `crashed`. */
   liveSessions?: string[];
   /** Names of the files present in `<stem>.prov/blobs/` (sha256 hex). */
@@ -67,8 +69,9 @@ export async function exportSession(input: IExportInput, sink: IFileSink): Promi
 async function writeExport(input: IExportInput, out: CheckedSink): Promise<IExportSummary> {
   // Bad input is refused before anything is written.
   const license = licenseUri(input.license);
-  const parsed = parseJournal(input.journal);
-  const session = buildSession(parsed.records, parsed.warnings, input.liveSessions ?? []);
+  const model = newSessionModel(input.notebookId ?? null);
+  await foldJournals(model, input.journal);
+  const session = finalizeSession(model, input.liveSessions ?? []);
   const metricSeries = session.runs.reduce((sum, run) => sum + run.metrics.length, 0);
   // Steps: parse+model, prov.json, each metric group, the crate.
   const total = 3 + metricSeries;

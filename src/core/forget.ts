@@ -15,6 +15,7 @@
  * not parse are dropped from a rewritten file: they may hold what is to be forgotten.
  */
 
+import { JOURNAL_FILE } from './records';
 import { assertSafeRelativePath } from './sink';
 
 export interface IForgetOptions {
@@ -51,7 +52,6 @@ export interface IForgetPlan {
   exported: boolean;
 }
 
-const JOURNAL_FILE = /^[kf]-[A-Za-z0-9_-]+\.jsonl$/;
 const STORED_ARTIFACT = /^[0-9a-f]{64}(\.[A-Za-z0-9]+)?$/;
 
 /** Parses `--before`: an ISO date (midnight UTC) or date-time; throws a message for anything else. */

@@ -1,4 +1,4 @@
-import { IOutputItem } from './journal';
+import { IOutputItem } from './records';
 import { cutHead, Redactor } from './redact';
 import { sha256Bytes, sha256Hex } from './sha256';
 

@@ -6,6 +6,7 @@
 
 import { unifiedDiff } from './diff';
 import { paramProvValue } from './params';
+import { runDisplayName } from './model';
 import { compareTimes, type IEnergyReading, type IExecution, type IRun, type ISession, type ISourceVersion } from './session';
 import { metricGroupPath, METRICS_ROOT } from './zarr';
 
@@ -64,6 +65,8 @@ export function escapeLocal(text: string): string {
 export const provIds = {
   notebook: (): string => 'nbprov:notebook',
   notebookVersion: (version: number): string => `nbprov:notebook.v${version}`,
+  /** The n-th change (1-based, by time) to the notebook's cells: added, moved or removed. */
+  structureChange: (n: number): string => `nbprov:structure.${n}`,
   sourceVersion: (cell: string, version: number): string => `nbprov:cell.${escapeLocal(cell)}.v${version}`,
   /** The source of an execution whose cell is unknown: one entity per execution. */
   executionSource: (exec: string): string => `nbprov:source.${escapeLocal(exec)}`,
@@ -387,6 +390,29 @@ function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IPr
       }
     }
   });
+
+  // Structure changes: each an activity that used the notebook version it changed (the last one before it).
+  session.structure.forEach((change, index) => {
+    const id = provIds.structureChange(index + 1);
+    b.node('activity', id, {
+      'prov:type': qualified('nbprov:StructureChange'),
+      'prov:label': `${change.op} cell ${change.cell}`,
+      'prov:startTime': change.t,
+      'prov:endTime': change.t,
+      'nbprov:op': change.op,
+      'nbprov:cell': change.cell,
+      'nbprov:from': change.from,
+      'nbprov:to': change.to
+    });
+    const changed = session.notebookVersions.filter(version => compareTimes(version.t, change.t) < 0).pop();
+    b.relation('used', {
+      'prov:activity': id,
+      'prov:entity': changed ? provIds.notebookVersion(changed.version) : provIds.notebook(),
+      'prov:time': change.t
+    });
+    // The page makes the change for the person (pages are not agents: see addAgents).
+    b.relation('wasAssociatedWith', { 'prov:activity': id, 'prov:agent': person });
+  });
   return agentOf;
 }
 
@@ -395,7 +421,7 @@ function addRun(b: DocumentBuilder, run: IRun, agentOf: (kernelSession: string |
   const runEnergy = run.energy.filter(e => e.scope === 'run');
   b.node('activity', runId, {
     'prov:type': 'provml:RunExecution',
-    'prov:label': run.name || run.id,
+    'prov:label': runDisplayName(run),
     'prov:startTime': run.started,
     'prov:endTime': run.ended,
     'nbprov:run_id': run.id,

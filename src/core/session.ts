@@ -1,31 +1,26 @@
 /**
- * The session model: everything the journal says about one notebook, joined and ordered.
- * Pure function of the parsed records (plus which kernel sessions are still live).
+ * The session model the export reads: everything the journal says about one notebook, joined and
+ * ordered. `buildSession` is "fold every journal record with the one reducer (core/model.ts), then
+ * finalize": joins of page and kernel records, source and notebook versions, runs' series.
  */
 
-import type {
-  ICodeState,
-  IExecOutput,
-  IExecStart,
-  IJournalWarning,
-  IKernelOutput,
-  ILocatedRecord,
-  IOutputItem,
-  IStructure
-} from './journal';
+import type { IJournalWarning, ILocatedRecord } from './reader';
+import {
+  applyRecord,
+  type IArtifactRecord,
+  type IEnergyReading,
+  type IKernelSession,
+  type IModel,
+  type IParamValue,
+  type IRunContext,
+  newModel,
+  type RunStatus,
+  unplacedWarnings
+} from './model';
+import type { ICodeState, IMetricBatch, IOutputItem, IStructure } from './records';
 import { sha256Hex } from './sha256';
-import type { ParamValueType } from './params';
 
-export interface IKernelSession {
-  id: string;
-  /** Time of `kernel_start`, or of the first record of the file when that line was lost. */
-  started: string;
-  kernelId: string | null;
-  hostname: string;
-  python: string;
-  nbprovVersion: string;
-  user: string;
-}
+export type { IArtifactRecord, IEnergyReading, IKernelSession, IParamValue, IRunContext, RunStatus } from './model';
 
 export interface ISourceVersion {
   /** Cell id; null for the source of an execution whose cell is unknown (see `IExecution.ownSource`). */
@@ -81,23 +76,6 @@ export interface INotebookVersion {
   derived: boolean;
 }
 
-export interface IParamValue {
-  key: string;
-  value: string | number | boolean | null;
-  valueType: ParamValueType | null;
-  role: 'input' | 'output';
-  t: string;
-}
-
-export interface IRunContext {
-  ctx: number;
-  name: string;
-  epoch: number | null;
-  parent: number | null;
-  started: string;
-  ended: string | null;
-}
-
 export interface IMetricSeries {
   metric: string;
   ctx: number | null;
@@ -106,29 +84,6 @@ export interface IMetricSeries {
   timestamps: BigInt64Array;
   epochs: Int32Array;
 }
-
-export interface IArtifactRecord {
-  path: string;
-  name: string;
-  sha256: string;
-  size: number;
-  role: 'input' | 'output';
-  t: string;
-}
-
-export interface IEnergyReading {
-  scope: 'run' | 'context' | 'epoch' | 'cell';
-  ref: string | number | null;
-  ctx: number | null;
-  device: string;
-  joules: number | null;
-  method: string;
-  reason: string | null;
-  resolutionLimited: boolean;
-  t: string;
-}
-
-export type RunStatus = 'finished' | 'failed' | 'interrupted' | 'crashed' | 'running';
 
 export interface IRun {
   /** 32 lowercase hex digits (validated: it names a Zarr group). */
@@ -171,8 +126,6 @@ export interface ISession {
   warnings: IJournalWarning[];
 }
 
-const RUN_ID = /^[0-9a-f]{32}$/;
-
 const byTime = (a: { t: string }, b: { t: string }): number => compareTimes(a.t, b.t);
 
 /** Compares ISO date-times by instant (strings with different offsets do not sort lexically). */
@@ -187,11 +140,26 @@ function execIndex(exec: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-function concatSeries(parts: IMetricSeries[]): IMetricSeries {
+/** The export's series: the batches as decoded, concatenated once at finalize. */
+export type SeriesParts = IMetricBatch[];
+
+const partsSink = {
+  create: (): SeriesParts => [],
+  append: (parts: SeriesParts, batch: IMetricBatch): void => {
+    parts.push(batch);
+  }
+};
+
+/** A model for the export; fold records into it with `applyRecord`, then `finalizeSession`. */
+export function newSessionModel(notebookId: string | null = null): IModel<SeriesParts> {
+  return newModel(partsSink, notebookId);
+}
+
+function concatSeries(parts: SeriesParts, metric: string, ctx: number | null): IMetricSeries {
   const total = parts.reduce((sum, part) => sum + part.values.length, 0);
   const out: IMetricSeries = {
-    metric: parts[0].metric,
-    ctx: parts[0].ctx,
+    metric,
+    ctx,
     steps: new BigInt64Array(total),
     values: new Float64Array(total),
     timestamps: new BigInt64Array(total),
@@ -208,132 +176,69 @@ function concatSeries(parts: IMetricSeries[]): IMetricSeries {
   return out;
 }
 
-interface IRunBuilder {
-  run: IRun;
-  batches: Map<number, { t: string; series: IMetricSeries[] }>;
-  ended: boolean;
+/** Folds located records (in journal-file order) and finalizes: the export's model of a notebook. */
+export function buildSession(
+  records: ILocatedRecord[],
+  warnings: IJournalWarning[],
+  liveSessions: string[] = [],
+  notebookId: string | null = null
+): ISession {
+  const model = newSessionModel(notebookId);
+  model.warnings.push(...warnings);
+  for (const located of records) {
+    applyRecord(model, located);
+  }
+  return finalizeSession(model, liveSessions);
 }
 
-/** Session of the kernel file a record came from: `kernel_start.session`, else the file stem. */
-function sessionOfFile(file: string, declared: Map<string, string>): string {
-  return declared.get(file) ?? file.replace(/^k-/, '').replace(/\.jsonl$/, '');
-}
-
-export function buildSession(records: ILocatedRecord[], warnings: IJournalWarning[], liveSessions: string[] = []): ISession {
-  const sessionWarnings = [...warnings];
+/** The joins and orderings that need every record: run once, after the last journal is folded. */
+export function finalizeSession(model: IModel<SeriesParts>, liveSessions: string[] = []): ISession {
+  const sessionWarnings = [...model.warnings, ...unplacedWarnings(model)];
   const warn = (located: ILocatedRecord, reason: string): void => {
     sessionWarnings.push({ file: located.file, line: located.line, reason });
   };
-
-  // Kernel sessions.
-  const declaredSession = new Map<string, string>();
-  const kernelSessions = new Map<string, IKernelSession>();
-  const users = new Set<string>();
-  for (const located of records) {
-    const r = located.record;
-    if (r.type === 'kernel_start') {
-      declaredSession.set(located.file, r.session);
-      kernelSessions.set(r.session, {
-        id: r.session,
-        started: r.t,
-        kernelId: r.kernel_id,
-        hostname: r.hostname,
-        python: r.python,
-        nbprovVersion: r.nbprov_version,
-        user: r.user
-      });
-      if (r.user) {
-        users.add(r.user);
-      }
-    } else if (r.type === 'page_start' && r.user) {
-      users.add(r.user);
-    }
-  }
-  for (const located of records) {
-    if (located.file.startsWith('k-')) {
-      const id = sessionOfFile(located.file, declaredSession);
-      if (!kernelSessions.has(id)) {
-        kernelSessions.set(id, {
-          id,
-          started: located.record.t,
-          kernelId: null,
-          hostname: '',
-          python: '',
-          nbprovVersion: '',
-          user: ''
-        });
-      }
-    }
-  }
-  const sessionStart = (id: string | null): string => (id !== null && kernelSessions.get(id)?.started) || '';
+  const sessionStart = (id: string | null): string => (id !== null && model.kernelSessions.get(id)?.started) || '';
 
   // Executions: kernel first, then join frontend outputs.
   const executions = new Map<string, IExecution>();
   const byMsgId = new Map<string, IExecution>();
   const byCellCount = new Map<string, IExecution>();
-  const kernelStarts: { start: IExecStart; execution: IExecution }[] = [];
-  const outputsRecords: ILocatedRecord[] = [];
-  const kernelOutputRecords: ILocatedRecord[] = [];
-  for (const located of records) {
-    const r = located.record;
-    if (r.type === 'exec_start') {
-      if (executions.has(r.exec)) {
-        warn(located, `duplicate exec_start for ${r.exec}`);
-        continue;
-      }
-      const execution: IExecution = {
-        id: r.exec,
-        kernelSession: sessionOfFile(located.file, declaredSession),
-        index: execIndex(r.exec),
-        msgId: r.msg_id,
-        cell: r.cell,
-        cellMatch: r.cell === null ? null : (r.cell_match ?? null),
-        cellCandidates: r.cell_match === 'ambiguous' ? (r.cell_candidates ?? []) : [],
-        cellRole: r.cell_role ?? null,
-        kernelCellIndex: r.cell_index ?? null,
-        count: r.count,
-        status: 'incomplete',
-        started: r.t,
-        ended: null,
-        ename: null,
-        evalue: null,
-        outputs: [],
-        outputsFrom: null,
-        outputsComplete: true,
-        sourceVersion: null,
-        ownSource: null
-      };
-      executions.set(r.exec, execution);
-      kernelStarts.push({ start: r, execution });
-      if (r.msg_id) {
-        byMsgId.set(r.msg_id, execution);
-      }
-      if (r.cell !== null && r.count !== null) {
-        byCellCount.set(`${r.cell}\u0000${r.count}`, execution);
-      }
-    } else if (r.type === 'exec_output') {
-      outputsRecords.push(located);
-    } else if (r.type === 'kernel_output') {
-      kernelOutputRecords.push(located);
+  const kernelStarts: { source: string; t: string; execution: IExecution }[] = [];
+  for (const state of model.executions.values()) {
+    const r = state.start;
+    const execution: IExecution = {
+      id: r.exec,
+      kernelSession: state.kernelSession,
+      index: execIndex(r.exec),
+      msgId: r.msg_id,
+      cell: r.cell,
+      cellMatch: r.cell === null ? null : (r.cell_match ?? null),
+      cellCandidates: r.cell_match === 'ambiguous' ? (r.cell_candidates ?? []) : [],
+      cellRole: r.cell_role ?? null,
+      kernelCellIndex: r.cell_index ?? null,
+      count: r.count,
+      status: state.status,
+      started: r.t,
+      ended: state.ended,
+      ename: state.ename,
+      evalue: state.evalue,
+      outputs: [],
+      outputsFrom: null,
+      outputsComplete: true,
+      sourceVersion: null,
+      ownSource: null
+    };
+    executions.set(r.exec, execution);
+    kernelStarts.push({ source: r.source, t: r.t, execution });
+    if (r.msg_id) {
+      byMsgId.set(r.msg_id, execution);
     }
-  }
-  for (const located of records) {
-    const r = located.record;
-    if (r.type === 'exec_end') {
-      const execution = executions.get(r.exec);
-      if (!execution) {
-        warn(located, `exec_end without exec_start for ${r.exec}`);
-        continue;
-      }
-      execution.status = r.status;
-      execution.ended = r.t;
-      execution.ename = r.ename ?? null;
-      execution.evalue = r.evalue ?? null;
+    if (r.cell !== null && r.count !== null) {
+      byCellCount.set(`${r.cell}\u0000${r.count}`, execution);
     }
   }
   let frontendOnly = 0;
-  for (const located of outputsRecords) {
-    const r = located.record as IExecOutput;
+  for (const { located, record: r } of model.pageOutputs) {
     const joined =
       (r.msg_id !== null ? byMsgId.get(r.msg_id) : undefined) ??
       (r.cell !== null && r.count !== null ? byCellCount.get(`${r.cell}\u0000${r.count}`) : undefined);
@@ -381,28 +286,12 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
   }
   // Kernel-captured outputs fill in executions the page did not record to their end (headless runs,
   // a page reload or a server kill while the cell ran); the page's record wins when both exist.
-  const kernelOutputs = new Map<string, { items: IOutputItem[]; final: boolean }>();
-  for (const located of kernelOutputRecords) {
-    const r = located.record as IKernelOutput;
-    const execution = executions.get(r.exec);
-    if (!execution || execution.kernelSession !== sessionOfFile(located.file, declaredSession)) {
-      warn(located, `kernel_output for unknown execution ${r.exec}`);
-      continue;
-    }
-    const state = kernelOutputs.get(r.exec) ?? { items: [], final: false };
-    if (r.index > state.items.length) {
-      warn(located, `kernel_output for ${r.exec} skips items ${state.items.length} to ${r.index - 1}`);
-    }
-    state.items = state.items.slice(0, r.index).concat(r.outputs);
-    state.final = r.final;
-    kernelOutputs.set(r.exec, state);
-  }
-  for (const [exec, state] of kernelOutputs) {
-    const execution = executions.get(exec)!;
-    if (execution.outputsFrom === null) {
-      execution.outputs = state.items;
+  for (const state of model.executions.values()) {
+    const execution = executions.get(state.id)!;
+    if (state.kernelOutputs !== null && execution.outputsFrom === null) {
+      execution.outputs = state.kernelOutputs;
       execution.outputsFrom = 'kernel';
-      execution.outputsComplete = state.final;
+      execution.outputsComplete = state.kernelOutputsFinal;
     }
   }
   const orderedExecutions = [...executions.values()].sort((a, b) => {
@@ -426,33 +315,16 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
     execution: IExecution | null;
   }
   const sourceEvents: ISourceEvent[] = [];
-  for (const { start, execution } of kernelStarts) {
+  for (const { source, t, execution } of kernelStarts) {
     if (execution.cell === null) {
       // No cell to version: the exact source stands alone, derived from nothing.
-      execution.ownSource = {
-        cell: null,
-        version: 1,
-        cellType: 'code',
-        source: start.source,
-        sha256: sha256Hex(start.source),
-        t: start.t
-      };
+      execution.ownSource = { cell: null, version: 1, cellType: 'code', source, sha256: sha256Hex(source), t };
       continue;
     }
-    sourceEvents.push({
-      t: start.t,
-      cell: execution.cell,
-      cellType: 'code',
-      source: start.source,
-      sha256: sha256Hex(start.source),
-      execution
-    });
+    sourceEvents.push({ t, cell: execution.cell, cellType: 'code', source, sha256: sha256Hex(source), execution });
   }
-  for (const located of records) {
-    const r = located.record;
-    if (r.type === 'source') {
-      sourceEvents.push({ t: r.t, cell: r.cell, cellType: r.cell_type, source: r.source, sha256: r.sha256, execution: null });
-    }
+  for (const r of model.sources) {
+    sourceEvents.push({ t: r.t, cell: r.cell, cellType: r.cell_type, source: r.source, sha256: r.sha256, execution: null });
   }
   sourceEvents.sort(byTime); // stable: ties keep file order
   const cells = new Map<string, ISourceVersion[]>();
@@ -488,20 +360,17 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
 
   // Notebook versions: frontend snapshots, else one per kernel execution (headless).
   const notebookVersions: INotebookVersion[] = [];
-  for (const located of records) {
-    const r = located.record;
-    if (r.type === 'notebook') {
-      const previous = notebookVersions[notebookVersions.length - 1];
-      if (previous && JSON.stringify(previous.cells.map(c => [c.cell, c.sha256])) === JSON.stringify(r.cells)) {
-        continue; // an identical snapshot (re-run without edits) is not a new version
-      }
-      notebookVersions.push({
-        version: 0,
-        t: r.t,
-        cells: r.cells.map(([cell, sha256]) => ({ cell, sha256 })),
-        derived: false
-      });
+  for (const r of model.notebooks) {
+    const previous = notebookVersions[notebookVersions.length - 1];
+    if (previous && JSON.stringify(previous.cells.map(c => [c.cell, c.sha256])) === JSON.stringify(r.cells)) {
+      continue; // an identical snapshot (re-run without edits) is not a new version
     }
+    notebookVersions.push({
+      version: 0,
+      t: r.t,
+      cells: r.cells.map(([cell, sha256]) => ({ cell, sha256 })),
+      derived: false
+    });
   }
   if (notebookVersions.length === 0) {
     const current = new Map<string, string>();
@@ -528,175 +397,43 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
   notebookVersions.sort(byTime);
   notebookVersions.forEach((v, i) => (v.version = i + 1));
 
-  const structure = records
-    .map(located => located.record)
-    .filter((r): r is IStructure => r.type === 'structure')
-    .sort(byTime);
-
-  // Runs.
+  // Runs: a run without its run_end is running while its kernel session lives, else crashed.
   const live = new Set(liveSessions);
-  const runs = new Map<string, IRunBuilder>();
-  for (const located of records) {
-    const r = located.record;
-    if (!('run' in r) || r.run === null) {
-      continue;
-    }
-    if (!RUN_ID.test(r.run)) {
-      warn(located, `${r.type}: run id must be 32 lowercase hex digits`);
-      continue;
-    }
-    if (r.type === 'run_start') {
-      if (runs.has(r.run)) {
-        warn(located, `duplicate run_start for ${r.run}`);
-        continue;
-      }
-      runs.set(r.run, {
-        run: {
-          id: r.run,
-          name: r.name,
-          experiment: r.experiment,
-          exec: r.exec,
-          kernelSession: sessionOfFile(located.file, declaredSession),
-          started: r.t,
-          ended: null,
-          status: 'crashed',
-          ename: null,
-          evalue: null,
-          energyRequested: r.energy,
-          code: r.code,
-          params: [],
-          contexts: [],
-          metrics: [],
-          artifacts: [],
-          energy: [],
-          lostPoints: 0,
-          lostReasons: [],
-          parent: r.parent,
-          tags: {},
-          contributingExecs: []
-        },
-        batches: new Map(),
-        ended: false
-      });
-      continue;
-    }
-    const builder = runs.get(r.run);
-    if (!builder) {
-      warn(located, `${r.type} for unknown run ${r.run}`);
-      continue;
-    }
-    const run = builder.run;
-    switch (r.type) {
-      case 'tag':
-        run.tags[r.key] = r.value;
-        break;
-      case 'run_exec':
-        if (!run.contributingExecs.includes(r.exec)) {
-          run.contributingExecs.push(r.exec);
-        }
-        break;
-      case 'gap':
-        run.lostPoints += r.points;
-        if (!run.lostReasons.includes(r.reason)) {
-          run.lostReasons.push(r.reason);
-        }
-        break;
-      case 'param': {
-        // The last value logged for a key and role wins.
-        const index = run.params.findIndex(p => p.key === r.key && p.role === r.role);
-        const param = { key: r.key, value: r.value, valueType: r.value_type, role: r.role, t: r.t };
-        if (index >= 0) {
-          run.params[index] = param;
-        } else {
-          run.params.push(param);
-        }
-        break;
-      }
-      case 'context_start':
-        if (run.contexts.some(c => c.ctx === r.ctx)) {
-          warn(located, `duplicate context ${r.ctx} in run ${r.run}`);
-          break;
-        }
-        run.contexts.push({ ctx: r.ctx, name: r.name, epoch: r.epoch, parent: r.parent, started: r.t, ended: null });
-        break;
-      case 'context_end': {
-        const context = run.contexts.find(c => c.ctx === r.ctx);
-        if (context) {
-          context.ended = r.t;
-        } else {
-          warn(located, `context_end for unknown context ${r.ctx}`);
-        }
-        break;
-      }
-      case 'metrics':
-        if (builder.batches.has(r.batch)) {
-          break; // a re-sent batch (e.g. after a reconnect): keep the first copy
-        }
-        builder.batches.set(r.batch, {
-          t: r.t,
-          series: r.series.map(s => ({
-            metric: s.metric,
-            ctx: s.ctx,
-            steps: s.steps,
-            values: s.values,
-            timestamps: s.timestamps,
-            epochs: s.epochs
-          }))
-        });
-        break;
-      case 'artifact':
-        run.artifacts.push({ path: r.path, name: r.name, sha256: r.sha256, size: r.size, role: r.role, t: r.t });
-        break;
-      case 'energy':
-        run.energy.push({
-          scope: r.scope,
-          ref: r.ref,
-          ctx: r.ctx,
-          device: r.device,
-          joules: r.joules,
-          method: r.method,
-          reason: r.reason ?? null,
-          resolutionLimited: r.resolution_limited === true,
-          t: r.t
-        });
-        break;
-      case 'run_end':
-        builder.ended = true;
-        run.status = r.status;
-        run.ended = r.t;
-        run.ename = r.ename ?? null;
-        run.evalue = r.evalue ?? null;
-        break;
-    }
-  }
-  const orderedRuns: IRun[] = [];
-  for (const builder of [...runs.values()].sort((a, b) => byTime({ t: a.run.started }, { t: b.run.started }))) {
-    const run = builder.run;
-    if (!builder.ended) {
-      run.status = live.has(run.kernelSession) ? 'running' : 'crashed';
-    }
-    // Series keyed by metric and context, in order of first appearance, batches by number.
-    const parts = new Map<string, IMetricSeries[]>();
-    for (const batch of [...builder.batches.keys()].sort((a, b) => a - b)) {
-      for (const series of builder.batches.get(batch)!.series) {
-        const key = `${series.metric}\u0000${series.ctx ?? ''}`;
-        const list = parts.get(key) ?? [];
-        list.push(series);
-        parts.set(key, list);
-      }
-    }
-    run.metrics = [...parts.values()].map(concatSeries);
-    orderedRuns.push(run);
-  }
+  const runs: IRun[] = [...model.runs.values()]
+    .sort((a, b) => compareTimes(a.started, b.started))
+    .map(run => ({
+      id: run.id,
+      name: run.name,
+      experiment: run.experiment,
+      exec: run.exec,
+      kernelSession: run.kernelSession,
+      started: run.started,
+      ended: run.ended,
+      status: run.status === 'running' && !live.has(run.kernelSession) ? 'crashed' : run.status,
+      ename: run.ename,
+      evalue: run.evalue,
+      energyRequested: run.energyRequested,
+      code: run.code,
+      params: [...run.params.values()],
+      contexts: [...run.contexts.values()],
+      metrics: [...run.series].map(([, parts]) => concatSeries(parts, parts[0].metric, parts[0].ctx)),
+      artifacts: run.artifacts,
+      energy: run.energy,
+      lostPoints: run.lostPoints,
+      lostReasons: run.lostReasons,
+      parent: run.parent,
+      tags: Object.fromEntries(run.tags),
+      contributingExecs: run.contributingExecs
+    }));
 
   return {
-    users: [...users].sort(),
-    kernelSessions: [...kernelSessions.values()].sort((a, b) => compareTimes(a.started, b.started)),
+    users: [...model.users].sort(),
+    kernelSessions: [...model.kernelSessions.values()].sort((a, b) => compareTimes(a.started, b.started)),
     executions: orderedExecutions,
     cells,
     notebookVersions,
-    structure,
-    runs: orderedRuns,
+    structure: [...model.structure].sort(byTime),
+    runs,
     warnings: sessionWarnings
   };
 }

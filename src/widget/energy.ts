@@ -4,18 +4,13 @@
  * (one point per run). Pure (no DOM); runs without an energy figure are listed with the reason,
  * never plotted at 0.
  */
+import { powerDevice } from '../core/records';
 import { IRun } from '../tokens';
 import { ILine } from './chartdata';
 import { IRunIdentity } from './runidentity';
 import { metricGroups, MetricSummaries, missingEnergy, runEnergy } from './tablemodel';
 
-const POWER_METRIC = /^power_watts\[(.*)\]$/s;
-
-/** The device of a power series name (`power_watts[<device>]`), or null for other metrics. */
-export function powerDevice(metric: string): string | null {
-  const match = POWER_METRIC.exec(metric);
-  return match ? match[1] : null;
-}
+export { powerDevice } from '../core/records';
 
 /**
  * Splits chart lines by metric into the user's metrics and the power lines. A power line keeps its

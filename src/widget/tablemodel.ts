@@ -6,7 +6,7 @@
  * minimum for metrics whose name contains `loss` or `error` (case-insensitive) and the maximum
  * otherwise (accuracy, F1, reward, ...).
  */
-import { IMetricSeries, IRun, IRunArtifact, RunStatus } from '../tokens';
+import { IMetricSeries, IRun, IRunArtifact, paramLabel, RunStatus } from '../tokens';
 import { baseLabel } from './runidentity';
 
 export type ColumnKind =
@@ -168,7 +168,7 @@ export function runEnergy(run: IRun): ICell {
     .filter(figure => figure.resolutionLimited)
     .map(figure => `${figure.device}: below the sensor's resolution`);
   const title = [
-    measured.map(figure => `${figure.device} (${figure.method ?? 'unknown method'})`).join(', '),
+    measured.map(figure => `${figure.device} (${figure.method || 'unknown method'})`).join(', '),
     ...(reasons.length ? [`not included: ${reasons.join('; ')}`] : []),
     ...notes
   ].join('\n');
@@ -268,17 +268,20 @@ export function metricGroups(run: IRun): Map<string, { metric: string; context: 
 /** Builds the table of the given runs, filtered and sorted. */
 export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, options: ITableOptions): ITable {
   const runList = Array.from(runs);
-  const paramKeys = new Set<string>();
+  // Params by key and role (`paramKey`): an output `lr` is its own column beside the input `lr`.
+  const paramLabels = new Map<string, string>();
   const metricKeys = new Map<string, { metric: string; context: string }>();
   for (const run of runList) {
-    for (const key of run.params.keys()) {
-      paramKeys.add(key);
+    for (const [key, param] of run.params) {
+      paramLabels.set(key, paramLabel(param));
     }
     for (const [key, group] of metricGroups(run)) {
       metricKeys.set(key, { metric: group.metric, context: group.context });
     }
   }
-  const sortedParams = Array.from(paramKeys).sort();
+  const sortedParams = Array.from(paramLabels.keys()).sort((a, b) =>
+    paramLabels.get(a)! < paramLabels.get(b)! ? -1 : paramLabels.get(a)! > paramLabels.get(b)! ? 1 : 0
+  );
   const sortedMetrics = Array.from(metricKeys).sort(([a], [b]) => a.localeCompare(b));
 
   // Runs of several notebooks (the side panel's folder modes) say which notebook each is from.
@@ -290,7 +293,7 @@ export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, opt
     { key: 'status', label: 'Status', kind: 'status' },
     { key: 'start', label: 'Start', kind: 'start' },
     { key: 'duration', label: 'Duration', kind: 'duration' },
-    ...sortedParams.map(key => ({ key: `param:${key}`, label: key, kind: 'param' as const })),
+    ...sortedParams.map(key => ({ key: `param:${key}`, label: paramLabels.get(key)!, kind: 'param' as const })),
     ...sortedMetrics.flatMap(([key, { metric, context }]) => {
       const label = context ? `${metric} [${context}]` : metric;
       return [

@@ -1,5 +1,5 @@
 /** Journal lines built per the contract in ARCHITECTURE.md, shared by the core specs. */
-import type { IJournalFile } from '../journal';
+import type { IJournalFile } from '../reader';
 
 export const T = (second: number): string => `2025-01-02T03:04:${String(second).padStart(2, '0')}.000+00:00`;
 export const RUN = '0123456789abcdef0123456789abcdef';
@@ -41,8 +41,8 @@ export function sampleJournal(extraKernel: Record<string, unknown>[] = []): IJou
     { type: 'exec_start', t: T(3), exec: 's1-2', msg_id: 'm2', cell: 'c1', count: 2, source: 'a = 2\n' },
     { type: 'run_start', t: T(4), run: RUN, name: 'train', experiment: 'e', exec: 's1-2', code: null, energy: false },
     { type: 'context_start', t: T(4), run: RUN, ctx: 1, name: 'training', epoch: null, parent: null },
-    { type: 'metrics', t: T(5), run: RUN, batch: 2, series: [series('loss', 1, [0.5, 0.25], 2)] },
     { type: 'metrics', t: T(5), run: RUN, batch: 1, series: [series('loss', 1, [2, 1])] },
+    { type: 'metrics', t: T(5), run: RUN, batch: 2, series: [series('loss', 1, [0.5, 0.25], 2)] },
     { type: 'metrics', t: T(6), run: RUN, batch: 1, series: [series('loss', 1, [2, 1])] },
     { type: 'context_end', t: T(7), run: RUN, ctx: 1 },
     { type: 'exec_start', t: T(8), exec: 's1-3', msg_id: 'm3', cell: 'c1', count: 3, source: 'a = 2\n' },

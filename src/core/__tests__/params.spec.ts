@@ -1,4 +1,4 @@
-import { parseJournalFile } from '../journal';
+import { parseJournalFile } from '../reader';
 import { checkParamValue, paramProvValue } from '../params';
 
 const T = '2025-01-02T03:04:05.000+00:00';

@@ -1,4 +1,4 @@
-import { parseJournal } from '../journal';
+import { parseJournal } from '../reader';
 import { buildProvDocument, escapeLocal, stableStringify } from '../prov';
 import { buildSession } from '../session';
 import { lines, RUN, sampleJournal, series, T } from './fixtures';

@@ -1,4 +1,4 @@
-import { parseJournal } from '../journal';
+import { parseJournal } from '../reader';
 import { columnKinds, formatCsv, formatTable, jsonCell, liveRow, sessionRows, tableColumns } from '../runtable';
 import { buildSession } from '../session';
 import { RUN, sampleJournal, series, T } from './fixtures';

@@ -1,4 +1,4 @@
-import { parseJournal } from '../journal';
+import { parseJournal } from '../reader';
 import { buildSession } from '../session';
 import { RUN, sampleJournal, T } from './fixtures';
 
@@ -27,7 +27,7 @@ describe('buildSession', () => {
     expect(session.executions.map(e => e.sourceVersion)).toEqual([1, 2, 2, null]);
   });
 
-  it('concatenates metric batches in batch order and drops re-sent batches', () => {
+  it('concatenates metric batches in journal order and drops re-sent batches', () => {
     const run = build().runs[0];
     expect(run.metrics).toHaveLength(1);
     expect(Array.from(run.metrics[0].values)).toEqual([2, 1, 0.5, 0.25]);
@@ -47,7 +47,7 @@ describe('buildSession', () => {
       [{ type: 'run_start', t: T(9), run: '../../x', name: 'n', experiment: '', exec: null, code: null, energy: false }]
     );
     expect(session.runs).toHaveLength(1);
-    expect(session.warnings.some(w => /run id must be 32 lowercase hex/.test(w.reason))).toBe(true);
+    expect(session.warnings.some(w => /"run" must be 32 lowercase hex digits/.test(w.reason))).toBe(true);
   });
 
   it('derives notebook versions from kernel records when no frontend snapshot exists', () => {

@@ -1,4 +1,5 @@
-import { IKernelRecord, RunStore } from '../../store';
+import { RunStore } from '../../store';
+import { IRawRecord, validated } from '../../__tests__/records';
 import { IRun, seriesKey } from '../../tokens';
 import { ILine } from '../chartdata';
 import { buildTradeoff, groupOmissions, powerDevice, splitPowerLines, tradeoffMetrics } from '../energy';
@@ -25,8 +26,8 @@ function runRecords(
   id: string,
   name: string,
   options: { loss: number[]; acc?: number[]; energy: { device: string; joules: number | null; reason?: string }[]; end?: boolean }
-): IKernelRecord[] {
-  const records: IKernelRecord[] = [
+): IRawRecord[] {
+  const records: IRawRecord[] = [
     { type: 'run_start', t: iso(0), run: id, name, experiment: 'e', exec: null, code: null, energy: true },
     { type: 'context_start', t: iso(1), run: id, ctx: 1, name: 'training', epoch: null, parent: null },
     { type: 'context_start', t: iso(1), run: id, ctx: 2, name: 'validation', epoch: null, parent: null }
@@ -56,9 +57,9 @@ function runRecords(
   return records;
 }
 
-function runsOf(...records: IKernelRecord[][]): IRun[] {
+function runsOf(...records: IRawRecord[][]): IRun[] {
   const store = new RunStore();
-  store.apply('s1', records.flat());
+  store.apply('s1', validated(records.flat()));
   return Array.from(store.runs.values());
 }
 

@@ -1,4 +1,5 @@
-import { IKernelRecord, RunStore } from '../../store';
+import { RunStore } from '../../store';
+import { IRawRecord, validated } from '../../__tests__/records';
 import { IRun } from '../../tokens';
 import { compareGit, gitSide, shortCommit } from '../gitcompare';
 
@@ -28,10 +29,10 @@ function git(commit: string | null, diff: string, extra: Record<string, unknown>
 
 function run(id: string, name: string, code: unknown): IRun {
   const store = new RunStore();
-  const records: IKernelRecord[] = [
+  const records: IRawRecord[] = [
     { type: 'run_start', t: T0, run: id, name, experiment: 'e', exec: null, code, energy: false }
   ];
-  store.apply('s1', records);
+  store.apply('s1', validated(records));
   return store.runs.get(id)!;
 }
 

@@ -1,4 +1,5 @@
-import { RunStore, IKernelRecord } from '../../store';
+import { RunStore } from '../../store';
+import { IRawRecord, validated } from '../../__tests__/records';
 import { IRun } from '../../tokens';
 import {
   artifactRows,
@@ -22,8 +23,8 @@ function runRecords(
   id: string,
   name: string,
   options: { lr: number; loss: number[]; acc?: number[]; end?: string; energy?: (number | null)[]; exec?: string }
-): IKernelRecord[] {
-  const records: IKernelRecord[] = [
+): IRawRecord[] {
+  const records: IRawRecord[] = [
     { type: 'run_start', t: iso(0), run: id, name, experiment: 'mnist', exec: options.exec ?? null, code: null, energy: true },
     { type: 'param', t: iso(1), run: id, key: 'lr', value: options.lr, role: 'input' },
     { type: 'context_start', t: iso(2), run: id, ctx: 1, name: 'training', epoch: null, parent: null }
@@ -70,9 +71,9 @@ function runRecords(
   return records;
 }
 
-function storeWith(...runs: IKernelRecord[][]): RunStore {
+function storeWith(...runs: IRawRecord[][]): RunStore {
   const store = new RunStore();
-  store.apply('s1', runs.flat());
+  store.apply('s1', validated(runs.flat()));
   return store;
 }
 
@@ -136,7 +137,7 @@ describe('buildTable', () => {
       return table.rows[0].cells[index].text;
     };
     expect(lossBest()).toBe('4');
-    live.apply('s1', [
+    live.apply('s1', validated([
       {
         type: 'metrics',
         t: iso(5),
@@ -144,7 +145,7 @@ describe('buildTable', () => {
         batch: 2,
         series: [{ metric: 'loss', ctx: 1, steps: [2], values: [1.5], timestamps: [T0 + 20], epochs: [-1] }]
       }
-    ]);
+    ]));
     expect(lossBest()).toBe('1.5');
   });
 
@@ -251,8 +252,8 @@ describe('comparison', () => {
     runRecords('b'.repeat(32), 'beta', { lr: 0.01, loss: [1], exec: 's1-3' }),
     runRecords('c'.repeat(32), 'gamma', { lr: 0.1, loss: [1] })
   );
-  store.apply('s1', [{ type: 'param', t: iso(9), run: 'a'.repeat(32), key: 'seed', value: 1, role: 'input' }]);
-  store.apply('s1', [{ type: 'param', t: iso(9), run: 'b'.repeat(32), key: 'seed', value: 1, role: 'input' }]);
+  store.apply('s1', validated([{ type: 'param', t: iso(9), run: 'a'.repeat(32), key: 'seed', value: 1, role: 'input' }]));
+  store.apply('s1', validated([{ type: 'param', t: iso(9), run: 'b'.repeat(32), key: 'seed', value: 1, role: 'input' }]));
   const [a, b, c] = ['a', 'b', 'c'].map(ch => store.runs.get(ch.repeat(32))!);
 
   it('lists differing params first', () => {
@@ -346,18 +347,18 @@ describe('statusCell', () => {
 });
 
 describe('nested runs', () => {
-  function nested(id: string, name: string, parent: string | null, loss: number): IKernelRecord[] {
+  function nested(id: string, name: string, parent: string | null, loss: number): IRawRecord[] {
     return [
       { type: 'run_start', t: iso(0), run: id, name, experiment: 'sweep', exec: null, code: null, parent },
       { type: 'param', t: iso(1), run: id, key: 'lr', value: loss, role: 'input' },
       { type: 'tag', t: iso(1), run: id, key: 'kind', value: parent ? 'trial' : 'sweep' }
     ];
   }
-  const sweep = nested('p'.repeat(32), 'sweep', null, 0);
-  const trialB = nested('b'.repeat(32), 'trial-b', 'p'.repeat(32), 0.2);
-  const trialA = nested('a'.repeat(32), 'trial-a', 'p'.repeat(32), 0.1);
-  const lone = nested('l'.repeat(32), 'alone', null, 0.5);
-  const grandchild = nested('g'.repeat(32), 'inner', 'a'.repeat(32), 0.3);
+  const sweep = nested('1'.repeat(32), 'sweep', null, 0);
+  const trialB = nested('b'.repeat(32), 'trial-b', '1'.repeat(32), 0.2);
+  const trialA = nested('a'.repeat(32), 'trial-a', '1'.repeat(32), 0.1);
+  const lone = nested('2'.repeat(32), 'alone', null, 0.5);
+  const grandchild = nested('3'.repeat(32), 'inner', 'a'.repeat(32), 0.3);
 
   function shown(store: RunStore, options: { filter?: string; sort?: { column: string; descending: boolean } }) {
     const table = buildTable(store.runs.values(), new MetricSummaries(), { now: T0, ...options });
@@ -393,7 +394,7 @@ describe('nested runs', () => {
   });
 
   it('shows a child whose parent is unknown, and runs of a parent cycle, once at the top level', () => {
-    const orphan = nested('o'.repeat(32), 'orphan', 'x'.repeat(32), 1);
+    const orphan = nested('4'.repeat(32), 'orphan', '5'.repeat(32), 1);
     const cycleA = nested('c'.repeat(32), 'cycle-a', 'd'.repeat(32), 1);
     const cycleB = nested('d'.repeat(32), 'cycle-b', 'c'.repeat(32), 2);
     const store = storeWith(orphan, cycleA, cycleB);
@@ -405,9 +406,9 @@ describe('nested runs', () => {
   it('records parents and tags in the store', () => {
     const store = storeWith(sweep, trialA);
     const trial = store.runs.get('a'.repeat(32))!;
-    expect(trial.parent).toBe('p'.repeat(32));
+    expect(trial.parent).toBe('1'.repeat(32));
     expect(Array.from(trial.tags)).toEqual([['kind', 'trial']]);
-    expect(store.runs.get('p'.repeat(32))!.parent).toBeNull();
+    expect(store.runs.get('1'.repeat(32))!.parent).toBeNull();
   });
 });
 

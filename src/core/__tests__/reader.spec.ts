@@ -1,4 +1,4 @@
-import { decodeBase64, parseJournal, parseJournalFile } from '../journal';
+import { JournalLineReader, parseJournal, parseJournalFile } from '../reader';
 
 const le = (array: ArrayBufferView): string => Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString('base64');
 
@@ -92,13 +92,55 @@ describe('parseJournalFile', () => {
   });
 });
 
-describe('decodeBase64', () => {
-  it('matches Node for every padding length', () => {
-    for (let n = 0; n < 20; n++) {
-      const bytes = Uint8Array.from({ length: n }, (_, i) => (i * 37 + 11) & 0xff);
-      const text = Buffer.from(bytes).toString('base64');
-      expect(Array.from(decodeBase64(text))).toEqual(Array.from(bytes));
-      expect(Array.from(decodeBase64(text.replace(/=+$/, '')))).toEqual(Array.from(bytes));
+describe('JournalLineReader', () => {
+  const lines = [
+    JSON.stringify({ type: 'exec_start', t: T, exec: 's-1', msg_id: null, cell: 'c', count: 1, source: 'naïve → ✓ 🎉' }),
+    '{"type": "exec_end", ',
+    JSON.stringify({ type: 'exec_end', t: T, exec: 's-1', status: 'ok' }),
+    '{"type": "exec_start", "t": "2025'
+  ];
+  const text = lines.join('\n');
+  const bytes = Buffer.from(text);
+
+  function read(chunks: (Uint8Array | string)[]): { records: [string, number][]; warnings: [number, string][] } {
+    const records: [string, number][] = [];
+    const warnings: [number, string][] = [];
+    const reader = new JournalLineReader(
+      'k-s.jsonl',
+      located => records.push([located.record.type, located.line]),
+      warning => warnings.push([warning.line, warning.reason])
+    );
+    chunks.forEach(chunk => reader.push(chunk));
+    reader.end();
+    return { records, warnings };
+  }
+
+  const whole = read([bytes]);
+
+  it('reads lines, a corrupt one and a truncated last one as the whole-text parse does', () => {
+    expect(whole.records).toEqual([
+      ['exec_start', 1],
+      ['exec_end', 3]
+    ]);
+    expect(whole.warnings).toEqual([
+      [2, expect.stringContaining('invalid JSON')],
+      [4, 'truncated last line']
+    ]);
+    expect(read([text])).toEqual(whole);
+  });
+
+  it('gives the same result however the bytes are cut into chunks, mid-line and mid-character', () => {
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      expect(read([bytes.subarray(0, cut), bytes.subarray(cut)])).toEqual(whole);
     }
+    expect(read(Array.from(bytes, byte => Uint8Array.of(byte)))).toEqual(whole);
+    for (let cut = 0; cut <= text.length; cut += 7) {
+      expect(read([text.slice(0, cut), text.slice(cut)])).toEqual(whole);
+    }
+  });
+
+  it('parses a last line that only lacks its newline, and skips blank lines without a warning', () => {
+    const last = JSON.stringify({ type: 'exec_end', t: T, exec: 's-1', status: 'ok' });
+    expect(read([`\n\n${last}`])).toEqual({ records: [['exec_end', 3]], warnings: [] });
   });
 });

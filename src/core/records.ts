@@ -1,25 +1,73 @@
 /**
- * Journal parsing: JSON-lines texts in, typed records out.
+ * The record contract (ARCHITECTURE.md, "The journal"): the record types, the one validator every
+ * record passes through (journal lines and live comm records alike), and the naming rules of the
+ * `.prov` folder. Its Python twin is nbprov/records.py; a test validates a real kernel's journal here.
  *
- * Tolerant by design (see the journal contract in ARCHITECTURE.md): a line that does not
- * parse or lacks a required field becomes a warning and loses only itself; unknown record
- * types are skipped silently so that newer writers do not break older readers.
+ * The validator checks the fields every consumer relies on and returns the typed record, or null
+ * for an unknown type (newer writers must not break older readers). Metric arrays are the one
+ * difference between disk and comm: base64 text in a journal line, a binary buffer's index over the
+ * comm; `journalArrays` and `commArrays` decode them and nothing else does.
  */
 
-export interface IJournalFile {
-  /** File name inside `journal/`, e.g. `k-<session>.jsonl`. */
-  name: string;
-  text: string;
-}
-
-export interface IJournalWarning {
-  file: string;
-  /** 1-based line number. */
-  line: number;
-  reason: string;
-}
-
 import { checkParamValue, PARAM_VALUE_TYPES, ParamValueType } from './params';
+
+/** The folder next to a notebook that holds its provenance: `<stem>.prov`. */
+export const PROV_SUFFIX = '.prov';
+/** Journal files live in `<stem>.prov/journal/`. */
+export const JOURNAL_DIR = 'journal';
+/** Kernel and page sessions are generated ids, never free text. */
+export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** `k-<kernel session>.jsonl` (one kernel process) or `f-<page session>-<n>.jsonl` (one page segment). */
+export const JOURNAL_FILE = /^[kf]-[A-Za-z0-9_-]+\.jsonl$/;
+const KERNEL_JOURNAL = /^k-([A-Za-z0-9_-]+)\.jsonl$/;
+/** A run id names a Zarr group: 32 lowercase hex digits. */
+export const RUN_ID = /^[0-9a-f]{32}$/;
+
+/** The kernel session a kernel journal file belongs to (`k-<session>.jsonl`), else null. */
+export function kernelSessionOf(fileName: string): string | null {
+  const match = KERNEL_JOURNAL.exec(fileName);
+  return match ? match[1] : null;
+}
+
+/** A kernel session's journal file name. */
+export function kernelJournalName(session: string): string {
+  return `k-${session}.jsonl`;
+}
+
+/** Journal files end so; readers take every such file of `journal/`. */
+export const JOURNAL_SUFFIX = '.jsonl';
+
+/** Segment `n` of a page session's journal: `f-<page>-<nnnn>.jsonl`. */
+export function pageJournalName(page: string, segment: number): string {
+  return `f-${page}-${String(segment).padStart(4, '0')}.jsonl`;
+}
+
+const PAGE_JOURNAL = /^f-([A-Za-z0-9_-]+)-(\d+)\.jsonl$/;
+
+/** The page session a page segment belongs to (`f-<page>-<n>.jsonl`), else null. */
+export function pageSessionOf(fileName: string): string | null {
+  const match = PAGE_JOURNAL.exec(fileName);
+  return match ? match[1] : null;
+}
+
+/** True for a page journal segment (`f-*.jsonl`). */
+export function isPageJournal(fileName: string): boolean {
+  return JOURNAL_FILE.test(fileName) && fileName.startsWith('f-');
+}
+
+/** The energy sampler logs a device's power as the metric `power_watts[<device>]`. */
+const POWER_METRIC = /^power_watts\[(.*)\]$/s;
+
+/** The power metric name of a device. */
+export function powerMetric(device: string): string {
+  return `power_watts[${device}]`;
+}
+
+/** The device of a power series name (`power_watts[<device>]`), or null for other metrics. */
+export function powerDevice(metric: string): string | null {
+  const match = POWER_METRIC.exec(metric);
+  return match ? match[1] : null;
+}
 
 type JsonScalar = string | number | boolean | null;
 
@@ -39,6 +87,8 @@ export interface IKernelStart extends IRecordBase {
   python: string;
   nbprov_version: string;
   notebook: string;
+  /** The notebook's identity (`identity.json` id), or null when the kernel wrote none. */
+  notebook_id: string | null;
   user: string;
 }
 
@@ -172,6 +222,9 @@ export interface IArtifact extends IRecordBase {
   sha256: string;
   size: number;
   role: 'input' | 'output';
+  /** Logged text, dicts and figures: where the file is stored (`artifacts/<sha256><suffix>`) and its type. */
+  stored?: string | null;
+  media_type?: string | null;
 }
 
 export interface IEnergy extends IRecordBase {
@@ -216,6 +269,8 @@ export interface IPageStart extends IRecordBase {
   type: 'page_start';
   page: string;
   notebook: string;
+  /** The notebook's identity (`identity.json` id), or null when the page wrote none. */
+  notebook_id: string | null;
   user: string;
 }
 
@@ -304,22 +359,10 @@ export type JournalRecord =
   | INotebookSnapshot
   | IExecOutput;
 
-/** A record with where it came from (file and 1-based line). */
-export interface ILocatedRecord {
-  file: string;
-  line: number;
-  record: JournalRecord;
-}
+/** Thrown by the validator: the reason a record is rejected (a warning for a journal line). */
+export class RecordError extends Error {}
 
-export interface IParsedJournal {
-  records: ILocatedRecord[];
-  warnings: IJournalWarning[];
-}
-
-/** Thrown by the validators below; turned into a warning for the offending line. */
-class RecordError extends Error {}
-
-type Json = Record<string, unknown>;
+export type Json = Record<string, unknown>;
 
 const str = (o: Json, k: string): string => {
   if (typeof o[k] !== 'string') {
@@ -415,23 +458,52 @@ export function decodeBase64(text: string): Uint8Array {
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * Where a `metrics` record's arrays come from: the bytes of field `field` of a series, exactly
+ * `byteLength` long, little-endian, in a fresh aligned buffer.
+ */
+export type ArraySource = (series: Json, field: string, byteLength: number) => ArrayBuffer;
+
+/** Journal lines: each array is a base64 string. */
+export const journalArrays: ArraySource = (series, field, byteLength) => {
+  const bytes = decodeBase64(str(series, field));
+  if (bytes.length !== byteLength) {
+    throw new RecordError(`array "${field}" has ${bytes.length} bytes, expected ${byteLength}`);
+  }
+  return bytes.buffer as ArrayBuffer;
+};
+
+/** The binary buffer a view or buffer of a comm message holds. */
+export type MessageBuffer = ArrayBuffer | ArrayBufferView;
+
+/** Comm records: each array field holds the index of a binary buffer of the message. */
+export function commArrays(buffers: readonly MessageBuffer[]): ArraySource {
+  return (series, field, byteLength) => {
+    const index = series[field];
+    const buffer = Number.isSafeInteger(index) ? buffers[index as number] : undefined;
+    if (buffer === undefined) {
+      throw new RecordError(`array "${field}" names no buffer of the message`);
+    }
+    if (buffer.byteLength !== byteLength) {
+      throw new RecordError(`array "${field}" has ${buffer.byteLength} bytes, expected ${byteLength}`);
+    }
+    // Copy: a view into a message buffer need not be aligned for typed arrays.
+    return buffer instanceof ArrayBuffer
+      ? buffer
+      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).slice().buffer;
+  };
+}
+
 function decodeArray<T>(
-  o: Json,
-  k: string,
+  bytes: ArrayBuffer,
   n: number,
-  width: number,
   make: (buffer: ArrayBuffer) => T,
   readBigEndianHost: (view: DataView, count: number) => T
 ): T {
-  const bytes = decodeBase64(str(o, k));
-  if (bytes.length !== n * width) {
-    throw new RecordError(`array "${k}" has ${bytes.length} bytes, expected ${n * width}`);
-  }
-  // `bytes` owns a fresh, aligned buffer of exactly this length.
-  return LITTLE_ENDIAN_HOST ? make(bytes.buffer as ArrayBuffer) : readBigEndianHost(new DataView(bytes.buffer), n);
+  return LITTLE_ENDIAN_HOST ? make(bytes) : readBigEndianHost(new DataView(bytes), n);
 }
 
-function metricBatch(o: Json): IMetricBatch {
+function metricBatch(o: Json, arrays: ArraySource): IMetricBatch {
   const n = int(o, 'n');
   if (n < 0) {
     throw new RecordError('field "n" must be >= 0');
@@ -441,34 +513,26 @@ function metricBatch(o: Json): IMetricBatch {
     ctx: optInt(o, 'ctx'),
     n,
     steps: decodeArray(
-      o,
-      'steps',
+      arrays(o, 'steps', n * 8),
       n,
-      8,
       b => new BigInt64Array(b),
       (v, c) => BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
     ),
     values: decodeArray(
-      o,
-      'values',
+      arrays(o, 'values', n * 8),
       n,
-      8,
       b => new Float64Array(b),
       (v, c) => Float64Array.from({ length: c }, (_, i) => v.getFloat64(i * 8, true))
     ),
     timestamps: decodeArray(
-      o,
-      'timestamps',
+      arrays(o, 'timestamps', n * 8),
       n,
-      8,
       b => new BigInt64Array(b),
       (v, c) => BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
     ),
     epochs: decodeArray(
-      o,
-      'epochs',
+      arrays(o, 'epochs', n * 4),
       n,
-      4,
       b => new Int32Array(b),
       (v, c) => Int32Array.from({ length: c }, (_, i) => v.getInt32(i * 4, true))
     )
@@ -503,11 +567,38 @@ function scalar(o: Json, k: string): JsonScalar {
   throw new RecordError(`field "${k}" must be a JSON scalar`);
 }
 
+const runId = (o: Json, k: string): string => {
+  const value = str(o, k);
+  if (!RUN_ID.test(value)) {
+    throw new RecordError(`field "${k}" must be 32 lowercase hex digits`);
+  }
+  return value;
+};
+const optRunId = (o: Json, k: string): string | null => (o[k] === undefined || o[k] === null ? null : runId(o, k));
+
 /**
- * Validates the fields every consumer relies on and returns the typed record, or null for an
- * unknown type. Extra fields are kept (spread) so future additions pass through.
+ * Validates one record (a parsed journal line or a comm record) and returns it typed, or null for
+ * an unknown type; throws RecordError with the reason for a bad one. `arrays` decodes metric arrays.
  */
-function validate(o: Json): JournalRecord | null {
+export function validateRecord(raw: unknown, arrays: ArraySource = journalArrays): JournalRecord | null {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new RecordError('not a JSON object');
+  }
+  const o = raw as Json;
+  if (typeof o.type !== 'string') {
+    throw new RecordError('missing "type"');
+  }
+  try {
+    return validate(o, arrays);
+  } catch (error) {
+    if (error instanceof RecordError) {
+      throw new RecordError(`${o.type}: ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function validate(o: Json, arrays: ArraySource): JournalRecord | null {
   const base = { t: time(o, 't'), ...(o.seq === undefined ? {} : { seq: int(o, 'seq') }) };
   switch (o.type) {
     case 'kernel_start':
@@ -521,6 +612,7 @@ function validate(o: Json): JournalRecord | null {
         python: optStr(o, 'python') ?? '',
         nbprov_version: optStr(o, 'nbprov_version') ?? '',
         notebook: optStr(o, 'notebook') ?? '',
+        notebook_id: optStr(o, 'notebook_id'),
         user: optStr(o, 'user') ?? ''
       };
     case 'exec_start':
@@ -569,18 +661,18 @@ function validate(o: Json): JournalRecord | null {
       return {
         ...base,
         type: 'run_start',
-        run: str(o, 'run'),
+        run: runId(o, 'run'),
         name: optStr(o, 'name') ?? '',
         experiment: optStr(o, 'experiment') ?? '',
         exec: optStr(o, 'exec'),
         code: typeof o.code === 'object' && o.code !== null ? (o.code as ICodeState) : null,
         energy: o.energy === true,
-        parent: optStr(o, 'parent')
+        parent: optRunId(o, 'parent')
       };
     case 'tag':
-      return { ...base, type: 'tag', run: str(o, 'run'), key: str(o, 'key'), value: str(o, 'value') };
+      return { ...base, type: 'tag', run: runId(o, 'run'), key: str(o, 'key'), value: str(o, 'value') };
     case 'run_exec':
-      return { ...base, type: 'run_exec', run: str(o, 'run'), exec: str(o, 'exec') };
+      return { ...base, type: 'run_exec', run: runId(o, 'run'), exec: str(o, 'exec') };
     case 'param': {
       const value = scalar(o, 'value');
       const valueType = o.value_type === undefined ? null : (oneOf(o, 'value_type', PARAM_VALUE_TYPES) as ParamValueType);
@@ -591,7 +683,7 @@ function validate(o: Json): JournalRecord | null {
       return {
         ...base,
         type: 'param',
-        run: str(o, 'run'),
+        run: runId(o, 'run'),
         key: str(o, 'key'),
         value,
         value_type: valueType,
@@ -602,14 +694,14 @@ function validate(o: Json): JournalRecord | null {
       return {
         ...base,
         type: 'context_start',
-        run: str(o, 'run'),
+        run: runId(o, 'run'),
         ctx: int(o, 'ctx'),
         name: str(o, 'name'),
         epoch: optInt(o, 'epoch'),
         parent: optInt(o, 'parent')
       };
     case 'context_end':
-      return { ...base, type: 'context_end', run: str(o, 'run'), ctx: int(o, 'ctx') };
+      return { ...base, type: 'context_end', run: runId(o, 'run'), ctx: int(o, 'ctx') };
     case 'metrics': {
       if (!Array.isArray(o.series)) {
         throw new RecordError('field "series" must be a list');
@@ -617,13 +709,13 @@ function validate(o: Json): JournalRecord | null {
       return {
         ...base,
         type: 'metrics',
-        run: str(o, 'run'),
+        run: runId(o, 'run'),
         batch: int(o, 'batch'),
         series: o.series.map(s => {
           if (typeof s !== 'object' || s === null) {
             throw new RecordError('series item must be an object');
           }
-          return metricBatch(s as Json);
+          return metricBatch(s as Json, arrays);
         })
       };
     }
@@ -631,19 +723,21 @@ function validate(o: Json): JournalRecord | null {
       return {
         ...base,
         type: 'artifact',
-        run: str(o, 'run'),
+        run: runId(o, 'run'),
         path: str(o, 'path'),
         name: optStr(o, 'name') ?? '',
         sha256: str(o, 'sha256'),
         size: int(o, 'size'),
-        role: oneOf(o, 'role', ROLES)
+        role: oneOf(o, 'role', ROLES),
+        stored: optStr(o, 'stored'),
+        media_type: optStr(o, 'media_type')
       };
     case 'energy': {
       const ref = o.ref;
       return {
         ...base,
         type: 'energy',
-        run: str(o, 'run'),
+        run: runId(o, 'run'),
         scope: oneOf(o, 'scope', ['run', 'context', 'epoch', 'cell'] as const),
         ref: typeof ref === 'string' || typeof ref === 'number' ? ref : null,
         ctx: optInt(o, 'ctx'),
@@ -658,7 +752,7 @@ function validate(o: Json): JournalRecord | null {
       return {
         ...base,
         type: 'run_end',
-        run: str(o, 'run'),
+        run: runId(o, 'run'),
         status: oneOf(o, 'status', ['finished', 'failed', 'interrupted', 'crashed'] as const),
         ename: optStr(o, 'ename'),
         evalue: optStr(o, 'evalue')
@@ -667,7 +761,7 @@ function validate(o: Json): JournalRecord | null {
       return {
         ...base,
         type: 'gap',
-        run: optStr(o, 'run'),
+        run: optRunId(o, 'run'),
         records: int(o, 'records'),
         points: int(o, 'points'),
         reason: str(o, 'reason')
@@ -680,6 +774,7 @@ function validate(o: Json): JournalRecord | null {
         type: 'page_start',
         page: str(o, 'page'),
         notebook: optStr(o, 'notebook') ?? '',
+        notebook_id: optStr(o, 'notebook_id'),
         user: optStr(o, 'user') ?? ''
       };
     case 'recording':
@@ -736,68 +831,4 @@ function validate(o: Json): JournalRecord | null {
     default:
       return null;
   }
-}
-
-/** Parses one journal file; every line that fails yields one warning and nothing else is lost. */
-export function parseJournalFile(file: IJournalFile): IParsedJournal {
-  const records: ILocatedRecord[] = [];
-  const warnings: IJournalWarning[] = [];
-  const lines = file.text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const text = lines[i].trim();
-    if (text === '') {
-      continue;
-    }
-    const line = i + 1;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      const truncated = i === lines.length - 1 && !file.text.endsWith('\n');
-      warnings.push({
-        file: file.name,
-        line,
-        reason: truncated ? 'truncated last line' : `invalid JSON: ${(error as Error).message}`
-      });
-      continue;
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      warnings.push({ file: file.name, line, reason: 'not a JSON object' });
-      continue;
-    }
-    if (typeof (parsed as Json).type !== 'string') {
-      warnings.push({ file: file.name, line, reason: 'missing "type"' });
-      continue;
-    }
-    try {
-      const record = validate(parsed as Json);
-      if (record !== null) {
-        records.push({ file: file.name, line, record });
-      }
-    } catch (error) {
-      if (!(error instanceof RecordError)) {
-        throw error;
-      }
-      warnings.push({ file: file.name, line, reason: `${(parsed as Json).type}: ${error.message}` });
-    }
-  }
-  return { records, warnings };
-}
-
-/** Parses all journal files in name order, so the result does not depend on listing order. */
-export function parseJournal(files: IJournalFile[]): IParsedJournal {
-  const sorted = [...files].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const records: ILocatedRecord[] = [];
-  const warnings: IJournalWarning[] = [];
-  for (const file of sorted) {
-    const parsed = parseJournalFile(file);
-    // Plain loops: spreading very long arrays into push() overflows the call stack.
-    for (const record of parsed.records) {
-      records.push(record);
-    }
-    for (const warning of parsed.warnings) {
-      warnings.push(warning);
-    }
-  }
-  return { records, warnings };
 }
