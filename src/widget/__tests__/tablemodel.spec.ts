@@ -267,7 +267,10 @@ describe('comparison', () => {
 
   it('keeps an output apart from the input of the same key', () => {
     const outputs = storeWith(runRecords('d'.repeat(32), 'delta', { lr: 0.1, loss: [1] }));
-    outputs.apply('s1', [{ type: 'param', t: iso(9), run: 'd'.repeat(32), key: 'threshold', value: 0.7, role: 'output' }]);
+    outputs.apply(
+      's1',
+      validated([{ type: 'param', t: iso(9), run: 'd'.repeat(32), key: 'threshold', value: 0.7, role: 'output' }])
+    );
     const d = outputs.runs.get('d'.repeat(32))!;
     expect(compareParams([a, d], 'output')).toEqual([{ key: 'threshold', values: ['', '0.7'], differs: true }]);
     expect(compareParams([a, d], 'input').map(row => row.key)).toEqual(['seed', 'lr']);
