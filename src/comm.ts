@@ -1,10 +1,12 @@
 /**
  * Pure decoding of the messages the kernel sends on the nbprov comm (nbprov/stream.py): a hello, or
- * a batch of journal records in `seq` order whose metric arrays travel as binary buffers (each array
- * field holds its buffer's index in the message). Nothing is cast blindly: a record that does not
- * check out is rejected on its own, with a reason. `missing` counts the records the page must read
- * from the journal on disk: those rejected here and those the kernel left out (`omitted`).
+ * a batch of journal records in `seq` order whose metric arrays are framed as in the journal
+ * (`core/framing.ts`), their bytes in binary buffers (a buffer index where the journal has base64).
+ * Nothing is cast blindly: a record that does not check out is rejected on its own, with a reason.
+ * `missing` counts the records the page must read from the journal on disk: those rejected here and
+ * those the kernel left out (`omitted`).
  */
+import { decodeMetricArrays } from './core/framing';
 import { IDecodedSeries, IKernelRecord } from './store';
 
 /** The kernel's greeting: its journal session and file. */
@@ -24,13 +26,6 @@ export type DecodedKernelMessage =
 
 /** Kernel sessions are generated ids (nbprov/__init__.py), never free text. */
 const SESSION = /^[A-Za-z0-9_-]{1,64}$/;
-
-const ARRAYS = [
-  ['steps', 8],
-  ['values', 8],
-  ['timestamps', 8],
-  ['epochs', 4]
-] as const;
 
 /**
  * Decodes one message's `data` and buffers; null when it is not an nbprov kernel message at all.
@@ -93,29 +88,20 @@ function decodeSeries(series: unknown, buffers: readonly MessageBuffer[]): IDeco
   if (!(ctx === null || Number.isSafeInteger(ctx)) || !Number.isSafeInteger(n) || (n as number) < 0) {
     throw new Error(`series ${metric}: ctx must be an integer or null and n a count`);
   }
-  const bytes = (field: string, itemSize: number): ArrayBuffer => {
-    const index = series[field];
-    const buffer = Number.isSafeInteger(index) ? buffers[index as number] : undefined;
+  const bufferPayload = (payload: unknown): Uint8Array => {
+    const buffer = Number.isSafeInteger(payload) ? buffers[payload as number] : undefined;
     if (buffer === undefined) {
-      throw new Error(`series ${metric}: ${field} names no buffer of the message`);
+      throw new Error('names no buffer of the message');
     }
-    if (buffer.byteLength !== (n as number) * itemSize) {
-      throw new Error(`series ${metric}: ${field} holds ${buffer.byteLength} bytes for ${n} points`);
-    }
-    // Copy: a view into a message buffer need not be aligned for typed arrays.
     return buffer instanceof ArrayBuffer
-      ? buffer
-      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).slice().buffer;
+      ? new Uint8Array(buffer)
+      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   };
-  const [steps, values, timestamps, epochs] = ARRAYS.map(([field, size]) => bytes(field, size));
-  return {
-    metric,
-    ctx: ctx as number | null,
-    steps: new BigInt64Array(steps),
-    values: new Float64Array(values),
-    timestamps: new BigInt64Array(timestamps),
-    epochs: new Int32Array(epochs)
-  };
+  try {
+    return { metric, ctx: ctx as number | null, ...decodeMetricArrays(series, n as number, bufferPayload) };
+  } catch (error) {
+    throw new Error(`series ${metric}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -18,6 +18,7 @@ import pytest
 from conftest import kernel_env
 from jupyter_client.manager import KernelManager
 
+from nbprov.framing import decode_series
 from nbprov.identity import (
     conflict_folder,
     locate_notebook,
@@ -26,7 +27,7 @@ from nbprov.identity import (
     resolve_folder,
     write_identity,
 )
-from nbprov.journal import decode_series, read_journal
+from nbprov.journal import read_journal
 
 ID_A = "a" * 32
 ID_B = "b" * 32

@@ -17,7 +17,7 @@ import pytest
 from conftest import TrackedShell
 from kernels import Kernel, journal_records
 
-from nbprov.journal import decode_series
+from nbprov.framing import decode_series
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

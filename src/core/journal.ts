@@ -19,6 +19,7 @@ export interface IJournalWarning {
   reason: string;
 }
 
+import { decodeMetricArrays, FramingError } from './framing';
 import { checkParamValue, PARAM_VALUE_TYPES, ParamValueType } from './params';
 
 type JsonScalar = string | number | boolean | null;
@@ -144,7 +145,7 @@ export interface IContextEnd extends IRecordBase {
   ctx: number;
 }
 
-/** One metric's batch of points, arrays decoded from little-endian base64. */
+/** One metric's batch of points, arrays decoded from their framing (`./framing`). */
 export interface IMetricBatch {
   metric: string;
   ctx: number | null;
@@ -411,66 +412,22 @@ export function decodeBase64(text: string): Uint8Array {
   return out;
 }
 
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-function decodeArray<T>(
-  o: Json,
-  k: string,
-  n: number,
-  width: number,
-  make: (buffer: ArrayBuffer) => T,
-  readBigEndianHost: (view: DataView, count: number) => T
-): T {
-  const bytes = decodeBase64(str(o, k));
-  if (bytes.length !== n * width) {
-    throw new RecordError(`array "${k}" has ${bytes.length} bytes, expected ${n * width}`);
-  }
-  // `bytes` owns a fresh, aligned buffer of exactly this length.
-  return LITTLE_ENDIAN_HOST ? make(bytes.buffer as ArrayBuffer) : readBigEndianHost(new DataView(bytes.buffer), n);
-}
-
 function metricBatch(o: Json): IMetricBatch {
   const n = int(o, 'n');
   if (n < 0) {
     throw new RecordError('field "n" must be >= 0');
   }
-  return {
-    metric: str(o, 'metric'),
-    ctx: optInt(o, 'ctx'),
-    n,
-    steps: decodeArray(
-      o,
-      'steps',
-      n,
-      8,
-      b => new BigInt64Array(b),
-      (v, c) => BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
-    ),
-    values: decodeArray(
-      o,
-      'values',
-      n,
-      8,
-      b => new Float64Array(b),
-      (v, c) => Float64Array.from({ length: c }, (_, i) => v.getFloat64(i * 8, true))
-    ),
-    timestamps: decodeArray(
-      o,
-      'timestamps',
-      n,
-      8,
-      b => new BigInt64Array(b),
-      (v, c) => BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
-    ),
-    epochs: decodeArray(
-      o,
-      'epochs',
-      n,
-      4,
-      b => new Int32Array(b),
-      (v, c) => Int32Array.from({ length: c }, (_, i) => v.getInt32(i * 4, true))
-    )
-  };
+  try {
+    const base64Payload = (payload: unknown): Uint8Array => {
+      if (typeof payload !== 'string') {
+        throw new RecordError('expected base64 text');
+      }
+      return decodeBase64(payload);
+    };
+    return { metric: str(o, 'metric'), ctx: optInt(o, 'ctx'), n, ...decodeMetricArrays(o, n, base64Payload) };
+  } catch (error) {
+    throw error instanceof FramingError ? new RecordError(error.message, { cause: error }) : error;
+  }
 }
 
 function outputItem(o: unknown): IOutputItem {
