@@ -341,7 +341,9 @@ def test_export_round_trip(cli: Path, notebook_dir: Path) -> None:
         np.testing.assert_array_equal(group["steps"][:], np.array(steps, dtype="<i8"), strict=True)
         np.testing.assert_array_equal(group["timestamps"][:], np.array(steps, dtype="<i8") + 1_700_000_000_000)
         np.testing.assert_array_equal(group["epochs"][:], np.array(epochs, dtype="<i4"), strict=True)
-        assert group["values"].metadata.codecs[-1].to_dict()["name"] == "zstd"
+        blosc = group["values"].metadata.codecs[-1].to_dict()
+        assert blosc["name"] == "blosc" and blosc["configuration"]["shuffle"] == "bitshuffle"
+        assert blosc["configuration"]["cname"] == "zstd"
 
     crate = ROCrate(notebook_dir / "demo.prov")
     assert crate.root_dataset["license"] is not None

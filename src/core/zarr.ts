@@ -21,10 +21,40 @@ export const METRICS_ROOT = 'metrics.zarr';
 /** Points per chunk: one chunk for most series, bounded memory per encode for huge ones. */
 export const CHUNK_ELEMENTS = 1 << 20;
 /**
- * zstd level 1: about 75 ms per million float64 here, against 360 ms for gzip level 1 (fflate),
- * at a similar ratio; zarrita encodes it with numcodecs.js and zarr-python 3 reads it.
+ * Blosc (a standard Zarr v3 codec) with bit shuffle and zstd: the bit planes a float32-origin
+ * float64 leaves empty (`loss.item()`) cost nothing, values stay bit-exact float64. numcodecs.js
+ * shuffles 4-byte elements whatever the dtype, so `typesize` says 4, as in each chunk's header
+ * (readers take it from there). Level 6 is the cheapest at which a float32 loss is no larger than
+ * yProv4ML's float32 Zarr (bench/bench_storage.py).
  */
-const ZSTD = { name: 'zstd', configuration: { level: 1, checksum: false } };
+const CODECS = [
+  { name: 'bytes', configuration: { endian: 'little' } },
+  { name: 'blosc', configuration: { cname: 'zstd', clevel: 6, shuffle: 'bitshuffle', typesize: 4, blocksize: 0 } }
+];
+
+/** The shuffle names of the Zarr v3 blosc codec, as numcodecs.js wants them (it ignores strings). */
+const BLOSC_SHUFFLE: Record<string, number> = { noshuffle: 0, shuffle: 1, bitshuffle: 2 };
+const numcodecsBlosc = zarr.registry.get('blosc');
+zarr.registry.set('blosc', async () => {
+  const Blosc = (await numcodecsBlosc!()) as unknown as {
+    fromConfig(config: Record<string, unknown>, meta: unknown): unknown;
+  };
+  return {
+    fromConfig: (config: Record<string, unknown>, meta: unknown) =>
+      Blosc.fromConfig({ ...config, shuffle: BLOSC_SHUFFLE[String(config.shuffle)] ?? config.shuffle }, meta)
+  } as never;
+});
+
+/** One chunk at a time: memory holds one chunk's copy and encoding, and writes never overlap. */
+function sequentialQueue(): { add: (task: () => Promise<void>) => void; onIdle: () => Promise<void[]> } {
+  let chain = Promise.resolve();
+  return {
+    add: task => {
+      chain = chain.then(task);
+    },
+    onIdle: () => chain.then(() => [])
+  };
+}
 
 /**
  * A zarrita store that streams every key into the export sink. Only metadata documents are
@@ -63,8 +93,6 @@ export function metricGroupPath(run: IRun, metricIndex: number): string {
   return `${run.id}/${contextKey(run.metrics[metricIndex].ctx)}/${metricIndex}`;
 }
 
-const CODECS = [{ name: 'bytes', configuration: { endian: 'little' } }, ZSTD];
-
 type ArrayKind = 'float64' | 'int64' | 'int32';
 
 async function writeArray(
@@ -88,7 +116,7 @@ async function writeArray(
     attributes
   });
   if (length > 0) {
-    await zarr.set(array, null, { data, shape: [length], stride: [1] } as never);
+    await zarr.set(array, null, { data, shape: [length], stride: [1] } as never, { createQueue: sequentialQueue });
   }
 }
 

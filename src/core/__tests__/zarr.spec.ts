@@ -39,9 +39,14 @@ describe('metrics.zarr', () => {
       dimension_names: ['steps'],
       codecs: [
         { name: 'bytes', configuration: { endian: 'little' } },
-        { name: 'zstd', configuration: { level: 1, checksum: false } }
+        { name: 'blosc', configuration: { cname: 'zstd', clevel: 6, shuffle: 'bitshuffle', typesize: 4, blocksize: 0 } }
       ]
     });
+    // The chunk is what the metadata says: a blosc frame, bit-shuffled 4-byte elements, zstd inside.
+    const frame = sink.files.get(`metrics.zarr/${RUN}/run/1/values/c/0`)!;
+    expect(frame[2] & 0x04).toBe(0x04); // (four values do not compress: 0x02, stored as they are, is set too)
+    expect(frame[2] >> 5).toBe(4);
+    expect(frame[3]).toBe(4);
     const group = JSON.parse(new TextDecoder().decode(sink.files.get(`metrics.zarr/${RUN}/run/1/zarr.json`)!));
     expect(group.attributes).toMatchObject({ metric: 'acc', run: RUN, ctx: null });
 
