@@ -39,8 +39,18 @@ def exact_integer(value: int) -> int | str:
     return value if -_SAFE_INTEGER <= value <= _SAFE_INTEGER else str(value)
 
 
+# A large array whose first bytes zlib shrinks by less than this is stored raw: float64 values with
+# random low bits shrink by about 5 % at 45 ns a byte of journal-thread CPU.
+_PROBE_BYTES = 16 << 10
+_PROBE_MIN_SAVING = 0.1
+
+
 def packed(raw: bytes) -> bytes | dict[str, bytes]:
     """A raw little-endian array in its smaller form: zlib-compressed, or as it is."""
+    if len(raw) > 4 * _PROBE_BYTES:
+        probe = zlib.compress(raw[:_PROBE_BYTES], ZLIB_LEVEL)
+        if len(probe) > (1 - _PROBE_MIN_SAVING) * _PROBE_BYTES:
+            return raw
     compressed = zlib.compress(raw, ZLIB_LEVEL)
     return {"zlib": compressed} if len(compressed) < len(raw) else raw
 
