@@ -23,12 +23,10 @@ import hashlib
 import json
 import os
 import select
-import sys
 import threading
 import time
 import warnings
 import weakref
-from array import array
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
@@ -504,19 +502,3 @@ def read_journal(folder: Path | str) -> list[Record]:
     for path in sorted(Path(folder).glob(records.KERNEL_JOURNAL_GLOB)):
         found.extend(iter_journal_file(path))
     return found
-
-
-_LITTLE_ENDIAN = sys.byteorder == "little"
-_SERIES_ARRAY_TYPES = {"steps": "q", "values": "d", "timestamps": "q", "epochs": "i"}
-
-
-def decode_series(series: dict[str, Any]) -> dict[str, array]:
-    """The four little-endian arrays of one journal ``metrics`` series, decoded from base64."""
-    decoded: dict[str, array] = {}
-    for field, typecode in _SERIES_ARRAY_TYPES.items():
-        values = array(typecode)
-        values.frombytes(base64.b64decode(series[field]))
-        if values.itemsize > 1 and not _LITTLE_ENDIAN:
-            values.byteswap()
-        decoded[field] = values
-    return decoded

@@ -30,7 +30,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import records, redact
+from . import framing, records, redact
 from .execution import exec_status
 from .journal import JournalWriter, iter_journal_file, write_file_atomically
 
@@ -162,8 +162,8 @@ class MetricSeries:
         self.last_step = -1  # of the points taken so far: an automatic step continues from it
 
     def take(self, max_points: int = FLUSH_POINTS) -> dict[str, Any] | None:
-        """Move up to ``max_points`` of the oldest points out as little-endian arrays; None when
-        there are none. Journal thread only.
+        """Move up to ``max_points`` of the oldest points out as one ``metrics`` series, its arrays
+        framed compactly (``nbprov.framing``); None when there are none. Journal thread only.
 
         The fields are split out by strided byte copies (the packed points are little-endian, so
         the copies are too): this runs under the GIL, so every nanosecond here slows the loop
@@ -178,18 +178,21 @@ class MetricSeries:
         fields = raw.cast("q")  # eight-byte fields; .cast("i")[6::8] is each epoch's low half
         steps = fields[0::4].tobytes()
         if steps == _AUTO_STEP_BYTES * count:
-            steps = _consecutive_steps(self.last_step + 1, count)
-        elif _AUTO_STEP_BYTES in steps:  # possibly a false hit across two steps: exact check
-            steps = self._number_steps(steps)
-        self.last_step = _STEP.unpack_from(steps, len(steps) - _STEP.size)[0]
+            steps_field: Any = framing.consecutive(self.last_step + 1)
+            self.last_step += count
+        else:
+            if _AUTO_STEP_BYTES in steps:  # possibly a false hit across two steps: exact check
+                steps = self._number_steps(steps)
+            self.last_step = _STEP.unpack_from(steps, len(steps) - _STEP.size)[0]
+            steps_field = framing.packed(steps)
         return {
             "metric": self.metric,
             "ctx": self.ctx,
             "n": count,
-            "steps": steps,
-            "values": fields[1::4].tobytes(),
-            "timestamps": fields[2::4].tobytes(),
-            "epochs": raw.cast("i")[6::8].tobytes(),
+            "steps": steps_field,
+            "values": framing.packed(fields[1::4].tobytes()),
+            "timestamps": framing.packed(fields[2::4].tobytes()),
+            "epochs": framing.epochs_field(raw.cast("i")[6::8].tobytes(), count),
         }
 
     def _number_steps(self, steps: bytes) -> bytes:
@@ -205,10 +208,6 @@ class MetricSeries:
         if not _LITTLE_ENDIAN:
             numbered.byteswap()
         return numbered.tobytes()
-
-
-def _consecutive_steps(first: int, count: int) -> bytes:
-    return struct.pack(f"<{count}q", *range(first, first + count))
 
 
 class Context:

@@ -9,8 +9,9 @@ counts every iopub ``comm_msg`` against its ``iopub_msg_rate_limit`` (1,000/s by
 the user's own output beyond it; one message per record broke sweeps (issue #10).
 
 Message: ``{"session": <kernel session>, "records": [record, ...]}`` in ``seq`` order, with the
-metric arrays of every ``metrics`` record as binary buffers (each array field holds its buffer's
-index in the message). Every message names the kernel session, because a page that reloaded while a
+metric arrays of every ``metrics`` record framed as in the journal (``nbprov.framing``) and their
+bytes as binary buffers (the field holds its buffer's index in the message where the journal has
+base64 text). Every message names the kernel session, because a page that reloaded while a
 cell runs reads the messages of a comm it never saw open.
 
 A record that cannot travel (larger than ``MAX_MESSAGE_BYTES`` on its own, not encodable, or over
@@ -47,9 +48,19 @@ _CLOSE_TIMEOUT_S = 2.0
 log = logging.getLogger("nbprov")
 
 
+def _payload(field: Any) -> bytes | None:
+    """The bytes a metric array field holds (raw, or ``{"zlib": bytes}``); None for the forms
+    without any (``start``, ``same``)."""
+    if isinstance(field, (bytes, bytearray, memoryview)):
+        return field
+    zlib_bytes = field.get("zlib") if isinstance(field, dict) else None
+    return zlib_bytes if isinstance(zlib_bytes, (bytes, bytearray, memoryview)) else None
+
+
 def split_buffers(record: Record, first_index: int = 0) -> tuple[Record, list[bytes]]:
-    """The record as comm data plus its binary buffers (only ``metrics`` records have any);
-    buffer indices start at ``first_index`` (the buffers already in the message)."""
+    """The record as comm data plus its binary buffers (only ``metrics`` records have any): each
+    metric array's bytes become a buffer and its field the buffer's index (``{"zlib": index}`` for
+    a compressed one); buffer indices start at ``first_index`` (the buffers already in the message)."""
     if record.get("type") != records.METRICS:
         return record, []
     buffers: list[bytes] = []
@@ -57,8 +68,12 @@ def split_buffers(record: Record, first_index: int = 0) -> tuple[Record, list[by
     for series in record["series"]:
         item = dict(series)
         for field in _ARRAY_FIELDS:
-            item[field] = first_index + len(buffers)
-            buffers.append(series[field])
+            payload = _payload(series[field])
+            if payload is None:
+                continue
+            index = first_index + len(buffers)
+            item[field] = {"zlib": index} if isinstance(series[field], dict) else index
+            buffers.append(payload)
         series_out.append(item)
     return {**record, "series": series_out}, buffers
 
@@ -72,7 +87,12 @@ def encoded_size(data: Record) -> int:
 def _queued_bytes(record: Record) -> int:
     if record.get("type") != records.METRICS:
         return _RECORD_OVERHEAD_BYTES
-    return _RECORD_OVERHEAD_BYTES + sum(len(series[field]) for series in record["series"] for field in _ARRAY_FIELDS)
+    return _RECORD_OVERHEAD_BYTES + sum(
+        len(payload)
+        for series in record["series"]
+        for field in _ARRAY_FIELDS
+        if (payload := _payload(series[field])) is not None
+    )
 
 
 def _record_size(data: Record, buffers: list[bytes]) -> int | None:

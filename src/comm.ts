@@ -1,8 +1,8 @@
 /**
  * Pure decoding of the messages the kernel sends on the nbprov comm (nbprov/stream.py): a hello, or
- * a batch of journal records in `seq` order whose metric arrays travel as binary buffers (each array
- * field holds its buffer's index in the message). Every record passes the journal's validator
- * (core/records.ts), so nothing is cast: a record that does not check out (or of a type this page
+ * a batch of journal records in `seq` order whose metric arrays are framed as in the journal
+ * (`core/framing.ts`), their bytes in binary buffers (a buffer's index where the journal has
+ * base64). Every record passes the journal's validator (core/records.ts), so nothing is cast: a record that does not check out (or of a type this page
  * does not know) is rejected on its own, with a reason. `missing` counts the records the page must
  * read from the journal on disk: those rejected here and those the kernel left out (`omitted`).
  */

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import sys
 from collections.abc import Iterator
@@ -63,3 +64,23 @@ def kernel_env(extra: dict[str, str]) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
+
+
+def journal_form(record: dict, buffers: list) -> dict:
+    """A record received over the comm as the journal writes it: each buffer index of its metric
+    arrays (``n`` or ``{"zlib": n}``) replaced by that buffer's base64 text."""
+    if record.get("type") != "metrics":
+        return record
+
+    def text(index: int) -> str:
+        return base64.b64encode(buffers[index]).decode()
+
+    def field(value: object) -> object:
+        if isinstance(value, int):
+            return text(value)
+        if isinstance(value, dict) and isinstance(value.get("zlib"), int):
+            return {"zlib": text(value["zlib"])}
+        return value
+
+    arrays = ("steps", "values", "timestamps", "epochs")
+    return {**record, "series": [{**s, **{f: field(s[f]) for f in arrays}} for s in record["series"]]}

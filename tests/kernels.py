@@ -11,7 +11,8 @@ from typing import Any
 from conftest import kernel_env
 from jupyter_client.manager import KernelManager
 
-from nbprov.journal import decode_series, read_journal
+from nbprov.framing import decode_series
+from nbprov.journal import read_journal
 
 IDLE_WITHOUT_REPLY_S = 3.0
 

@@ -13,7 +13,8 @@ import pytest
 from conftest import TrackedShell
 
 import nbprov
-from nbprov.journal import decode_series, read_journal
+from nbprov.framing import decode_series
+from nbprov.journal import read_journal
 
 HOSTILE_NAMES = [
     "a/b",

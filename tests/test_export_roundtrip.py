@@ -322,7 +322,7 @@ def test_export_round_trip(cli: Path, notebook_dir: Path) -> None:
             if isinstance(attributes, dict):
                 assert not any(isinstance(v, list) for v in attributes.values())
 
-    # every metric entity names a Zarr group holding exactly the logged values
+    # every metric entity names the Zarr group (its context's table) holding exactly the logged values
     expected = {
         (RUN_DONE, HOSTILE_NAME): (LOSS_BATCH_1 + LOSS_BATCH_2, [0, 1, 2, 3, 4, 5], [-1, -1, -1, 0, 0, 1]),
         (RUN_DONE, "acc"): (ACC, [0, 1], [0, 1]),
@@ -338,15 +338,21 @@ def test_export_round_trip(cli: Path, notebook_dir: Path) -> None:
     for entity in metrics:
         group_path = str(next(iter(entity.get_attribute("dcterms:identifier"))))
         group = root[group_path]
-        key = (group.attrs["run"], group.attrs["metric"])
-        values, steps, epochs = expected[key]
-        assert str(next(iter(entity.get_attribute("prov:label")))) == group.attrs["metric"]
-        np.testing.assert_array_equal(group["values"][:], np.array(values, dtype="<f8"), strict=True)
-        assert np.array_equal(np.signbit(group["values"][:]), np.signbit(np.array(values)), equal_nan=True)
-        np.testing.assert_array_equal(group["steps"][:], np.array(steps, dtype="<i8"), strict=True)
-        np.testing.assert_array_equal(group["timestamps"][:], np.array(steps, dtype="<i8") + 1_700_000_000_000)
-        np.testing.assert_array_equal(group["epochs"][:], np.array(epochs, dtype="<i4"), strict=True)
-        assert group["values"].metadata.codecs[-1].to_dict()["name"] == "zstd"
+        label = str(next(iter(entity.get_attribute("prov:label"))))
+        (entry,) = [m for m in group.attrs["metrics"] if m["name"] == label]
+        position = group.attrs["metrics"].index(entry)
+        part = slice(entry["start"], entry["start"] + entry["points"])
+        values, steps, epochs = expected[(group.attrs["run"], label)]
+        np.testing.assert_array_equal(group["values"][part], np.array(values, dtype="<f8"), strict=True)
+        assert np.array_equal(np.signbit(group["values"][part]), np.signbit(np.array(values)), equal_nan=True)
+        np.testing.assert_array_equal(group["steps"][part], np.array(steps, dtype="<i8"), strict=True)
+        np.testing.assert_array_equal(group["timestamps"][part], np.array(steps, dtype="<i8") + 1_700_000_000_000)
+        np.testing.assert_array_equal(group["epochs"][part], np.array(epochs, dtype="<i4"), strict=True)
+        assert set(group["metric"][part].tolist()) == {position}
+        assert sum(m["points"] for m in group.attrs["metrics"]) == group["values"].shape[0]
+        blosc = group["values"].metadata.codecs[-1].to_dict()
+        assert blosc["name"] == "blosc" and blosc["configuration"]["shuffle"] == "bitshuffle"
+        assert blosc["configuration"]["cname"] == "zstd"
 
     crate = ROCrate(notebook_dir / "demo.prov")
     assert crate.root_dataset["license"] is not None

@@ -19,6 +19,7 @@ from conftest import kernel_env
 from jupyter_client.manager import KernelManager
 
 import nbprov
+from nbprov.framing import decode_series
 from nbprov.identity import (
     conflict_folder,
     locate_notebook,
@@ -29,7 +30,7 @@ from nbprov.identity import (
     unusable_notebook_name,
     write_identity,
 )
-from nbprov.journal import decode_series, read_journal
+from nbprov.journal import read_journal
 
 ID_A = "a" * 32
 ID_B = "b" * 32

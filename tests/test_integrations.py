@@ -17,7 +17,7 @@ import pytest
 from conftest import TrackedShell
 from kernels import Kernel, journal_records
 
-from nbprov.journal import decode_series
+from nbprov.framing import decode_series
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -251,10 +251,11 @@ def test_lightning_run_exports_with_its_epochs_and_series(tracked: TrackedShell)
     expected = expected_lightning_points(tracked.shell.user_ns["recorder"].calls)
     root = zarr.open_group(tracked.folder / "demo.prov" / "metrics.zarr", mode="r")
     found = {}
-    for _, context_group in root[run_id].groups():
-        for _, group in context_group.groups():
-            arrays = (group[name][:].tolist() for name in ("steps", "values", "epochs"))
-            found[(group.attrs["context"], group.attrs["metric"])] = list(zip(*arrays, strict=True))
+    for _, table in root[run_id].groups():
+        for entry in table.attrs["metrics"]:
+            part = slice(entry["start"], entry["start"] + entry["points"])
+            arrays = (table[name][part].tolist() for name in ("steps", "values", "epochs"))
+            found[(table.attrs["context"], entry["name"])] = list(zip(*arrays, strict=True))
     assert_points_match(found, expected)
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from nbprov import journal
+from nbprov.framing import decode_series
 from nbprov.journal import (
     JournalWriter,
-    decode_series,
     read_journal,
 )
 

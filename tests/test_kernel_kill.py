@@ -12,7 +12,7 @@ from conftest import kernel_env
 from jupyter_client.manager import KernelManager
 from kernels import journal_records
 
-from nbprov.journal import decode_series
+from nbprov.framing import decode_series
 
 TRAINING_CELL = """
 import time, nbprov

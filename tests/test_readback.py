@@ -241,7 +241,12 @@ def test_an_export_reads_back_and_its_series_open_in_xarray(project: Path, tmp_p
         for node in group.values()
         if node.get("prov:label") == "acc" and node.get("dcterms:identifier", "").startswith(multi["id"])
     )
-    data = xarray.open_zarr(root / "train.prov" / "metrics.zarr" / path, consolidated=False)["values"]
+    # The context's table: the series is the `metrics` entry bearing its name, a slice of `point`.
+    table = xarray.open_zarr(root / "train.prov" / "metrics.zarr" / path, consolidated=False)
+    (entry,) = [m for m in table.attrs["metrics"] if m["name"] == "acc"]
+    rows = table["values"].isel(point=slice(entry["start"], entry["start"] + entry["points"]))
+    assert set(rows["metric"].values) == {table.attrs["metrics"].index(entry)}
+    data = rows.swap_dims(point="steps")
     assert data.dims == ("steps",)
     assert list(data["steps"].values) == list(provenance.metric(multi, "acc").index)
     assert list(data["epochs"].values) == [0] * 4 + [1] * 4 + [2] * 4

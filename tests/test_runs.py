@@ -13,7 +13,8 @@ from conftest import TrackedShell
 
 import nbprov
 from nbprov import journal
-from nbprov.journal import decode_series, read_journal
+from nbprov.framing import decode_series
+from nbprov.journal import read_journal
 from nbprov.magic import parse_param_value
 from nbprov.runs import AUTO_STEP, FLUSH_POINTS, NO_EPOCH, MetricSeries, _pack_point
 

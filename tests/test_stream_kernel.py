@@ -4,14 +4,13 @@ output is all there (issue #10: one comm message per record exceeded the server'
 
 from __future__ import annotations
 
-import base64
 import json
 import queue
 import time
 from pathlib import Path
 from typing import Any
 
-from conftest import kernel_env
+from conftest import journal_form, kernel_env
 from jupyter_client.manager import KernelManager
 
 from nbprov.journal import read_journal
@@ -91,21 +90,7 @@ class Iopub:
         out = []
         for _, data, buffers in self.comm_messages:
             for record in data["records"]:
-                if record["type"] == "metrics":
-                    record = {
-                        **record,
-                        "series": [
-                            {
-                                **s,
-                                **{
-                                    f: base64.b64encode(buffers[s[f]]).decode()
-                                    for f in ("steps", "values", "timestamps", "epochs")
-                                },
-                            }
-                            for s in record["series"]
-                        ],
-                    }
-                out.append(record)
+                out.append(journal_form(record, buffers))
         return out
 
 

@@ -102,7 +102,7 @@ describe('decodeKernelMessage', () => {
     }
     expect(decoded.records.map(r => r.seq)).toEqual([1, 4]);
     expect(decoded.rejected).toHaveLength(5);
-    expect(decoded.rejected.join('\n')).toMatch(/has 8 bytes, expected 16/);
+    expect(decoded.rejected.join('\n')).toMatch(/"values" has 8 bytes, expected 16/);
     expect(decoded.missing).toBe(5 + 2);
   });
 

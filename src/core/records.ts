@@ -9,6 +9,7 @@
  * comm; `journalArrays` and `commArrays` decode them and nothing else does.
  */
 
+import { decodeMetricArrays, FramingError, type PayloadBytes } from './framing';
 import { checkParamValue, PARAM_VALUE_TYPES, ParamValueType } from './params';
 
 /** The folder next to a notebook that holds its provenance: `<stem>.prov`. */
@@ -196,7 +197,7 @@ export interface IContextEnd extends IRecordBase {
   ctx: number;
 }
 
-/** One metric's batch of points, arrays decoded from little-endian base64. */
+/** One metric's batch of points, arrays decoded from their framing (`./framing`). */
 export interface IMetricBatch {
   metric: string;
   ctx: number | null;
@@ -456,51 +457,34 @@ export function decodeBase64(text: string): Uint8Array {
   return out;
 }
 
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
 /**
- * Where a `metrics` record's arrays come from: the bytes of field `field` of a series, exactly
- * `byteLength` long, little-endian, in a fresh aligned buffer.
+ * Where a `metrics` record's array payloads come from (see core/framing.ts for the framing): journal
+ * lines hold base64 text where comm messages hold the index of one of the message's binary buffers.
  */
-export type ArraySource = (series: Json, field: string, byteLength: number) => ArrayBuffer;
+export type ArraySource = PayloadBytes;
 
-/** Journal lines: each array is a base64 string. */
-export const journalArrays: ArraySource = (series, field, byteLength) => {
-  const bytes = decodeBase64(str(series, field));
-  if (bytes.length !== byteLength) {
-    throw new RecordError(`array "${field}" has ${bytes.length} bytes, expected ${byteLength}`);
+/** Journal lines: each payload is base64 text. */
+export const journalArrays: ArraySource = payload => {
+  if (typeof payload !== 'string') {
+    throw new RecordError('expected base64 text');
   }
-  return bytes.buffer as ArrayBuffer;
+  return decodeBase64(payload);
 };
 
 /** The binary buffer a view or buffer of a comm message holds. */
 export type MessageBuffer = ArrayBuffer | ArrayBufferView;
 
-/** Comm records: each array field holds the index of a binary buffer of the message. */
+/** Comm records: each payload is the index of a binary buffer of the message. */
 export function commArrays(buffers: readonly MessageBuffer[]): ArraySource {
-  return (series, field, byteLength) => {
-    const index = series[field];
-    const buffer = Number.isSafeInteger(index) ? buffers[index as number] : undefined;
+  return payload => {
+    const buffer = Number.isSafeInteger(payload) ? buffers[payload as number] : undefined;
     if (buffer === undefined) {
-      throw new RecordError(`array "${field}" names no buffer of the message`);
+      throw new RecordError('names no buffer of the message');
     }
-    if (buffer.byteLength !== byteLength) {
-      throw new RecordError(`array "${field}" has ${buffer.byteLength} bytes, expected ${byteLength}`);
-    }
-    // Copy: a view into a message buffer need not be aligned for typed arrays.
     return buffer instanceof ArrayBuffer
-      ? buffer
-      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength).slice().buffer;
+      ? new Uint8Array(buffer)
+      : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   };
-}
-
-function decodeArray<T>(
-  bytes: ArrayBuffer,
-  n: number,
-  make: (buffer: ArrayBuffer) => T,
-  readBigEndianHost: (view: DataView, count: number) => T
-): T {
-  return LITTLE_ENDIAN_HOST ? make(bytes) : readBigEndianHost(new DataView(bytes), n);
 }
 
 function metricBatch(o: Json, arrays: ArraySource): IMetricBatch {
@@ -508,35 +492,11 @@ function metricBatch(o: Json, arrays: ArraySource): IMetricBatch {
   if (n < 0) {
     throw new RecordError('field "n" must be >= 0');
   }
-  return {
-    metric: str(o, 'metric'),
-    ctx: optInt(o, 'ctx'),
-    n,
-    steps: decodeArray(
-      arrays(o, 'steps', n * 8),
-      n,
-      b => new BigInt64Array(b),
-      (v, c) => BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
-    ),
-    values: decodeArray(
-      arrays(o, 'values', n * 8),
-      n,
-      b => new Float64Array(b),
-      (v, c) => Float64Array.from({ length: c }, (_, i) => v.getFloat64(i * 8, true))
-    ),
-    timestamps: decodeArray(
-      arrays(o, 'timestamps', n * 8),
-      n,
-      b => new BigInt64Array(b),
-      (v, c) => BigInt64Array.from({ length: c }, (_, i) => v.getBigInt64(i * 8, true))
-    ),
-    epochs: decodeArray(
-      arrays(o, 'epochs', n * 4),
-      n,
-      b => new Int32Array(b),
-      (v, c) => Int32Array.from({ length: c }, (_, i) => v.getInt32(i * 4, true))
-    )
-  };
+  try {
+    return { metric: str(o, 'metric'), ctx: optInt(o, 'ctx'), n, ...decodeMetricArrays(o, n, arrays) };
+  } catch (error) {
+    throw error instanceof FramingError ? new RecordError(error.message, { cause: error }) : error;
+  }
 }
 
 function outputItem(o: unknown): IOutputItem {

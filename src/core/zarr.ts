@@ -5,10 +5,13 @@
  * Layout (every path segment is generated, user names live in attributes):
  *   metrics.zarr/zarr.json                          root group
  *   metrics.zarr/<run id>/zarr.json                 group per run (32 hex)
- *   metrics.zarr/<run id>/<context key>/zarr.json   `run` for run-level metrics, else the ctx integer
- *   metrics.zarr/<run id>/<context key>/<metric index>/{values,steps,timestamps,epochs}
- * Each series' arrays share the dimension `steps`, so `xarray.open_zarr(<series group>)["values"]` is
- * a DataArray indexed by step, with `timestamps` and `epochs` as coordinates.
+ *   metrics.zarr/<run id>/<context key>/zarr.json   `run` for run-level metrics, else the ctx integer;
+ *                                                   attribute `metrics`: [{name, start, points, unit?}]
+ *   metrics.zarr/<run id>/<context key>/{values,steps,timestamps,epochs,metric}
+ * One table per context: the context's series one after another along the dimension `point`
+ * (series i is `start` .. `start + points - 1`, and `metric` holds i for each of its points), so a
+ * run with 10,000 metric names is a handful of files, not 90,000. `xarray.open_zarr(<context group>)`
+ * is a Dataset whose `values` carry `steps`, `timestamps`, `epochs` and `metric` as coordinates.
  */
 
 import * as zarr from 'zarrita';
@@ -21,10 +24,40 @@ export const METRICS_ROOT = 'metrics.zarr';
 /** Points per chunk: one chunk for most series, bounded memory per encode for huge ones. */
 export const CHUNK_ELEMENTS = 1 << 20;
 /**
- * zstd level 1: about 75 ms per million float64 here, against 360 ms for gzip level 1 (fflate),
- * at a similar ratio; zarrita encodes it with numcodecs.js and zarr-python 3 reads it.
+ * Blosc (a standard Zarr v3 codec) with bit shuffle and zstd: the bit planes a float32-origin
+ * float64 leaves empty (`loss.item()`) cost nothing, values stay bit-exact float64. numcodecs.js
+ * shuffles 4-byte elements whatever the dtype, so `typesize` says 4, as in each chunk's header
+ * (readers take it from there). Level 6 is the cheapest at which a float32 loss is no larger than
+ * yProv4ML's float32 Zarr (bench/bench_storage.py).
  */
-const ZSTD = { name: 'zstd', configuration: { level: 1, checksum: false } };
+const CODECS = [
+  { name: 'bytes', configuration: { endian: 'little' } },
+  { name: 'blosc', configuration: { cname: 'zstd', clevel: 6, shuffle: 'bitshuffle', typesize: 4, blocksize: 0 } }
+];
+
+/** The shuffle names of the Zarr v3 blosc codec, as numcodecs.js wants them (it ignores strings). */
+const BLOSC_SHUFFLE: Record<string, number> = { noshuffle: 0, shuffle: 1, bitshuffle: 2 };
+const numcodecsBlosc = zarr.registry.get('blosc');
+zarr.registry.set('blosc', async () => {
+  const Blosc = (await numcodecsBlosc!()) as unknown as {
+    fromConfig(config: Record<string, unknown>, meta: unknown): unknown;
+  };
+  return {
+    fromConfig: (config: Record<string, unknown>, meta: unknown) =>
+      Blosc.fromConfig({ ...config, shuffle: BLOSC_SHUFFLE[String(config.shuffle)] ?? config.shuffle }, meta)
+  } as never;
+});
+
+/** One chunk at a time: memory holds one chunk's copy and encoding, and writes never overlap. */
+function sequentialQueue(): { add: (task: () => Promise<void>) => void; onIdle: () => Promise<void[]> } {
+  let chain = Promise.resolve();
+  return {
+    add: task => {
+      chain = chain.then(task);
+    },
+    onIdle: () => chain.then(() => [])
+  };
+}
 
 /**
  * A zarrita store that streams every key into the export sink. Only metadata documents are
@@ -58,37 +91,111 @@ export function contextKey(ctx: number | null): string {
   return ctx === null ? 'run' : String(ctx);
 }
 
-/** Relative path of a metric's group inside `metrics.zarr` (the PROV `dcterms:identifier`). */
+/**
+ * Relative path inside `metrics.zarr` of the group holding a metric's series (the PROV
+ * `dcterms:identifier`): its context's table, where the series is the entry of the group's
+ * `metrics` attribute that bears its name (names are unique within a context).
+ */
 export function metricGroupPath(run: IRun, metricIndex: number): string {
-  return `${run.id}/${contextKey(run.metrics[metricIndex].ctx)}/${metricIndex}`;
+  return `${run.id}/${contextKey(run.metrics[metricIndex].ctx)}`;
 }
 
-const CODECS = [{ name: 'bytes', configuration: { endian: 'little' } }, ZSTD];
-
 type ArrayKind = 'float64' | 'int64' | 'int32';
+type Column = Float64Array | BigInt64Array | Int32Array;
 
-async function writeArray(
+interface IColumn {
+  name: string;
+  dtype: ArrayKind;
+  fillValue: number;
+  attributes: Record<string, unknown>;
+  /** The column's data for one series (`index`: the series' position in the table). */
+  of: (series: IMetricSeries, index: number) => Column;
+  make: (length: number) => Column;
+}
+
+const COLUMNS: IColumn[] = [
+  {
+    name: 'values',
+    dtype: 'float64',
+    fillValue: NaN,
+    // `coordinates` (CF, read by xarray) makes the other columns coordinates of the values.
+    attributes: { coordinates: 'steps timestamps epochs metric' },
+    of: series => series.values,
+    make: length => new Float64Array(length)
+  },
+  { name: 'steps', dtype: 'int64', fillValue: 0, attributes: {}, of: s => s.steps, make: n => new BigInt64Array(n) },
+  {
+    name: 'timestamps',
+    dtype: 'int64',
+    fillValue: 0,
+    attributes: { unit: 'ms since the Unix epoch' },
+    of: s => s.timestamps,
+    make: n => new BigInt64Array(n)
+  },
+  {
+    name: 'epochs',
+    dtype: 'int32',
+    fillValue: -1,
+    attributes: { none: -1 },
+    of: s => s.epochs,
+    make: n => new Int32Array(n)
+  },
+  {
+    name: 'metric',
+    dtype: 'int32',
+    fillValue: -1,
+    attributes: { description: "the series' position in the group's metrics attribute" },
+    of: (s, index) => new Int32Array(s.values.length).fill(index),
+    make: n => new Int32Array(n)
+  }
+];
+
+/**
+ * Writes one column of a context's table, one chunk at a time: each chunk is filled from the
+ * series it spans, encoded and written before the next is built.
+ */
+async function writeColumn(
   group: zarr.Location<SinkStore>,
-  name: string,
-  dtype: ArrayKind,
-  data: Float64Array | BigInt64Array | Int32Array,
-  fillValue: number,
-  attributes: Record<string, unknown>
+  column: IColumn,
+  table: IMetricSeries[],
+  total: number
 ): Promise<void> {
-  const length = data.length;
-  const array = await zarr.create(group.resolve(name), {
-    shape: [length],
-    chunkShape: [Math.max(1, Math.min(length, CHUNK_ELEMENTS))],
-    dtype,
+  const chunk = Math.max(1, Math.min(total, CHUNK_ELEMENTS));
+  const array = await zarr.create(group.resolve(column.name), {
+    shape: [total],
+    chunkShape: [chunk],
+    dtype: column.dtype,
     codecs: CODECS,
     // int64 fill values are plain numbers in JSON (zarrita cannot serialise a bigint)
-    fillValue: fillValue as never,
-    // `steps` is the dimension: xarray makes the `steps` array its index coordinate.
-    dimensionNames: ['steps'],
-    attributes
+    fillValue: column.fillValue as never,
+    dimensionNames: ['point'],
+    attributes: column.attributes
   });
-  if (length > 0) {
-    await zarr.set(array, null, { data, shape: [length], stride: [1] } as never);
+  let buffer = column.make(chunk);
+  let filled = 0;
+  let written = 0;
+  const flush = async (): Promise<void> => {
+    const data = filled === buffer.length ? buffer : buffer.subarray(0, filled);
+    const selection = [zarr.slice(written, written + filled)];
+    await zarr.set(array, selection, { data, shape: [filled], stride: [1] } as never, { createQueue: sequentialQueue });
+    written += filled;
+    filled = 0;
+    buffer = column.make(chunk);
+  };
+  for (let index = 0; index < table.length; index++) {
+    const data = column.of(table[index], index);
+    for (let from = 0; from < data.length;) {
+      const count = Math.min(data.length - from, chunk - filled);
+      (buffer as Float64Array).set((data as Float64Array).subarray(from, from + count), filled);
+      filled += count;
+      from += count;
+      if (filled === chunk) {
+        await flush();
+      }
+    }
+  }
+  if (filled > 0) {
+    await flush();
   }
 }
 
@@ -108,51 +215,49 @@ export async function writeMetricsZarr(
 ): Promise<IZarrSummary> {
   const store = new SinkStore(sink);
   const root = zarr.root(store);
-  await zarr.create(root, { attributes: { nbprov_layout: 'run/context/metric', version: 1 } });
+  await zarr.create(root, { attributes: { nbprov_layout: 'run/context table', version: 2 } });
   const groups: string[] = [];
   for (const run of runs) {
     await zarr.create(root.resolve(run.id), {
       attributes: { run: run.id, name: run.name, experiment: run.experiment, status: run.status }
     });
-    const contextsWritten = new Set<string>();
-    for (let index = 0; index < run.metrics.length; index++) {
-      const series: IMetricSeries = run.metrics[index];
+    const tables = new Map<string, number[]>();
+    run.metrics.forEach((series, index) => {
       const key = contextKey(series.ctx);
-      const context = run.contexts.find(c => c.ctx === series.ctx);
-      if (!contextsWritten.has(key)) {
-        await zarr.create(root.resolve(`${run.id}/${key}`), {
-          attributes: {
-            run: run.id,
-            context: context?.name ?? null,
-            ctx: series.ctx,
-            epoch: context?.epoch ?? null
-          }
-        });
-        contextsWritten.add(key);
+      const table = tables.get(key);
+      if (table) {
+        table.push(index);
+      } else {
+        tables.set(key, [index]);
       }
-      const path = metricGroupPath(run, index);
+    });
+    for (const [key, indices] of tables) {
+      const table = indices.map(index => run.metrics[index]);
+      const ctx = table[0].ctx;
+      const context = run.contexts.find(c => c.ctx === ctx);
+      let start = 0;
+      const metrics = table.map(series => {
+        const entry = { name: series.metric, start, points: series.values.length, ...unitOf(series.metric) };
+        start += series.values.length;
+        return entry;
+      });
+      const path = `${run.id}/${key}`;
       const group = root.resolve(path);
       await zarr.create(group, {
         attributes: {
           run: run.id,
           run_name: run.name,
           context: context?.name ?? null,
-          ctx: series.ctx,
-          metric: series.metric,
-          points: series.values.length,
-          ...unitOf(series.metric)
+          ctx,
+          epoch: context?.epoch ?? null,
+          metrics
         }
       });
-      // `coordinates` (CF, read by xarray) makes timestamps and epochs coordinates of the values.
-      await writeArray(group, 'values', 'float64', series.values, NaN, {
-        ...unitOf(series.metric),
-        coordinates: 'timestamps epochs'
-      });
-      await writeArray(group, 'steps', 'int64', series.steps, 0, {});
-      await writeArray(group, 'timestamps', 'int64', series.timestamps, 0, { unit: 'ms since the Unix epoch' });
-      await writeArray(group, 'epochs', 'int32', series.epochs, -1, { none: -1 });
+      for (const column of COLUMNS) {
+        await writeColumn(group, column, table, start);
+      }
       groups.push(path);
-      onMetric();
+      table.forEach(() => onMetric());
     }
   }
   return { groups, bytes: store.bytesWritten };

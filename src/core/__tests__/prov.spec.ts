@@ -48,7 +48,7 @@ describe('buildProvDocument', () => {
     });
     expect(doc.entity[`nbprov:metric.${RUN}.0`]).toMatchObject({
       'prov:type': { $: 'provml:Metric', type: 'prov:QUALIFIED_NAME' },
-      'dcterms:identifier': `${RUN}/1/0`,
+      'dcterms:identifier': `${RUN}/1`, // its context's table in metrics.zarr
       'provml:context': 'training'
     });
     for (const prefix of ['prov', 'xsd', 'dcterms', 'provml', 'nbprov']) {

@@ -245,13 +245,13 @@ describe('validateRecord', () => {
     const record = validateRecord(comm, commArrays(buffers));
     expect(record?.type === 'metrics' && Array.from(record.series[0].epochs)).toEqual([-1, 3]);
     expect(() => validateRecord({ ...comm, series: [{ ...comm.series[0], values: 9 }] }, commArrays(buffers))).toThrow(
-      'metrics: array "values" names no buffer of the message'
+      'metrics: array "values": names no buffer of the message'
     );
     expect(() => validateRecord({ ...comm, series: [{ ...comm.series[0], n: 1 }] }, commArrays(buffers))).toThrow(
       'array "steps" has 16 bytes, expected 8'
     );
     // A journal line is never read as buffer indices, nor a comm record as base64.
-    expect(() => validateRecord(comm)).toThrow('"steps" must be a string');
+    expect(() => validateRecord(comm)).toThrow('array "steps": expected base64 text');
   });
 });
 
