@@ -118,7 +118,9 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       execute: async () => {
         const session = currentSession();
         const license = settings?.get('license').composite;
-        return session ? exportNotebook(session, service, typeof license === 'string' && license ? license : undefined) : undefined;
+        return session
+          ? exportNotebook(session, service, typeof license === 'string' && license ? license : undefined)
+          : undefined;
       }
     });
     app.commands.addCommand(CommandIDs.toggleRecording, {

@@ -83,13 +83,16 @@ describe('RunStore', () => {
     const store = new RunStore();
     const seen: RunStoreChange[] = [];
     store.changed.connect((_, changes) => seen.push(...changes));
-    store.apply('s', validated([
-      runStart,
-      { type: 'param', t: T, seq: 2, run: R1, key: 'lr', value: 0.1, role: 'input' },
-      { type: 'context_start', t: T, seq: 3, run: R1, ctx: 0, name: 'training', epoch: 2, parent: null },
-      metrics(4, 1, [1, 2, 3]),
-      { type: 'run_end', t: '2026-11-25T10:00:05.000+00:00', seq: 5, run: R1, status: 'finished' }
-    ]));
+    store.apply(
+      's',
+      validated([
+        runStart,
+        { type: 'param', t: T, seq: 2, run: R1, key: 'lr', value: 0.1, role: 'input' },
+        { type: 'context_start', t: T, seq: 3, run: R1, ctx: 0, name: 'training', epoch: 2, parent: null },
+        metrics(4, 1, [1, 2, 3]),
+        { type: 'run_end', t: '2026-11-25T10:00:05.000+00:00', seq: 5, run: R1, status: 'finished' }
+      ])
+    );
     const run = store.runs.get(R1)!;
     expect(run.name).toBe('base');
     expect(run.status).toBe('finished');

@@ -239,7 +239,11 @@ function cellIndexer(session: ISession): (execution: IExecution) => number | nul
   };
 }
 
-function addDevelopmentGraph(b: DocumentBuilder, session: ISession, options: IProvOptions): (kernelSession: string | null) => string {
+function addDevelopmentGraph(
+  b: DocumentBuilder,
+  session: ISession,
+  options: IProvOptions
+): (kernelSession: string | null) => string {
   const agentOf = addAgents(b, session);
   const person = provIds.user(personsOf(session)[0]);
   b.node('entity', provIds.notebook(), { 'prov:type': 'nbprov:Notebook', 'prov:label': options.notebook });

@@ -84,9 +84,9 @@ describe('nbprov export', () => {
     expect(await crateLicense('CC-BY-SA-4.0')).toEqual({ '@id': 'https://spdx.org/licenses/CC-BY-SA-4.0' });
     expect(await crateLicense('https://example.org/terms')).toEqual({ '@id': 'https://example.org/terms' });
     const before = await fs.readFile(path.join(dir, 'nb.prov', 'prov.json'));
-    await expect(runExport({ notebook: path.join(dir, 'nb.ipynb'), liveSessions: [], license: 'file:///etc' }, '0')).rejects.toThrow(
-      /not a licence URL or SPDX identifier/
-    );
+    await expect(
+      runExport({ notebook: path.join(dir, 'nb.ipynb'), liveSessions: [], license: 'file:///etc' }, '0')
+    ).rejects.toThrow(/not a licence URL or SPDX identifier/);
     expect(await fs.readFile(path.join(dir, 'nb.prov', 'prov.json'))).toEqual(before);
   });
 

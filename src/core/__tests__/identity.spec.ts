@@ -86,7 +86,9 @@ describe('resolveFolder (the same rule as nbprov/identity.py)', () => {
 
 describe('notebook names without a stem (the same table as tests/test_identity.py)', () => {
   it.each(NAMES.refused)('refuses %j: no folder, not recorded, the same message as the kernel', async name => {
-    expect(unusableNotebookName(name)).toMatch(/has no stem \(only dots before \.ipynb\), so it can have no \.prov folder: rename it$/);
+    expect(unusableNotebookName(name)).toMatch(
+      /has no stem \(only dots before \.ipynb\), so it can have no \.prov folder: rename it$/
+    );
     expect(() => primaryFolder(`nb/${name}`)).toThrow(NotebookNameError);
     await expect(resolveFolder(store({}), `nb/${name}`, null)).rejects.toThrow(/has no stem/);
     const all = parseRecordingSettings({ record: 'all' }).settings;

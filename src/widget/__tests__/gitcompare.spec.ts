@@ -29,9 +29,7 @@ function git(commit: string | null, diff: string, extra: Record<string, unknown>
 
 function run(id: string, name: string, code: unknown): IRun {
   const store = new RunStore();
-  const records: IRawRecord[] = [
-    { type: 'run_start', t: T0, run: id, name, experiment: 'e', exec: null, code, energy: false }
-  ];
+  const records: IRawRecord[] = [{ type: 'run_start', t: T0, run: id, name, experiment: 'e', exec: null, code, energy: false }];
   store.apply('s1', validated(records));
   return store.runs.get(id)!;
 }

@@ -137,15 +137,18 @@ describe('buildTable', () => {
       return table.rows[0].cells[index].text;
     };
     expect(lossBest()).toBe('4');
-    live.apply('s1', validated([
-      {
-        type: 'metrics',
-        t: iso(5),
-        run: 'd'.repeat(32),
-        batch: 2,
-        series: [{ metric: 'loss', ctx: 1, steps: [2], values: [1.5], timestamps: [T0 + 20], epochs: [-1] }]
-      }
-    ]));
+    live.apply(
+      's1',
+      validated([
+        {
+          type: 'metrics',
+          t: iso(5),
+          run: 'd'.repeat(32),
+          batch: 2,
+          series: [{ metric: 'loss', ctx: 1, steps: [2], values: [1.5], timestamps: [T0 + 20], epochs: [-1] }]
+        }
+      ])
+    );
     expect(lossBest()).toBe('1.5');
   });
 
