@@ -20,6 +20,7 @@ export interface IJournalWarning {
 }
 
 import { checkParamValue, PARAM_VALUE_TYPES, ParamValueType } from './params';
+import { type IRankStart, parseRankStart } from './ranks';
 
 type JsonScalar = string | number | boolean | null;
 
@@ -40,6 +41,8 @@ export interface IKernelStart extends IRecordBase {
   nbprov_version: string;
   notebook: string;
   user: string;
+  /** A rank process that joined a run (`nbprov.ranks`; see `src/core/ranks.ts`). */
+  rank?: IRankStart;
 }
 
 export interface IExecStart extends IRecordBase {
@@ -153,6 +156,9 @@ export interface IMetricBatch {
   values: Float64Array;
   timestamps: BigInt64Array;
   epochs: Int32Array;
+  /** Set by `foldRankJournals` on a rank journal's series (never read from disk): its rank and session. */
+  rank?: number;
+  process?: string;
 }
 
 export interface IMetrics extends IRecordBase {
@@ -188,6 +194,15 @@ export interface IEnergy extends IRecordBase {
 
 export interface IRunEnd extends IRecordBase {
   type: 'run_end';
+  run: string;
+  status: 'finished' | 'failed' | 'interrupted' | 'crashed';
+  ename?: string | null;
+  evalue?: string | null;
+}
+
+/** A rank process's end of its part of a run (its own journal; see `src/core/ranks.ts`). */
+export interface IRankEnd extends IRecordBase {
+  type: 'rank_end';
   run: string;
   status: 'finished' | 'failed' | 'interrupted' | 'crashed';
   ename?: string | null;
@@ -291,6 +306,7 @@ export type JournalRecord =
   | IArtifact
   | IEnergy
   | IRunEnd
+  | IRankEnd
   | ITag
   | IRunExec
   | IGap
@@ -501,6 +517,18 @@ function scalar(o: Json, k: string): JsonScalar {
   throw new RecordError(`field "${k}" must be a JSON scalar`);
 }
 
+/** A `kernel_start`'s `rank` object, validated; a malformed one fails the record. */
+function rankField(o: Json): { rank?: IRankStart } {
+  if (o.rank === undefined || o.rank === null) {
+    return {};
+  }
+  const rank = parseRankStart(o.rank);
+  if (rank === null) {
+    throw new RecordError('field "rank" must be an object with "run" and a non-negative integer "rank"');
+  }
+  return { rank };
+}
+
 /**
  * Validates the fields every consumer relies on and returns the typed record, or null for an
  * unknown type. Extra fields are kept (spread) so future additions pass through.
@@ -519,7 +547,8 @@ function validate(o: Json): JournalRecord | null {
         python: optStr(o, 'python') ?? '',
         nbprov_version: optStr(o, 'nbprov_version') ?? '',
         notebook: optStr(o, 'notebook') ?? '',
-        user: optStr(o, 'user') ?? ''
+        user: optStr(o, 'user') ?? '',
+        ...rankField(o)
       };
     case 'exec_start':
       return {
@@ -652,9 +681,10 @@ function validate(o: Json): JournalRecord | null {
       };
     }
     case 'run_end':
+    case 'rank_end':
       return {
         ...base,
-        type: 'run_end',
+        type: o.type,
         run: str(o, 'run'),
         status: oneOf(o, 'status', ['finished', 'failed', 'interrupted', 'crashed'] as const),
         ename: optStr(o, 'ename'),

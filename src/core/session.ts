@@ -13,6 +13,7 @@ import type {
   IOutputItem,
   IStructure
 } from './journal';
+import { type IRankPart, type IRunEnergyTotals, foldRankJournals, mergeRankParts } from './ranks';
 import { sha256Hex } from './sha256';
 import type { ParamValueType } from './params';
 
@@ -94,6 +95,8 @@ export interface IRunContext {
   parent: number | null;
   started: string;
   ended: string | null;
+  /** The rank process that opened it (absent: the kernel's). */
+  rank?: number;
 }
 
 export interface IMetricSeries {
@@ -103,6 +106,9 @@ export interface IMetricSeries {
   values: Float64Array;
   timestamps: BigInt64Array;
   epochs: Int32Array;
+  /** The rank process that logged it, and its session (absent: the kernel's); see `src/core/ranks.ts`. */
+  rank?: number;
+  process?: string;
 }
 
 export interface IArtifactRecord {
@@ -124,6 +130,9 @@ export interface IEnergyReading {
   reason: string | null;
   resolutionLimited: boolean;
   t: string;
+  /** Where it was measured, for a rank process's reading or a merged run's (see `src/core/ranks.ts`). */
+  host?: string;
+  rank?: number;
 }
 
 export type RunStatus = 'finished' | 'failed' | 'interrupted' | 'crashed' | 'running';
@@ -154,6 +163,12 @@ export interface IRun {
   tags: Record<string, string>;
   /** Later cell executions that logged into the run (it was open across cells). */
   contributingExecs: string[];
+  /** Processes that joined the run (`nbprov.ranks`), by rank; absent when none did. */
+  ranks?: IRankPart[];
+  /** The rank whose status is the run's (worse than the kernel's own), when one is. */
+  statusRank?: number;
+  /** Run energy once per physical device, node and in total, when ranks joined. */
+  energyTotals?: IRunEnergyTotals;
 }
 
 export interface ISession {
@@ -185,11 +200,18 @@ function execIndex(exec: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
+/** `{rank}` of a record or series a rank process wrote (`foldRankJournals` set it), else `{}`. */
+function rankOf(o: object): { rank?: number } {
+  return 'rank' in o && typeof o.rank === 'number' ? { rank: o.rank } : {};
+}
+
 function concatSeries(parts: IMetricSeries[]): IMetricSeries {
   const total = parts.reduce((sum, part) => sum + part.values.length, 0);
   const out: IMetricSeries = {
     metric: parts[0].metric,
     ctx: parts[0].ctx,
+    ...rankOf(parts[0]),
+    ...(parts[0].process === undefined ? {} : { process: parts[0].process }),
     steps: new BigInt64Array(total),
     values: new Float64Array(total),
     timestamps: new BigInt64Array(total),
@@ -219,6 +241,9 @@ function sessionOfFile(file: string, declared: Map<string, string>): string {
 
 export function buildSession(records: ILocatedRecord[], warnings: IJournalWarning[], liveSessions: string[] = []): ISession {
   const sessionWarnings = [...warnings];
+  // ranks: rank journals folded into their kernel's runs (src/core/ranks.ts).
+  const rankFold = foldRankJournals(records, sessionWarnings);
+  records = rankFold.records;
   const warn = (located: ILocatedRecord, reason: string): void => {
     sessionWarnings.push({ file: located.file, line: located.line, reason });
   };
@@ -613,7 +638,15 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
           warn(located, `duplicate context ${r.ctx} in run ${r.run}`);
           break;
         }
-        run.contexts.push({ ctx: r.ctx, name: r.name, epoch: r.epoch, parent: r.parent, started: r.t, ended: null });
+        run.contexts.push({
+          ctx: r.ctx,
+          name: r.name,
+          epoch: r.epoch,
+          parent: r.parent,
+          started: r.t,
+          ended: null,
+          ...rankOf(r) // ranks
+        });
         break;
       case 'context_end': {
         const context = run.contexts.find(c => c.ctx === r.ctx);
@@ -636,7 +669,9 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
             steps: s.steps,
             values: s.values,
             timestamps: s.timestamps,
-            epochs: s.epochs
+            epochs: s.epochs,
+            ...rankOf(s), // ranks
+            ...(s.process === undefined ? {} : { process: s.process })
           }))
         });
         break;
@@ -653,7 +688,9 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
           method: r.method,
           reason: r.reason ?? null,
           resolutionLimited: r.resolution_limited === true,
-          t: r.t
+          t: r.t,
+          ...rankOf(r), // ranks
+          ...('host' in r && typeof r.host === 'string' ? { host: r.host } : {})
         });
         break;
       case 'run_end':
@@ -675,7 +712,7 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
     const parts = new Map<string, IMetricSeries[]>();
     for (const batch of [...builder.batches.keys()].sort((a, b) => a - b)) {
       for (const series of builder.batches.get(batch)!.series) {
-        const key = `${series.metric}\u0000${series.ctx ?? ''}`;
+        const key = `${series.metric}\u0000${series.ctx ?? ''}\u0000${series.process ?? ''}`; // ranks: one series per process
         const list = parts.get(key) ?? [];
         list.push(series);
         parts.set(key, list);
@@ -684,6 +721,7 @@ export function buildSession(records: ILocatedRecord[], warnings: IJournalWarnin
     run.metrics = [...parts.values()].map(concatSeries);
     orderedRuns.push(run);
   }
+  mergeRankParts(orderedRuns, rankFold); // ranks
 
   return {
     users: [...users].sort(),
