@@ -48,9 +48,9 @@ def records_of(path: Path) -> list[dict[str, Any]]:
         return list(iter_journal_file(path))
 
 
-def export_cli(folder: Path) -> subprocess.CompletedProcess[str]:
-    """``nbprov export demo.ipynb`` (no live session: what a later reader sees)."""
-    notebook = folder / "demo.ipynb"
+def export_cli(folder: Path, stem: str = "demo") -> subprocess.CompletedProcess[str]:
+    """``nbprov export <stem>.ipynb`` (no live session: what a later reader sees)."""
+    notebook = folder / f"{stem}.ipynb"
     if not notebook.exists():
         notebook.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     result = subprocess.run(cli_command("export", str(notebook)), capture_output=True, text=True, timeout=300)
@@ -58,9 +58,9 @@ def export_cli(folder: Path) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def export(folder: Path) -> tuple[dict[str, Any], Path]:
-    export_cli(folder)
-    prov_folder = folder / "demo.prov"
+def export(folder: Path, stem: str = "demo") -> tuple[dict[str, Any], Path]:
+    export_cli(folder, stem)
+    prov_folder = folder / f"{stem}.prov"
     return json.loads((prov_folder / "prov.json").read_text()), prov_folder
 
 
