@@ -34,7 +34,7 @@ from .identity import (
 )
 from .journal import JournalWriter
 from .outputs import OutputRecorder
-from .ranks import RankTracking, detect_rank
+from .ranks import RankFollower, RankTracking, detect_rank
 from .readback import Provenance, names_one_folder, read_metric, read_runs, run_reference
 from .runs import ENV_RUN, Run, RunManager, RunSpec
 from .stream import CommStream
@@ -122,6 +122,8 @@ class _Tracking:
         )
         self.stream.open()
         self.writer.add_listener(self.stream.send)
+        if self.placed:  # the rank processes of this kernel's runs, live (nbprov.ranks)
+            self.writer.add_tick_hook(RankFollower(lambda: self.writer.folder, self.session, self.stream.send).tick)
         hostname = socket.gethostname()
         self.writer.append(
             "kernel_start",

@@ -19,6 +19,7 @@ these journals into the kernel's run (``src/core/ranks.ts``).
 from __future__ import annotations
 
 import atexit
+import base64
 import getpass
 import json
 import multiprocessing.util
@@ -29,7 +30,7 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -244,3 +245,86 @@ def _user() -> str | None:
         return getpass.getuser()
     except Exception:
         return None
+
+
+# How many rank journals a kernel follows live (the page reads the others from disk when it
+# reloads or exports), and how often it looks for new lines.
+LIVE_RANKS = int(os.environ.get("NBPROV_LIVE_RANKS", "64"))
+FOLLOW_INTERVAL_S = 0.5
+_READ_LIMIT_BYTES = 8 << 20  # per file and look: one look never holds the journal thread long
+
+
+@dataclass
+class _Followed:
+    offset: int = 0
+    rest: bytes = b""
+    session: str | None = None
+    ours: bool | None = None  # None until its kernel_start is read
+
+
+class RankFollower:
+    """The kernel's side of live ranks: on the journal thread, every ``FOLLOW_INTERVAL_S``, reads the
+    new whole lines of the rank journals of this kernel's runs (``rank.parent_session``) and hands
+    each record to ``forward(record, session)`` (the comm stream, which sends it in messages of the
+    rank's session, within the kernel's message budget). The page applies them as it applies the
+    kernel's records; what it misses it reads from the files."""
+
+    def __init__(self, folder: Callable[[], Path], session: str, forward: Callable[[dict[str, Any], str], None]):
+        self._folder = folder
+        self._session = session
+        self._forward = forward
+        self._files: dict[str, _Followed] = {}
+        self._next_look = 0.0
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if now < self._next_look:
+            return
+        self._next_look = now + FOLLOW_INTERVAL_S
+        folder = self._folder()
+        try:
+            names = sorted(entry.name for entry in os.scandir(folder) if RANK_JOURNAL.fullmatch(entry.name))
+        except OSError:
+            return
+        for name in names:
+            followed = self._files.get(name)
+            if followed is None:
+                if sum(1 for f in self._files.values() if f.ours) >= LIVE_RANKS:
+                    continue
+                followed = self._files[name] = _Followed()
+            if followed.ours is not False:
+                self._read(folder / name, followed)
+
+    def _read(self, path: Path, followed: _Followed) -> None:
+        try:
+            with open(path, "rb") as handle:
+                handle.seek(followed.offset)
+                data = handle.read(_READ_LIMIT_BYTES)
+        except OSError:
+            return
+        followed.offset += len(data)
+        *lines, followed.rest = (followed.rest + data).split(b"\n")
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # the page reads the file itself, and reports the line
+            if not isinstance(record, dict):
+                continue
+            if followed.ours is None:
+                rank = record.get("rank") if record.get("type") == "kernel_start" else None
+                followed.ours = isinstance(rank, dict) and rank.get("parent_session") == self._session
+                followed.session = record.get("session") if followed.ours else None
+                if not followed.ours:
+                    return
+            if record.get("type") == "metrics":
+                record["series"] = [_decoded(series) for series in record.get("series", ())]
+            self._forward(record, followed.session)
+
+
+def _decoded(series: dict[str, Any]) -> dict[str, Any]:
+    """A journal series with its base64 arrays as the bytes the comm sends as buffers."""
+    return {
+        **series,
+        **{field: base64.b64decode(series[field]) for field in ("steps", "values", "timestamps", "epochs")},
+    }

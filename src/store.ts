@@ -8,6 +8,7 @@
  * run-length encoded.
  */
 import { Signal } from '@lumino/signaling';
+import { LiveRankPlaces, worseStatus } from './core/ranks';
 import {
   ExecutionStatus,
   ICodeSnapshot,
@@ -32,7 +33,8 @@ const CHUNK = 1 << CHUNK_BITS;
 export class MetricSeries implements IMetricSeries {
   constructor(
     readonly metric: string,
-    readonly ctx: number | null
+    readonly ctx: number | null,
+    readonly rank?: number
   ) {}
 
   get length(): number {
@@ -189,6 +191,8 @@ class Run implements IRun {
   readonly artifacts: IRunArtifact[] = [];
   /** Metric batches applied, to drop a batch that arrives twice. */
   readonly batches = new Set<number>();
+  /** ranks: the worst status a rank process ended with (the run's is never better). */
+  rankStatus: RunStatus = 'finished';
 }
 
 /** A metric series as carried by a `metrics` record once its arrays are decoded. */
@@ -199,6 +203,9 @@ export interface IDecodedSeries {
   values: ArrayLike<number>;
   timestamps: ArrayLike<number | bigint>;
   epochs: ArrayLike<number>;
+  /** ranks: set on a rank process's series (src/core/ranks.ts). */
+  rank?: number;
+  process?: string;
 }
 
 /** A kernel journal record with decoded metric arrays (see ARCHITECTURE.md). */
@@ -293,7 +300,12 @@ export class RunStore implements IRunStore {
     }
   }
 
-  private _applyOne(session: string, record: IKernelRecord, changes: RunStoreChange[]): void {
+  private _applyOne(session: string, kernelRecord: IKernelRecord, changes: RunStoreChange[]): void {
+    // ranks: a rank process's records moved into its run (src/core/ranks.ts).
+    const record = this._rankPlaces.place(session, kernelRecord);
+    if (record === null) {
+      return;
+    }
     const time = Date.parse(record.t);
     const run = typeof record.run === 'string' ? this._runs.get(record.run) : undefined;
     switch (record.type) {
@@ -367,9 +379,16 @@ export class RunStore implements IRunStore {
           changes.push({ kind: 'run', runId: run.id });
         }
         return;
+      case 'rank_end': // ranks
+        if (run) {
+          run.rankStatus = worseStatus(run.rankStatus, record.status as RunStatus);
+          run.status = worseStatus(run.status, run.rankStatus);
+          changes.push({ kind: 'run', runId: run.id });
+        }
+        return;
       case 'run_end':
         if (run) {
-          run.status = record.status as RunStatus;
+          run.status = worseStatus(record.status as RunStatus, run.rankStatus); // ranks
           run.end = time;
           if (record.ename) {
             run.error = { ename: String(record.ename), evalue: String(record.evalue ?? '') };
@@ -378,7 +397,8 @@ export class RunStore implements IRunStore {
         }
         return;
       case 'param':
-        if (run) {
+        if (run && !(this._rankPlaces.isRank(session) && run.params.has(String(record.key)))) {
+          // ranks: a parameter is recorded once, the kernel's or the first rank's
           const key = String(record.key);
           run.params.set(key, {
             key,
@@ -421,10 +441,12 @@ export class RunStore implements IRunStore {
           }
           run.batches.add(batch);
           for (const decoded of record.series as IDecodedSeries[]) {
-            const key = seriesKey(decoded.metric, decoded.ctx);
+            // ranks: one series per rank process
+            const key =
+              seriesKey(decoded.metric, decoded.ctx) + (decoded.process === undefined ? '' : `\u0000${decoded.process}`);
             let series = run.series.get(key);
             if (!series) {
-              series = new MetricSeries(decoded.metric, decoded.ctx);
+              series = new MetricSeries(decoded.metric, decoded.ctx, decoded.rank);
               run.series.set(key, series);
             }
             const from = series.length;
@@ -443,5 +465,6 @@ export class RunStore implements IRunStore {
   private _lastSeq = new Map<string, number>();
   private _pending = new Map<string, Map<number, IKernelRecord>>();
   private _notebookOfSession = new Map<string, string>();
+  private _rankPlaces = new LiveRankPlaces();
   private _changed = new Signal<this, readonly RunStoreChange[]>(this);
 }

@@ -37,7 +37,8 @@ const CATCH_UP_MS = 300;
 
 /** Kernel journal files are `k-<session>.jsonl`. */
 export function kernelSessionOf(fileName: string): string | null {
-  const match = /^k-([A-Za-z0-9_-]+)\.jsonl$/.exec(fileName);
+  // A rank process's journal `k-<session>-r<rank>.jsonl` holds its own session (nbprov.ranks).
+  const match = /^k-([A-Za-z0-9_-]+?)(?:-r\d+)?\.jsonl$/.exec(fileName);
   return match ? match[1] : null;
 }
 

@@ -236,6 +236,82 @@ export function foldRankJournals(records: ILocatedRecord[], warnings: IJournalWa
   return { records: rewritten, parts, hosts };
 }
 
+/** Where a rank process's records go in its run, wherever they are folded (export or page). */
+export interface IRankPlace {
+  rank: number;
+  session: string;
+  host: string;
+  /** Its contexts and batches are moved by this much (see `RANK_ID_SPACE`). */
+  base: number;
+}
+
+/**
+ * A rank's context, metrics or energy record moved into its run: contexts and batches renumbered
+ * by `place.base`, series and contexts tagged with the rank (series also with the rank's session),
+ * energy with the host and rank. Other records are returned as they are. Loose records (the
+ * page's) and typed ones (the export's) alike.
+ */
+export function placeRankRecord<R extends { type: string }>(r: R, place: IRankPlace): R {
+  const o = r as unknown as Record<string, unknown>;
+  const moveCtx = (ctx: unknown): unknown => (typeof ctx === 'number' ? place.base + ctx : ctx);
+  const tag = { rank: place.rank, host: place.host };
+  switch (r.type) {
+    case 'context_start':
+      return { ...r, ctx: moveCtx(o.ctx), parent: moveCtx(o.parent), ...tag };
+    case 'context_end':
+      return { ...r, ctx: moveCtx(o.ctx) };
+    case 'metrics':
+      return {
+        ...r,
+        batch: place.base + Number(o.batch),
+        series: (o.series as Record<string, unknown>[]).map(s => ({
+          ...s,
+          ctx: moveCtx(s.ctx),
+          rank: place.rank,
+          process: place.session
+        }))
+      };
+    case 'energy':
+      return { ...r, ctx: moveCtx(o.ctx), ref: o.scope === 'context' ? moveCtx(o.ref) : o.ref, ...tag };
+    default:
+      return r;
+  }
+}
+
+/**
+ * The page's side: rank records arrive one session at a time, live or read from the files. It
+ * remembers each rank session's place (from its `kernel_start`) and moves its records into the run.
+ */
+export class LiveRankPlaces {
+  /** The record as the store applies it; null for one a rank journal must not hold. */
+  place<R extends { type: string }>(session: string, r: R): R | null {
+    const o = r as unknown as Record<string, unknown>;
+    if (r.type === 'kernel_start') {
+      const start = parseRankStart(o.rank);
+      if (start !== null && !this._places.has(session)) {
+        const base = (this._places.size + 1) * RANK_ID_SPACE;
+        this._places.set(session, { run: start.run, place: { rank: start.rank, session, host: String(o.hostname ?? ''), base } });
+      }
+      return r;
+    }
+    const known = this._places.get(session);
+    if (!known) {
+      return r;
+    }
+    if (o.run !== known.run || r.type === 'run_start' || r.type === 'run_end') {
+      return null;
+    }
+    return placeRankRecord(r, known.place);
+  }
+
+  /** Whether a session is a rank process's (its `kernel_start` said so). */
+  isRank(session: string): boolean {
+    return this._places.has(session);
+  }
+
+  private _places = new Map<string, { run: string; place: IRankPlace }>();
+}
+
 function rewriteRankRecord(
   r: JournalRecord,
   part: IRankPart,
@@ -244,9 +320,6 @@ function rewriteRankRecord(
   located: ILocatedRecord,
   warnings: IJournalWarning[]
 ): JournalRecord | null {
-  const base = (index + 1) * RANK_ID_SPACE;
-  const moveCtx = (ctx: number | null): number | null => (ctx === null ? null : base + ctx);
-  const tag = { rank: part.rank, host: part.hostname };
   switch (r.type) {
     case 'rank_end':
       part.status = r.status;
@@ -254,23 +327,6 @@ function rewriteRankRecord(
       part.ename = r.ename ?? null;
       part.evalue = r.evalue ?? null;
       return null;
-    case 'context_start':
-      return { ...r, ctx: base + r.ctx, parent: moveCtx(r.parent), ...tag };
-    case 'context_end':
-      return { ...r, ctx: base + r.ctx };
-    case 'metrics':
-      return {
-        ...r,
-        batch: base + r.batch,
-        series: r.series.map(s => ({ ...s, ctx: moveCtx(s.ctx), rank: part.rank, process: part.session }))
-      };
-    case 'energy':
-      return {
-        ...r,
-        ctx: moveCtx(r.ctx),
-        ref: r.scope === 'context' && typeof r.ref === 'number' ? base + r.ref : r.ref,
-        ...tag
-      };
     case 'param': {
       const params = seenParams.get(r.run) ?? new Map<string, unknown>();
       seenParams.set(r.run, params);
@@ -293,7 +349,12 @@ function rewriteRankRecord(
       warnings.push({ file: located.file, line: located.line, reason: `${r.type} in a rank journal: ignored` });
       return null;
     default:
-      return r;
+      return placeRankRecord(r, {
+        rank: part.rank,
+        session: part.session,
+        host: part.hostname,
+        base: (index + 1) * RANK_ID_SPACE
+      });
   }
 }
 

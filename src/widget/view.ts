@@ -4,7 +4,8 @@
  */
 import { Widget } from '@lumino/widgets';
 import { IDiffHunk } from '../core/diff';
-import { IRun, IRunStore, RunStoreChange, seriesKey } from '../tokens';
+import { isDefaultRankSeries } from '../core/ranks';
+import { IRun, IRunStore, RunStoreChange } from '../tokens';
 import { MetricChart } from './chart';
 import { ILine, XAxis } from './chartdata';
 import { compareCode, compareParams } from './compare';
@@ -135,6 +136,15 @@ export class RunsView extends Widget {
       this.onUserChange?.({ xAxis: axis });
     });
     axisLabel.append(this._axisSelect);
+    // ranks: the kernel's and rank 0's series by default, every rank's on demand
+    this._allRanksCheck.type = 'checkbox';
+    this._allRanksCheck.addEventListener('change', () => {
+      this._allRanks = this._allRanksCheck.checked;
+      this._rebuildCharts();
+      this._refresh('all');
+    });
+    this._allRanksLabel.prepend(this._allRanksCheck);
+    this._allRanksLabel.hidden = true;
     const tabs = element('div', 'nbprov-tabs');
     tabs.setAttribute('role', 'tablist');
     for (const [tab, text] of [
@@ -168,7 +178,7 @@ export class RunsView extends Widget {
         buttons[next].focus();
       }
     });
-    this._toolbar.append(this._filterInput, axisLabel, tabs);
+    this._toolbar.append(this._filterInput, axisLabel, this._allRanksLabel, tabs);
   }
 
   private _showTab(): void {
@@ -344,22 +354,28 @@ export class RunsView extends Widget {
       nameCount.set(run.name, (nameCount.get(run.name) ?? 0) + 1);
     }
     const byMetric = new Map<string, ILine[]>();
+    let ranked = false;
     for (const run of shown) {
       const label = nameCount.get(run.name)! > 1 ? `${run.name} (${run.id.slice(0, 6)})` : run.name;
-      for (const series of run.series.values()) {
+      for (const [key, series] of run.series) {
         if (this._metrics && !this._metrics.has(series.metric)) {
+          continue;
+        }
+        ranked ||= series.rank !== undefined;
+        if (!this._allRanks && !isDefaultRankSeries(series)) {
           continue;
         }
         const lines = byMetric.get(series.metric) ?? [];
         lines.push({
-          key: `${run.id}/${seriesKey(series.metric, series.ctx)}`,
-          run: label,
+          key: `${run.id}/${key}`,
+          run: series.rank === undefined ? label : `${label} [rank ${series.rank}]`,
           context: contextName(run, series.ctx) || '(none)',
           series
         });
         byMetric.set(series.metric, lines);
       }
     }
+    this._allRanksLabel.hidden = !ranked;
     return byMetric;
   }
 
@@ -544,6 +560,9 @@ export class RunsView extends Widget {
   private _toolbar = element('div');
   private _filterInput = element('input');
   private _axisSelect = element('select');
+  private _allRanks = false;
+  private _allRanksCheck = element('input');
+  private _allRanksLabel = element('label', 'nbprov-all-ranks', ' all ranks');
   private _message = element('div');
   private _runsSection = element('div', 'nbprov-section');
   private _table = element('table');
