@@ -12,8 +12,11 @@ from typing import Any
 import prov.model
 import pytest
 import zarr
+from conftest import kernel_env
+from jupyter_client.manager import KernelManager
 from kernels import Kernel
-from test_ranks import export, metric_entities, run_activity
+from test_ranks import export, metric_entities, rank_files, records_of, run_activity
+from test_stream_kernel import Iopub, max_in_window
 
 HERE = Path(__file__).resolve().parent
 
@@ -169,3 +172,39 @@ def test_accelerate_notebook_launcher_two_cpu_processes(tmp_path: Path) -> None:
     ]
     losses = rank_series(document, run_id, root, "loss")
     assert sorted(losses) == [0, 1] and [len(losses[0]), len(losses[1])] == [12, 12]
+
+
+def test_the_kernel_forwards_its_ranks_records_live_over_the_comm(tmp_path: Path) -> None:
+    """torchrun from a cell: every record of both rank journals reaches the page over the comm, in
+    messages that name the rank's session, within the kernel's message budget."""
+    shutil.copy(HERE / "rank_train.py", tmp_path / "rank_train.py")
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(tmp_path), env=kernel_env({"NBPROV_NOTEBOOK": "train.ipynb", "NBPROV_ENERGY": "0"}))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+        iopub = Iopub(client)
+        iopub.run("%load_ext nbprov\nimport nbprov, os, sys")
+        iopub.run(
+            "with nbprov.run('ddp', energy=False) as run:\n"
+            "    !{os.path.dirname(sys.executable)}/torchrun --standalone --nproc-per-node 2 rank_train.py\n",
+            timeout=300,
+        )
+        iopub.drain(quiet_s=2.0)  # the follower looks every 0.5 s
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    journal = tmp_path / "train.prov" / "journal"
+    rank_journals = rank_files(journal)
+    assert len(rank_journals) == 2
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    for _, data, _buffers in iopub.comm_messages:
+        by_session.setdefault(data["session"], []).extend(data["records"])
+    for path in rank_journals:
+        on_disk = records_of(path)
+        session = on_disk[0]["session"]
+        forwarded = by_session.get(session, [])
+        assert [r["seq"] for r in forwarded] == [r["seq"] for r in on_disk]
+        assert sum(s["n"] for r in forwarded if r["type"] == "metrics" for s in r["series"]) == 40
+    assert max_in_window([sent for sent, _, _ in iopub.comm_messages], 1.0) <= 21
