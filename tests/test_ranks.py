@@ -104,6 +104,30 @@ def test_rank_detection(environ: dict[str, str], expected: tuple[Any, ...]) -> N
     assert (info.rank, info.local_rank, info.world_size, info.node_rank, info.launcher) == expected
 
 
+def test_ray_train_context_names_the_rank_when_ray_is_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ray Train's documented worker context (``ray.train.get_context()``), read only when Ray is
+    already imported; the module here stands in for Ray, which does not start on this machine."""
+
+    class Context:
+        def get_world_rank(self) -> int:
+            return 3
+
+        def get_local_rank(self) -> int:
+            return 1
+
+        def get_world_size(self) -> int:
+            return 4
+
+        def get_node_rank(self) -> int:
+            return 1
+
+    monkeypatch.setitem(sys.modules, "ray.train", type(sys)("ray.train"))
+    sys.modules["ray.train"].get_context = Context
+    info = detect_rank({})
+    assert (info.rank, info.local_rank, info.world_size, info.node_rank, info.launcher) == (3, 1, 4, 1, "ray")
+    assert detect_rank({"RANK": "0"}).launcher == "torch"  # Ray Train's torch backend sets RANK too
+
+
 def test_environment_names_the_innermost_open_run_only_while_it_is_open(tracked: TrackedShell) -> None:
     assert "NBPROV_RUN" not in os.environ
     tracked.run("import nbprov\nouter = nbprov.start_run('outer', energy=False)")
