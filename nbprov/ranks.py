@@ -105,16 +105,18 @@ def _ray_rank() -> RankInfo | None:
         return None
 
 
-def run_state(folder: Path, run_id: str, wait_s: float = RUN_START_WAIT_S) -> str:
+def run_state(folder: Path, run_id: str, session: str | None = None, wait_s: float = RUN_START_WAIT_S) -> str:
     """``open``, ``ended`` or ``unknown``: what the kernel journals in ``folder`` say of ``run_id``
-    (waiting up to ``wait_s`` for its ``run_start``)."""
+    (waiting up to ``wait_s`` for its ``run_start``). With the owning kernel ``session``, only its
+    journal is read: one file per rank, however many kernels recorded into the folder."""
     deadline = time.monotonic() + wait_s
     while True:
         started = ended = False
         with warnings.catch_warnings():
             # The kernel may be writing its last line right now: a half line is no news.
             warnings.simplefilter("ignore")
-            for path in sorted(folder.glob("k-*.jsonl")):
+            paths = [folder / f"k-{session}.jsonl"] if session else sorted(folder.glob("k-*.jsonl"))
+            for path in paths:
                 if RANK_JOURNAL.fullmatch(path.name):
                     continue
                 try:
@@ -184,7 +186,9 @@ class RankTracking:
             _warn(f"{ENV_RUN}={run_id!r} is not a run id")
         elif (unreachable := _reachable(folder)) is not None:
             _warn(f"cannot reach the journal folder {str(folder)!r} ({unreachable}); training continues")
-        elif (state := run_state(folder, run_id)) != "open":
+        elif (
+            state := run_state(folder, run_id, parent_session if _SESSION.fullmatch(parent_session) else None)
+        ) != "open":
             reason = "has ended (a stale environment?)" if state == "ended" else f"is not a run recorded in {folder}"
             _warn(f"{ENV_RUN}={run_id} {reason}")
         else:

@@ -17,6 +17,7 @@ import {
   primaryFolder
 } from './core/identity';
 import { IJournalWarning, parseJournal } from './core/journal';
+import { RANK_JOURNAL } from './core/ranks';
 import { findProvFolders } from './core/project';
 import {
   choiceOfMetadata,
@@ -54,6 +55,12 @@ export function applyJournal(
   const kernelFiles = files.filter(f => kernelSessionOf(f.name) !== null);
   const parsed = parseJournal(kernelFiles);
   const bySession = new Map<string, IKernelRecord[]>();
+  // ranks: rank sessions are applied after the kernels', whose run_start their records need
+  for (const file of kernelFiles) {
+    if (!RANK_JOURNAL.test(file.name)) {
+      bySession.set(kernelSessionOf(file.name)!, []);
+    }
+  }
   for (const located of parsed.records) {
     const session = kernelSessionOf(located.file)!;
     const records = bySession.get(session) ?? [];
