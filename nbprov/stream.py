@@ -169,8 +169,8 @@ class CommStream:
     def send(self, record: Record, session: str | None = None) -> None:
         """Journal listener (any thread): queue ``record`` for the sender; a cell's ``exec_end``
         sends the queue on the caller's thread. ``session``: a rank process's record the kernel
-        forwards (``nbprov.ranks.RankFollower``), sent in messages of that session, within the same
-        message budget."""
+        forwards (``nbprov.ranks.RankFollower``), sent in messages of that session (``via`` names
+        this kernel's), within the same message budget."""
         if self._disabled or self._comm is None:
             return
         size = _queued_bytes(record)
@@ -245,6 +245,8 @@ class CommStream:
             if not (records or omitted) or channel is None or self._disabled:
                 return
             message: dict[str, Any] = {"session": session, "records": records}
+            if session != self._session:
+                message["via"] = self._session  # a rank's records: the page's kernel is still this one
             if omitted:
                 message["omitted"] = omitted
             try:

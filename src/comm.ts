@@ -20,7 +20,15 @@ export type MessageBuffer = ArrayBuffer | ArrayBufferView;
 /** One decoded comm message of a kernel session. */
 export type DecodedKernelMessage =
   | { kind: 'hello'; hello: IKernelHello }
-  | { kind: 'records'; session: string; records: IKernelRecord[]; rejected: string[]; missing: number };
+  | {
+      kind: 'records';
+      session: string;
+      /** The kernel session that forwarded a rank process's records (`session` is the rank's). */
+      via: string | null;
+      records: IKernelRecord[];
+      rejected: string[];
+      missing: number;
+    };
 
 /** Kernel sessions are generated ids (nbprov/__init__.py), never free text. */
 const SESSION = /^[A-Za-z0-9_-]{1,64}$/;
@@ -65,7 +73,8 @@ export function decodeKernelMessage(data: unknown, buffers: readonly MessageBuff
     rejected.push('omitted must be a count');
   }
   const missing = rejected.length + (Number.isSafeInteger(omitted) ? Math.max(0, omitted as number) : 0);
-  return { kind: 'records', session, records, rejected, missing };
+  const via = typeof data.via === 'string' && SESSION.test(data.via) ? data.via : null;
+  return { kind: 'records', session, via, records, rejected, missing };
 }
 
 function decodeRecord(item: unknown, buffers: readonly MessageBuffer[]): IKernelRecord {

@@ -199,8 +199,12 @@ def test_the_kernel_forwards_its_ranks_records_live_over_the_comm(tmp_path: Path
     rank_journals = rank_files(journal)
     assert len(rank_journals) == 2
     by_session: dict[str, list[dict[str, Any]]] = {}
+    kernel_sessions = {data["session"] for _, data, _ in iopub.comm_messages if "via" not in data}
+    assert len(kernel_sessions) == 1
     for _, data, _buffers in iopub.comm_messages:
         by_session.setdefault(data["session"], []).extend(data["records"])
+        # A rank's records name the kernel that forwarded them, so the page keeps its kernel session.
+        assert data.get("via", data["session"]) in kernel_sessions
     for path in rank_journals:
         on_disk = records_of(path)
         session = on_disk[0]["session"]
