@@ -550,7 +550,8 @@ def runs(
 
 def metric(run: Any, name: str, context: str | None = None, path: str | os.PathLike[str] | None = None) -> Any:
     """One metric of a run as a pandas DataFrame indexed by step, with ``value``, ``epoch`` (NA outside
-    epochs), ``time`` (UTC) and ``context`` (the context path, "" outside any) columns.
+    epochs), ``time`` (UTC) and ``context`` (the context path, "" outside any) columns, and ``rank``
+    (NA for the kernel's points) when rank processes joined the run.
 
     ``run``: a ``Run``, a run id (or a unique prefix) or a row of ``nbprov.runs()``; ``context`` keeps the
     series of one context path; ``path`` where to look (default: the row's folder, else this notebook)."""

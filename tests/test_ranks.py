@@ -209,6 +209,11 @@ def test_child_processes_log_into_the_run_as_ranks(tracked: TrackedShell) -> Non
 
     read = prov.model.ProvDocument.deserialize(content=json.dumps(document), format="json")
     assert len(read.get_records()) > 0
+    # Read back as a DataFrame: every rank's points, each with its rank (the kernel's: NA).
+    frame = nbprov.metric(run.id, "loss", path=tracked.folder / "demo.prov")
+    assert frame["rank"].isna().sum() == 1  # the kernel's one point
+    assert frame["rank"].value_counts().to_dict() == {0: 1000, 1: 1000}
+    assert frame[frame["rank"] == 1]["value"].tolist() == [1.0 / (step + 1) for step in range(1000)]
 
 
 def test_a_failing_rank_fails_the_run_and_is_named(tracked: TrackedShell) -> None:
