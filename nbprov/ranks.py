@@ -253,7 +253,7 @@ def _user() -> str | None:
 
 # How many rank journals a kernel follows live (the page reads the others from disk when it
 # reloads or exports), and how often it looks for new lines.
-LIVE_RANKS = int(os.environ.get("NBPROV_LIVE_RANKS", "64"))
+LIVE_RANKS = _int(os.environ, "NBPROV_LIVE_RANKS") or 64  # a value that is not a count: the default
 FOLLOW_INTERVAL_S = 0.5
 _READ_LIMIT_BYTES = 8 << 20  # per file and look: one look never holds the journal thread long
 
