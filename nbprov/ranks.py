@@ -235,8 +235,17 @@ class RankTracking:
         atexit.unregister(self.close)
         if sys.excepthook == self._excepthook:
             sys.excepthook = self._previous_excepthook
-        self.run.end(error=self._error)
+        self.run.end(error=self._error or _leaving_error())
         self.writer.close()
+
+
+def _leaving_error() -> BaseException | None:
+    """The exception a multiprocessing child is leaving with: its finalizers run in the ``finally``
+    of ``Process._bootstrap``, while the exception (or a wrapper's ``sys.exit(1)``) propagates."""
+    error = sys.exc_info()[1]
+    if isinstance(error, SystemExit) and error.code in (None, 0):
+        return None
+    return error
 
 
 def _warn(message: str) -> None:

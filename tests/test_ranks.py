@@ -230,6 +230,41 @@ def test_a_failing_rank_fails_the_run_and_is_named(tracked: TrackedShell) -> Non
     assert activity["nbprov:ename"] == "RuntimeError" and "on purpose" in activity["nbprov:evalue"]
 
 
+def test_forked_children_that_attach_end_as_their_process_does(tracked: TrackedShell) -> None:
+    """Forked multiprocessing children (as Accelerate's notebook_launcher forks ranks) that call
+    nbprov.attach(): one finishes, one raises, one is wrapped as torch.multiprocessing does
+    (the error caught and turned into sys.exit(1))."""
+    tracked.run(
+        "import multiprocessing, sys, nbprov\n"
+        "run = nbprov.start_run('forked', energy=False)\n"
+        "def rank(number, how):\n"
+        "    nbprov.attach(rank=number, world_size=3)\n"
+        "    nbprov.log_metric('loss', float(number))\n"
+        "    if how == 'raise':\n"
+        "        raise ValueError('rank broke')\n"
+        "    if how == 'wrapped':\n"
+        "        try:\n"
+        "            raise ValueError('hidden')\n"
+        "        except ValueError:\n"
+        "            sys.exit(1)\n"
+        "fork = multiprocessing.get_context('fork')\n"
+        "children = [fork.Process(target=rank, args=(n, how)) for n, how in enumerate(['ok', 'raise', 'wrapped'])]\n"
+        "[child.start() for child in children]\n"
+        "[child.join() for child in children]\n"
+        "codes = [child.exitcode for child in children]\n"
+        "nbprov.end_run()"
+    )
+    assert tracked.shell.user_ns["codes"] == [0, 1, 1]
+    ends = {}
+    for path in rank_files(tracked.journal_folder):
+        records = records_of(path)
+        ends[records[0]["rank"]["rank"]] = [(r["status"], r["ename"]) for r in records if r["type"] == "rank_end"]
+    assert ends == {0: [("finished", None)], 1: [("failed", "ValueError")], 2: [("failed", "SystemExit")]}
+    document, _ = export(tracked.folder)
+    activity = run_activity(document, tracked.shell.user_ns["run"].id)
+    assert (activity["nbprov:status"], activity["nbprov:status_rank"]) == ("failed", 1)
+
+
 def test_two_processes_claiming_one_rank_are_both_kept_and_flagged(tracked: TrackedShell) -> None:
     tracked.run("import nbprov\nrun = nbprov.start_run('dup', energy=False)")
     run = tracked.shell.user_ns["run"]
