@@ -19,7 +19,6 @@ these journals into the kernel's run (``src/core/ranks.ts``).
 from __future__ import annotations
 
 import atexit
-import base64
 import getpass
 import json
 import multiprocessing.util
@@ -35,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from . import records
+from . import framing, records
 from ._version import __version__
 from .journal import JournalWriter, iter_journal_file
 from .runs import ENV_JOURNAL_DIR, ENV_RUN, ENV_SESSION, Run, RunManager, RunSpec
@@ -335,14 +334,11 @@ class RankFollower:
                 followed.session = record.get("session") if followed.ours else None
                 if not followed.ours:
                     return
-            if record.get("type") == "metrics":
-                record["series"] = [_decoded(series) for series in record.get("series", ())]
+            if record.get("type") == records.METRICS:
+                try:
+                    record["series"] = [framing.series_from_journal(series) for series in record.get("series", ())]
+                except (framing.FramingError, TypeError, AttributeError):
+                    continue  # the page reads the file itself, and reports the line
             self._forward(record, followed.session)
 
 
-def _decoded(series: dict[str, Any]) -> dict[str, Any]:
-    """A journal series with its base64 arrays as the bytes the comm sends as buffers."""
-    return {
-        **series,
-        **{field: base64.b64decode(series[field]) for field in ("steps", "values", "timestamps", "epochs")},
-    }

@@ -18,9 +18,10 @@ from conftest import TrackedShell, kernel_env
 
 import nbprov
 from nbprov.export import cli_command
-from nbprov.journal import decode_series, iter_journal_file
+from nbprov.framing import decode_series
+from nbprov.journal import iter_journal_file
 from nbprov.ranks import detect_rank
-from nbprov.records import journal_rank_of
+from nbprov.records import journal_rank_of, kernel_session_of
 
 CHILD = Path(__file__).resolve().parent / "rank_child.py"
 
@@ -189,7 +190,7 @@ def test_child_processes_log_into_the_run_as_ranks(tracked: TrackedShell) -> Non
     # Parameters once: the kernel's lr and the ranks' seed (logged by both), nothing twice.
     params = sorted(e["prov:label"] for e in document["entity"].values() if prov_type(e) == "provml:Parameter")
     assert params == ["lr", "seed"]
-    # One loss series per rank plus the kernel's, each in its own Zarr group.
+    # One loss series per rank plus the kernel's, each in its own context's (or process's) Zarr table.
     loss = [
         (e.get("nbprov:rank"), e["dcterms:identifier"], e["nbprov:points"])
         for e in metric_entities(document, run.id)
@@ -201,8 +202,12 @@ def test_child_processes_log_into_the_run_as_ranks(tracked: TrackedShell) -> Non
         (1, 1000),
     ]
     root = zarr.open_group(export_folder / "metrics.zarr", mode="r")
+    assert len({group for _, group, _ in loss}) == 3
     for rank, group, points in loss:
-        values = root[group]["values"][:]
+        table = root[group]
+        assert table.attrs.get("rank") == rank
+        [entry] = [m for m in table.attrs["metrics"] if m["name"] == "loss"]
+        values = table["values"][entry["start"] : entry["start"] + entry["points"]]
         assert len(values) == points
         if rank is not None:
             assert values.tolist() == [1.0 / (step + 1) for step in range(1000)]
@@ -351,7 +356,9 @@ def test_export_ignores_a_rank_journal_of_another_run(tracked: TrackedShell) -> 
     child("4")
     tracked.run("nbprov.end_run()")
     [path] = rank_files(tracked.journal_folder)
-    foreign = path.read_text().replace(tracked.shell.user_ns["run"].id, "d" * 32)
+    # Another run's rank process has a session of its own (a random id), as its file name says.
+    session = kernel_session_of(path.name)
+    foreign = path.read_text().replace(tracked.shell.user_ns["run"].id, "d" * 32).replace(session, "00000000000000aa")
     (path.parent / "k-00000000000000aa-r0.jsonl").write_text(foreign)
     result = export_cli(tracked.folder)
     assert f"k-00000000000000aa-r0.jsonl:0: rank journal of run {'d' * 32}" in result.stderr + result.stdout
