@@ -340,5 +340,3 @@ class RankFollower:
                 except (framing.FramingError, TypeError, AttributeError):
                     continue  # the page reads the file itself, and reports the line
             self._forward(record, followed.session)
-
-
