@@ -7,6 +7,7 @@ Metric values are real numbers; bools are accepted and stored as 0/1.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import datetime
 import getpass
 import os
@@ -35,8 +36,9 @@ from .identity import (
 )
 from .journal import JournalWriter
 from .outputs import OutputRecorder
+from .ranks import RankFollower, RankTracking, detect_rank
 from .readback import Provenance, names_one_folder, read_metric, read_runs, run_reference
-from .runs import Run, RunManager, RunSpec
+from .runs import ENV_RUN, Run, RunManager, RunSpec
 from .stream import CommStream
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "start_run",
     "end_run",
     "active_run",
+    "attach",
     "log_param",
     "log_params",
     "log_metric",
@@ -122,6 +125,8 @@ class _Tracking:
         )
         self.stream.open()
         self.writer.add_listener(self.stream.send)
+        if self.placed:  # the rank processes of this kernel's runs, live (nbprov.ranks)
+            self.writer.add_tick_hook(RankFollower(lambda: self.writer.folder, self.session, self.stream.send).tick)
         hostname = socket.gethostname()
         self.writer.append(
             records.KERNEL_START,
@@ -381,8 +386,46 @@ def end_run(status: str = "finished") -> None:
 
 
 def active_run() -> Run | None:
-    """The innermost open run (a run from ``nbprov.run()`` in this cell begins now), or None."""
+    """The innermost open run (a run from ``nbprov.run()`` in this cell begins now), or None; in a
+    process that joined a run (``attach``), its part of that run."""
+    if _rank is not None:
+        return _rank.run
+    if _tracking is None and os.environ.get(ENV_RUN):
+        # A process the notebook launched inside a run (``!python train.py``, torchrun) joins it when
+        # it first logs: one that never logs (a data loader's worker) leaves no journal behind.
+        return attach()
     return _tracking.runs.active_or_pending() if _tracking is not None else None
+
+
+_rank: RankTracking | None = None
+
+
+def attach(rank: int | None = None, world_size: int | None = None, local_rank: int | None = None) -> Run | None:
+    """Join, from a process the notebook launched, the run named by ``NBPROV_RUN`` (which
+    ``Run.env()`` returns and an open run puts in ``os.environ``), as one rank: this process then
+    writes its own journal ``k-<session>-r<rank>.jsonl`` and ``nbprov.log_metric`` & co. log into
+    that run. A child process started with ``NBPROV_RUN`` set attaches by itself when it first
+    logs (``nbprov.log_metric``, ``nbprov.active_run()``); a forked child (which otherwise records
+    nothing) must call this. The rank comes from the
+    launcher (``RANK``, ``SLURM_PROCID``, ``OMPI_COMM_WORLD_RANK``, ``PMI_RANK``, Ray) unless given.
+    Returns the run, or None without ``NBPROV_RUN``. A run that has ended or is unknown, or a journal
+    folder this process cannot write, is reported once: the run returned then records nothing."""
+    global _rank
+    if _rank is not None:
+        return _rank.run
+    if _tracking is not None and not _tracking.writer.forked_child:
+        raise RuntimeError("nbprov.attach() is for processes the notebook launches; this one records the run itself")
+    if not os.environ.get(ENV_RUN):
+        return None
+    info = detect_rank()
+    if rank is not None:
+        info = dataclasses.replace(info, rank=int(rank), launcher="explicit")
+    if world_size is not None:
+        info = dataclasses.replace(info, world_size=int(world_size))
+    if local_rank is not None:
+        info = dataclasses.replace(info, local_rank=int(local_rank))
+    _rank = RankTracking(os.environ, info, os.environ.get("NBPROV_ENERGY", "1") != "0")
+    return _rank.run
 
 
 def _active_or_raise() -> Run:
@@ -515,7 +558,8 @@ def runs(
 
 def metric(run: Any, name: str, context: str | None = None, path: str | os.PathLike[str] | None = None) -> Any:
     """One metric of a run as a pandas DataFrame indexed by step, with ``value``, ``epoch`` (NA outside
-    epochs), ``time`` (UTC) and ``context`` (the context path, "" outside any) columns.
+    epochs), ``time`` (UTC) and ``context`` (the context path, "" outside any) columns, and ``rank``
+    (NA for the kernel's points) when rank processes joined the run.
 
     ``run``: a ``Run``, a run id (or a unique prefix) or a row of ``nbprov.runs()``; ``context`` keeps the
     series of one context path; ``path`` where to look (default: the row's folder, else this notebook)."""

@@ -115,3 +115,19 @@ def decode_series(series: dict[str, Any]) -> dict[str, array]:
     if not isinstance(count, int) or not 0 <= count <= MAX_BATCH_POINTS:
         raise FramingError(f"n must be a count up to {MAX_BATCH_POINTS}, got {count!r}")
     return {field: decode_array(series[field], field, count) for field in ARRAY_FIELDS}
+
+
+def series_from_journal(series: dict[str, Any]) -> dict[str, Any]:
+    """A journal line's series in the form the writer hands its listeners (bytes, not base64 text),
+    framing kept as it is: what the kernel forwards of a rank journal's line over the comm."""
+    out = dict(series)
+    for field in ARRAY_FIELDS:
+        value = series.get(field)
+        try:
+            if isinstance(value, str):
+                out[field] = base64.b64decode(value, validate=True)
+            elif isinstance(value, dict) and len(value) == 1 and isinstance(value.get("zlib"), str):
+                out[field] = {"zlib": base64.b64decode(value["zlib"], validate=True)}
+        except binascii.Error as error:
+            raise FramingError(f'array "{field}": {error}') from None
+    return out

@@ -142,15 +142,16 @@ if hasattr(os, "register_at_fork"):
 
 
 class JournalWriter:
-    """Writes the records of one kernel session to ``folder/k-<session>.jsonl``."""
+    """Writes the records of one kernel session to ``folder/k-<session>.jsonl`` (a rank process that
+    joined a run: ``folder/k-<session>-r<rank>.jsonl``, see ``nbprov.ranks``)."""
 
-    def __init__(self, folder: Path, session: str, discard: bool = False) -> None:
+    def __init__(self, folder: Path, session: str, discard: bool = False, rank: int | None = None) -> None:
         """With ``discard``, records still reach the listeners but nothing is written: a kernel
         that does not know its notebook has no place to record."""
         self.folder = folder
         self.discard = discard
         self.session = session
-        self.path = folder / records.kernel_journal_name(session)
+        self.path = folder / records.kernel_journal_name(session, rank)
         self.forked_child = False
         self._queue: deque[Any] = deque()
         # Waking the journal thread is one os.write on a pipe: no lock an interrupt could leave held.

@@ -160,21 +160,23 @@ def read_metric(
     times: list[int] = []
     epochs: list[int | None] = []
     contexts: list[str] = []
+    ranks: list[int | None] = []  # the rank process of each point (None: the kernel's), nbprov.ranks
     for series in output["series"]:
         steps.extend(_decode(series["steps"], "q"))
         values.extend(_decode(series["values"], "d"))
         times.extend(_decode(series["timestamps"], "q"))
         epochs.extend(None if epoch == -1 else epoch for epoch in _decode(series["epochs"], "i"))
         contexts.extend([series["context"]] * series["points"])
-    frame = pandas.DataFrame(
-        {
-            "value": pandas.array(values, dtype="float64"),
-            "epoch": pandas.array(epochs, dtype="Int32"),
-            "time": pandas.to_datetime(pandas.array(times, dtype="int64"), unit="ms", utc=True),
-            "context": pandas.array(contexts, dtype=object),
-        },
-        index=pandas.Index(pandas.array(steps, dtype="int64"), name="step"),
-    )
+        ranks.extend([series.get("rank")] * series["points"])
+    columns = {
+        "value": pandas.array(values, dtype="float64"),
+        "epoch": pandas.array(epochs, dtype="Int32"),
+        "time": pandas.to_datetime(pandas.array(times, dtype="int64"), unit="ms", utc=True),
+        "context": pandas.array(contexts, dtype=object),
+    }
+    if any(rank is not None for rank in ranks):  # a run that rank processes joined
+        columns["rank"] = pandas.array(ranks, dtype="Int32")
+    frame = pandas.DataFrame(columns, index=pandas.Index(pandas.array(steps, dtype="int64"), name="step"))
     frame.attrs.update(run=output["run"], metric=name)
     return frame
 

@@ -19,6 +19,7 @@ KERNEL_OUTPUT = "kernel_output"
 RUN_START = "run_start"
 RUN_EXEC = "run_exec"
 RUN_END = "run_end"
+RANK_END = "rank_end"  # a rank process ends only its own part of a run (nbprov.ranks)
 TAG = "tag"
 PARAM = "param"
 CONTEXT_START = "context_start"
@@ -38,6 +39,7 @@ KERNEL_RECORD_TYPES = frozenset(
         RUN_START,
         RUN_EXEC,
         RUN_END,
+        RANK_END,
         TAG,
         PARAM,
         CONTEXT_START,
@@ -54,20 +56,28 @@ KERNEL_RECORD_TYPES = frozenset(
 PROV_SUFFIX = ".prov"
 JOURNAL_DIR = "journal"
 KERNEL_JOURNAL_GLOB = "k-*.jsonl"
-_KERNEL_JOURNAL = re.compile(r"^k-([A-Za-z0-9_-]+)\.jsonl$")
+# ``k-<session>.jsonl``, or ``k-<session>-r<rank>.jsonl`` for a rank process that joined a run
+# (``nbprov.ranks``); the session is the shortest match, so a rank journal never passes for a kernel's.
+_KERNEL_JOURNAL = re.compile(r"^k-([A-Za-z0-9_-]+?)(?:-r(\d+))?\.jsonl$")
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RUN_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
-def kernel_journal_name(session: str) -> str:
-    """The journal file of one kernel session: ``k-<session>.jsonl``."""
-    return f"k-{session}.jsonl"
+def kernel_journal_name(session: str, rank: int | None = None) -> str:
+    """The journal file of a kernel session, ``k-<session>.jsonl``; of a rank process, ``k-<session>-r<rank>.jsonl``."""
+    return f"k-{session}.jsonl" if rank is None else f"k-{session}-r{rank}.jsonl"
 
 
 def kernel_session_of(file_name: str) -> str | None:
-    """The kernel session a ``k-<session>.jsonl`` file belongs to, else None."""
+    """The session a ``k-<session>.jsonl`` (or a rank's ``k-<session>-r<rank>.jsonl``) file belongs to, else None."""
     match = _KERNEL_JOURNAL.match(file_name)
     return match.group(1) if match else None
+
+
+def journal_rank_of(file_name: str) -> int | None:
+    """The rank of a rank process's journal ``k-<session>-r<rank>.jsonl``, else None."""
+    match = _KERNEL_JOURNAL.match(file_name)
+    return int(match.group(2)) if match and match.group(2) is not None else None
 
 
 def power_metric(device: str) -> str:

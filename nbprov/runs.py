@@ -34,6 +34,12 @@ from . import framing, records, redact
 from .execution import exec_status
 from .journal import JournalWriter, iter_journal_file, write_file_atomically
 
+# The hand-over of a run to the processes it launches (``Run.env()``, ``nbprov.ranks``).
+ENV_RUN = "NBPROV_RUN"
+ENV_JOURNAL_DIR = "NBPROV_JOURNAL_DIR"
+ENV_SESSION = "NBPROV_SESSION"
+HANDOVER_ENV = (ENV_RUN, ENV_JOURNAL_DIR, ENV_SESSION)
+
 FLUSH_POINTS = 65_536
 # One point: step (AUTO_STEP when the series numbers it), value, timestamp (ms), epoch.
 _POINT = struct.Struct("<qdqq")
@@ -293,6 +299,8 @@ class Run:
     A run made by ``nbprov.run()`` begins when it is first used (entered, logged to, called), so
     that a decorator leaves no run behind; ``nbprov.start_run()`` begins at once."""
 
+    _END_RECORD = records.RUN_END  # a rank process ends only its own part of the run (``rank_end``)
+
     def __init__(self, manager: RunManager, spec: RunSpec) -> None:
         self.id = uuid.uuid4().hex
         self.name = spec.name
@@ -327,6 +335,16 @@ class Run:
     def _ensure_begun(self) -> None:
         if not self._begun:
             self._manager._begin(self)
+
+    def env(self) -> dict[str, str]:
+        """The environment variables that let another process join this run as a rank
+        (``nbprov.ranks``): set in ``os.environ`` while the run is the innermost open one, so
+        ``!python train.py``, ``subprocess`` and launchers such as ``torchrun`` inherit them."""
+        return {
+            ENV_RUN: self.id,
+            ENV_JOURNAL_DIR: str(Path(self._writer.folder).absolute()),
+            ENV_SESSION: self._writer.session,
+        }
 
     def _begin(self, exec_id: str | None, code: dict[str, Any] | None, meter: Any) -> None:
         """Write the run's start: ``run_start``, parameters and tags go to the journal as one item,
@@ -760,7 +778,7 @@ class Run:
         self._take_metrics()
         self._write_energy("run", self.id, self._energy_start, energy_end)
         self._writer.append(
-            records.RUN_END,
+            self._END_RECORD,
             run=self.id,
             status=status,
             ename=error_fields.get("ename"),
@@ -842,6 +860,8 @@ class RunManager:
         self._cell_runs: list[Run] = []
         # Runs open across cells, with what they had received when the cell started.
         self._activity_at_cell_start: dict[Run, tuple[int, int]] = {}
+        self.hands_over = True
+        self._handed_over: str | None = None  # the run this manager put in os.environ
         writer.add_tick_hook(self.take_metrics)
 
     def notebook_moved(self, notebook_path: Path) -> None:
@@ -898,6 +918,7 @@ class RunManager:
         self._open.append(run)
         self._cell_runs.append(run)
         run._begin(self._current_exec(), self._capture_code(), meter)
+        self._hand_over()
 
     def on_cell_start(self) -> None:
         meter = self._meter_for_run()
@@ -953,6 +974,20 @@ class RunManager:
     def _ended(self, run: Run) -> None:
         if run in self._open:
             self._open.remove(run)
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """``os.environ`` names the innermost open run, so child processes join it; nothing is
+        handed over by a kernel that records nothing, or by a rank process (it never launches ranks)."""
+        if not self.hands_over:
+            return
+        if self._open and not self._writer.discard:
+            os.environ.update(self._open[-1].env())
+            self._handed_over = self._open[-1].id
+        elif self._handed_over is not None and os.environ.get(ENV_RUN) == self._handed_over:
+            for name in HANDOVER_ENV:
+                os.environ.pop(name, None)
+            self._handed_over = None
 
     def _meter_for_run(self) -> Any:
         if not self._energy_enabled():

@@ -124,7 +124,8 @@ class CommStream:
         self._disabled = False
         self._send_lock = threading.Lock()
         self._queue_lock = threading.Lock()
-        self._queue: deque[Record] = deque()
+        # (session, record): the kernel's own records, and those of its rank processes it forwards.
+        self._queue: deque[tuple[str, Record]] = deque()
         self._queue_bytes = 0
         self._omitted = 0
         self._wake = threading.Event()
@@ -186,9 +187,11 @@ class CommStream:
             except Exception as error:
                 log.warning("nbprov: comm close failed: %r", error)
 
-    def send(self, record: Record) -> None:
+    def send(self, record: Record, session: str | None = None) -> None:
         """Journal listener (any thread): queue ``record`` for the sender; a cell's ``exec_end``
-        sends the queue on the caller's thread."""
+        sends the queue on the caller's thread. ``session``: a rank process's record the kernel
+        forwards (``nbprov.ranks.RankFollower``), sent in messages of that session (``via`` names
+        this kernel's), within the same message budget."""
         if self._disabled or self._comm is None:
             return
         size = _queued_bytes(record)
@@ -196,7 +199,7 @@ class CommStream:
             if self._queue_bytes + size > MAX_QUEUED_BYTES:
                 self._omitted += 1
             else:
-                self._queue.append(record)
+                self._queue.append((session or self._session, record))
                 self._queue_bytes += size
         if record.get("type") == records.EXEC_END:
             # The cell is over: send now, so the page is current when the kernel goes idle.
@@ -224,17 +227,19 @@ class CommStream:
             elif self._stopping:
                 return
 
-    def _take_batch(self) -> tuple[list[Record], list[bytes], int]:
-        """Records from the head of the queue that fit one message, with their buffers, and how
-        many records were left out since the last message."""
+    def _take_batch(self) -> tuple[str, list[Record], list[bytes], int]:
+        """Records of one session from the head of the queue that fit one message, with their
+        buffers, and how many records were left out since the last message."""
         records: list[Record] = []
         buffers: list[bytes] = []
-        size = encoded_size({"session": self._session, "records": []})
+        with self._queue_lock:
+            session = self._queue[0][0] if self._queue else self._session
+        size = encoded_size({"session": session, "records": []})
         while True:
             with self._queue_lock:
-                if not self._queue:
+                if not self._queue or self._queue[0][0] != session:
                     break
-                record = self._queue[0]
+                record = self._queue[0][1]
             data, record_buffers = split_buffers(record, len(buffers))
             record_size = _record_size(data, record_buffers)
             fits = record_size is not None and size + record_size <= MAX_MESSAGE_BYTES
@@ -251,16 +256,18 @@ class CommStream:
                 size += record_size
         with self._queue_lock:
             omitted, self._omitted = self._omitted, 0
-        return records, buffers, omitted
+        return session, records, buffers, omitted
 
     def _send_batch(self) -> None:
         """Sends one message; taking and sending under one lock keeps messages in ``seq`` order."""
         with self._send_lock:
-            records, buffers, omitted = self._take_batch()
+            session, records, buffers, omitted = self._take_batch()
             channel = self._comm
             if not (records or omitted) or channel is None or self._disabled:
                 return
-            message: dict[str, Any] = {"session": self._session, "records": records}
+            message: dict[str, Any] = {"session": session, "records": records}
+            if session != self._session:
+                message["via"] = self._session  # a rank's records: the page's kernel is still this one
             if omitted:
                 message["omitted"] = omitted
             try:

@@ -20,7 +20,15 @@ export interface IKernelHello {
 /** One decoded comm message of a kernel session. */
 export type DecodedKernelMessage =
   | { kind: 'hello'; hello: IKernelHello }
-  | { kind: 'records'; session: string; records: JournalRecord[]; rejected: string[]; missing: number };
+  | {
+      kind: 'records';
+      session: string;
+      /** The kernel session that forwarded a rank process's records (`session` is the rank's), else null. */
+      via: string | null;
+      records: JournalRecord[];
+      rejected: string[];
+      missing: number;
+    };
 
 /**
  * Decodes one message's `data` and buffers; null when it is not an nbprov kernel message at all.
@@ -56,7 +64,8 @@ export function decodeKernelMessage(data: unknown, buffers: readonly MessageBuff
     rejected.push('omitted must be a count');
   }
   const missing = rejected.length + (Number.isSafeInteger(omitted) ? Math.max(0, omitted as number) : 0);
-  return { kind: 'records', session, records, rejected, missing };
+  const via = typeof data.via === 'string' && SESSION_ID.test(data.via) ? data.via : null;
+  return { kind: 'records', session, via, records, rejected, missing };
 }
 
 /** A comm record passes the journal's validator (arrays from buffers) and must carry its `seq`. */

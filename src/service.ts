@@ -425,7 +425,7 @@ export class KernelChannel {
       for (const reason of decoded.rejected) {
         console.warn(`nbprov: ignored a malformed record from the kernel (${reason}); the journal has it`);
       }
-      this._setSession(decoded.session);
+      this._setSession(decoded.via ?? decoded.session); // ranks: a rank's records name the kernel in `via`
       this._received.emit({ session: decoded.session, records: decoded.records, missing: decoded.missing });
     }
   }

@@ -10,7 +10,8 @@
  * run-length encoded.
  */
 import { Signal } from '@lumino/signaling';
-import { applyRecord, IModel, IRunState, newModel, runDisplayName, seriesKey } from './core/model';
+import { applyRecord, IModel, IRunState, newModel, runDisplayName } from './core/model';
+import { distinctDeviceEnergy, rankedStatus, rankParts } from './core/ranks';
 import { ICodeState, IMetricBatch, JournalRecord, kernelJournalName } from './core/records';
 import {
   ExecutionStatus,
@@ -34,7 +35,8 @@ const CHUNK = 1 << CHUNK_BITS;
 export class MetricSeries implements IMetricSeries {
   constructor(
     readonly metric: string,
-    readonly ctx: number | null
+    readonly ctx: number | null,
+    readonly rank?: number
   ) {}
 
   get length(): number {
@@ -169,7 +171,7 @@ export class MetricSeries implements IMetricSeries {
 
 /** The store's series sink: points appended to chunked typed arrays as batches arrive. */
 const chunkedSink = {
-  create: (metric: string, ctx: number | null): MetricSeries => new MetricSeries(metric, ctx),
+  create: (batch: IMetricBatch): MetricSeries => new MetricSeries(batch.metric, batch.ctx, batch.rank),
   append: (series: MetricSeries, batch: IMetricBatch): void =>
     series.append(batch.steps, batch.values, batch.timestamps, batch.epochs)
 };
@@ -178,6 +180,7 @@ const chunkedSink = {
 class RunView implements IRun {
   constructor(
     private readonly _state: IRunState<MetricSeries>,
+    private readonly _model: IModel<MetricSeries>,
     readonly notebook: string | null
   ) {}
   get id(): string {
@@ -189,8 +192,9 @@ class RunView implements IRun {
   get experiment(): string {
     return this._state.experiment;
   }
+  /** The worst of the kernel's and its ranks' (`core/ranks.ts`, as the export has it). */
   get status(): RunStatus {
-    return this._state.status;
+    return rankedStatus(this._state.status, rankParts(this._model.rankPlaces, this._state.id)).status;
   }
   get start(): number {
     return Date.parse(this._state.started);
@@ -214,14 +218,21 @@ class RunView implements IRun {
   get series(): ReadonlyMap<string, MetricSeries> {
     return this._state.series;
   }
+  /** With ranks: once per physical device, as the export has it. */
   get energy(): readonly IEnergyFigure[] {
-    return this._state.energy;
+    if (rankParts(this._model.rankPlaces, this._state.id).length === 0) {
+      return this._state.energy;
+    }
+    return distinctDeviceEnergy(this._state.energy, this._model.kernelSessions.get(this._state.kernelSession)?.hostname ?? '');
   }
   get code(): ICodeState | null {
     return this._state.code;
   }
   get error(): { ename: string; evalue: string } | null {
-    return this._state.ename ? { ename: this._state.ename, evalue: this._state.evalue ?? '' } : null;
+    const { culprit } = rankedStatus(this._state.status, rankParts(this._model.rankPlaces, this._state.id));
+    const ename = culprit?.ename ?? this._state.ename;
+    const evalue = culprit?.evalue ?? this._state.evalue;
+    return ename ? { ename, evalue: evalue ?? '' } : null;
   }
   get lost(): { points: number; reason: string } | null {
     const reasons = this._state.lostReasons;
@@ -329,9 +340,9 @@ export class RunStore implements IRunStore {
     const run = 'run' in record && record.run !== null ? this._model.runs.get(record.run) : undefined;
     const lengthsBefore = new Map<string, number>();
     if (record.type === 'metrics' && run) {
-      for (const batch of record.series) {
-        const key = seriesKey(batch.metric, batch.ctx);
-        lengthsBefore.set(key, run.series.get(key)?.length ?? 0);
+      // The reducer may key the batch's series by a rank's session: look at all the run's series.
+      for (const [key, series] of run.series) {
+        lengthsBefore.set(key, series.length);
       }
     }
     const folded = applyRecord(this._model, { file: kernelJournalName(session), line: record.seq ?? 0, record });
@@ -359,7 +370,7 @@ export class RunStore implements IRunStore {
       case 'run_start': {
         const state = this._model.runs.get(record.run);
         if (state && !this._runs.has(record.run)) {
-          this._runs.set(record.run, new RunView(state, this._notebookOfSession.get(session) ?? null));
+          this._runs.set(record.run, new RunView(state, this._model, this._notebookOfSession.get(session) ?? null));
           changes.push({ kind: 'run', runId: record.run });
           // Points of records that came before their run_start, now folded.
           for (const key of state.series.keys()) {
@@ -369,8 +380,9 @@ export class RunStore implements IRunStore {
         return;
       }
       case 'metrics':
-        for (const [key, from] of lengthsBefore) {
-          if (run && (run.series.get(key)?.length ?? 0) > from) {
+        for (const [key, series] of run?.series ?? []) {
+          const from = lengthsBefore.get(key) ?? 0;
+          if (series.length > from) {
             changes.push({ kind: 'points', runId: record.run, seriesKey: key, from });
           }
         }
@@ -379,6 +391,7 @@ export class RunStore implements IRunStore {
       case 'tag':
       case 'gap':
       case 'run_end':
+      case 'rank_end':
       case 'param':
       case 'context_start':
       case 'energy':

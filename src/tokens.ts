@@ -25,6 +25,8 @@ export interface IMetricSeries {
   readonly metric: string;
   /** Context id within the run, or null. */
   readonly ctx: number | null;
+  /** The rank process that logged it (`nbprov.ranks`); undefined for the kernel's own. */
+  readonly rank?: number;
   /** Number of points. */
   readonly length: number;
   step(i: number): number;

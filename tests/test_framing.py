@@ -114,3 +114,28 @@ def test_a_tight_loop_costs_at_most_12_bytes_a_point(tracked: TrackedShell, valu
     series = [s for r in records if r["type"] == "metrics" for s in r["series"]]
     logged = [v for s in series for v in framing.decode_series(s)["values"]]
     assert len(logged) == points and not any(math.isnan(v) for v in logged)
+
+
+def test_a_forwarded_journal_series_is_the_writers_form_again(tracked: TrackedShell) -> None:
+    """What the kernel forwards of a rank journal's line (``series_from_journal``) is the form the
+    writer hands its listeners: written out again, it is the same line, for every array form."""
+    from nbprov.journal import encode_line
+
+    tracked.run(EDGE_CELL)
+    tracked.records()  # flushed
+    paths = tracked.journal_folder.glob("k-*.jsonl")
+    lines = [json.loads(line) for path in paths for line in path.read_text().splitlines()]
+    batches = [line for line in lines if line["type"] == "metrics"]
+    forms = {
+        next(iter(s[field])) if isinstance(s[field], dict) else "raw"
+        for r in batches
+        for s in r["series"]
+        for field in framing.ARRAY_FIELDS
+    }
+    assert {"raw", "zlib", "start", "same"} <= forms
+    for line in batches:
+        forwarded = {**line, "series": [framing.series_from_journal(s) for s in line["series"]]}
+        assert all(not isinstance(s["values"], str) for s in forwarded["series"])
+        assert json.loads(encode_line(forwarded)) == line
+    with pytest.raises(framing.FramingError):
+        framing.series_from_journal({**batches[0]["series"][0], "values": "not base64!"})

@@ -125,3 +125,14 @@ def test_export_leaves_out_foreign_and_duplicated_journals_of_real_kernels(tmp_p
     prov = json.loads((ours.parent / "prov.json").read_text())
     labels = [node.get("prov:label") for node in prov.get("activity", {}).values()]
     assert "ours" in labels and "theirs" not in labels
+
+
+def test_rank_journal_names_follow_the_typescript_rules() -> None:
+    """The twin of records.spec.ts's naming rules for rank journals."""
+    assert records.kernel_journal_name("ab12", 3) == "k-ab12-r3.jsonl"
+    assert records.kernel_session_of("k-ab12-r3.jsonl") == "ab12"
+    assert records.journal_rank_of("k-ab12-r3.jsonl") == 3
+    assert records.journal_rank_of("k-ab-12.jsonl") is None
+    assert records.journal_rank_of("k-ab12-r.jsonl") is None
+    assert records.kernel_session_of("k-ab12-r.jsonl") == "ab12-r"
+    assert records.journal_rank_of("f-p-0001.jsonl") is None

@@ -83,6 +83,10 @@ class RunBinding:
         self._run, self.last, self._params = run, run, {}
         return run
 
+    def forget(self) -> None:
+        """Bind afresh at the next log (this process joined a run as a rank)."""
+        self._run = None
+
     def log_params(self, params: dict[str, object]) -> None:
         """Parameters, each written once per run unless its value changes."""
         run = self.acquire()

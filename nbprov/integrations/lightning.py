@@ -6,11 +6,17 @@ Metric keys map onto contexts by Lightning's conventions: ``train_loss`` / ``tra
 ``loss/train`` are ``loss`` in the ``training`` context (``val`` and ``valid``: ``validation``,
 ``test``: ``testing``, ``predict``: ``prediction``); other keys keep their name outside any
 context. The ``epoch`` Lightning adds to each call is every point's epoch (not a series of its
-own); the step is Lightning's (the optimizer steps taken). Only rank zero records.
+own); the step is Lightning's (the optimizer steps taken).
+
+Every rank records its own metrics (its part of the run, ``nbprov.ranks``): under ``ddp_notebook``
+the ranks are forked from the kernel, and each joins the run open in the notebook with
+``nbprov.attach(rank=...)``; under ``torchrun`` / ``srun`` they join by the environment. Parameters are
+logged by every rank and recorded once.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from argparse import Namespace
 from typing import Any
@@ -24,7 +30,9 @@ except ImportError as error:
         "nbprov.integrations.lightning needs PyTorch Lightning: pip install 'nbprov[lightning]'"
     ) from error
 
-from ..runs import Run
+import nbprov
+
+from ..runs import ENV_RUN, Run
 from ._common import RunBinding, epoch_index
 
 # Lightning's finalize statuses and the run statuses they end the integration's own run with.
@@ -61,16 +69,18 @@ class NbprovLogger(Logger):
     @rank_zero_experiment
     def experiment(self) -> Run:
         """The nbprov run (``self.logger.experiment.log_text(...)`` in a LightningModule)."""
+        self._recording()
         return self._binding.acquire()
 
-    @rank_zero_only
     def log_hyperparams(self, params: dict[str, Any] | Namespace, *args: Any, **kwargs: Any) -> None:
         """Hyperparameters (``save_hyperparameters()``), nested ones flattened as ``outer/inner``."""
         params = _sanitize_callable_params(_flatten_dict(_convert_params(params)))
-        self._binding.log_params(params)
+        if self._recording():
+            self._binding.log_params(params)
 
-    @rank_zero_only
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        if not self._recording():
+            return
         metrics = dict(metrics)
         epoch = epoch_index(metrics.pop("epoch", None))
         self._binding.log_metrics(metrics, step, epoch, default_context=None)
@@ -79,11 +89,37 @@ class NbprovLogger(Logger):
     def save(self) -> None:
         """Nothing to do: the journal is written by nbprov's own thread, at least every 200 ms."""
 
-    @rank_zero_only
+    def _recording(self) -> bool:
+        """Whether this process records (see ``_join_as_rank``); a rank logs into its own part of the run."""
+        if not _join_as_rank():
+            return False
+        if nbprov._rank is not None and self._binding.current is not nbprov._rank.run:
+            self._binding.forget()  # a run bound before a fork belongs to the kernel's process
+        return True
+
     def finalize(self, status: str) -> None:
         """End the logger's own run with Lightning's status (``success``: finished; ``failed``:
-        failed, or interrupted for a KeyboardInterrupt, with the exception Lightning is handling)."""
+        failed, or interrupted for a KeyboardInterrupt, with the exception Lightning is handling);
+        in a rank process, end its part of the run so."""
         if status not in _STATUSES:
             raise ValueError(f"nbprov: unknown Lightning status {status!r}; expected one of {sorted(_STATUSES)}")
         error = sys.exc_info()[1] if status == "failed" else None
-        self._binding.release(None if error is not None else _STATUSES[status], error)
+        if nbprov._rank is not None:
+            nbprov._rank.run.end(None if error is not None else _STATUSES[status], error)
+            nbprov._rank.writer.flush()
+        elif rank_zero_only.rank == 0:
+            self._binding.release(None if error is not None else _STATUSES[status], error)
+
+
+def _join_as_rank() -> bool:
+    """Whether this process records: a rank launched inside a notebook's run (forked by
+    ``ddp_notebook``, whose journal writer was disabled at the fork, or started by ``ddp_spawn`` or a
+    launcher) joins that run as Lightning's global rank; without such a run only rank zero records."""
+    tracking = nbprov._tracking
+    launched = tracking is None or tracking.writer.forked_child
+    if nbprov._rank is None and launched and os.environ.get(ENV_RUN):
+        import torch.distributed
+
+        world_size = torch.distributed.get_world_size() if torch.distributed.is_initialized() else None
+        nbprov.attach(rank=rank_zero_only.rank, world_size=world_size)
+    return nbprov._rank is not None or rank_zero_only.rank == 0

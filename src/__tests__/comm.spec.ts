@@ -44,6 +44,15 @@ describe('decodeKernelMessage', () => {
     });
   });
 
+  it("names the kernel that forwarded a rank process's records (via), and only a session id", () => {
+    const forwarded = decodeKernelMessage({ session: 'rank1', via: 'ab12', records: [] }, []);
+    expect(forwarded?.kind === 'records' && [forwarded.session, forwarded.via]).toEqual(['rank1', 'ab12']);
+    const own = decodeKernelMessage({ session: 'ab12', records: [] }, []);
+    expect(own?.kind === 'records' && own.via).toBeNull();
+    const hostile = decodeKernelMessage({ session: 'rank1', via: '<img src=x>', records: [] }, []);
+    expect(hostile?.kind === 'records' && hostile.via).toBeNull();
+  });
+
   it('decodes the records of a message in order, metric arrays from the buffers named', () => {
     const a = metrics(3, [0.5, 0.25], 0);
     const b = metrics(5, [9], 4);

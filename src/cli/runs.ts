@@ -204,6 +204,7 @@ export async function metricCommand(args: string[]): Promise<number> {
     notebook: path.basename(notebook),
     series: series.map(({ series: s, context }) => ({
       context,
+      ...(s.rank === undefined ? {} : { rank: s.rank }), // ranks
       points: s.values.length,
       steps: base64(s.steps),
       values: base64(s.values),

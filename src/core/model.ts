@@ -18,9 +18,11 @@ import {
   type ISourceRecord,
   type IStructure,
   type JournalRecord,
+  journalRankOf,
   kernelSessionOf,
   pageSessionOf
 } from './records';
+import { joinRank, placeRankRecord, type RankPlaces } from './ranks';
 import type { ParamValueType } from './params';
 import type { IJournalWarning, ILocatedRecord } from './reader';
 
@@ -52,6 +54,8 @@ export interface IRunContext {
   parent: number | null;
   started: string;
   ended: string | null;
+  /** The rank process that opened it (absent: the kernel's). */
+  rank?: number;
 }
 
 export interface IArtifactRecord {
@@ -75,6 +79,9 @@ export interface IEnergyReading {
   reason: string | null;
   resolutionLimited: boolean;
   t: string;
+  /** Where a rank process measured it (absent: the kernel, on its host); see `core/ranks.ts`. */
+  host?: string;
+  rank?: number;
 }
 
 export type RunStatus = 'finished' | 'failed' | 'interrupted' | 'crashed' | 'running';
@@ -99,7 +106,7 @@ export interface IRunState<S> {
   /** Keyed by `paramKey(key, role)`: an output `lr` never hides the input `lr`. */
   params: Map<string, IParamValue>;
   contexts: Map<number, IRunContext>;
-  /** Keyed by `seriesKey(metric, ctx)`, in order of first appearance. */
+  /** Keyed by `seriesKey(metric, ctx, rank session)`, in order of first appearance. */
   series: Map<string, S>;
   artifacts: IArtifactRecord[];
   energy: IEnergyReading[];
@@ -130,7 +137,8 @@ export interface IExecutionState {
 
 /** Where a `metrics` record's points go. */
 export interface ISeriesSink<S> {
-  create(metric: string, ctx: number | null): S;
+  /** `batch` is the first of the series (its metric, context, and a rank process's rank). */
+  create(batch: IMetricBatch): S;
   append(series: S, batch: IMetricBatch): void;
 }
 
@@ -160,6 +168,8 @@ export interface IModel<S> {
   foreignPages: Map<string, string>;
   /** Records folded (left-out files' not counted). */
   folded: number;
+  /** Rank processes that joined runs, by their session (`core/ranks.ts`). */
+  rankPlaces: RankPlaces;
 }
 
 export function newModel<S>(sink: ISeriesSink<S>, notebookId: string | null = null): IModel<S> {
@@ -180,13 +190,15 @@ export function newModel<S>(sink: ISeriesSink<S>, notebookId: string | null = nu
     sessionFiles: new Map(),
     skippedFiles: new Map(),
     foreignPages: new Map(),
-    folded: 0
+    folded: 0,
+    rankPlaces: new Map()
   };
 }
 
-/** Key of a series within a run. */
-export function seriesKey(metric: string, ctx: number | null): string {
-  return ctx === null ? metric : `${metric}\u0000${ctx}`;
+/** Key of a series within a run; a rank process's series are its own (`process`: its session). */
+export function seriesKey(metric: string, ctx: number | null, process?: string): string {
+  const key = ctx === null ? metric : `${metric}\u0000${ctx}`;
+  return process === undefined ? key : `${key}\u0000r${process}`;
 }
 
 /** Key of a param within a run: the key for an input, the key and its role for an output. */
@@ -217,11 +229,16 @@ function sessionOfFile(model: IModel<unknown>, file: string): string {
  * Folds one record into the model. Returns false when the record was left out (its file is a copy
  * or another notebook's; the reason is in `warnings` once per file).
  */
-export function applyRecord<S>(model: IModel<S>, located: ILocatedRecord): boolean {
-  const { file, record: r } = located;
+export function applyRecord<S>(model: IModel<S>, given: ILocatedRecord): boolean {
+  const { file } = given;
   if (model.skippedFiles.has(file)) {
     return false;
   }
+  const located = placeRank(model, given);
+  if (located === null) {
+    return false;
+  }
+  const r = located.record;
   const page = pageSessionOf(file);
   const skip =
     r.type === 'kernel_start' || r.type === 'page_start'
@@ -260,6 +277,9 @@ export function applyRecord<S>(model: IModel<S>, located: ILocatedRecord): boole
   }
   switch (r.type) {
     case 'kernel_start':
+      if (r.rank !== undefined) {
+        joinRank(model.rankPlaces, { ...r, rank: r.rank }, located, model.warnings);
+      }
       model.kernelSessions.set(r.session, {
         id: r.session,
         started: r.t,
@@ -340,6 +360,31 @@ export function applyRecord<S>(model: IModel<S>, located: ILocatedRecord): boole
       }
       return true;
   }
+}
+
+/**
+ * A rank process's record moved into its run (`core/ranks.ts`), the record itself for any other
+ * session's, or null when it stays out (the reason is in `warnings`). A rank journal whose
+ * `kernel_start` was lost cannot be placed, and must not pass for a kernel's: it is left out.
+ */
+function placeRank<S>(model: IModel<S>, located: ILocatedRecord): ILocatedRecord | null {
+  const { file, record: r } = located;
+  if (r.type === 'kernel_start') {
+    return located;
+  }
+  const session = kernelSessionOf(file) === null ? null : sessionOfFile(model, file);
+  const place = session === null ? undefined : model.rankPlaces.get(session);
+  if (place === undefined) {
+    if (journalRankOf(file) !== null) {
+      const reason = 'it is a rank journal without a readable kernel_start';
+      model.skippedFiles.set(file, reason);
+      warn(model, located, `file left out: ${reason}`);
+      return null;
+    }
+    return located;
+  }
+  const record = placeRankRecord(place, located, model.warnings);
+  return record === null ? null : record === r ? located : { ...located, record };
 }
 
 /** Why a file is left out, judged on its `kernel_start` / `page_start`, or null to fold it. */
@@ -424,7 +469,20 @@ function applyRunRecord<S>(model: IModel<S>, located: ILocatedRecord, r: RunReco
         run.lostReasons.push(r.reason);
       }
       break;
-    case 'param':
+    case 'param': {
+      // Parameters are logged once: a rank's is kept only where the run has none of that key.
+      const key = paramKey(r.key, r.role);
+      const known = run.params.get(key);
+      if (known !== undefined && model.rankPlaces.has(sessionOfFile(model, located.file))) {
+        if (known.value !== r.value) {
+          warn(
+            model,
+            located,
+            `a rank logged ${r.role} parameter ${JSON.stringify(r.key)} with another value than the run has: the first is kept`
+          );
+        }
+        break;
+      }
       // The last value logged for a key and role wins.
       run.params.set(paramKey(r.key, r.role), {
         key: r.key,
@@ -434,12 +492,21 @@ function applyRunRecord<S>(model: IModel<S>, located: ILocatedRecord, r: RunReco
         t: r.t
       });
       break;
+    }
     case 'context_start':
       if (run.contexts.has(r.ctx)) {
         warn(model, located, `duplicate context ${r.ctx} in run ${id}`);
         break;
       }
-      run.contexts.set(r.ctx, { ctx: r.ctx, name: r.name, epoch: r.epoch, parent: r.parent, started: r.t, ended: null });
+      run.contexts.set(r.ctx, {
+        ctx: r.ctx,
+        name: r.name,
+        epoch: r.epoch,
+        parent: r.parent,
+        started: r.t,
+        ended: null,
+        ...(r.rank === undefined ? {} : { rank: r.rank })
+      });
       break;
     case 'context_end': {
       const context = run.contexts.get(r.ctx);
@@ -456,10 +523,10 @@ function applyRunRecord<S>(model: IModel<S>, located: ILocatedRecord, r: RunReco
       }
       run.batches.add(r.batch);
       for (const batch of r.series) {
-        const key = seriesKey(batch.metric, batch.ctx);
+        const key = seriesKey(batch.metric, batch.ctx, batch.process);
         let series = run.series.get(key);
         if (series === undefined) {
-          series = model.sink.create(batch.metric, batch.ctx);
+          series = model.sink.create(batch);
           run.series.set(key, series);
         }
         model.sink.append(series, batch);
@@ -486,7 +553,9 @@ function applyRunRecord<S>(model: IModel<S>, located: ILocatedRecord, r: RunReco
         method: r.method,
         reason: r.reason ?? null,
         resolutionLimited: r.resolution_limited === true,
-        t: r.t
+        t: r.t,
+        ...(r.host === undefined ? {} : { host: r.host }),
+        ...(r.rank === undefined ? {} : { rank: r.rank })
       });
       break;
     case 'run_end':
@@ -501,9 +570,25 @@ function applyRunRecord<S>(model: IModel<S>, located: ILocatedRecord, r: RunReco
 /** Warnings for what the fold could not place once every journal is read (records of runs never started). */
 export function unplacedWarnings(model: IModel<unknown>): IJournalWarning[] {
   const warnings: IJournalWarning[] = [];
+  const rankSessionOfFile = (file: string): string | null => {
+    const session = kernelSessionOf(file) === null ? null : sessionOfFile(model, file);
+    return session !== null && model.rankPlaces.has(session) ? session : null;
+  };
+  const reported = new Set<string>();
   for (const [id, records] of model.pendingRunRecords) {
     for (const { file, line, record } of records) {
-      warnings.push({ file, line, reason: `${record.type} for unknown run ${id}` });
+      const rankSession = rankSessionOfFile(file);
+      if (rankSession === null) {
+        warnings.push({ file, line, reason: `${record.type} for unknown run ${id}` });
+      } else if (!reported.has(rankSession)) {
+        // Another run's rank journal in the folder: said once, not once per record.
+        reported.add(rankSession);
+        warnings.push({
+          file,
+          line: 0,
+          reason: `rank journal of run ${id}, which no kernel journal here starts (another run's): ignored`
+        });
+      }
     }
   }
   return warnings;

@@ -7,6 +7,7 @@
 import { unifiedDiff } from './diff';
 import { paramProvValue } from './params';
 import { runDisplayName } from './model';
+import { energyTotals } from './ranks';
 import { compareTimes, type IEnergyReading, type IExecution, type IRun, type ISession, type ISourceVersion } from './session';
 import { metricGroupPath, METRICS_ROOT } from './zarr';
 
@@ -140,7 +141,42 @@ function energyAttributes(readings: IEnergyReading[]): Record<string, ProvValue>
     // Per-device detail as a JSON string: `prov` would turn an array into a set.
     'nbprov:energy_devices': JSON.stringify(
       measured.map(r => ({ device: r.device, joules: r.joules, method: r.method, resolution_limited: r.resolutionLimited }))
-    )
+    ),
+    ...rankEnergyAttributes(measured) // ranks
+  };
+}
+
+/** ranks: per-node joules of a run whose readings carry their host (one reading per physical device). */
+function rankEnergyAttributes(measured: IEnergyReading[]): Record<string, ProvValue> {
+  if (!measured.every(r => r.host !== undefined)) {
+    return {};
+  }
+  const totals = energyTotals(measured);
+  return { 'nbprov:energy_nodes': JSON.stringify(Object.fromEntries(Object.entries(totals.nodes).sort())) };
+}
+
+/** ranks: the processes that joined a run, and which of them set its status. */
+function rankAttributes(run: IRun): Record<string, ProvValue> {
+  if (!run.ranks) {
+    return {};
+  }
+  const ranks = run.ranks.map(p => ({
+    rank: p.rank,
+    local_rank: p.localRank,
+    world_size: p.worldSize,
+    node_rank: p.nodeRank,
+    launcher: p.launcher,
+    host: p.hostname,
+    session: p.session,
+    status: p.status,
+    ...(p.ename !== null ? { ename: p.ename } : {}),
+    ...(p.duplicate ? { duplicate: true } : {})
+  }));
+  return {
+    'nbprov:ranks': JSON.stringify(ranks),
+    'nbprov:world_size': Math.max(...run.ranks.map(p => p.worldSize ?? p.rank + 1)),
+    ...(run.statusRank !== undefined ? { 'nbprov:status_rank': run.statusRank } : {}),
+    ...(run.ranks.some(p => p.duplicate) ? { 'nbprov:duplicate_ranks': true } : {})
   };
 }
 
@@ -440,6 +476,7 @@ function addRun(b: DocumentBuilder, run: IRun, agentOf: (kernelSession: string |
       : {}),
     ...(run.parent !== null ? { 'nbprov:parent_run': provIds.run(run.parent) } : {}),
     ...codeAttributes(run),
+    ...rankAttributes(run), // ranks
     ...(runEnergy.length
       ? energyAttributes(runEnergy)
       : run.energyRequested
@@ -471,6 +508,7 @@ function addRun(b: DocumentBuilder, run: IRun, agentOf: (kernelSession: string |
       'provml:context': context.name,
       'nbprov:ctx': context.ctx,
       'nbprov:epoch': context.epoch,
+      'nbprov:rank': context.rank, // ranks
       ...(readings.length ? energyAttributes(readings) : {})
     });
     const parent = context.parent === null ? null : provIds.context(run.id, context.parent);
@@ -525,7 +563,9 @@ function addRun(b: DocumentBuilder, run: IRun, agentOf: (kernelSession: string |
       'dcterms:identifier': metricGroupPath(run, index),
       'dcterms:format': 'application/x-zarr-v3',
       'nbprov:store': METRICS_ROOT,
-      'nbprov:points': series.values.length
+      'nbprov:points': series.values.length,
+      'nbprov:rank': series.rank, // ranks
+      'nbprov:rank_session': series.process
     });
     b.relation('wasGeneratedBy', {
       'prov:entity': id,

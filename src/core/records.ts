@@ -20,7 +20,11 @@ export const JOURNAL_DIR = 'journal';
 export const SESSION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** `k-<kernel session>.jsonl` (one kernel process) or `f-<page session>-<n>.jsonl` (one page segment). */
 export const JOURNAL_FILE = /^[kf]-[A-Za-z0-9_-]+\.jsonl$/;
-const KERNEL_JOURNAL = /^k-([A-Za-z0-9_-]+)\.jsonl$/;
+/**
+ * `k-<session>.jsonl`, or `k-<session>-r<rank>.jsonl` for a rank process that joined a run
+ * (`nbprov.ranks`); the session is the shortest match, so a rank journal never passes for a kernel's.
+ */
+const KERNEL_JOURNAL = /^k-([A-Za-z0-9_-]+?)(?:-r(\d+))?\.jsonl$/;
 /** A run id names a Zarr group: 32 lowercase hex digits. */
 export const RUN_ID = /^[0-9a-f]{32}$/;
 
@@ -30,9 +34,15 @@ export function kernelSessionOf(fileName: string): string | null {
   return match ? match[1] : null;
 }
 
-/** A kernel session's journal file name. */
-export function kernelJournalName(session: string): string {
-  return `k-${session}.jsonl`;
+/** The rank of a rank process's journal (`k-<session>-r<rank>.jsonl`), else null. */
+export function journalRankOf(fileName: string): number | null {
+  const match = KERNEL_JOURNAL.exec(fileName);
+  return match && match[2] !== undefined ? Number(match[2]) : null;
+}
+
+/** A kernel session's journal file name; a rank process's with its rank. */
+export function kernelJournalName(session: string, rank: number | null = null): string {
+  return rank === null ? `k-${session}.jsonl` : `k-${session}-r${rank}.jsonl`;
 }
 
 /** Journal files end so; readers take every such file of `journal/`. */
@@ -79,6 +89,17 @@ interface IRecordBase {
   seq?: number;
 }
 
+/** The `rank` object of a rank process's `kernel_start` (`nbprov.ranks`): the run it joined, and where. */
+export interface IRankStart {
+  run: string;
+  parent_session: string | null;
+  rank: number;
+  local_rank: number | null;
+  world_size: number | null;
+  node_rank: number | null;
+  launcher: string;
+}
+
 export interface IKernelStart extends IRecordBase {
   type: 'kernel_start';
   session: string;
@@ -91,6 +112,8 @@ export interface IKernelStart extends IRecordBase {
   /** The notebook's identity (`identity.json` id), or null when the kernel wrote none. */
   notebook_id: string | null;
   user: string;
+  /** A rank process that joined a run (`nbprov.ranks`; see `src/core/ranks.ts`). */
+  rank?: IRankStart;
 }
 
 export interface IExecStart extends IRecordBase {
@@ -189,6 +212,8 @@ export interface IContextStart extends IRecordBase {
   name: string;
   epoch: number | null;
   parent: number | null;
+  /** Set by the reducer on a rank process's context (never read from disk). */
+  rank?: number;
 }
 
 export interface IContextEnd extends IRecordBase {
@@ -206,6 +231,9 @@ export interface IMetricBatch {
   values: Float64Array;
   timestamps: BigInt64Array;
   epochs: Int32Array;
+  /** Set by the reducer on a rank process's series (never read from disk): its rank and session (`core/ranks.ts`). */
+  rank?: number;
+  process?: string;
 }
 
 export interface IMetrics extends IRecordBase {
@@ -240,10 +268,22 @@ export interface IEnergy extends IRecordBase {
   method: string;
   reason?: string | null;
   resolution_limited?: boolean | null;
+  /** Set by the reducer on a rank process's reading (never read from disk): where it was measured. */
+  rank?: number;
+  host?: string;
 }
 
 export interface IRunEnd extends IRecordBase {
   type: 'run_end';
+  run: string;
+  status: 'finished' | 'failed' | 'interrupted' | 'crashed';
+  ename?: string | null;
+  evalue?: string | null;
+}
+
+/** A rank process's end of its part of a run (its own journal; see `src/core/ranks.ts`). */
+export interface IRankEnd extends IRecordBase {
+  type: 'rank_end';
   run: string;
   status: 'finished' | 'failed' | 'interrupted' | 'crashed';
   ename?: string | null;
@@ -349,6 +389,7 @@ export type JournalRecord =
   | IArtifact
   | IEnergy
   | IRunEnd
+  | IRankEnd
   | ITag
   | IRunExec
   | IGap
@@ -536,6 +577,33 @@ const runId = (o: Json, k: string): string => {
 };
 const optRunId = (o: Json, k: string): string | null => (o[k] === undefined || o[k] === null ? null : runId(o, k));
 
+function nullableIndex(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null;
+}
+
+/** A `kernel_start`'s `rank` object, validated; a malformed one fails the record. */
+function rankField(o: Json): { rank?: IRankStart } {
+  if (o.rank === undefined || o.rank === null) {
+    return {};
+  }
+  const value = o.rank as Json;
+  const rank = typeof value === 'object' && !Array.isArray(value) ? nullableIndex(value.rank) : null;
+  if (rank === null || typeof value.run !== 'string' || !RUN_ID.test(value.run)) {
+    throw new RecordError('field "rank" must be an object with a run id "run" and a non-negative integer "rank"');
+  }
+  return {
+    rank: {
+      run: value.run,
+      parent_session: typeof value.parent_session === 'string' ? value.parent_session : null,
+      rank,
+      local_rank: nullableIndex(value.local_rank),
+      world_size: nullableIndex(value.world_size),
+      node_rank: nullableIndex(value.node_rank),
+      launcher: typeof value.launcher === 'string' ? value.launcher : 'unknown'
+    }
+  };
+}
+
 /**
  * Validates one record (a parsed journal line or a comm record) and returns it typed, or null for
  * an unknown type; throws RecordError with the reason for a bad one. `arrays` decodes metric arrays.
@@ -573,7 +641,8 @@ function validate(o: Json, arrays: ArraySource): JournalRecord | null {
         nbprov_version: optStr(o, 'nbprov_version') ?? '',
         notebook: optStr(o, 'notebook') ?? '',
         notebook_id: optStr(o, 'notebook_id'),
-        user: optStr(o, 'user') ?? ''
+        user: optStr(o, 'user') ?? '',
+        ...rankField(o)
       };
     case 'exec_start':
       return {
@@ -709,9 +778,10 @@ function validate(o: Json, arrays: ArraySource): JournalRecord | null {
       };
     }
     case 'run_end':
+    case 'rank_end':
       return {
         ...base,
-        type: 'run_end',
+        type: o.type,
         run: runId(o, 'run'),
         status: oneOf(o, 'status', ['finished', 'failed', 'interrupted', 'crashed'] as const),
         ename: optStr(o, 'ename'),

@@ -12,6 +12,7 @@
  * context path: `metrics.<context>/<m>` (`metrics.training/batch/loss` for nested contexts).
  */
 
+import { isDefaultRankSeries } from './ranks';
 import type { IExecution, IMetricSeries, IRun, ISession } from './session';
 
 /** A cell: JSON scalars, plus bigint for integer parameters beyond 2^53 and non-finite numbers. */
@@ -144,6 +145,9 @@ export function runRow(run: IRun, executions: ReadonlyMap<string, IExecution>, n
     }
   }
   for (const series of run.metrics) {
+    if (!isDefaultRankSeries(series)) {
+      continue; // ranks: a row shows the kernel's and rank 0's series (the export holds every rank's)
+    }
     const column = metricColumn(run, series);
     const [last, min, max] = lastMinMax(series.values);
     row[column] = last;

@@ -17,6 +17,15 @@ import {
   type RunStatus,
   unplacedWarnings
 } from './model';
+import {
+  distinctDeviceEnergy,
+  energyTotals,
+  type IRankPart,
+  type IRunEnergyTotals,
+  rankedStatus,
+  rankParts,
+  settledParts
+} from './ranks';
 import type { ICodeState, IMetricBatch, IOutputItem, IStructure } from './records';
 import { sha256Hex } from './sha256';
 
@@ -83,6 +92,9 @@ export interface IMetricSeries {
   values: Float64Array;
   timestamps: BigInt64Array;
   epochs: Int32Array;
+  /** The rank process that logged it, and its session (absent: the kernel's); see `core/ranks.ts`. */
+  rank?: number;
+  process?: string;
 }
 
 export interface IRun {
@@ -111,6 +123,12 @@ export interface IRun {
   tags: Record<string, string>;
   /** Later cell executions that logged into the run (it was open across cells). */
   contributingExecs: string[];
+  /** Processes that joined the run (`nbprov.ranks`), by rank; absent when none did. */
+  ranks?: IRankPart[];
+  /** The rank whose status is the run's (worse than the kernel's own), when one is. */
+  statusRank?: number;
+  /** Run energy once per physical device, node and in total, when ranks joined. */
+  energyTotals?: IRunEnergyTotals;
 }
 
 export interface ISession {
@@ -155,11 +173,13 @@ export function newSessionModel(notebookId: string | null = null): IModel<Series
   return newModel(partsSink, notebookId);
 }
 
-function concatSeries(parts: SeriesParts, metric: string, ctx: number | null): IMetricSeries {
+function concatSeries(parts: SeriesParts): IMetricSeries {
   const total = parts.reduce((sum, part) => sum + part.values.length, 0);
+  const { metric, ctx, rank, process } = parts[0];
   const out: IMetricSeries = {
     metric,
     ctx,
+    ...(rank === undefined ? {} : { rank, process }),
     steps: new BigInt64Array(total),
     values: new Float64Array(total),
     timestamps: new BigInt64Array(total),
@@ -174,6 +194,33 @@ function concatSeries(parts: SeriesParts, metric: string, ctx: number | null): I
     at += part.values.length;
   }
   return out;
+}
+
+/** The kernel's series first (in order of appearance), then each rank's, by rank and session. */
+function byRank(a: IMetricSeries, b: IMetricSeries): number {
+  const rank = (a.rank ?? -1) - (b.rank ?? -1);
+  return rank !== 0 ? rank : (a.process ?? '') < (b.process ?? '') ? -1 : (a.process ?? '') > (b.process ?? '') ? 1 : 0;
+}
+
+/** A run with the processes that joined it: their parts, the worst status, energy once per device. */
+function withRanks(run: IRun, parts: IRankPart[], kernelHost: string): IRun {
+  if (parts.length === 0) {
+    return run;
+  }
+  const { status, culprit } = rankedStatus(run.status, parts);
+  const energy = distinctDeviceEnergy(run.energy, kernelHost);
+  return {
+    ...run,
+    status,
+    ...(culprit === null
+      ? {}
+      : { statusRank: culprit.rank, ename: culprit.ename ?? run.ename, evalue: culprit.evalue ?? run.evalue }),
+    // The kernel's contexts, then each rank's (a rank's are numbered past the kernel's, in file order).
+    contexts: [...run.contexts].sort((a, b) => a.ctx - b.ctx),
+    ranks: settledParts(parts, run.status),
+    energy,
+    energyTotals: energyTotals(energy.filter(e => e.scope === 'run'))
+  };
 }
 
 /** Folds located records (in journal-file order) and finalizes: the export's model of a notebook. */
@@ -416,7 +463,7 @@ export function finalizeSession(model: IModel<SeriesParts>, liveSessions: string
       code: run.code,
       params: [...run.params.values()],
       contexts: [...run.contexts.values()],
-      metrics: [...run.series].map(([, parts]) => concatSeries(parts, parts[0].metric, parts[0].ctx)),
+      metrics: [...run.series.values()].map(concatSeries).sort(byRank),
       artifacts: run.artifacts,
       energy: run.energy,
       lostPoints: run.lostPoints,
@@ -424,7 +471,8 @@ export function finalizeSession(model: IModel<SeriesParts>, liveSessions: string
       parent: run.parent,
       tags: Object.fromEntries(run.tags),
       contributingExecs: run.contributingExecs
-    }));
+    }))
+    .map(run => withRanks(run, rankParts(model.rankPlaces, run.id), model.kernelSessions.get(run.kernelSession)?.hostname ?? ''));
 
   return {
     users: [...model.users].sort(),

@@ -5,7 +5,9 @@
  * Layout (every path segment is generated, user names live in attributes):
  *   metrics.zarr/zarr.json                          root group
  *   metrics.zarr/<run id>/zarr.json                 group per run (32 hex)
- *   metrics.zarr/<run id>/<context key>/zarr.json   `run` for run-level metrics, else the ctx integer;
+ *   metrics.zarr/<run id>/<context key>/zarr.json   `run` for run-level metrics (`run-<session>` for a
+ *                                                   rank process's, see core/ranks.ts), else the ctx
+ *                                                   integer (a rank's contexts have numbers of their own);
  *                                                   attribute `metrics`: [{name, start, points, unit?}]
  *   metrics.zarr/<run id>/<context key>/{values,steps,timestamps,epochs,metric}
  * One table per context: the context's series one after another along the dimension `point`
@@ -87,8 +89,9 @@ function unitOf(metric: string): Record<string, string> {
   return /^power_watts\[.*\]$/.test(metric) ? { unit: 'W' } : {};
 }
 
-export function contextKey(ctx: number | null): string {
-  return ctx === null ? 'run' : String(ctx);
+/** A series' table: its context's, or its process's run-level one (sessions are generated ids). */
+export function contextKey(series: { ctx: number | null; process?: string }): string {
+  return series.ctx !== null ? String(series.ctx) : series.process === undefined ? 'run' : `run-${series.process}`;
 }
 
 /**
@@ -97,7 +100,7 @@ export function contextKey(ctx: number | null): string {
  * `metrics` attribute that bears its name (names are unique within a context).
  */
 export function metricGroupPath(run: IRun, metricIndex: number): string {
-  return `${run.id}/${contextKey(run.metrics[metricIndex].ctx)}`;
+  return `${run.id}/${contextKey(run.metrics[metricIndex])}`;
 }
 
 type ArrayKind = 'float64' | 'int64' | 'int32';
@@ -223,7 +226,7 @@ export async function writeMetricsZarr(
     });
     const tables = new Map<string, number[]>();
     run.metrics.forEach((series, index) => {
-      const key = contextKey(series.ctx);
+      const key = contextKey(series);
       const table = tables.get(key);
       if (table) {
         table.push(index);
@@ -250,6 +253,7 @@ export async function writeMetricsZarr(
           context: context?.name ?? null,
           ctx,
           epoch: context?.epoch ?? null,
+          ...(table[0].rank === undefined ? {} : { rank: table[0].rank, rank_session: table[0].process }),
           metrics
         }
       });

@@ -6,6 +6,7 @@
  * minimum for metrics whose name contains `loss` or `error` (case-insensitive) and the maximum
  * otherwise (accuracy, F1, reward, ...).
  */
+import { isDefaultRankSeries } from '../core/ranks';
 import { IMetricSeries, IRun, IRunArtifact, paramLabel, RunStatus } from '../tokens';
 import { baseLabel } from './runidentity';
 
@@ -256,6 +257,9 @@ export function contextName(run: IRun, ctx: number | null): string {
 export function metricGroups(run: IRun): Map<string, { metric: string; context: string; series: IMetricSeries[] }> {
   const groups = new Map<string, { metric: string; context: string; series: IMetricSeries[] }>();
   for (const series of run.series.values()) {
+    if (!isDefaultRankSeries(series)) {
+      continue; // ranks: the table summarises the kernel's and rank 0's series
+    }
     const context = contextName(run, series.ctx);
     const key = JSON.stringify([series.metric, context]);
     const group = groups.get(key) ?? { metric: series.metric, context, series: [] };

@@ -4,7 +4,8 @@
  */
 import { Widget } from '@lumino/widgets';
 import { IDiffHunk } from '../core/diff';
-import { IRun, IRunStore, RunStoreChange, seriesKey } from '../tokens';
+import { isDefaultRankSeries } from '../core/ranks';
+import { IRun, IRunStore, RunStoreChange } from '../tokens';
 import { MetricChart } from './chart';
 import { ILine, XAxis, YScale } from './chartdata';
 import { compareCode, compareMetrics, compareParams, IComparisonRow } from './compare';
@@ -185,6 +186,15 @@ export class RunsView extends Widget {
       this._refresh('all');
     });
     colourLabel.append(this._colourSelect);
+    // ranks: the kernel's and rank 0's series by default, every rank's on demand
+    this._allRanksCheck.type = 'checkbox';
+    this._allRanksCheck.addEventListener('change', () => {
+      this._allRanks = this._allRanksCheck.checked;
+      this._rebuildCharts();
+      this._refresh('all');
+    });
+    this._allRanksLabel.prepend(this._allRanksCheck);
+    this._allRanksLabel.hidden = true;
     const tabs = element('div', 'nbprov-tabs');
     tabs.setAttribute('role', 'tablist');
     for (const [tab, text] of [
@@ -218,7 +228,7 @@ export class RunsView extends Widget {
         buttons[next].focus();
       }
     });
-    this._toolbar.append(this._filterInput, axisLabel, scaleLabel, smoothingLabel, colourLabel, tabs);
+    this._toolbar.append(this._filterInput, axisLabel, scaleLabel, smoothingLabel, colourLabel, this._allRanksLabel, tabs);
   }
 
   private _showTab(): void {
@@ -502,18 +512,23 @@ export class RunsView extends Widget {
   private _linesByMetric(runs: readonly IRun[]): Map<string, ILine[]> {
     const anySelected = runs.some(run => this._selected.has(run.id));
     const byMetric = new Map<string, ILine[]>();
+    let ranked = false;
     for (const run of runs) {
       const identity = this._identities.get(run.id) ?? { label: run.name, color: 'gray' };
       const opacity = anySelected && !this._selected.has(run.id) ? FADED : 1;
-      for (const series of run.series.values()) {
+      for (const [key, series] of run.series) {
         if (this._metrics && !this._metrics.has(series.metric)) {
+          continue;
+        }
+        ranked ||= series.rank !== undefined;
+        if (!this._allRanks && !isDefaultRankSeries(series)) {
           continue;
         }
         const lines = byMetric.get(series.metric) ?? [];
         const line: ILine = {
-          key: `${run.id}/${seriesKey(series.metric, series.ctx)}`,
+          key: `${run.id}/${key}`,
           runId: run.id,
-          label: identity.label,
+          label: series.rank === undefined ? identity.label : `${identity.label} [rank ${series.rank}]`,
           color: identity.color,
           opacity,
           context: contextName(run, series.ctx) || '(none)',
@@ -529,6 +544,7 @@ export class RunsView extends Widget {
         byMetric.set(series.metric, lines);
       }
     }
+    this._allRanksLabel.hidden = !ranked;
     return byMetric;
   }
 
@@ -784,6 +800,9 @@ export class RunsView extends Widget {
   private _colourKey = element('div', 'nbprov-colour-key');
   private _smoothingInput = element('input');
   private _smoothingValue = element('span', 'nbprov-smoothing-value');
+  private _allRanks = false;
+  private _allRanksCheck = element('input');
+  private _allRanksLabel = element('label', 'nbprov-all-ranks', ' all ranks');
   private _message = element('div');
   private _runsSection = element('div', 'nbprov-section');
   private _table = element('table');

@@ -103,6 +103,7 @@ interface IRunView {
 }
 
 const byId = (a: { id: string }, b: { id: string }): number => (a.id < b.id ? -1 : 1);
+const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : 1);
 
 function storeView(store: RunStore): IRunView[] {
   return Array.from(store.runs.values(), run => ({
@@ -229,6 +230,180 @@ describe('one reducer: UI equals export', () => {
     expect(doc.entity?.[`nbprov:run.${A}`]?.['prov:label'] ?? doc.activity?.[`nbprov:run.${A}`]?.['prov:label']).toBe(
       A.slice(0, 8)
     );
+  });
+});
+
+/** A kernel session's run A that two rank processes join: rank 1 fails, both measure the node's CPU. */
+function rankRecords(): { kernel: Record<string, unknown>[]; ranks: [string, number, Record<string, unknown>[]][] } {
+  const energy = (joules: number) => ({
+    type: 'energy',
+    t: T(9),
+    run: A,
+    scope: 'run',
+    ref: A,
+    ctx: null,
+    device: 'cpu:package-0',
+    joules,
+    method: 'rapl',
+    reason: null
+  });
+  const kernel = [
+    kernelStart('k1'),
+    { type: 'run_start', t: T(2), run: A, name: 'ddp', experiment: 'e', exec: null, code: null, energy: true, parent: null },
+    { type: 'param', t: T(2), run: A, key: 'lr', value: 0.1, value_type: 'float', role: 'input' },
+    { type: 'metrics', t: T(5), run: A, batch: 1, series: [series('loss', null, [9, 8])] },
+    energy(100),
+    { type: 'run_end', t: T(10), run: A, status: 'finished', ename: null, evalue: null }
+  ].map((record, i) => ({ ...record, seq: i + 1 }));
+  const rank = (session: string, rank: number, extra: Record<string, unknown>[]): [string, number, Record<string, unknown>[]] => [
+    session,
+    rank,
+    [
+      {
+        ...kernelStart(session),
+        pid: 10 + rank,
+        rank: { run: A, parent_session: 'k1', rank, local_rank: rank, world_size: 2, node_rank: 0, launcher: 'torch' }
+      },
+      { type: 'param', t: T(3), run: A, key: 'lr', value: 0.1 * (rank + 1), value_type: 'float', role: 'input' },
+      { type: 'param', t: T(3), run: A, key: `only_rank${rank}`, value: rank, value_type: 'int', role: 'input' },
+      { type: 'context_start', t: T(3), run: A, ctx: 1, name: 'training', epoch: 0, parent: null },
+      {
+        type: 'metrics',
+        t: T(4),
+        run: A,
+        batch: 1,
+        series: [series('loss', 1, [rank + 1, rank + 0.5]), series('loss', null, [rank])]
+      },
+      { type: 'context_end', t: T(6), run: A, ctx: 1 },
+      energy(40 + rank),
+      ...extra
+    ].map((record, i) => ({ ...record, seq: i + 1 }))
+  ];
+  return {
+    kernel,
+    ranks: [
+      rank('aa00', 0, [{ type: 'rank_end', t: T(8), run: A, status: 'finished', ename: null, evalue: null }]),
+      rank('aa01', 1, [{ type: 'rank_end', t: T(8), run: A, status: 'failed', ename: 'RuntimeError', evalue: 'rank 1 died' }])
+    ]
+  };
+}
+
+interface IRankRunView {
+  status: string;
+  error: string | null;
+  params: [string, unknown][];
+  /** `<rank>/<metric>/<context name>` → values, sorted. */
+  series: [string, number[]][];
+  /** Run-scope joules per device: once per physical device, the shared CPU counted once. */
+  energy: [string, number | null][];
+}
+
+const byKey = (a: [string, unknown], b: [string, unknown]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+function rankStoreView(store: RunStore): IRankRunView {
+  const run = store.runs.get(A)!;
+  return {
+    status: run.status,
+    error: run.error ? `${run.error.ename}: ${run.error.evalue}` : null,
+    params: Array.from(run.params.values(), p => [p.key, p.value] as [string, unknown]).sort(byKey),
+    series: Array.from(run.series.values(), s => {
+      const context = s.ctx === null ? '' : (run.contexts.get(s.ctx)?.name ?? '?');
+      return [`${s.rank ?? 'kernel'}/${s.metric}/${context}`, Array.from(s.slice(0, s.length).values)] as [string, number[]];
+    }).sort(byKey),
+    energy: run.energy.filter(e => e.scope === 'run').map(e => [e.device, e.joules] as [string, number | null])
+  };
+}
+
+function rankExportView(session: ISession): IRankRunView {
+  const run = session.runs.find(one => one.id === A)!;
+  const contexts = new Map(run.contexts.map(c => [c.ctx, c.name]));
+  return {
+    status: run.status,
+    error: run.ename ? `${run.ename}: ${run.evalue ?? ''}` : null,
+    params: run.params.map(p => [p.key, p.value] as [string, unknown]).sort(byKey),
+    series: run.metrics
+      .map(m => {
+        const context = m.ctx === null ? '' : (contexts.get(m.ctx) ?? '?');
+        return [`${m.rank ?? 'kernel'}/${m.metric}/${context}`, Array.from(m.values)] as [string, number[]];
+      })
+      .sort(byKey),
+    energy: run.energy.filter(e => e.scope === 'run').map(e => [e.device, e.joules] as [string, number | null])
+  };
+}
+
+describe('one reducer: UI equals export, for a run that rank processes joined', () => {
+  const { kernel, ranks } = rankRecords();
+  const files = [
+    { name: 'k-k1.jsonl', text: lines(kernel) },
+    ...ranks.map(([session, rank, records]) => ({ name: `k-${session}-r${rank}.jsonl`, text: lines(records) }))
+  ];
+
+  it('folds the ranks the same live (forwarded with via), after a reload and in the export', () => {
+    // Live: the kernel's records, then each rank's as the kernel forwards them (`via`: the kernel).
+    const live = new RunStore();
+    for (const [session, via, records] of [
+      ['k1', null, kernel],
+      ...ranks.map(([rankSession, , records]) => [rankSession, 'k1', records])
+    ] as [string, string | null, Record<string, unknown>[]][]) {
+      const { data, buffers } = commMessage(session, records);
+      const decoded = decodeKernelMessage(via === null ? data : { ...(data as object), via }, buffers);
+      if (decoded?.kind !== 'records') {
+        throw new Error('not records');
+      }
+      expect([decoded.via, decoded.rejected]).toEqual([via, []]);
+      live.apply(session, decoded.records);
+    }
+    // Reloaded: the journal folder read file by file, in name order (the ranks' sort before the kernel's).
+    const reloaded = new RunStore();
+    const parsed = parseJournal(files);
+    expect(parsed.warnings).toEqual([]);
+    for (const file of [...files].sort(byName)) {
+      reloaded.apply(
+        kernelSessionOf(file.name)!,
+        parsed.records.filter(r => r.file === file.name).map(r => r.record),
+        true
+      );
+    }
+    const session = buildSession(parsed.records, [], ['k1']);
+    // Rank 1's other `lr` is reported, and the run keeps the first value.
+    expect(session.warnings.map(w => [w.file, w.reason])).toEqual([
+      ['k-aa01-r1.jsonl', 'a rank logged input parameter "lr" with another value than the run has: the first is kept']
+    ]);
+    const exported = rankExportView(session);
+    expect(rankStoreView(live)).toEqual(exported);
+    expect(rankStoreView(reloaded)).toEqual(exported);
+    // What they agree on is what the journals say: the worst status, named; params once; series per rank.
+    expect(exported.status).toBe('failed');
+    expect(exported.error).toBe('RuntimeError: rank 1 died');
+    expect(session.runs[0].statusRank).toBe(1);
+    expect(exported.params).toEqual([
+      ['lr', 0.1],
+      ['only_rank0', 0],
+      ['only_rank1', 1]
+    ]);
+    expect(exported.series).toEqual([
+      ['0/loss/', [0]],
+      ['0/loss/training', [1, 0.5]],
+      ['1/loss/', [1]],
+      ['1/loss/training', [2, 1.5]],
+      ['kernel/loss/', [9, 8]]
+    ]);
+    // The node's CPU package, measured by three processes, counted once (the widest window).
+    expect(exported.energy).toEqual([['h/cpu:package-0', 100]]);
+    expect(session.runs[0].energyTotals?.total).toBe(100);
+  });
+
+  it('a rank journal of another run is left out with one warning, in the store and the export alike', () => {
+    const stray = ranks[0][2].map(r =>
+      r.type === 'kernel_start' ? { ...r, session: 'bb00', rank: { run: B, rank: 0 } } : 'run' in r ? { ...r, run: B } : r
+    );
+    const withStray = [...files, { name: 'k-bb00-r0.jsonl', text: lines(stray) }];
+    const parsed = parseJournal(withStray);
+    const session = buildSession(parsed.records, [], ['k1']);
+    expect(session.runs.map(run => run.id)).toEqual([A]);
+    const strayWarnings = session.warnings.filter(w => w.file === 'k-bb00-r0.jsonl').map(w => w.reason);
+    expect(strayWarnings).toEqual([`rank journal of run ${B}, which no kernel journal here starts (another run's): ignored`]);
+    expect(rankExportView(session)).toEqual(rankExportView(buildSession(parseJournal(files).records, [], ['k1'])));
   });
 });
 

@@ -3,6 +3,7 @@ import {
   decodeBase64,
   isPageJournal,
   JOURNAL_FILE,
+  journalRankOf,
   kernelJournalName,
   kernelSessionOf,
   powerDevice,
@@ -265,6 +266,16 @@ describe('naming rules', () => {
     expect(JOURNAL_FILE.test('k-a b.jsonl')).toBe(false);
     expect(powerDevice(powerMetric('gpu0 [A100]'))).toBe('gpu0 [A100]');
     expect(powerDevice('loss')).toBeNull();
+  });
+
+  it("names a rank process's journal after its own session and rank, never as a kernel's session", () => {
+    expect(kernelJournalName('ab12', 3)).toBe('k-ab12-r3.jsonl');
+    expect(kernelSessionOf('k-ab12-r3.jsonl')).toBe('ab12');
+    expect(journalRankOf('k-ab12-r3.jsonl')).toBe(3);
+    expect(journalRankOf('k-ab-12.jsonl')).toBeNull();
+    expect(journalRankOf('k-ab12-r.jsonl')).toBeNull();
+    expect(kernelSessionOf('k-ab12-r.jsonl')).toBe('ab12-r');
+    expect(journalRankOf('f-p-0001.jsonl')).toBeNull();
   });
 });
 
