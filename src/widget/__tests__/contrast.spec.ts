@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { contrast } from './wcag';
 
 /**
  * The comparison's marks (differing rows, added and removed lines) stay readable in both themes:
@@ -12,19 +13,6 @@ function block(selector: string): Record<string, string> {
   expect(start).toBeGreaterThanOrEqual(0);
   const body = css.slice(start + selector.length + 2, css.indexOf('}', start));
   return Object.fromEntries(Array.from(body.matchAll(/(--nbprov-[\w-]+):\s*(#[0-9a-f]{6});/g), match => [match[1], match[2]]));
-}
-
-function luminance(hex: string): number {
-  const channel = (offset: number) => {
-    const c = parseInt(hex.slice(offset, offset + 2), 16) / 255;
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
-}
-
-function contrast(a: string, b: string): number {
-  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (light + 0.05) / (dark + 0.05);
 }
 
 describe.each([

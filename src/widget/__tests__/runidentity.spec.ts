@@ -9,21 +9,9 @@ import {
   RUN_PALETTE,
   runIdentities
 } from '../runidentity';
+import { contrast } from './wcag';
 
 const run = (id: string, name: string, start: number) => ({ id, name, start });
-
-/** WCAG relative luminance and contrast ratio of #rrggbb colours. */
-function luminance(hex: string): number {
-  const channel = (offset: number) => {
-    const c = parseInt(hex.slice(offset, offset + 2), 16) / 255;
-    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-  };
-  return 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
-}
-function contrast(a: string, b: string): number {
-  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (light + 0.05) / (dark + 0.05);
-}
 
 describe('runIdentities', () => {
   it('labels colliding names with the shortest id prefix that tells them apart, only where they collide', () => {
