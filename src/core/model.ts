@@ -86,8 +86,8 @@ export interface IEnergyReading {
 
 export type RunStatus = 'finished' | 'failed' | 'interrupted' | 'crashed' | 'running';
 
-/** A run while it is folded; `S` is the sink's series type. */
-export interface IRunState<S> {
+/** What a run holds alike while it is folded (`IRunState`) and once finalized (`session.ts` `IRun`). */
+export interface IRunCore {
   /** 32 lowercase hex digits (validated: it names a Zarr group). */
   id: string;
   /** As logged; '' for an unnamed run (see `runDisplayName`). */
@@ -103,20 +103,24 @@ export interface IRunState<S> {
   evalue: string | null;
   energyRequested: boolean;
   code: ICodeState | null;
-  /** Keyed by `paramKey(key, role)`: an output `lr` never hides the input `lr`. */
-  params: Map<string, IParamValue>;
-  contexts: Map<number, IRunContext>;
-  /** Keyed by `seriesKey(metric, ctx, rank session)`, in order of first appearance. */
-  series: Map<string, S>;
   artifacts: IArtifactRecord[];
   energy: IEnergyReading[];
   /** Metric points the kernel logged but could not keep (its disk refused them beyond its memory bound). */
   lostPoints: number;
   lostReasons: string[];
   parent: string | null;
-  tags: Map<string, string>;
   /** Later cell executions that logged into the run (it was open across cells). */
   contributingExecs: string[];
+}
+
+/** A run while it is folded; `S` is the sink's series type. */
+export interface IRunState<S> extends IRunCore {
+  /** Keyed by `paramKey(key, role)`: an output `lr` never hides the input `lr`. */
+  params: Map<string, IParamValue>;
+  contexts: Map<number, IRunContext>;
+  /** Keyed by `seriesKey(metric, ctx, rank session)`, in order of first appearance. */
+  series: Map<string, S>;
+  tags: Map<string, string>;
   /** Metric batch numbers applied: a batch that arrives twice is folded once. */
   batches: Set<number>;
 }

@@ -7,14 +7,12 @@
 import type { IJournalWarning, ILocatedRecord } from './reader';
 import {
   applyRecord,
-  type IArtifactRecord,
-  type IEnergyReading,
   type IKernelSession,
   type IModel,
   type IParamValue,
   type IRunContext,
+  type IRunCore,
   newModel,
-  type RunStatus,
   unplacedWarnings
 } from './model';
 import {
@@ -26,7 +24,7 @@ import {
   rankParts,
   settledParts
 } from './ranks';
-import type { ICodeState, IMetricBatch, IOutputItem, IStructure } from './records';
+import type { IMetricBatch, IOutputItem, IStructure } from './records';
 import { sha256Hex } from './sha256';
 
 export type { IArtifactRecord, IEnergyReading, IKernelSession, IParamValue, IRunContext, RunStatus } from './model';
@@ -85,44 +83,14 @@ export interface INotebookVersion {
   derived: boolean;
 }
 
-export interface IMetricSeries {
-  metric: string;
-  ctx: number | null;
-  steps: BigInt64Array;
-  values: Float64Array;
-  timestamps: BigInt64Array;
-  epochs: Int32Array;
-  /** The rank process that logged it, and its session (absent: the kernel's); see `core/ranks.ts`. */
-  rank?: number;
-  process?: string;
-}
+/** A run's whole series of one metric in one context (and rank), its batches joined. */
+export type IMetricSeries = Omit<IMetricBatch, 'n'>;
 
-export interface IRun {
-  /** 32 lowercase hex digits (validated: it names a Zarr group). */
-  id: string;
-  name: string;
-  experiment: string;
-  exec: string | null;
-  kernelSession: string;
-  started: string;
-  ended: string | null;
-  status: RunStatus;
-  ename: string | null;
-  evalue: string | null;
-  energyRequested: boolean;
-  code: ICodeState | null;
+export interface IRun extends IRunCore {
   params: IParamValue[];
   contexts: IRunContext[];
   metrics: IMetricSeries[];
-  artifacts: IArtifactRecord[];
-  energy: IEnergyReading[];
-  /** Metric points the kernel logged but could not keep (its disk refused them beyond its memory bound). */
-  lostPoints: number;
-  lostReasons: string[];
-  parent: string | null;
   tags: Record<string, string>;
-  /** Later cell executions that logged into the run (it was open across cells). */
-  contributingExecs: string[];
   /** Processes that joined the run (`nbprov.ranks`), by rank; absent when none did. */
   ranks?: IRankPart[];
   /** The rank whose status is the run's (worse than the kernel's own), when one is. */
