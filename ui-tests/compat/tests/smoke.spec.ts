@@ -23,7 +23,7 @@ test('the installed extension loads and renders the runs widget of a run', async
 
   const widget = page.locator('.jp-OutputArea .nbprov-widget');
   await expect(widget.locator('.nbprov-row')).toContainText('smoke', { timeout: 60000 });
-  await expect(widget.locator('.nbprov-chart[aria-label="Chart of metric loss"]')).toBeVisible();
+  await expect(widget.locator('.nbprov-chart[data-metric="loss"]')).toBeVisible();
   await expect(page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')).toHaveCount(0);
   expect(pageErrors).toEqual([]);
 });
