@@ -3,9 +3,8 @@
  * max) and the code differences between the cell versions that ran them. Pure.
  */
 import { diffHunks, IDiffHunk } from '../core/diff';
-import { IRun } from '../tokens';
-import { IExecution } from '../tokens';
-import { powerDevice } from './energy';
+import { IExecution, IRun, paramKey } from '../tokens';
+import { powerDevice } from '../core/records';
 import { formatNumber, formatParam, metricGroups, MetricSummaries } from './tablemodel';
 
 /** One compared quantity: its text per run, in the order of the runs given ('' when a run lacks it). */
@@ -35,7 +34,7 @@ export function compareParams(runs: readonly IRun[], role: 'input' | 'output'): 
     }
   }
   const valueOf = (run: IRun, key: string): string => {
-    const param = Array.from(run.params.values()).find(one => one.key === key && one.role === role);
+    const param = run.params.get(paramKey(key, role));
     return param ? formatParam(param.value) : '';
   };
   return differencesFirst(

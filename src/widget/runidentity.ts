@@ -2,7 +2,8 @@
  * How a run is shown everywhere in the widget: one label and one colour, the same in the table,
  * every chart, its legend and the comparison. Pure, so the rules are unit-tested.
  */
-import { IRun } from '../tokens';
+import { runDisplayName } from '../core/model';
+import { IRun, paramKey } from '../tokens';
 
 /**
  * Line colours readable on both themes: each has a contrast of about 4:1 against the light
@@ -30,11 +31,6 @@ export interface IRunIdentity {
   color: string;
 }
 
-/** The name a run is known by: its name, or for an unnamed run the start of its id. */
-export function baseLabel(run: Pick<IRun, 'id' | 'name'>): string {
-  return run.name || run.id.slice(0, 8);
-}
-
 /**
  * Labels and colours of every run of a store. Colours follow the order the runs started in (then
  * their ids), which the journal fixes, so a run keeps its colour across reloads and filters.
@@ -44,7 +40,7 @@ export function runIdentities(runs: Iterable<Pick<IRun, 'id' | 'name' | 'start'>
   const ordered = Array.from(runs).sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const byLabel = new Map<string, string[]>();
   for (const run of ordered) {
-    const label = baseLabel(run);
+    const label = runDisplayName(run);
     byLabel.set(label, [...(byLabel.get(label) ?? []), run.id]);
   }
   const labels = new Map<string, string>();
@@ -123,7 +119,7 @@ export type ColourScale =
 
 /** An input parameter's value as colouring uses it: its text, and its number when it is one. */
 function inputValue(run: IRun, key: string): { text: string; number: number | null } | null {
-  const param = Array.from(run.params.values()).find(one => one.key === key && one.role === 'input');
+  const param = run.params.get(paramKey(key, 'input'));
   if (!param) {
     return null;
   }

@@ -7,8 +7,8 @@
  * otherwise (accuracy, F1, reward, ...).
  */
 import { isDefaultRankSeries } from '../core/ranks';
+import { runDisplayName } from '../core/model';
 import { IMetricSeries, IRun, IRunArtifact, paramLabel, RunStatus } from '../tokens';
-import { baseLabel } from './runidentity';
 
 export type ColumnKind =
   'name' | 'notebook' | 'experiment' | 'status' | 'start' | 'duration' | 'energy' | 'param' | 'metric-last' | 'metric-best';
@@ -314,7 +314,7 @@ export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, opt
 
   const labels = options.labels ?? new Map<string, string>();
   let rows = runList.map(run =>
-    buildRow(run, labels.get(run.id) ?? baseLabel(run), withNotebook, sortedParams, sortedMetrics, summaries, options.now)
+    buildRow(run, labels.get(run.id) ?? runDisplayName(run), withNotebook, sortedParams, sortedMetrics, summaries, options.now)
   );
   const parents = new Map(runList.map(run => [run.id, run.parent]));
   const filter = options.filter?.trim().toLowerCase();
@@ -458,7 +458,7 @@ export interface IArtifactRow {
 export function artifactRows(runs: readonly IRun[], labels: ReadonlyMap<string, string>): IArtifactRow[] {
   return runs.flatMap(run =>
     run.artifacts.map((artifact: IRunArtifact) => ({
-      run: labels.get(run.id) ?? baseLabel(run),
+      run: labels.get(run.id) ?? runDisplayName(run),
       name: artifact.name || artifact.path,
       kind: `${artifact.role}${artifact.mediaType ? `, ${artifact.mediaType}` : ''}`,
       size: formatBytes(artifact.size),

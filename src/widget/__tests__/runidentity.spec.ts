@@ -1,14 +1,5 @@
-import { IRun, IRunParam } from '../../tokens';
-import {
-  baseLabel,
-  capLegend,
-  colourByParam,
-  NO_VALUE_COLOUR,
-  PARAM_RAMP,
-  rampColour,
-  RUN_PALETTE,
-  runIdentities
-} from '../runidentity';
+import { IRun, IRunParam, paramKey } from '../../tokens';
+import { capLegend, colourByParam, NO_VALUE_COLOUR, PARAM_RAMP, rampColour, RUN_PALETTE, runIdentities } from '../runidentity';
 import { contrast } from './wcag';
 
 const run = (id: string, name: string, start: number) => ({ id, name, start });
@@ -61,8 +52,9 @@ describe('runIdentities', () => {
   });
 
   it('names an unnamed run by the start of its id', () => {
-    expect(baseLabel({ id: '0123456789abcdef', name: '' })).toBe('01234567');
-    expect(baseLabel({ id: '0123456789abcdef', name: 'named' })).toBe('named');
+    const label = (name: string) => runIdentities([run('0123456789abcdef', name, 1)]).get('0123456789abcdef')!.label;
+    expect(label('')).toBe('01234567');
+    expect(label('named')).toBe('named');
   });
 });
 
@@ -91,7 +83,8 @@ describe('colourByParam', () => {
   const withParams = (id: string, params: Record<string, unknown>, role: IRunParam['role'] = 'input'): IRun =>
     ({
       id,
-      params: new Map(Object.entries(params).map(([key, value]) => [key, { key, value, role }]))
+      // Keyed as the store keys them (`paramKey`).
+      params: new Map(Object.entries(params).map(([key, value]) => [paramKey(key, role), { key, value, role }]))
     }) as unknown as IRun;
 
   it('puts numbers on a ramp, logarithmic when they span two decades, and greys runs without the parameter', () => {
