@@ -4,9 +4,11 @@ import { ICommandPalette, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { IRecordingSettings, parseRecordingSettings } from './core/recording';
 import { exportNotebook } from './exportcommand';
+import { setTranslator } from './i18n';
 import { forgetHistory } from './forgetcommand';
 import { provenanceIcon } from './icons';
 import { RecordingStatus, RecordingToggle, toggleRecording } from './recordingui';
@@ -40,7 +42,7 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
   description: 'Records the provenance of notebook sessions and training runs.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ISettingRegistry, ICommandPalette, IJupyterWidgetRegistry, IStatusBar],
+  optional: [ISettingRegistry, ICommandPalette, IJupyterWidgetRegistry, IStatusBar, ITranslator],
   provides: INbprovTracker,
   activate: async (
     app: JupyterFrontEnd,
@@ -48,8 +50,12 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
     widgetRegistry: IJupyterWidgetRegistry | null,
-    statusBar: IStatusBar | null
+    statusBar: IStatusBar | null,
+    translator: ITranslator | null
   ): Promise<INbprovTracker> => {
+    if (translator) {
+      setTranslator(translator);
+    }
     const service = new ContentsService(app.serviceManager.contents);
     const tracker = new NbprovTracker(service);
     app.serviceManager.contents.fileChanged.connect((_, change) => {
