@@ -429,6 +429,8 @@ export function finalizeSession(model: IModel<SeriesParts>, liveSessions: string
       evalue: run.evalue,
       energyRequested: run.energyRequested,
       code: run.code,
+      codeSha256: run.codeSha256,
+      codeUnavailable: run.codeUnavailable,
       params: [...run.params.values()],
       contexts: [...run.contexts.values()],
       metrics: [...run.series.values()].map(concatSeries).sort(byRank),
