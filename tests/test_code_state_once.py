@@ -174,3 +174,22 @@ def test_the_code_state_hash_is_the_one_records_ts_computes() -> None:
         },
     }
     assert records.code_state_sha256(vector) == "f42811ccd8d4ef3e9a464a0cd97b7547154abfc6ac718fe7d58f9106b92c53c6"
+
+
+def test_a_secret_in_the_diff_is_redacted_before_the_code_state_is_hashed(
+    tracked: TrackedShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tracked.folder))
+    model = repository_with_a_large_diff(tracked.folder, 2_000)
+    token = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    with model.open("a") as handle:
+        handle.write(f"GITHUB_TOKEN = '{token}'\n")
+    (tracked.folder / "demo.ipynb").write_text("{}")
+    tracked.run("import nbprov\nwith nbprov.run(name='a'):\n    pass\nwith nbprov.run(name='b'):\n    pass")
+    (state,) = tracked.records(records.CODE_STATE)
+    assert token not in json.dumps(state) and "[redacted:github_token]" in state["code"]["git"]["diff"]
+    assert state["redacted"] == 1
+    # The key is the hash of what was written (redacted), so a reader can check it; both runs name it.
+    assert state["sha256"] == records.code_state_sha256(state["code"])
+    assert [s["code_sha256"] for s in tracked.records(records.RUN_START)] == [state["sha256"]] * 2
+    assert token not in "".join(path.read_text() for path in tracked.journal_folder.glob("*.jsonl"))
