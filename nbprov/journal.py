@@ -169,6 +169,7 @@ class JournalWriter:
         self._failure: str | None = None
         self._failures = 0
         self._lost: dict[str | None, list[int]] = {}  # run -> [records, points] dropped
+        self._code_states: set[str] = set()  # keys of the code_state records this file holds
         self._thread = threading.Thread(target=self._serve_forever, name="nbprov-journal", daemon=True)
         _writers.add(self)
         self._thread.start()
@@ -329,6 +330,19 @@ class JournalWriter:
         for marker in markers:
             marker.done = True
 
+    def code_state(self, code: dict[str, Any]) -> str:
+        """Journal thread: the key of ``code`` (redacted), after writing its ``code_state`` record
+        unless this file holds it already; a ``run_start`` names it by ``code_sha256``."""
+        if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
+            self._code_states.clear()  # deleted before the next write noticed (see ``_open``)
+        code, redactions = redact.redact_value(code)
+        key = records.code_state_sha256(code)
+        if key not in self._code_states:
+            self._code_states.add(key)
+            fields = {"sha256": key, "code": code, **({"redacted": redactions} if redactions else {})}
+            self._encode(records.CODE_STATE, now_iso(), fields)
+        return key
+
     def _encode(self, record_type: str, t: str, fields: dict[str, Any]) -> None:
         if record_type == records.METRICS and self._lines_size > BUFFER_LIMIT_BYTES:
             # Only while the disk refuses lines does the buffer grow this far: the bulk goes.
@@ -380,9 +394,11 @@ class JournalWriter:
         if self._fd is not None:
             if os.fstat(self._fd).st_nlink > 0:
                 return self._fd
-            # The file was deleted or replaced (``nbprov forget``): the next lines start a new one.
+            # The file was deleted or replaced (``nbprov forget``): the next lines start a new one,
+            # which holds none of the code states written so far.
             os.close(self._fd)
             self._fd = None
+            self._code_states.clear()
         try:
             self._fd = _open_append(self.folder, self.path)
         except OSError as error:
@@ -390,6 +406,7 @@ class JournalWriter:
                 raise
             fallback = fallback_folder(self.folder)
             self._fd = _open_append(fallback, fallback / self.path.name)
+            self._code_states.clear()  # a new file: code states come again (a repeat folds once)
             _warn(
                 f"nbprov: cannot write the journal next to the notebook ({self.folder}: {error.strerror}); "
                 f"recording to {fallback} instead"

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from . import records
 from .export import cli_command
 from .runs import Run
 
@@ -183,7 +184,7 @@ def read_metric(
 
 def names_one_folder(path: Path) -> bool:
     """Whether ``path`` is a notebook or a ``.prov`` folder, rather than a folder of them."""
-    return path.is_file() or path.suffix == ".prov" or (path / "journal").is_dir()
+    return path.is_file() or path.suffix == records.PROV_SUFFIX or (path / records.JOURNAL_DIR).is_dir()
 
 
 class Provenance:
@@ -194,7 +195,7 @@ class Provenance:
         self.path = Path(path).absolute()
         if not self.path.exists():
             raise FileNotFoundError(f"nbprov.load: no such file or folder: {str(path)!r}")
-        if (self.path / "prov.json").is_file() and not (self.path / "journal").is_dir():
+        if (self.path / "prov.json").is_file() and not (self.path / records.JOURNAL_DIR).is_dir():
             raise ValueError(
                 f"nbprov.load: {str(path)!r} holds an export without its journal/ folder; the runs are read "
                 "from the journal (an nbprov export keeps it beside prov.json)"

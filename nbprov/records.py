@@ -9,7 +9,10 @@ the TypeScript validator (``nbprov check``), so the two languages cannot drift i
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from typing import Any
 
 # Record types the kernel writes (ARCHITECTURE.md, "Kernel records").
 KERNEL_START = "kernel_start"
@@ -17,6 +20,7 @@ EXEC_START = "exec_start"
 EXEC_END = "exec_end"
 KERNEL_OUTPUT = "kernel_output"
 RUN_START = "run_start"
+CODE_STATE = "code_state"  # once per distinct code state per journal file; run_start names it
 RUN_EXEC = "run_exec"
 RUN_END = "run_end"
 RANK_END = "rank_end"  # a rank process ends only its own part of a run (nbprov.ranks)
@@ -37,6 +41,7 @@ KERNEL_RECORD_TYPES = frozenset(
         EXEC_END,
         KERNEL_OUTPUT,
         RUN_START,
+        CODE_STATE,
         RUN_EXEC,
         RUN_END,
         RANK_END,
@@ -83,3 +88,10 @@ def journal_rank_of(file_name: str) -> int | None:
 def power_metric(device: str) -> str:
     """The metric the energy sampler logs a device's power as: ``power_watts[<device>]``."""
     return f"power_watts[{device}]"
+
+
+def code_state_sha256(code: dict[str, Any]) -> str:
+    """The content key of a code state (``code_state.sha256``, ``run_start.code_sha256``): the
+    SHA-256 of its JSON with sorted keys and no spaces, as ``codeStateSha256`` in records.ts."""
+    text = json.dumps(code, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()

@@ -368,7 +368,7 @@ class Run:
             name=self.name,
             experiment=self.experiment,
             exec=exec_id,
-            code=code,
+            code_sha256=None if code is None else self._writer.code_state(code),
             energy=self._meter is not None,
             parent=self.parent.id if self.parent else None,
             spans_cells=self.spec.spans_cells,

@@ -10,8 +10,8 @@ import {
   describePlan,
   hasHistory,
   IForgetOptions,
-  IForgetPlan,
   IProvListing,
+  ITextForgetPlan,
   parseBefore,
   planForget,
   planIsEmpty
@@ -29,10 +29,10 @@ async function listing(service: ContentsService, folder: string): Promise<IProvL
   };
 }
 
-async function apply(service: ContentsService, folder: string, plan: IForgetPlan): Promise<void> {
+async function apply(service: ContentsService, folder: string, plan: ITextForgetPlan): Promise<void> {
   // The server writes files atomically (a temporary file, then a rename).
-  for (const rewrite of plan.rewrite) {
-    await service.writeText(PathExt.join(folder, rewrite.path), rewrite.text);
+  for (const [path, text] of plan.texts) {
+    await service.writeText(PathExt.join(folder, path), text);
   }
   for (const path of plan.delete) {
     // Emptied first: the server may move deleted files to the trash (delete_to_trash), which must

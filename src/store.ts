@@ -228,6 +228,9 @@ class RunView implements IRun {
   get code(): ICodeState | null {
     return this._state.code;
   }
+  get codeUnavailable(): string | null {
+    return this._state.codeUnavailable;
+  }
   get error(): { ename: string; evalue: string } | null {
     const { culprit } = rankedStatus(this._state.status, rankParts(this._model.rankPlaces, this._state.id));
     const ename = culprit?.ename ?? this._state.ename;

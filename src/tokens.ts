@@ -55,8 +55,10 @@ export interface IRun {
   /** Series keyed by `seriesKey(metric, ctx)`. */
   readonly series: ReadonlyMap<string, IMetricSeries>;
   readonly energy: readonly IEnergyFigure[];
-  /** Code state at run start, or null when not recorded. */
+  /** Code state at run start (one object for every run that had the same), or null when not recorded. */
   readonly code: ICodeState | null;
+  /** Why the code state the run names cannot be shown, when it cannot (see `IRunCore.codeUnavailable`). */
+  readonly codeUnavailable?: string | null;
   readonly error: { ename: string; evalue: string } | null;
   /** Points logged but not kept: the kernel's disk refused them beyond its memory buffer (`gap` records). */
   readonly lost: { readonly points: number; readonly reason: string } | null;

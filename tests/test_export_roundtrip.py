@@ -314,7 +314,13 @@ def test_export_round_trip(cli: Path, notebook_dir: Path) -> None:
     assert runs[RUN_OPEN]["nbprov:status"] == "crashed"  # no run_end and its kernel is not live
     assert runs[RUN_DONE]["prov:label"] == HOSTILE_NAME
     assert runs[RUN_DONE]["nbprov:energy"] == "unavailable"
-    assert json.loads(runs[RUN_DONE]["nbprov:git_untracked"]) == ["a.txt", "a.txt"]
+    # The run used its code state (the old inline form, read as one code state entity).
+    (code_state,) = [
+        raw["entity"][u["prov:entity"]]
+        for u in raw["used"].values()
+        if u["prov:activity"] == f"nbprov:run.{RUN_DONE}" and u["prov:entity"].startswith("nbprov:code.")
+    ]
+    assert json.loads(code_state["nbprov:git_untracked"]) == ["a.txt", "a.txt"]
 
     # no JSON array as an attribute value anywhere
     for section in raw.values():

@@ -171,7 +171,8 @@ def test_child_processes_log_into_the_run_as_ranks(tracked: TrackedShell) -> Non
         assert path.name == f"k-{start['session']}-r{start['rank']['rank']}.jsonl"
         assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
         assert {r["type"] for r in records} >= {"metrics", "param", "context_start", "rank_end"}
-        assert not {"run_start", "run_end"} & {r["type"] for r in records}
+        # The kernel wrote the run's start and its code state; a rank journal has neither.
+        assert not {"run_start", "run_end", "code_state"} & {r["type"] for r in records}
         points = [
             decode_series(s)["values"].tolist()
             for r in records
@@ -185,6 +186,9 @@ def test_child_processes_log_into_the_run_as_ranks(tracked: TrackedShell) -> Non
     document, export_folder = export(tracked.folder)
     activity = run_activity(document, run.id)
     assert activity["nbprov:status"] == "finished"
+    # The run's code state, from the kernel's journal: the one entity the run used.
+    code_states = [u["prov:entity"] for u in document["used"].values() if u["prov:entity"].startswith("nbprov:code.")]
+    assert len(code_states) == 1 and prov_type(document["entity"][code_states[0]]) == "nbprov:CodeState"
     assert [r["rank"] for r in json.loads(activity["nbprov:ranks"])] == [0, 1]
     assert activity["nbprov:world_size"] == 2
     # Parameters once: the kernel's lr and the ranks' seed (logged by both), nothing twice.

@@ -54,6 +54,7 @@ def test_a_real_kernels_journal_passes_the_typescript_validator(tmp_path: Path) 
         records.EXEC_START,
         records.EXEC_END,
         records.RUN_START,
+        records.CODE_STATE,
         records.RUN_END,
         records.TAG,
         records.PARAM,

@@ -276,7 +276,7 @@ def test_a_recorded_repository_that_lost_the_commit_asks_for_repo(recorded: dict
     git(moved, "init", "-q", "-b", "main")
     prov = tmp_path / "prov.json"
     document = json.loads(recorded["prov"].read_text())
-    for attributes in document["activity"].values():
+    for attributes in document["entity"].values():
         if "nbprov:git_root" in attributes:
             attributes["nbprov:git_root"] = str(moved)
     prov.write_text(json.dumps(document))
@@ -289,8 +289,13 @@ def test_a_recorded_repository_that_lost_the_commit_asks_for_repo(recorded: dict
 def _pointing_at(recorded: dict, tmp_path: Path, commit: str, notebook: str) -> Path:
     """The export with the first run's code state replaced: `commit`, no diff, the notebook at `notebook`."""
     document = json.loads(recorded["prov"].read_text())
-    run = next(a for a in document["activity"].values() if a.get("nbprov:run_id") == recorded["runs"]["first"])
-    run.update(
+    run = next(key for key, a in document["activity"].items() if a.get("nbprov:run_id") == recorded["runs"]["first"])
+    (code_state,) = [
+        document["entity"][used["prov:entity"]]
+        for used in document["used"].values()
+        if used["prov:activity"] == run and used["prov:entity"].startswith("nbprov:code.")
+    ]
+    code_state.update(
         {
             "nbprov:git_commit": commit,
             "nbprov:git_diff": "",
@@ -300,7 +305,7 @@ def _pointing_at(recorded: dict, tmp_path: Path, commit: str, notebook: str) -> 
             "nbprov:git_notebook": notebook,
         }
     )
-    run.pop("nbprov:git_remote", None)
+    code_state.pop("nbprov:git_remote", None)
     changed = tmp_path / "changed.json"
     changed.write_text(json.dumps(document))
     return changed

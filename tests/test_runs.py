@@ -12,7 +12,7 @@ import pytest
 from conftest import TrackedShell
 
 import nbprov
-from nbprov import journal
+from nbprov import journal, records
 from nbprov.framing import decode_series
 from nbprov.journal import read_journal
 from nbprov.magic import parse_param_value
@@ -249,9 +249,15 @@ def test_energy_can_be_switched_off(tracked: TrackedShell, monkeypatch: pytest.M
 def test_code_state_is_captured_when_available(tracked: TrackedShell) -> None:
     codestate = pytest.importorskip("nbprov.codestate")
     assert hasattr(codestate, "capture")
-    tracked.run("import nbprov\nwith nbprov.run():\n    pass")
-    (start,) = tracked.records("run_start")
-    assert isinstance(start["code"], dict) and "python" in start["code"]
+    tracked.run("import nbprov\nwith nbprov.run():\n    pass\nwith nbprov.run():\n    pass")
+    # Stored once by content hash: both runs name the one code_state record, written before them.
+    (state,) = tracked.records("code_state")
+    assert isinstance(state["code"], dict) and "python" in state["code"]
+    assert state["sha256"] == records.code_state_sha256(state["code"])
+    starts = tracked.records("run_start")
+    assert [start["code_sha256"] for start in starts] == [state["sha256"]] * 2
+    assert all("code" not in start for start in starts)
+    assert state["seq"] < starts[0]["seq"]
 
 
 class CountingMeter:

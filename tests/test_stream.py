@@ -114,6 +114,7 @@ def test_every_record_arrives_once_in_order_in_few_messages(tracked: TrackedShel
     wire.wait_for(len(journal))
     received = wire.records()
     assert received == journal  # each record once, in seq order, metric arrays byte for byte
+    assert [r["type"] for r in received].count("code_state") == 1  # the 30 runs' one code state, live too
     assert wire.omitted() == 0
     assert len(wire.messages) < len(journal) / 10
     # A page that reloaded mid-cell knows the session only from the message itself.

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import { JournalLineReader } from '../core/reader';
+import { JOURNAL_SUFFIX } from '../core/records';
 import { type ICommandSpec, parseCommandArgs } from './args';
 import { journalStream } from './journalstream';
 import { UserError } from './errors';
@@ -39,7 +40,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   }
   const files = stat.isDirectory()
     ? (await fs.readdir(target))
-        .filter(name => name.endsWith('.jsonl'))
+        .filter(name => name.endsWith(JOURNAL_SUFFIX))
         .sort()
         .map(name => path.join(target, name))
     : [target];

@@ -1,21 +1,24 @@
 /** `nbprov forget [--outputs-only] [--before DATE] <notebook.ipynb>`: the filesystem side of core/forget. */
 
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
 import {
   describePlan,
+  ForgetPlanner,
   hasHistory,
   type IForgetOptions,
-  type IProvListing,
+  type JournalForget,
   parseBefore,
-  planForget,
   planIsEmpty
 } from '../core/forget';
 import { idOfNotebookText, resolveFolder } from '../core/identity';
+import { LineSplitter, sortJournalNames } from '../core/reader';
+import { JOURNAL_DIR, JOURNAL_SUFFIX } from '../core/records';
 import { type ICommandSpec, parseCommandArgs } from './args';
 import { UsageError, UserError } from './errors';
 import { fileSystemReader } from './export';
+import { READ_CHUNK_BYTES } from './journalstream';
 
 export const forgetSpec: ICommandSpec = {
   summary: "delete a notebook's recorded history (journal, blobs, artifacts) from <stem>.prov/",
@@ -64,11 +67,50 @@ async function assertRealFolder(folder: string, inside: string | null): Promise<
   return true;
 }
 
-/** Replaces a file atomically: a temporary file in the same folder, then a rename over it. */
-async function replaceFile(target: string, text: string): Promise<void> {
-  const temporary = path.join(path.dirname(target), `.${path.basename(target)}.forget-${process.pid}`);
-  await fs.writeFile(temporary, text, { flag: 'wx' });
-  await fs.rename(temporary, target);
+/**
+ * Judges one journal file as it is read in chunks; when it may be rewritten, its kept lines go to a
+ * temporary file beside it as they come (memory: a chunk and its lines, whatever the file's size).
+ * Returns the temporary file when the file is to be replaced by it (the caller renames it over).
+ */
+async function judgeJournal(file: string, judge: JournalForget): Promise<string | null> {
+  const temporary = judge.rewrites ? path.join(path.dirname(file), `.${path.basename(file)}.forget-${process.pid}`) : null;
+  const output = temporary === null ? null : await fs.open(temporary, 'wx');
+  try {
+    let kept: string[] = [];
+    const lines = new LineSplitter(text => {
+      const keep = judge.line(text);
+      if (keep !== null && output !== null) {
+        kept.push(keep);
+      }
+    });
+    const write = async () => {
+      if (output !== null && kept.length) {
+        const text = kept.join('\n') + '\n';
+        kept = [];
+        await output.write(text);
+      }
+    };
+    for await (const chunk of createReadStream(file, { highWaterMark: READ_CHUNK_BYTES })) {
+      lines.push(chunk as Buffer);
+      await write();
+    }
+    lines.end();
+    await write();
+  } catch (error) {
+    await output?.close();
+    if (temporary !== null) {
+      await fs.unlink(temporary).catch(() => undefined);
+    }
+    throw error;
+  }
+  await output?.close();
+  if (judge.end() === 'rewrite') {
+    return temporary;
+  }
+  if (temporary !== null) {
+    await fs.unlink(temporary);
+  }
+  return null;
 }
 
 export interface IForgetResult {
@@ -89,30 +131,36 @@ export async function runForget(notebook: string, options: IForgetOptions): Prom
   }
   const sub = async (dir: string) =>
     (await assertRealFolder(path.join(folder, dir), folder)) ? plainFiles(path.join(folder, dir)) : { files: [], skipped: [] };
-  const journal = await sub('journal');
+  const journal = await sub(JOURNAL_DIR);
   const blobs = await sub('blobs');
   const artifacts = await sub('artifacts');
-  const listing: IProvListing = {
-    journal: await Promise.all(
-      journal.files
-        .filter(file => file.endsWith('.jsonl'))
-        .map(async file => ({ name: file, text: await fs.readFile(path.join(folder, 'journal', file), 'utf8') }))
-    ),
-    blobs: blobs.files,
-    artifacts: artifacts.files,
-    exported: (await fs.lstat(path.join(folder, 'prov.json')).catch(() => null)) !== null
-  };
-  const plan = planForget(listing, options);
+  const journalNames = sortJournalNames(journal.files.filter(file => file.endsWith(JOURNAL_SUFFIX)));
   const skipped = [...journal.skipped, ...blobs.skipped, ...artifacts.skipped];
   const note = skipped.length ? `; left alone (not plain files): ${skipped.map(s => JSON.stringify(s)).join(', ')}` : '';
-  if (!hasHistory(listing)) {
+  if (!hasHistory({ journal: journalNames.map(file => ({ name: file })), blobs: blobs.files, artifacts: artifacts.files })) {
     return { folder, message: `no recorded history for ${name} in ${folder}${note}` };
   }
+  const planner = new ForgetPlanner(options, (await fs.lstat(path.join(folder, 'prov.json')).catch(() => null)) !== null);
+  // Rewritten files are staged beside their journal file, then renamed over it: each is replaced atomically.
+  const staged = new Map<string, string>();
+  try {
+    for (const file of journalNames) {
+      const judge = planner.journal(file);
+      const temporary = judge === null ? null : await judgeJournal(path.join(folder, JOURNAL_DIR, file), judge);
+      if (temporary !== null) {
+        staged.set(path.join(folder, JOURNAL_DIR, file), temporary);
+      }
+    }
+  } catch (error) {
+    await Promise.all([...staged.values()].map(temporary => fs.unlink(temporary).catch(() => undefined)));
+    throw error;
+  }
+  const plan = planner.finish(blobs.files, artifacts.files);
   if (planIsEmpty(plan)) {
     return { folder, message: `nothing to remove for ${name} in ${folder} (${describePlan(plan, options)})${note}` };
   }
-  for (const rewrite of plan.rewrite) {
-    await replaceFile(path.join(folder, ...rewrite.path.split('/')), rewrite.text);
+  for (const [target, temporary] of staged) {
+    await fs.rename(temporary, target);
   }
   for (const relative of plan.delete) {
     // Listed as plain files above; unlink never follows a link either.

@@ -116,9 +116,9 @@ type ProvAttributes = Record<string, unknown>;
 type ProvSection = Record<string, ProvAttributes>;
 
 /**
- * Reads one run out of a PROV-JSON export (mapping in ARCHITECTURE.md, "PROV mapping"): the run
- * activity's `nbprov:git_*` attributes, the cell execution that informed it, and the executions of
- * its kernel session up to that one with the cell source each `used`.
+ * Reads one run out of a PROV-JSON export (mapping in ARCHITECTURE.md, "PROV mapping"): the
+ * `nbprov:git_*` attributes of the code state entity the run `used`, the cell execution that
+ * informed it, and the executions of its kernel session up to that one with the cell source each `used`.
  */
 export function recordedRun(document: unknown, selector: string): IRecordedRun {
   if (!isObject(document) || !isObject(document.activity)) {
@@ -162,7 +162,25 @@ export function recordedRun(document: unknown, selector: string): IRecordedRun {
     })
     .sort((a, b) => a.index - b.index)
     .map(({ execution }) => execution);
-  return { run: runId, notebook: notebookName(document), git: recordedGit(runAttributes), executions };
+  const codeState = codeStateOf(document, runKey);
+  if (codeState === null && text(runAttributes['nbprov:code_state']) === 'unavailable') {
+    throw new UserError(
+      `the code state of run ${runId} is unavailable: ${text(runAttributes['nbprov:code_state_reason']) ?? 'no reason recorded'}`
+    );
+  }
+  return { run: runId, notebook: notebookName(document), git: codeState && recordedGit(codeState), executions };
+}
+
+/** The attributes of the code state entity (`nbprov:CodeState`) the run activity `runKey` used, or null. */
+function codeStateOf(document: Record<string, unknown>, runKey: string): ProvAttributes | null {
+  const entities = (isObject(document.entity) ? document.entity : {}) as ProvSection;
+  for (const relation of relations(document, 'used')) {
+    const entity = entities[text(relation['prov:entity']) ?? ''];
+    if (text(relation['prov:activity']) === runKey && entity && text(entity['prov:type']) === 'nbprov:CodeState') {
+      return entity;
+    }
+  }
+  return null;
 }
 
 /** The run activity `selector` names: its run id, its PROV id (`nbprov:run.<id>`) or its name when unique. */
@@ -188,27 +206,27 @@ function findRun(activities: ProvSection, selector: string): [string, ProvAttrib
   throw new UserError(`run ${JSON.stringify(selector)} is not in this export; its runs are: ${describe(runs) || 'none'}`);
 }
 
-function recordedGit(run: ProvAttributes): IRecordedGit | null {
-  const diffSha256 = text(run['nbprov:git_diff_sha256']);
+function recordedGit(codeState: ProvAttributes): IRecordedGit | null {
+  const diffSha256 = text(codeState['nbprov:git_diff_sha256']);
   if (diffSha256 === null) {
     return null; // `nbprov:git` says "not a git repository", or no code state was captured
   }
-  const diff = text(run['nbprov:git_diff']);
-  const diffSize = integer(run['nbprov:git_diff_size']);
+  const diff = text(codeState['nbprov:git_diff']);
+  const diffSize = integer(codeState['nbprov:git_diff_size']);
   if (diff === null || diffSize === null) {
     throw new UserError('the export records a diff hash but not the diff itself');
   }
-  const untracked = text(run['nbprov:git_untracked']);
+  const untracked = text(codeState['nbprov:git_untracked']);
   return {
-    root: text(run['nbprov:git_root']),
-    commit: text(run['nbprov:git_commit']),
-    remote: text(run['nbprov:git_remote']),
-    notebook: text(run['nbprov:git_notebook']),
+    root: text(codeState['nbprov:git_root']),
+    commit: text(codeState['nbprov:git_commit']),
+    remote: text(codeState['nbprov:git_remote']),
+    notebook: text(codeState['nbprov:git_notebook']),
     diff,
-    diffEncoding: text(run['nbprov:git_diff_encoding']) === 'base64' ? 'base64' : 'utf-8',
+    diffEncoding: text(codeState['nbprov:git_diff_encoding']) === 'base64' ? 'base64' : 'utf-8',
     diffSha256,
     diffSize,
-    diffTruncated: flag(run['nbprov:git_diff_truncated']),
+    diffTruncated: flag(codeState['nbprov:git_diff_truncated']),
     untracked: untracked === null ? [] : parseStringList(untracked)
   };
 }

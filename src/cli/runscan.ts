@@ -17,7 +17,7 @@ import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, r
 import { foldJournals } from '../core/reader';
 import { type CellValue, FLOAT_COLUMNS, liveRow, type RunRow, sessionRows } from '../core/runtable';
 import { finalizeSession, type ISession, newSessionModel } from '../core/session';
-import { JOURNAL_DIR, JOURNAL_SUFFIX } from '../core/records';
+import { JOURNAL_DIR, JOURNAL_SUFFIX, PROV_SUFFIX } from '../core/records';
 import { journalStream } from './journalstream';
 import { UserError } from './errors';
 
@@ -83,7 +83,7 @@ export async function findProvFolders(
     const location = await resolveFolder(fileSystemReader, absolute, id);
     return { base: path.dirname(absolute), folders: [location.folder], single: true };
   }
-  if (absolute.endsWith('.prov') || (await isDirectory(path.join(absolute, 'journal')))) {
+  if (absolute.endsWith(PROV_SUFFIX) || (await isDirectory(path.join(absolute, JOURNAL_DIR)))) {
     return { base: path.dirname(absolute), folders: [absolute], single: true };
   }
   const folders: string[] = [];
@@ -92,7 +92,7 @@ export async function findProvFolders(
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
-      if (entry.name.endsWith('.prov') && (entry.isDirectory() || entry.isSymbolicLink())) {
+      if (entry.name.endsWith(PROV_SUFFIX) && (entry.isDirectory() || entry.isSymbolicLink())) {
         folders.push(full);
       } else if (recursive && entry.isDirectory() && !entry.name.startsWith('.') && !SKIPPED_FOLDERS.has(entry.name)) {
         // Symbolic links to folders are not followed: a link cycle cannot make the scan endless.
@@ -180,7 +180,7 @@ async function writeCache(file: string, entry: ICacheEntry): Promise<void> {
 function notebookName(provFolder: string, identityText: string | null, kernelNotebooks: string[]): string {
   const fromIdentity = parseIdentity(identityText)?.notebook;
   const fromKernel = kernelNotebooks.filter(name => typeof name === 'string' && name.endsWith('.ipynb')).pop();
-  return fromIdentity ?? fromKernel ?? `${path.basename(provFolder, '.prov')}.ipynb`;
+  return fromIdentity ?? fromKernel ?? `${path.basename(provFolder, PROV_SUFFIX)}.ipynb`;
 }
 
 /** Everything the journal of one `.prov` folder says, through the core model; a `UserError` when it has none. */

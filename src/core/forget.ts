@@ -1,6 +1,6 @@
 /**
  * What `forget` deletes from a notebook's provenance folder: a pure plan over the folder's listing
- * and its journal texts, carried out by the CLI (filesystem) and the lab command (Contents API).
+ * and its journal files, carried out by the CLI (filesystem) and the lab command (Contents API).
  *
  * - everything (default): every journal file, every blob and every artifact; `identity.json` and
  *   an earlier export stay (the export was written on purpose; the plan names it).
@@ -12,10 +12,13 @@
  *   With `outputsOnly`, only the outputs of the older records are removed.
  *
  * A journal file is rewritten whole (the executor replaces it atomically) or deleted. Lines that do
- * not parse are dropped from a rewritten file: they may hold what is to be forgotten.
+ * not parse are dropped from a rewritten file: they may hold what is to be forgotten. Journal files
+ * are read line by line (`JournalForget`, fed by the reader's `LineSplitter`): the CLI streams each
+ * file and its kept lines, so a journal of any size is never one string.
  */
 
-import { JOURNAL_FILE } from './records';
+import { LineSplitter, sortJournalNames } from './reader';
+import { JOURNAL_FILE, JOURNAL_SUFFIX, kernelSessionOf } from './records';
 import { assertSafeRelativePath } from './sink';
 
 export interface IForgetOptions {
@@ -38,8 +41,8 @@ export interface IProvListing {
 export interface IForgetPlan {
   /** Paths relative to the provenance folder, to delete. */
   delete: string[];
-  /** Journal files to replace with `text`. */
-  rewrite: { path: string; text: string }[];
+  /** Journal files to replace with the lines they keep. */
+  rewrite: string[];
   /** Kernel sessions kept whole because they recorded after `before`. */
   keptSessions: string[];
   records: number;
@@ -50,6 +53,11 @@ export interface IForgetPlan {
   /** Damaged lines removed from rewritten files. */
   damagedLines: number;
   exported: boolean;
+}
+
+/** A plan over journal texts (the page), with the text each rewritten file gets. */
+export interface ITextForgetPlan extends IForgetPlan {
+  texts: Map<string, string>;
 }
 
 const STORED_ARTIFACT = /^[0-9a-f]{64}(\.[A-Za-z0-9]+)?$/;
@@ -64,39 +72,27 @@ export function parseBefore(text: string): Date {
   return date;
 }
 
-interface ILine {
-  text: string;
-  record: Record<string, unknown> | null;
+type RawRecord = Record<string, unknown>;
+
+function parseLine(text: string): RawRecord | null {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as RawRecord) : null;
+  } catch {
+    return null;
+  }
 }
 
-function linesOf(text: string): ILine[] {
-  return text
-    .split('\n')
-    .filter(line => line.trim() !== '')
-    .map(line => {
-      try {
-        const parsed = JSON.parse(line) as unknown;
-        return {
-          text: line,
-          record:
-            typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null
-        };
-      } catch {
-        return { text: line, record: null };
-      }
-    });
-}
-
-function timeOf(record: Record<string, unknown>): number {
+function timeOf(record: RawRecord): number {
   return typeof record.t === 'string' ? Date.parse(record.t) : NaN;
 }
 
-function hasOutputs(record: Record<string, unknown>): boolean {
+function hasOutputs(record: RawRecord): boolean {
   return (record.type === 'exec_output' || record.type === 'kernel_output') && Array.isArray(record.outputs);
 }
 
 /** The blob and artifact names a record refers to. */
-function referencesOf(record: Record<string, unknown>, into: Set<string>): void {
+function referencesOf(record: RawRecord, into: Set<string>): void {
   if (hasOutputs(record)) {
     for (const item of record.outputs as { blob?: unknown }[]) {
       if (typeof item?.blob === 'string') {
@@ -109,99 +105,205 @@ function referencesOf(record: Record<string, unknown>, into: Set<string>): void 
   }
 }
 
-/** The plan; it deletes and rewrites only `journal/`, `blobs/` and `artifacts/` entries of the listing. */
-export function planForget(listing: IProvListing, options: IForgetOptions): IForgetPlan {
-  const before = options.before?.getTime() ?? Infinity;
-  const plan: IForgetPlan = {
-    delete: [],
-    rewrite: [],
-    keptSessions: [],
-    records: 0,
-    outputs: 0,
-    blobs: 0,
-    artifacts: 0,
-    journalFiles: 0,
-    damagedLines: 0,
-    exported: listing.exported
-  };
-  const referenced = new Set<string>();
-  const whole = !options.outputsOnly && options.before === null;
-  for (const file of [...listing.journal].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    if (!JOURNAL_FILE.test(file.name)) {
-      continue;
-    }
-    const path = `journal/${file.name}`;
-    const lines = linesOf(file.text);
-    if (whole) {
-      plan.delete.push(path);
-      plan.journalFiles++;
-      plan.records += lines.length;
-      continue;
-    }
-    const old = (line: ILine): boolean => line.record === null || !(timeOf(line.record) >= before);
-    if (!options.outputsOnly && file.name.startsWith('k-')) {
-      if (lines.every(old)) {
-        plan.delete.push(path);
-        plan.journalFiles++;
-        plan.records += lines.length;
-      } else {
-        plan.keptSessions.push(file.name.slice(2, -'.jsonl'.length));
-        lines.forEach(line => line.record && referencesOf(line.record, referenced));
+/**
+ * The plan, built file by file: `journal(name)` gives the line-by-line judge of one journal file,
+ * `finish` adds the blobs and artifacts no kept record names. Journal files come in name order, so
+ * they are deleted before the blobs and artifacts they name (a forget cut short leaves no record
+ * naming a deleted blob).
+ */
+export class ForgetPlanner {
+  readonly plan: IForgetPlan;
+
+  constructor(
+    readonly options: IForgetOptions,
+    exported: boolean
+  ) {
+    this.plan = {
+      delete: [],
+      rewrite: [],
+      keptSessions: [],
+      records: 0,
+      outputs: 0,
+      blobs: 0,
+      artifacts: 0,
+      journalFiles: 0,
+      damagedLines: 0,
+      exported
+    };
+  }
+
+  /** The judge of journal file `name`, or null for a name that is no journal file (left alone). */
+  journal(name: string): JournalForget | null {
+    return JOURNAL_FILE.test(name) ? new JournalForget(this, name) : null;
+  }
+
+  /** The plan, once every journal file was judged to its end. */
+  finish(blobs: readonly string[], artifacts: readonly string[]): IForgetPlan {
+    const plan = this.plan;
+    for (const blob of blobs) {
+      if (!this.referenced.has(`blobs/${blob}`)) {
+        plan.delete.push(`blobs/${blob}`);
+        plan.blobs++;
       }
+    }
+    if (!this.options.outputsOnly) {
+      for (const artifact of artifacts) {
+        if (STORED_ARTIFACT.test(artifact) && !this.referenced.has(`artifacts/${artifact}`)) {
+          plan.delete.push(`artifacts/${artifact}`);
+          plan.artifacts++;
+        }
+      }
+    }
+    for (const path of [...plan.delete, ...plan.rewrite]) {
+      assertSafeRelativePath(path);
+    }
+    return plan;
+  }
+
+  /** Blobs and artifacts named by records that stay. */
+  readonly referenced = new Set<string>();
+}
+
+/**
+ * One journal file judged line by line: `line(text)` returns the text a rewrite keeps for the line
+ * (null: dropped, or the file is not rewritten line by line: see `rewrites`); `end()` decides the
+ * file's fate (deleted, rewritten, or kept as it is) and adds it to the plan.
+ */
+export class JournalForget {
+  /** Whether kept lines may make a rewritten file (else the file is kept or deleted whole). */
+  readonly rewrites: boolean;
+  readonly path: string;
+
+  constructor(
+    private readonly _planner: ForgetPlanner,
+    readonly name: string
+  ) {
+    const { outputsOnly, before } = _planner.options;
+    this.path = `journal/${name}`;
+    this._whole = !outputsOnly && before === null;
+    this._kernelWhole = !outputsOnly && before !== null && kernelSessionOf(name) !== null;
+    this.rewrites = !this._whole && !this._kernelWhole;
+    this._before = before?.getTime() ?? Infinity;
+  }
+
+  line(text: string): string | null {
+    if (text.trim() === '') {
+      return null;
+    }
+    this._lines++;
+    if (this._whole) {
+      return null;
+    }
+    const record = parseLine(text);
+    const old = record === null || !(timeOf(record) >= this._before);
+    if (this._kernelWhole) {
+      this._allOld &&= old;
+      if (record !== null) {
+        referencesOf(record, this._references);
+      }
+      return null;
+    }
+    if (record === null) {
+      this._damaged++;
+      this._changed = true;
+      return null;
+    }
+    if (!old) {
+      this._kept++;
+      referencesOf(record, this._references);
+      return text;
+    }
+    if (this._planner.options.outputsOnly) {
+      this._kept++;
+      if (hasOutputs(record) && (record.outputs as unknown[]).length > 0) {
+        this._outputs += (record.outputs as unknown[]).length;
+        this._changed = true;
+        return JSON.stringify({ ...record, outputs: [] });
+      }
+      referencesOf(record, this._references);
+      return text;
+    }
+    this._removed++;
+    this._changed = true;
+    return null;
+  }
+
+  /** After the last line: what happens to the file. */
+  end(): 'delete' | 'rewrite' | 'keep' {
+    const plan = this._planner.plan;
+    const remove = (records: number): 'delete' => {
+      plan.delete.push(this.path);
+      plan.journalFiles++;
+      plan.records += records;
+      return 'delete';
+    };
+    if (this._whole || (this._kernelWhole && this._allOld)) {
+      return remove(this._lines);
+    }
+    for (const reference of this._references) {
+      this._planner.referenced.add(reference);
+    }
+    if (this._kernelWhole) {
+      plan.keptSessions.push(this.name.slice('k-'.length, -JOURNAL_SUFFIX.length));
+      return 'keep';
+    }
+    plan.damagedLines += this._damaged;
+    plan.outputs += this._outputs;
+    plan.records += this._removed;
+    if (this._kept === 0) {
+      return remove(0);
+    }
+    if (!this._changed) {
+      return 'keep';
+    }
+    plan.rewrite.push(this.path);
+    return 'rewrite';
+  }
+
+  private readonly _whole: boolean;
+  private readonly _kernelWhole: boolean;
+  private readonly _before: number;
+  private readonly _references = new Set<string>();
+  private _lines = 0;
+  private _kept = 0;
+  private _removed = 0;
+  private _damaged = 0;
+  private _outputs = 0;
+  private _changed = false;
+  private _allOld = true;
+}
+
+/** The plan over journal texts (the page: the Contents API returns whole files). */
+export function planForget(listing: IProvListing, options: IForgetOptions): ITextForgetPlan {
+  const planner = new ForgetPlanner(options, listing.exported);
+  const texts = new Map<string, string>();
+  for (const file of sortJournalNames(listing.journal)) {
+    const judge = planner.journal(file.name);
+    if (judge === null) {
       continue;
     }
     const kept: string[] = [];
-    let changed = false;
-    for (const line of lines) {
-      if (line.record === null) {
-        plan.damagedLines++;
-        changed = true;
-      } else if (!old(line)) {
-        kept.push(line.text);
-        referencesOf(line.record, referenced);
-      } else if (options.outputsOnly) {
-        if (hasOutputs(line.record) && (line.record.outputs as unknown[]).length > 0) {
-          plan.outputs += (line.record.outputs as unknown[]).length;
-          kept.push(JSON.stringify({ ...line.record, outputs: [] }));
-          changed = true;
-        } else {
-          kept.push(line.text);
-          referencesOf(line.record, referenced);
-        }
-      } else {
-        plan.records++;
-        changed = true;
+    const lines = new LineSplitter(text => {
+      const keep = judge.line(text);
+      if (keep !== null) {
+        kept.push(keep);
       }
-    }
-    if (kept.length === 0) {
-      plan.delete.push(path);
-      plan.journalFiles++;
-    } else if (changed) {
-      plan.rewrite.push({ path, text: kept.join('\n') + '\n' });
-    }
-  }
-  for (const blob of listing.blobs) {
-    if (!referenced.has(`blobs/${blob}`)) {
-      plan.delete.push(`blobs/${blob}`);
-      plan.blobs++;
+    });
+    lines.push(file.text);
+    lines.end();
+    if (judge.end() === 'rewrite') {
+      texts.set(judge.path, kept.join('\n') + '\n');
     }
   }
-  if (!options.outputsOnly) {
-    for (const artifact of listing.artifacts) {
-      if (STORED_ARTIFACT.test(artifact) && !referenced.has(`artifacts/${artifact}`)) {
-        plan.delete.push(`artifacts/${artifact}`);
-        plan.artifacts++;
-      }
-    }
-  }
-  for (const path of [...plan.delete, ...plan.rewrite.map(r => r.path)]) {
-    assertSafeRelativePath(path);
-  }
-  return plan;
+  return { ...planner.finish(listing.blobs, listing.artifacts), texts };
 }
 
 /** True when the listing holds anything nbprov recorded (journal files, blobs, stored artifacts). */
-export function hasHistory(listing: IProvListing): boolean {
+export function hasHistory(listing: {
+  journal: readonly { name: string }[];
+  blobs: readonly string[];
+  artifacts: readonly string[];
+}): boolean {
   return (
     listing.journal.some(file => JOURNAL_FILE.test(file.name)) ||
     listing.blobs.length > 0 ||

@@ -12,6 +12,8 @@
  *    `<stem>-<id[:8]>.prov`: never mixed into another notebook's history.
  */
 
+import { PROV_SUFFIX } from './records';
+
 export const IDENTITY_FILE = 'identity.json';
 
 const ID = /^[0-9a-f]{32}$/;
@@ -115,13 +117,13 @@ function join(dir: string, name: string): string {
 /** `<dir>/<stem>.prov`. */
 export function primaryFolder(notebookPath: string): string {
   const { dir, stem } = splitPath(notebookPath);
-  return join(dir, `${stem}.prov`);
+  return join(dir, `${stem}${PROV_SUFFIX}`);
 }
 
 /** `<dir>/<stem>-<id[:8]>.prov`, the folder of a notebook whose `<stem>.prov` holds another history. */
 export function conflictFolder(notebookPath: string, id: string): string {
   const { dir, stem } = splitPath(notebookPath);
-  return join(dir, `${stem}-${id.slice(0, 8)}.prov`);
+  return join(dir, `${stem}-${id.slice(0, 8)}${PROV_SUFFIX}`);
 }
 
 /** The provenance folder of `notebookPath` by the rule above. */
@@ -139,7 +141,7 @@ export async function resolveFolder(
   if (held?.id === notebookId) {
     return { folder: primary, id: notebookId, note: null };
   }
-  const candidates = (await reader.folders(dir)).filter(folder => folder.endsWith('.prov')).sort();
+  const candidates = (await reader.folders(dir)).filter(folder => folder.endsWith(PROV_SUFFIX)).sort();
   for (const candidate of candidates) {
     const folder = join(dir, candidate);
     const identity = parseIdentity(await reader.read(join(folder, IDENTITY_FILE)));

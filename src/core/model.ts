@@ -10,6 +10,7 @@
  */
 
 import {
+  codeStateSha256,
   type ICodeState,
   type IExecOutput,
   type IExecStart,
@@ -102,7 +103,12 @@ export interface IRunCore {
   ename: string | null;
   evalue: string | null;
   energyRequested: boolean;
+  /** The run's code state, shared by every run that has the same (`codeStates`); null when none. */
   code: ICodeState | null;
+  /** The key of `code` in `IModel.codeStates`, or null. */
+  codeSha256: string | null;
+  /** Why a code state the run names cannot be shown (its `code_state` record is not in the run's file), else null. */
+  codeUnavailable: string | null;
   artifacts: IArtifactRecord[];
   energy: IEnergyReading[];
   /** Metric points the kernel logged but could not keep (its disk refused them beyond its memory bound). */
@@ -174,6 +180,10 @@ export interface IModel<S> {
   folded: number;
   /** Rank processes that joined runs, by their session (`core/ranks.ts`). */
   rankPlaces: RankPlaces;
+  /** Distinct code states by content key (`code_state` records, and old inline `run_start.code`). */
+  codeStates: Map<string, ICodeState>;
+  /** Per file: the keys of the code states it holds (a run finds its code state in its own file only). */
+  fileCodeStates: Map<string, Set<string>>;
 }
 
 export function newModel<S>(sink: ISeriesSink<S>, notebookId: string | null = null): IModel<S> {
@@ -195,7 +205,9 @@ export function newModel<S>(sink: ISeriesSink<S>, notebookId: string | null = nu
     skippedFiles: new Map(),
     foreignPages: new Map(),
     folded: 0,
-    rankPlaces: new Map()
+    rankPlaces: new Map(),
+    codeStates: new Map(),
+    fileCodeStates: new Map()
   };
 }
 
@@ -358,6 +370,9 @@ export function applyRecord<S>(model: IModel<S>, given: ILocatedRecord): boolean
     case 'structure':
       model.structure.push(r);
       return true;
+    case 'code_state':
+      holdCodeState(model, file, r.sha256, r.code);
+      return true;
     default:
       if ('run' in r && r.run !== null) {
         applyRunRecord(model, located, r);
@@ -411,6 +426,41 @@ function leaveOut(model: IModel<unknown>, located: ILocatedRecord): string | nul
 
 type RunRecord = Extract<JournalRecord, { run: string | null }>;
 
+/** Keeps a code state once (a duplicate record, or the same state in another file, is not kept again). */
+function holdCodeState(model: IModel<unknown>, file: string, key: string, code: ICodeState): void {
+  if (!model.codeStates.has(key)) {
+    model.codeStates.set(key, code);
+  }
+  let held = model.fileCodeStates.get(file);
+  if (held === undefined) {
+    held = new Set();
+    model.fileCodeStates.set(file, held);
+  }
+  held.add(key);
+}
+
+/** A run_start's code state: named by key (in the same file), or inline (journals before `code_state`). */
+function codeOfRunStart(
+  model: IModel<unknown>,
+  located: ILocatedRecord,
+  r: Extract<JournalRecord, { type: 'run_start' }>
+): Pick<IRunCore, 'code' | 'codeSha256' | 'codeUnavailable'> {
+  if (r.code_sha256 === null && r.code !== null) {
+    const key = codeStateSha256(r.code);
+    holdCodeState(model, located.file, key, r.code);
+    return { code: model.codeStates.get(key)!, codeSha256: key, codeUnavailable: null };
+  }
+  if (r.code_sha256 === null) {
+    return { code: null, codeSha256: null, codeUnavailable: null };
+  }
+  if (model.fileCodeStates.get(located.file)?.has(r.code_sha256)) {
+    return { code: model.codeStates.get(r.code_sha256)!, codeSha256: r.code_sha256, codeUnavailable: null };
+  }
+  const reason = `code state ${r.code_sha256.slice(0, 12)} is not in ${located.file}, the journal file that started the run`;
+  warn(model, located, `run ${r.run}: ${reason}`);
+  return { code: null, codeSha256: null, codeUnavailable: reason };
+}
+
 function applyRunRecord<S>(model: IModel<S>, located: ILocatedRecord, r: RunRecord): void {
   const id = r.run as string;
   if (r.type === 'run_start') {
@@ -430,7 +480,7 @@ function applyRunRecord<S>(model: IModel<S>, located: ILocatedRecord, r: RunReco
       ename: null,
       evalue: null,
       energyRequested: r.energy,
-      code: r.code,
+      ...codeOfRunStart(model, located, r),
       params: new Map(),
       contexts: new Map(),
       series: new Map(),

@@ -3,8 +3,7 @@
  * Pure over a folder lister, so the page (Contents API) and a filesystem reader can share it.
  */
 import { IDENTITY_FILE, parseIdentity } from './identity';
-
-export const PROV_SUFFIX = '.prov';
+import { PROV_SUFFIX } from './records';
 
 /** At most this many folders are visited in one scan: a huge server root is cut short, and says so. */
 export const SCAN_FOLDER_LIMIT = 5000;

@@ -8,6 +8,7 @@ import { unifiedDiff } from './diff';
 import { paramProvValue } from './params';
 import { runDisplayName } from './model';
 import { energyTotals } from './ranks';
+import type { ICodeState } from './records';
 import { compareTimes, type IEnergyReading, type IExecution, type IRun, type ISession, type ISourceVersion } from './session';
 import { metricGroupPath, METRICS_ROOT } from './zarr';
 
@@ -80,7 +81,9 @@ export const provIds = {
   context: (run: string, ctx: number): string => `nbprov:context.${run}.${ctx < 0 ? 'm' + -ctx : ctx}`,
   param: (run: string, role: string, index: number): string => `nbprov:param.${run}.${role}.${index}`,
   artifact: (run: string, index: number): string => `nbprov:artifact.${run}.${index}`,
-  metric: (run: string, index: number): string => `nbprov:metric.${run}.${index}`
+  metric: (run: string, index: number): string => `nbprov:metric.${run}.${index}`,
+  /** A code state, by its content key: one entity however many runs used it. */
+  codeState: (sha256: string): string => `nbprov:code.${sha256}`
 };
 
 class DocumentBuilder {
@@ -180,11 +183,8 @@ function rankAttributes(run: IRun): Record<string, ProvValue> {
   };
 }
 
-function codeAttributes(run: IRun): Record<string, ProvValue | null | undefined> {
-  const code = run.code;
-  if (!code) {
-    return {};
-  }
+/** A code state's attributes (the entity every run with that state `used`). */
+function codeAttributes(code: ICodeState): Record<string, ProvValue | null | undefined> {
   const git = code.git;
   const packages = code.packages ?? null;
   return {
@@ -475,7 +475,9 @@ function addRun(b: DocumentBuilder, run: IRun, agentOf: (kernelSession: string |
       ? { 'nbprov:tags': JSON.stringify(Object.fromEntries(Object.entries(run.tags).sort())) }
       : {}),
     ...(run.parent !== null ? { 'nbprov:parent_run': provIds.run(run.parent) } : {}),
-    ...codeAttributes(run),
+    ...(run.codeUnavailable !== null
+      ? { 'nbprov:code_state': 'unavailable', 'nbprov:code_state_reason': run.codeUnavailable }
+      : {}),
     ...rankAttributes(run), // ranks
     ...(runEnergy.length
       ? energyAttributes(runEnergy)
@@ -494,6 +496,18 @@ function addRun(b: DocumentBuilder, run: IRun, agentOf: (kernelSession: string |
   }
   b.relation('wasAssociatedWith', { 'prov:activity': runId, 'prov:agent': agentOf(run.kernelSession) });
   b.relation('wasAssociatedWith', { 'prov:activity': runId, 'prov:agent': provIds.software() });
+  if (run.code !== null && run.codeSha256 !== null) {
+    const codeId = provIds.codeState(run.codeSha256);
+    if (!b.has('entity', codeId)) {
+      b.node('entity', codeId, {
+        'prov:type': 'nbprov:CodeState',
+        'prov:label': `code state ${run.codeSha256.slice(0, 12)}`,
+        'nbprov:sha256': run.codeSha256,
+        ...codeAttributes(run.code)
+      });
+    }
+    b.relation('used', { 'prov:activity': runId, 'prov:entity': codeId, 'prov:time': run.started });
+  }
 
   for (const context of run.contexts) {
     const id = provIds.context(run.id, context.ctx);

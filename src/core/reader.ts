@@ -53,19 +53,17 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder('utf-8');
 
 /**
- * Splits one journal file into lines as its chunks arrive and hands each validated record to
- * `onRecord`, each skipped line to `onWarning`, and each record of a type this reader does not
- * know (skipped silently: newer writers) to `onUnknown`. Call `end()` after the last chunk.
+ * Splits a file into lines as its chunks arrive (bytes, checked as UTF-8 line by line, or text
+ * already decoded), keeping only the current partial line; lines are numbered from 1. A line whose
+ * bytes are not UTF-8 is passed on with U+FFFD in their place, after `onNotUtf8` names it. Call
+ * `end()` after the last chunk: a last line without its newline is passed on with `last` set.
  */
-export class JournalLineReader {
+export class LineSplitter {
   constructor(
-    readonly file: string,
-    private readonly _onRecord: (located: ILocatedRecord) => void,
-    private readonly _onWarning: (warning: IJournalWarning) => void,
-    private readonly _onUnknown: (line: number, type: string) => void = () => undefined
+    private readonly _onLine: (text: string, line: number, last: boolean) => void,
+    private readonly _onNotUtf8: (line: number) => void = () => undefined
   ) {}
 
-  /** Takes the next chunk: bytes (checked as UTF-8 line by line) or text already decoded. */
   push(chunk: Uint8Array | string): void {
     if (typeof chunk === 'string') {
       this._pushText(chunk);
@@ -81,10 +79,9 @@ export class JournalLineReader {
     }
   }
 
-  /** Ends the file: a last line without its newline is parsed, or reported as truncated. */
   end(): void {
     if (this._partialText !== '') {
-      this._handle(this._partialText, true);
+      this._onLine(this._partialText, ++this._line, true);
       this._partialText = '';
     } else if (this._partialBytes.length) {
       this._lineBytes(this._joinPartial(new Uint8Array(0)), true);
@@ -97,7 +94,7 @@ export class JournalLineReader {
       const piece = chunk.slice(start, at);
       const text = this._partialText === '' ? piece : this._partialText + piece;
       this._partialText = '';
-      this._handle(text, false);
+      this._onLine(text, ++this._line, false);
       start = at + 1;
     }
     if (start < chunk.length) {
@@ -121,22 +118,51 @@ export class JournalLineReader {
   }
 
   private _lineBytes(bytes: Uint8Array, last = false): void {
+    const line = ++this._line;
     let text: string;
     try {
       text = strictUtf8.decode(bytes);
     } catch {
       text = lenientUtf8.decode(bytes);
-      this._onWarning({
-        file: this.file,
-        line: this._line + 1,
-        reason: 'bytes that are not UTF-8 were replaced with U+FFFD'
-      });
+      this._onNotUtf8(line);
     }
-    this._handle(text, last);
+    this._onLine(text, line, last);
   }
 
-  private _handle(raw: string, last: boolean): void {
-    const line = ++this._line;
+  private _line = 0;
+  private _partialBytes: Uint8Array[] = [];
+  private _partialText = '';
+}
+
+/**
+ * Splits one journal file into lines as its chunks arrive and hands each validated record to
+ * `onRecord`, each skipped line to `onWarning`, and each record of a type this reader does not
+ * know (skipped silently: newer writers) to `onUnknown`. Call `end()` after the last chunk.
+ */
+export class JournalLineReader {
+  constructor(
+    readonly file: string,
+    private readonly _onRecord: (located: ILocatedRecord) => void,
+    private readonly _onWarning: (warning: IJournalWarning) => void,
+    private readonly _onUnknown: (line: number, type: string) => void = () => undefined
+  ) {
+    this._lines = new LineSplitter(
+      (text, line, last) => this._handle(text, line, last),
+      line => this._onWarning({ file: this.file, line, reason: 'bytes that are not UTF-8 were replaced with U+FFFD' })
+    );
+  }
+
+  /** Takes the next chunk: bytes (checked as UTF-8 line by line) or text already decoded. */
+  push(chunk: Uint8Array | string): void {
+    this._lines.push(chunk);
+  }
+
+  /** Ends the file: a last line without its newline is parsed, or reported as truncated. */
+  end(): void {
+    this._lines.end();
+  }
+
+  private _handle(raw: string, line: number, last: boolean): void {
     const text = raw.trim();
     if (text === '') {
       return;
@@ -169,9 +195,16 @@ export class JournalLineReader {
     }
   }
 
-  private _line = 0;
-  private _partialBytes: Uint8Array[] = [];
-  private _partialText = '';
+  private readonly _lines: LineSplitter;
+}
+
+/** A journal source's chunks: a text as one chunk, a stream's as they are read. */
+export async function* chunksOf(source: JournalSource): AsyncIterable<Uint8Array | string> {
+  if ('text' in source) {
+    yield source.text;
+  } else {
+    yield* source.read();
+  }
 }
 
 /** Journal file names in the order they are folded (name order: the result does not depend on listing order). */
@@ -221,12 +254,8 @@ export async function foldJournals<S>(model: IModel<S>, sources: readonly Journa
       located => applyRecord(model, located),
       warning => model.warnings.push(warning)
     );
-    if ('text' in source) {
-      reader.push(source.text);
-    } else {
-      for await (const chunk of source.read()) {
-        reader.push(chunk);
-      }
+    for await (const chunk of chunksOf(source)) {
+      reader.push(chunk);
     }
     reader.end();
   }

@@ -11,6 +11,7 @@
 
 import { decodeMetricArrays, FramingError, type PayloadBytes } from './framing';
 import { checkParamValue, PARAM_VALUE_TYPES, ParamValueType } from './params';
+import { sha256Hex } from './sha256';
 
 /** The folder next to a notebook that holds its provenance: `<stem>.prov`. */
 export const PROV_SUFFIX = '.prov';
@@ -169,12 +170,47 @@ export interface ICodeState {
   packages?: Record<string, string> | null;
 }
 
+/**
+ * A code state, written once per distinct content per journal file, before the first `run_start`
+ * that names it by `code_sha256` (each file stays self-contained: it can be folded alone).
+ */
+export interface ICodeStateRecord extends IRecordBase {
+  type: 'code_state';
+  /** `codeStateSha256(code)`: the content key runs refer to. */
+  sha256: string;
+  code: ICodeState;
+}
+
+/** A SHA-256 in lowercase hex. */
+export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** JSON with every object's keys sorted and no spaces: the text a code state's key is the hash of. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) {
+    return `[${value.map(canonicalJson).join(',')}]`;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Json).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The content key of a code state (the kernel's `records.code_state_sha256`, the same bytes). */
+export function codeStateSha256(code: ICodeState): string {
+  return sha256Hex(canonicalJson(code));
+}
+
 export interface IRunStart extends IRecordBase {
   type: 'run_start';
   run: string;
   name: string;
   experiment: string;
   exec: string | null;
+  /** The `code_state` record of this journal file that holds the run's code state, or null. */
+  code_sha256: string | null;
+  /** Journals written before `code_state` records: the code state inline (read as such by the reducer). */
   code: ICodeState | null;
   energy: boolean;
   /** The run it is nested in (a sweep's parent), or null. */
@@ -382,6 +418,7 @@ export type JournalRecord =
   | IExecStart
   | IExecEnd
   | IRunStart
+  | ICodeStateRecord
   | IParam
   | IContextStart
   | IContextEnd
@@ -577,6 +614,41 @@ const runId = (o: Json, k: string): string => {
 };
 const optRunId = (o: Json, k: string): string | null => (o[k] === undefined || o[k] === null ? null : runId(o, k));
 
+const sha256 = (o: Json, k: string): string => {
+  const value = str(o, k);
+  if (!SHA256_HEX.test(value)) {
+    throw new RecordError(`field "${k}" must be 64 lowercase hex digits`);
+  }
+  return value;
+};
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A code state: an object whose `git` is an object or null and whose `packages` maps names to
+ * version strings (what the widget and the export read without further checks).
+ */
+function codeState(value: unknown): ICodeState {
+  if (!isObject(value)) {
+    throw new RecordError('field "code" must be an object');
+  }
+  if (value.git !== undefined && value.git !== null && !isObject(value.git)) {
+    throw new RecordError('field "code.git" must be an object or null');
+  }
+  if (value.git && value.git.diff !== undefined && value.git.diff !== null && typeof value.git.diff !== 'string') {
+    throw new RecordError('field "code.git.diff" must be a string');
+  }
+  const packages = value.packages;
+  if (
+    packages !== undefined &&
+    packages !== null &&
+    (!isObject(packages) || !Object.values(packages).every(v => typeof v === 'string'))
+  ) {
+    throw new RecordError('field "code.packages" must map names to version strings');
+  }
+  return { ...value, git: (value.git as IGitState | undefined) ?? null } as ICodeState;
+}
+
 function nullableIndex(value: unknown): number | null {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null;
 }
@@ -694,10 +766,13 @@ function validate(o: Json, arrays: ArraySource): JournalRecord | null {
         name: optStr(o, 'name') ?? '',
         experiment: optStr(o, 'experiment') ?? '',
         exec: optStr(o, 'exec'),
-        code: typeof o.code === 'object' && o.code !== null ? (o.code as ICodeState) : null,
+        code_sha256: o.code_sha256 === undefined || o.code_sha256 === null ? null : sha256(o, 'code_sha256'),
+        code: o.code === undefined || o.code === null ? null : codeState(o.code),
         energy: o.energy === true,
         parent: optRunId(o, 'parent')
       };
+    case 'code_state':
+      return { ...base, type: 'code_state', sha256: sha256(o, 'sha256'), code: codeState(o.code) };
     case 'tag':
       return { ...base, type: 'tag', run: runId(o, 'run'), key: str(o, 'key'), value: str(o, 'value') };
     case 'run_exec':

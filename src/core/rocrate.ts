@@ -5,6 +5,7 @@
  */
 
 import { personsOf, UNKNOWN_PERSON } from './prov';
+import { JOURNAL_FILE } from './records';
 import type { ISession } from './session';
 
 export const ROCRATE_METADATA = 'ro-crate-metadata.json';
@@ -35,9 +36,6 @@ export function licenseUri(license: string | undefined): string {
   }
   return url.href;
 }
-/** Journal file names as the writers generate them. */
-const JOURNAL_NAME = /^[kf]-[A-Za-z0-9_-]+\.jsonl$/;
-
 export interface ICrateInput {
   notebook: string;
   session: ISession;
@@ -73,7 +71,7 @@ export function buildCrateMetadata(input: ICrateInput): JsonLd {
     description: 'Groups are named by generated ids; prov.json names each group in dcterms:identifier.',
     conformsTo: { '@id': 'https://zarr-specs.readthedocs.io/en/latest/v3/core/index.html' }
   });
-  const journal = input.journalFiles.filter(name => JOURNAL_NAME.test(name)).sort();
+  const journal = input.journalFiles.filter(name => JOURNAL_FILE.test(name)).sort();
   if (journal.length) {
     parts.push({ '@id': 'journal/' });
     entities.push({

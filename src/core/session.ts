@@ -141,13 +141,21 @@ export function newSessionModel(notebookId: string | null = null): IModel<Series
   return newModel(partsSink, notebookId);
 }
 
+/**
+ * A series' batches joined into one. The parts are then replaced by the joined series, so the
+ * batches can be freed as the next series is joined (peak memory: the points once, plus one
+ * series), and finalizing the model again joins nothing twice.
+ */
 function concatSeries(parts: SeriesParts): IMetricSeries {
   const total = parts.reduce((sum, part) => sum + part.values.length, 0);
   const { metric, ctx, rank, process } = parts[0];
+  const head = { metric, ctx, ...(rank === undefined ? {} : { rank, process }) };
+  if (parts.length === 1) {
+    const [{ steps, values, timestamps, epochs }] = parts;
+    return { ...head, steps, values, timestamps, epochs };
+  }
   const out: IMetricSeries = {
-    metric,
-    ctx,
-    ...(rank === undefined ? {} : { rank, process }),
+    ...head,
     steps: new BigInt64Array(total),
     values: new Float64Array(total),
     timestamps: new BigInt64Array(total),
@@ -161,6 +169,7 @@ function concatSeries(parts: SeriesParts): IMetricSeries {
     out.epochs.set(part.epochs, at);
     at += part.values.length;
   }
+  parts.splice(0, parts.length, { ...out, n: total });
   return out;
 }
 
@@ -429,6 +438,8 @@ export function finalizeSession(model: IModel<SeriesParts>, liveSessions: string
       evalue: run.evalue,
       energyRequested: run.energyRequested,
       code: run.code,
+      codeSha256: run.codeSha256,
+      codeUnavailable: run.codeUnavailable,
       params: [...run.params.values()],
       contexts: [...run.contexts.values()],
       metrics: [...run.series.values()].map(concatSeries).sort(byRank),

@@ -19,6 +19,7 @@
 import * as zarr from 'zarrita';
 import type { AbsolutePath } from 'zarrita';
 
+import { powerDevice } from './records';
 import type { IFileSink } from './sink';
 import type { IMetricSeries, IRun } from './session';
 
@@ -86,7 +87,7 @@ class SinkStore {
 
 /** Units the recorder knows: the energy sampler logs power as `power_watts[<device>]`. */
 function unitOf(metric: string): Record<string, string> {
-  return /^power_watts\[.*\]$/.test(metric) ? { unit: 'W' } : {};
+  return powerDevice(metric) !== null ? { unit: 'W' } : {};
 }
 
 /** A series' table: its context's, or its process's run-level one (sessions are generated ids). */

@@ -52,7 +52,9 @@ function text(value: unknown): string | null {
 export function gitSide(run: IRun): IGitSide | string {
   const code: unknown = run.code;
   if (!code || typeof code !== 'object') {
-    return `no code state recorded for run ${run.name}`;
+    return run.codeUnavailable
+      ? `the code state of run ${run.name} is unavailable: ${run.codeUnavailable}`
+      : `no code state recorded for run ${run.name}`;
   }
   const git: unknown = (code as Record<string, unknown>).git;
   if (!git || typeof git !== 'object') {

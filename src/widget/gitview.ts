@@ -7,22 +7,26 @@ import { IRun } from '../tokens';
 import { element } from './dom';
 import { compareGit, IGitComparison, IGitSide, shortCommit } from './gitcompare';
 
-/** Comparisons by code state: recorded once at run start, so a pair's result never changes. */
-const comparisons = new WeakMap<object, WeakMap<object, IGitComparison>>();
+/**
+ * Comparisons by pair of runs: a run's code state is recorded once at its start, so a pair's result
+ * never changes. Keyed by run, not by code state: runs share one code state object when they had
+ * the same, and a comparison names its runs.
+ */
+const comparisons = new WeakMap<IRun, WeakMap<IRun, IGitComparison>>();
 
 function cachedComparison(base: IRun, other: IRun): IGitComparison {
   if (!base.code || !other.code) {
     return compareGit(base, other);
   }
-  let byOther = comparisons.get(base.code);
+  let byOther = comparisons.get(base);
   if (!byOther) {
     byOther = new WeakMap();
-    comparisons.set(base.code, byOther);
+    comparisons.set(base, byOther);
   }
-  let comparison = byOther.get(other.code);
+  let comparison = byOther.get(other);
   if (!comparison) {
     comparison = compareGit(base, other);
-    byOther.set(other.code, comparison);
+    byOther.set(other, comparison);
   }
   return comparison;
 }

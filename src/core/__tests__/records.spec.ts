@@ -81,7 +81,21 @@ const CASES: [Record<string, unknown>, [Record<string, unknown>, RegExp][]][] = 
     [
       [{ run: '../escape' }, /"run" must be 32 lowercase hex digits/],
       [{ parent: 'ABC' }, /"parent" must be 32 lowercase hex/],
-      [{ t: '2025-01-02' }, /ISO 8601/]
+      [{ t: '2025-01-02' }, /ISO 8601/],
+      [{ code_sha256: 'abc' }, /"code_sha256" must be 64 lowercase hex digits/],
+      [{ code: 'inline' }, /"code" must be an object/]
+    ]
+  ],
+  [
+    { type: 'code_state', t: T, sha256: 'a'.repeat(64), code: { git: null, python: '3.12', packages: { numpy: '2.1' } } },
+    [
+      [{ sha256: 'A'.repeat(64) }, /"sha256" must be 64 lowercase hex digits/],
+      [{ sha256: undefined }, /"sha256" must be a string/],
+      [{ code: null }, /"code" must be an object/],
+      [{ code: [] }, /"code" must be an object/],
+      [{ code: { git: 'main' } }, /"code.git" must be an object or null/],
+      [{ code: { git: { diff: 5 } } }, /"code.git.diff" must be a string/],
+      [{ code: { git: null, packages: { numpy: 2 } } }, /"code.packages" must map names to version strings/]
     ]
   ],
   [{ type: 'tag', t: T, run: RUN, key: 'k', value: 'v' }, [[{ value: 3 }, /"value" must be a string/]]],
@@ -183,6 +197,7 @@ describe('validateRecord', () => {
   it('covers every record type of the contract', () => {
     expect(CASES.map(([record]) => record.type).sort()).toEqual([
       'artifact',
+      'code_state',
       'context_end',
       'context_start',
       'energy',
