@@ -1,5 +1,6 @@
-// ESM-only packages (zarrita, numcodecs, vega) must be transformed for jest.
+// ESM-only packages (zarrita, numcodecs, vega, JupyterLab's) must be transformed for jest.
 const esModules = [
+  '@jupyterlab',
   'zarrita',
   'numcodecs',
   '@zarrita',
