@@ -79,6 +79,8 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: metric,
+    // Vega labels its container with this (else with its own English "Vega visualization").
+    description: trans().__('Chart of metric %1', metric),
     // `width` is the whole chart's: axes and legend are laid out inside it again on every update
     // (the first layout runs on empty data, so a fixed layout would clip the axis labels).
     width,

@@ -72,6 +72,8 @@ function tradeoffSpec(metric: ITradeoffMetric, statistic: TradeoffStatistic, wid
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: trans().__('%1 vs energy', valueTitle),
+    // Vega labels its container with this (else with its own English "Vega visualization").
+    description: trans().__('%1 vs energy', valueTitle),
     width,
     height: 200,
     data: { name: DATA },
