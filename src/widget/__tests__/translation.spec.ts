@@ -10,7 +10,9 @@
  * aria-label and placeholder is checked: once the wrapped parts and the fixture's own data (run
  * names, params, metrics, devices, dates…) are taken out, no letter may be left. A string missed,
  * a msgid built at run time, or a string built at module load (before the translator is set) is
- * left in English, and fails here with its place in the DOM.
+ * left in English, and fails here with its place in the DOM. The sources are also read for
+ * literals shown as they are (command labels and captions, notifications, DOM texts and
+ * attributes), which covers the commands and dialogs the fixture does not render.
  */
 import './jsdomshim';
 
@@ -83,11 +85,73 @@ function extract(): { messages: IMessage[]; problems: string[] } {
           }
         }
       }
+      const shown = shownLiteral(node);
+      if (shown !== null) {
+        problems.push(`${where(node)}: ${JSON.stringify(shown)} is shown untranslated`);
+      }
       ts.forEachChild(node, visit);
     };
     visit(source);
   }
   return { messages, problems };
+}
+
+/** Object keys and DOM properties that hold what the user reads (command labels, captions, notifications). */
+const SHOWN_KEYS = new Set(['label', 'caption', 'title', 'placeholder', 'message', 'textContent', 'body']);
+const SHOWN_ATTRIBUTES = new Set(['title', 'aria-label', 'placeholder']);
+
+/** The literal text of a string or template with words in its literal parts, else null. */
+function words(node: ts.Node | undefined): string | null {
+  if (!node) {
+    return null;
+  }
+  const text =
+    ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
+      ? node.text
+      : ts.isTemplateExpression(node)
+        ? [node.head.text, ...node.templateSpans.map(span => span.literal.text)].join(' ')
+        : null;
+  return text !== null && /\p{L}{2,}/u.test(text) && !COMMANDS_AND_NAMES.test(text.trim()) ? text : null;
+}
+
+/** Not prose: the git command the comparison suggests, and the hash algorithm's name before a hash. */
+const COMMANDS_AND_NAMES = /^(git log -p|sha256)$/;
+
+/**
+ * A literal with words that is shown as it is: a command's label or caption, a DOM text or
+ * attribute, a notification, an element made with its text. The runtime check below sees only
+ * what the fixture renders; this one sees every such place in the sources, rendered or not.
+ */
+function shownLiteral(node: ts.Node): string | null {
+  if (ts.isPropertyAssignment(node) && ts.isIdentifier(node.name) && SHOWN_KEYS.has(node.name.text)) {
+    return words(node.initializer);
+  }
+  if (
+    ts.isBinaryExpression(node) &&
+    node.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+    ts.isPropertyAccessExpression(node.left) &&
+    SHOWN_KEYS.has(node.left.name.text)
+  ) {
+    return words(node.right);
+  }
+  if (ts.isCallExpression(node)) {
+    const callee = node.expression;
+    const name = ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '';
+    const object = ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) ? callee.expression.text : '';
+    if (name === 'setAttribute' && ts.isStringLiteral(node.arguments[0]) && SHOWN_ATTRIBUTES.has(node.arguments[0].text)) {
+      return words(node.arguments[1]);
+    }
+    if (object === 'Notification') {
+      return words(node.arguments[0]);
+    }
+    if (name === 'element') {
+      return words(node.arguments[2]);
+    }
+    if (['append', 'prepend', 'replaceChildren'].includes(name)) {
+      return node.arguments.map(words).find(text => text !== null) ?? null;
+    }
+  }
+  return null;
 }
 
 /** True when nothing defers the call: no function around it, nor an instance field (set at construction). */
