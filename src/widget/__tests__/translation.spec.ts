@@ -21,7 +21,7 @@ import * as path from 'path';
 import * as ts from 'typescript';
 
 import { DataConnector } from '@jupyterlab/statedb';
-import { ITranslatorConnector, Language, TranslationManager } from '@jupyterlab/translation';
+import { ILanguageList, ITranslatorConnector, Language, TranslationManager } from '@jupyterlab/translation';
 import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
@@ -180,14 +180,15 @@ class PseudoLocale extends DataConnector<Language, Language, { language: string 
     super();
   }
 
-  async fetch(): Promise<any> {
-    const catalogue: Record<string, unknown> = {
-      '': { domain: 'nbprov', language: 'xx-PS', plural_forms: 'nplurals=2; plural=(n != 1);' }
-    };
+  fetch(): Promise<ILanguageList>;
+  fetch(options: { language: string }): Promise<Language>;
+  async fetch(): Promise<Language | ILanguageList> {
+    const catalogue: Record<string, string[]> = {};
     for (const { msgid, plural } of this._messages) {
       catalogue[msgid] = plural === null ? [pseudo(msgid)] : [pseudo(msgid), pseudo(plural)];
     }
-    return { message: '', data: { nbprov: catalogue } };
+    const metadata = { domain: 'nbprov', language: 'xx-PS', plural_forms: 'nplurals=2; plural=(n != 1);' };
+    return { message: '', data: { nbprov: Object.assign(catalogue, { '': metadata }) } };
   }
 }
 
