@@ -86,8 +86,11 @@ function extract(): { messages: IMessage[]; problems: string[] } {
         }
       }
       const shown = shownLiteral(node);
+      const phrase = shown === null ? untranslatedPhrase(node, path.relative(SRC, file)) : null;
       if (shown !== null) {
         problems.push(`${where(node)}: ${JSON.stringify(shown)} is shown untranslated`);
+      } else if (phrase !== null) {
+        problems.push(`${where(node)}: ${JSON.stringify(phrase)} is a phrase outside trans()`);
       }
       ts.forEachChild(node, visit);
     };
@@ -152,6 +155,59 @@ function shownLiteral(node: ts.Node): string | null {
     }
   }
   return null;
+}
+
+/** Two words or more, not parts of a class name or an identifier. */
+const PHRASE = /(^|[^\w-])\p{L}{2,}\s+\p{L}{2,}([^\w-]|$)/u;
+/** Page sources that show nothing: code and protocol for the kernel, SVG markup, comm rejections (logged). */
+const NOT_UI_FILES = new Set(['service.ts', 'icons.ts', 'comm.ts']);
+const NOT_SHOWN = new Set([
+  // `recording` records' reasons (tracker.ts): journal data, the same whatever the page's language
+  'the kernel records (the notebook loaded nbprov)',
+  'paused with the toggle',
+  'switched on with the toggle',
+  'the settings changed',
+  'the notebook was renamed',
+  'the notebook loads nbprov',
+  // the plugin's and its token's descriptions, for developers (JupyterLab's own are not translated)
+  'Records the provenance of notebook sessions and training runs.',
+  'Provenance tracking of notebooks: run stores and journals.',
+  // CSS, commands and the widget model's event names
+  'linear-gradient(to right,  )',
+  'change:run_ids change:metrics change:x_axis change:tab',
+  'git log -p  '
+]);
+
+/**
+ * Any other literal phrase of the page's sources outside trans(), console, errors and types: the
+ * net for strings shown through a path neither check above knows (a message handed to a view).
+ */
+function untranslatedPhrase(node: ts.Node, file: string): string | null {
+  const text =
+    ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
+      ? node.text
+      : ts.isTemplateExpression(node)
+        ? [node.head.text, ...node.templateSpans.map(span => span.literal.text)].join(' ')
+        : null;
+  if (text === null || !PHRASE.test(text) || NOT_UI_FILES.has(file) || NOT_SHOWN.has(text)) {
+    return null;
+  }
+  for (let up = node.parent; up; up = up.parent) {
+    if (ts.isCallExpression(up) && ts.isPropertyAccessExpression(up.expression)) {
+      const target = up.expression.expression;
+      const isTrans = ts.isCallExpression(target) && ts.isIdentifier(target.expression) && target.expression.text === 'trans';
+      if (isTrans || (ts.isIdentifier(target) && target.text === 'console')) {
+        return null;
+      }
+    }
+    if (ts.isNewExpression(up) && ts.isIdentifier(up.expression) && /Error$/.test(up.expression.text)) {
+      return null;
+    }
+    if (ts.isThrowStatement(up) || ts.isImportDeclaration(up) || ts.isExportDeclaration(up) || ts.isTypeNode(up)) {
+      return null;
+    }
+  }
+  return text;
 }
 
 /** True when nothing defers the call: no function around it, nor an instance field (set at construction). */
