@@ -1,9 +1,11 @@
-// ESM-only packages (zarrita, numcodecs, vega) must be transformed for jest.
+// ESM-only packages (zarrita, numcodecs, vega and vega-embed's, JupyterLab's) must be transformed for jest.
 const esModules = [
+  '@jupyterlab',
   'zarrita',
   'numcodecs',
   '@zarrita',
   'vega',
+  'json-stringify-pretty-compact',
   'd3-',
   'delaunator',
   'robust-predicates',

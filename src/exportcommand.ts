@@ -8,6 +8,7 @@ import { PathExt } from '@jupyterlab/coreutils';
 
 import { unusableNotebookName } from './core/identity';
 import { assertSafeRelativePath, type IFileSink, REPLACED_PREFIX, STAGING_PREFIX } from './core/sink';
+import { trans } from './i18n';
 import { ContentsService } from './service';
 import type { NotebookSession } from './tracker';
 import { VERSION } from './version';
@@ -142,20 +143,20 @@ function megabytes(bytes: number): string {
 export async function exportNotebook(session: NotebookSession, service: ContentsService, license?: string): Promise<string> {
   const unusable = unusableNotebookName(session.path);
   if (unusable !== null) {
-    Notification.error(`Provenance export refused: ${unusable}`, { autoClose: false });
+    Notification.error(trans().__('Provenance export refused: %1', unusable), { autoClose: false });
     throw new Error(unusable);
   }
   await session.located;
   const folder = session.folder;
   const name = PathExt.basename(session.path);
-  const id = Notification.emit(`Exporting provenance of ${name}…`, 'in-progress', { autoClose: false, progress: 0 });
+  const id = Notification.emit(trans().__('Exporting provenance of %1…', name), 'in-progress', { autoClose: false, progress: 0 });
   let step = 0;
   let steps = 1;
   let written = 0;
   const report = (): void => {
     Notification.update({
       id,
-      message: `Exporting provenance of ${name}… step ${step} of ${steps}, ${megabytes(written)} written`,
+      message: trans().__('Exporting provenance of %1… step %2 of %3, %4 written', name, step, steps, megabytes(written)),
       progress: Math.min(step / steps, 0.99)
     });
   };
@@ -188,7 +189,13 @@ export async function exportNotebook(session: NotebookSession, service: Contents
     );
     Notification.update({
       id,
-      message: `Provenance exported to ${folder}/prov.json (${summary.files.length} files, ${megabytes(summary.bytes)})`,
+      message: trans()._n(
+        'Provenance exported to %2/prov.json (%1 file, %3)',
+        'Provenance exported to %2/prov.json (%1 files, %3)',
+        summary.files.length,
+        folder,
+        megabytes(summary.bytes)
+      ),
       type: 'success',
       progress: 1,
       autoClose: 5000
@@ -197,7 +204,7 @@ export async function exportNotebook(session: NotebookSession, service: Contents
   } catch (error) {
     Notification.update({
       id,
-      message: `Provenance export failed (the previous export is unchanged): ${(error as Error).message}`,
+      message: trans().__('Provenance export failed (the previous export is unchanged): %1', (error as Error).message),
       type: 'error',
       autoClose: false
     });

@@ -16,6 +16,7 @@ import {
   planForget,
   planIsEmpty
 } from './core/forget';
+import { trans } from './i18n';
 import { ContentsService, kernelPath } from './service';
 import { NotebookSession } from './tracker';
 
@@ -58,7 +59,7 @@ export async function forgetHistory(
   await session.flush();
   const found = await listing(service, folder);
   if (!hasHistory(found)) {
-    const message = `nbprov: no recorded history for ${name}.`;
+    const message = trans().__('nbprov: no recorded history for %1.', name);
     Notification.info(message, { autoClose: 5000 });
     return message;
   }
@@ -67,27 +68,29 @@ export async function forgetHistory(
   const plans = { all: planForget(found, all), outputs: planForget(found, outputs) };
   const body = document.createElement('div');
   for (const text of [
-    `In ${folder}:`,
-    `Forget everything: ${describePlan(plans.all, all)}.`,
-    `Forget outputs only: ${describePlan(plans.outputs, outputs)}.`,
-    'This cannot be undone.'
+    trans().__('In %1:', folder),
+    trans().__('Forget everything: %1.', describePlan(plans.all, all)),
+    trans().__('Forget outputs only: %1.', describePlan(plans.outputs, outputs)),
+    trans().__('This cannot be undone.')
   ]) {
     const paragraph = document.createElement('p');
     paragraph.textContent = text;
     body.appendChild(paragraph);
   }
+  const forgetOutputsLabel = trans().__('Forget outputs only');
+  const forgetEverythingLabel = trans().__('Forget everything');
   const result = await showDialog({
-    title: `Forget the recorded history of ${name}?`,
+    title: trans().__('Forget the recorded history of %1?', name),
     body: new Widget({ node: body }),
     buttons: [
       Dialog.cancelButton(),
-      Dialog.warnButton({ label: 'Forget outputs only', caption: 'cell outputs and blobs' }),
-      Dialog.warnButton({ label: 'Forget everything', caption: 'journal, blobs, stored artifacts' })
+      Dialog.warnButton({ label: forgetOutputsLabel, caption: trans().__('cell outputs and blobs') }),
+      Dialog.warnButton({ label: forgetEverythingLabel, caption: trans().__('journal, blobs, stored artifacts') })
     ],
     defaultButton: 0
   });
   const choice =
-    result.button.label === 'Forget everything' ? 'all' : result.button.label === 'Forget outputs only' ? 'outputs' : null;
+    result.button.label === forgetEverythingLabel ? 'all' : result.button.label === forgetOutputsLabel ? 'outputs' : null;
   if (choice === null) {
     return 'cancelled';
   }
@@ -96,7 +99,7 @@ export async function forgetHistory(
   await session.flush();
   const plan = planForget(await listing(service, folder), options);
   if (planIsEmpty(plan)) {
-    const message = `nbprov: nothing to remove for ${name} (${describePlan(plan, options)}).`;
+    const message = trans().__('nbprov: nothing to remove for %1 (%2).', name, describePlan(plan, options));
     Notification.info(message, { autoClose: 8000 });
     return message;
   }
@@ -110,7 +113,7 @@ export async function forgetHistory(
   if (!viaKernel) {
     await apply(service, folder, plan);
   }
-  const message = `nbprov: removed from ${folder}: ${describePlan(plan, options)}.`;
+  const message = trans().__('nbprov: removed from %1: %2.', folder, describePlan(plan, options));
   Notification.success(message, { autoClose: 10000 });
   return message;
 }

@@ -8,7 +8,7 @@ import { ITranslator } from '@jupyterlab/translation';
 
 import { IRecordingSettings, parseRecordingSettings } from './core/recording';
 import { exportNotebook } from './exportcommand';
-import { setTranslator } from './i18n';
+import { setTranslator, trans } from './i18n';
 import { forgetHistory } from './forgetcommand';
 import { provenanceIcon } from './icons';
 import { RecordingStatus, RecordingToggle, toggleRecording } from './recordingui';
@@ -75,7 +75,7 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       });
       recording = parsed.settings;
       if (parsed.errors.length) {
-        Notification.warning(`nbprov settings: ${parsed.errors.join('; ')}.`, { autoClose: false });
+        Notification.warning(trans().__('nbprov settings: %1.', parsed.errors.join('; ')), { autoClose: false });
       }
     };
     readRecordingSettings();
@@ -118,8 +118,8 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       notebooks.currentWidget ? tracker.sessionOf(notebooks.currentWidget.id) : undefined;
 
     app.commands.addCommand(CommandIDs.export, {
-      label: 'Export Notebook Provenance',
-      caption: 'Write the notebook session as PROV-JSON, a Zarr sidecar and an RO-Crate into <notebook>.prov/',
+      label: trans().__('Export Notebook Provenance'),
+      caption: trans().__('Write the notebook session as PROV-JSON, a Zarr sidecar and an RO-Crate into <notebook>.prov/'),
       isEnabled: () => currentSession() !== undefined,
       execute: async () => {
         const session = currentSession();
@@ -130,8 +130,8 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       }
     });
     app.commands.addCommand(CommandIDs.toggleRecording, {
-      label: 'Toggle Provenance Recording',
-      caption: 'Record or pause the provenance of the current notebook',
+      label: trans().__('Toggle Provenance Recording'),
+      caption: trans().__('Record or pause the provenance of the current notebook'),
       isEnabled: () => currentSession() !== undefined,
       execute: () => {
         const session = currentSession();
@@ -139,8 +139,10 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       }
     });
     app.commands.addCommand(CommandIDs.forgetHistory, {
-      label: 'Forget Provenance History…',
-      caption: "Delete the current notebook's recorded history (journal, blobs, stored artifacts), after confirmation",
+      label: trans().__('Forget Provenance History…'),
+      caption: trans().__(
+        "Delete the current notebook's recorded history (journal, blobs, stored artifacts), after confirmation"
+      ),
       describedBy: { args: { type: 'object', properties: { before: { type: 'string' } } } },
       isEnabled: () => currentSession() !== undefined,
       execute: async args => {
@@ -149,7 +151,7 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
       }
     });
     app.commands.addCommand(CommandIDs.runs, {
-      label: 'Describe Provenance Runs (JSON)',
+      label: trans().__('Describe Provenance Runs (JSON)'),
       describedBy: { args: { type: 'object', properties: {} } },
       execute: async () => {
         const session = currentSession();
@@ -162,11 +164,11 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     // The side panel reads the run store only, so it works while the kernel is busy.
     const panel = new RunsPanel(tracker);
     panel.title.icon = provenanceIcon;
-    panel.title.caption = 'Provenance runs';
+    panel.title.caption = trans().__('Provenance runs');
     app.shell.add(panel, 'right', { rank: 600 });
     app.commands.addCommand(CommandIDs.openRuns, {
-      label: 'Provenance Runs',
-      caption: 'Runs of the current notebook: table, live charts, comparison, executions',
+      label: trans().__('Provenance Runs'),
+      caption: trans().__('Runs of the current notebook: table, live charts, comparison, executions'),
       icon: provenanceIcon,
       execute: () => app.shell.activateById(panel.id)
     });
@@ -174,10 +176,10 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     if (widgetRegistry) {
       registerWidgets(widgetRegistry, tracker);
     }
-    palette?.addItem({ command: CommandIDs.export, category: 'Provenance' });
-    palette?.addItem({ command: CommandIDs.openRuns, category: 'Provenance' });
-    palette?.addItem({ command: CommandIDs.toggleRecording, category: 'Provenance' });
-    palette?.addItem({ command: CommandIDs.forgetHistory, category: 'Provenance' });
+    palette?.addItem({ command: CommandIDs.export, category: trans().__('Provenance') });
+    palette?.addItem({ command: CommandIDs.openRuns, category: trans().__('Provenance') });
+    palette?.addItem({ command: CommandIDs.toggleRecording, category: trans().__('Provenance') });
+    palette?.addItem({ command: CommandIDs.forgetHistory, category: trans().__('Provenance') });
     return tracker;
   }
 };

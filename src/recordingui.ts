@@ -7,9 +7,25 @@ import { Notification } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import { IRecordingDecision, RecordingState } from './core/recording';
+import { trans } from './i18n';
 import { NbprovTracker, NotebookSession } from './tracker';
 
-const LABELS: Record<RecordingState, string> = { recorded: 'Recorded', paused: 'Paused', off: 'Off' };
+function stateLabel(state: RecordingState): string {
+  return { recorded: trans().__('Recorded'), paused: trans().__('Paused'), off: trans().__('Off') }[state];
+}
+
+/** The item's tooltip: the state, why, and what a click does. */
+function stateTitle(decision: IRecordingDecision): string {
+  switch (decision.state) {
+    case 'recorded':
+      return trans().__('nbprov: recorded: %1. Click to pause.', decision.reason);
+    case 'paused':
+      return trans().__('nbprov: paused: %1. Click to record.', decision.reason);
+    case 'off':
+      return trans().__('nbprov: off: %1. Click to record.', decision.reason);
+  }
+}
+
 /** The toolbar shows a glyph as wide as the other toolbar icons: a wider item pushes JupyterLab's own into the overflow menu. */
 const GLYPHS: Record<RecordingState, string> = { recorded: '\u25cf', paused: '\u2016', off: '\u25cb' };
 
@@ -18,7 +34,7 @@ export function toggleRecording(session: NotebookSession): IRecordingDecision {
   const before = session.recording.state;
   const decision = session.toggle();
   if (decision.state === before && decision.state === 'off') {
-    Notification.info(`nbprov: this notebook is not recorded: ${decision.reason}.`, { autoClose: 8000 });
+    Notification.info(trans().__('nbprov: this notebook is not recorded: %1.', decision.reason), { autoClose: 8000 });
   }
   return decision;
 }
@@ -27,10 +43,8 @@ function render(node: HTMLElement, session: NotebookSession | undefined, label: 
   const decision = session?.recording;
   node.dataset.nbprovRecording = decision?.state ?? 'none';
   node.textContent = decision ? label(decision.state) : '';
-  node.setAttribute('aria-label', decision ? `Provenance: ${LABELS[decision.state]}` : 'Provenance');
-  node.title = decision
-    ? `nbprov: ${LABELS[decision.state].toLowerCase()}: ${decision.reason}. Click to ${decision.state === 'recorded' ? 'pause' : 'record'}.`
-    : '';
+  node.setAttribute('aria-label', decision ? trans().__('Provenance: %1', stateLabel(decision.state)) : trans().__('Provenance'));
+  node.title = decision ? stateTitle(decision) : '';
 }
 
 /** A clickable item: a button element whose text follows one session's state. */
@@ -97,7 +111,7 @@ export class RecordingStatus extends RecordingItem {
   }
 
   protected label(state: RecordingState): string {
-    return `nbprov: ${LABELS[state]}`;
+    return trans().__('nbprov: %1', stateLabel(state));
   }
 
   protected session(): NotebookSession | undefined {

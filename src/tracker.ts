@@ -28,6 +28,7 @@ import {
   optsIn,
   RecordingChoice
 } from './core/recording';
+import { trans } from './i18n';
 import { NotebookRecorder } from './recorder';
 import { privacy } from './privacy';
 import { ContentsService, IJournalText, ILiveRecords, KernelChannel, kernelPath } from './service';
@@ -101,7 +102,10 @@ export async function moveTarget(
   }
   return {
     folder: conflictFolder(notebookPath, id),
-    note: `${PathExt.basename(primary)} already holds another notebook's history, so this notebook's history is kept apart`
+    note: trans().__(
+      "%1 already holds another notebook's history, so this notebook's history is kept apart",
+      PathExt.basename(primary)
+    )
   };
 }
 
@@ -130,16 +134,23 @@ async function moveProvenance(
     await service.writeIdentity(target.folder, id, name);
   } catch (error) {
     Notification.error(
-      `nbprov: could not move the provenance of ${name} from ${from} to ${target.folder} (${(error as Error).message}); it stays in ${from}.`,
+      trans().__(
+        'nbprov: could not move the provenance of %1 from %2 to %3 (%4); it stays in %2.',
+        name,
+        from,
+        target.folder,
+        (error as Error).message
+      ),
       { autoClose: false }
     );
     return from;
   }
-  const message = `nbprov: the provenance of ${name} moved with it to ${target.folder}`;
   if (target.note) {
-    Notification.warning(`${message}: ${target.note}.`, { autoClose: 15000 });
+    Notification.warning(trans().__('nbprov: the provenance of %1 moved with it to %2: %3.', name, target.folder, target.note), {
+      autoClose: 15000
+    });
   } else {
-    Notification.info(`${message}.`, { autoClose: 5000 });
+    Notification.info(trans().__('nbprov: the provenance of %1 moved with it to %2.', name, target.folder), { autoClose: 5000 });
   }
   return target.folder;
 }
@@ -149,11 +160,17 @@ function notifyJournalStatus(notebook: string, record: IJournalStatus): void {
   const reason = record.reason;
   if (record.state === 'failing') {
     Notification.warning(
-      `nbprov: the journal of ${PathExt.basename(notebook)} cannot be written (${reason}). Records are kept in memory and written when the disk accepts them again.`,
+      trans().__(
+        'nbprov: the journal of %1 cannot be written (%2). Records are kept in memory and written when the disk accepts them again.',
+        PathExt.basename(notebook),
+        reason
+      ),
       { autoClose: false }
     );
   } else if (record.state === 'ok') {
-    Notification.success(`nbprov: the journal of ${PathExt.basename(notebook)} is written again.`, { autoClose: 10000 });
+    Notification.success(trans().__('nbprov: the journal of %1 is written again.', PathExt.basename(notebook)), {
+      autoClose: 10000
+    });
   }
 }
 
@@ -283,7 +300,14 @@ export class NotebookSession {
     }
     if (fresh.length) {
       Notification.warning(
-        `nbprov: ${fresh.length} damaged journal line(s) skipped in ${fresh[0].file} (line ${fresh[0].line}: ${fresh[0].reason}); every other record was recovered.`,
+        trans()._n(
+          'nbprov: %1 damaged journal line(s) skipped in %2 (line %3: %4); every other record was recovered.',
+          'nbprov: %1 damaged journal line(s) skipped in %2 (line %3: %4); every other record was recovered.',
+          fresh.length,
+          fresh[0].file,
+          fresh[0].line,
+          fresh[0].reason
+        ),
         { autoClose: 10000 }
       );
     }
@@ -333,7 +357,9 @@ export class NotebookSession {
     const metadata = model.getMetadata('nbprov') as unknown;
     const name = PathExt.basename(this.path);
     if (this._locationNote) {
-      Notification.info(`nbprov: the provenance of ${name} is in ${this._folder} (${this._locationNote}).`, { autoClose: 10000 });
+      Notification.info(trans().__('nbprov: the provenance of %1 is in %2 (%3).', name, this._folder, this._locationNote), {
+        autoClose: 10000
+      });
       this._locationNote = null;
     }
     try {
@@ -446,7 +472,12 @@ export class NotebookSession {
     if (!journal.startsWith(`${folder}/`) && this._warnedFolder !== journal) {
       this._warnedFolder = journal;
       Notification.warning(
-        `nbprov: the kernel of ${PathExt.basename(this.path)} records into ${journal.split('/')[0]}, not ${folder}: restart the kernel to record both in one place.`,
+        trans().__(
+          'nbprov: the kernel of %1 records into %2, not %3: restart the kernel to record both in one place.',
+          PathExt.basename(this.path),
+          journal.split('/')[0],
+          folder
+        ),
         { autoClose: false }
       );
     }
@@ -598,7 +629,13 @@ export class NbprovTracker implements INbprovTracker {
           notebooks.push(found.notebook);
         }
         if (warnings.length) {
-          const reason = `${warnings.length} damaged journal line(s), first in ${warnings[0].file}: ${warnings[0].reason}`;
+          const reason = trans()._n(
+            '%1 damaged journal line(s), first in %2: %3',
+            '%1 damaged journal line(s), first in %2: %3',
+            warnings.length,
+            warnings[0].file,
+            warnings[0].reason
+          );
           console.warn(`nbprov: folder scan: ${found.folder}: ${reason}`);
           skipped.push({ folder: found.folder, reason });
         }

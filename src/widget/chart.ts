@@ -5,6 +5,7 @@
  */
 import type { View } from 'vega';
 import { ChartFeed, IChartChange, ILine, XAxis, YScale } from './chartdata';
+import { trans } from '../i18n';
 import { element } from './dom';
 import { ILegend } from './runidentity';
 
@@ -32,15 +33,17 @@ export function themeConfig(): Record<string, unknown> {
   };
 }
 
-const X_TITLES: Record<XAxis, string> = {
-  step: 'step',
-  epoch: 'epoch',
-  time: 'wall time',
-  relative: 'time since the run started (s)'
-};
+function xAxisTitle(axis: XAxis): string {
+  return {
+    step: trans().__('step'),
+    epoch: trans().__('epoch'),
+    time: trans().__('wall time'),
+    relative: trans().__('time since the run started (s)')
+  }[axis];
+}
 
 function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Record<string, unknown> {
-  const xTitle = X_TITLES[axis];
+  const xTitle = xAxisTitle(axis);
   const xType = axis === 'time' ? 'temporal' : 'quantitative';
   // Colours and fading come with the rows (runidentity.ts decides them for every view alike), so
   // the charts draw no colour legend of their own: the view lists the runs once, capped for sweeps.
@@ -61,12 +64,12 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     },
     color: { field: 'color', type: 'nominal', scale: null, legend: null },
     opacity: { field: 'opacity', type: 'quantitative', scale: null, legend: null },
-    strokeDash: { field: 'context', type: 'nominal', title: 'context' },
+    strokeDash: { field: 'context', type: 'nominal', title: trans().__('context') },
     detail: { field: 'key', type: 'nominal' },
     order: { field: 'i', type: 'quantitative' },
     tooltip: [
-      { field: 'label', type: 'nominal', title: 'run' },
-      { field: 'context', type: 'nominal' },
+      { field: 'label', type: 'nominal', title: trans().__('run') },
+      { field: 'context', type: 'nominal', title: trans().__('context') },
       axis === 'time'
         ? { field: 'x', type: 'temporal', title: xTitle, format: '%Y-%m-%d %H:%M:%S.%L' }
         : { field: 'x', type: 'quantitative', title: xTitle, format: axis === 'relative' ? '.4~g' : ',~g' },
@@ -76,6 +79,8 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: metric,
+    // Vega labels its container with this (else with its own English "Vega visualization").
+    description: trans().__('Chart of metric %1', metric),
     // `width` is the whole chart's: axes and legend are laid out inside it again on every update
     // (the first layout runs on empty data, so a fixed layout would clip the axis labels).
     width,
@@ -150,13 +155,17 @@ export class MetricChart {
       item.classList.toggle('nbprov-faded', line.opacity < 1);
       return [item];
     });
-    const more = legend.more ? [element('span', 'nbprov-legend-more', `and ${legend.more} more`)] : [];
+    const more = legend.more
+      ? [element('span', 'nbprov-legend-more', trans()._n('and %1 more', 'and %1 more', legend.more))]
+      : [];
     this._legend.replaceChildren(...items, ...more);
     const names = legend.runIds.map(runId => byRun.get(runId)?.label).filter(Boolean);
+    const named = legend.more ? trans()._n('%2 and %1 more', '%2 and %1 more', legend.more, names.join(', ')) : names.join(', ');
     this.node.setAttribute(
       'aria-label',
-      `Chart of metric ${this.metric}` +
-        (names.length ? `: ${names.join(', ')}${legend.more ? ` and ${legend.more} more` : ''}` : ': no runs')
+      names.length
+        ? trans().__('Chart of metric %1: %2', this.metric, named)
+        : trans().__('Chart of metric %1: no runs', this.metric)
     );
   }
 
@@ -177,10 +186,22 @@ export class MetricChart {
       });
     const notes = [];
     if (this._feed.nonFinite) {
-      notes.push(`${this._feed.nonFinite} non-finite value(s) (NaN/inf) not drawn`);
+      notes.push(
+        trans()._n(
+          '%1 non-finite value(s) (NaN/inf) not drawn',
+          '%1 non-finite value(s) (NaN/inf) not drawn',
+          this._feed.nonFinite
+        )
+      );
     }
     if (this._feed.nonPositive) {
-      notes.push(`${this._feed.nonPositive} value(s) ≤ 0 not drawn on the log scale`);
+      notes.push(
+        trans()._n(
+          '%1 value(s) ≤ 0 not drawn on the log scale',
+          '%1 value(s) ≤ 0 not drawn on the log scale',
+          this._feed.nonPositive
+        )
+      );
     }
     this._note.textContent = notes.join('; ');
   }

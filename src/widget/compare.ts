@@ -5,6 +5,7 @@
 import { diffHunks, IDiffHunk } from '../core/diff';
 import { IExecution, IRun, paramKey } from '../tokens';
 import { powerDevice } from '../core/records';
+import { trans } from '../i18n';
 import { formatNumber, formatParam, metricGroups, MetricSummaries } from './tablemodel';
 
 /** One compared quantity: its text per run, in the order of the runs given ('' when a run lacks it). */
@@ -66,9 +67,13 @@ export function compareMetrics(runs: readonly IRun[], summaries: MetricSummaries
       const group = runGroups.get(key);
       return group ? summaries.summarize(metric, group.series) : null;
     });
-    for (const statistic of ['last', 'min', 'max'] as const) {
+    for (const [statistic, key] of [
+      ['last', trans().__('%1 (last)', label)],
+      ['min', trans().__('%1 (min)', label)],
+      ['max', trans().__('%1 (max)', label)]
+    ] as const) {
       const values = summary.map(one => (one && one[statistic] !== null ? formatNumber(one[statistic]!) : ''));
-      rows.push(row(`${label} (${statistic})`, values));
+      rows.push(row(key, values));
     }
   }
   return rows;
@@ -96,7 +101,7 @@ export function compareCode(runs: readonly IRun[], executions: ReadonlyMap<strin
       const which = baseSource === undefined ? base : run;
       return {
         runId: run.id,
-        missing: `no cell execution recorded for run ${which.name}`,
+        missing: trans().__('no cell execution recorded for run %1', which.name),
         hunks: []
       };
     }

@@ -5,6 +5,7 @@
  * never plotted at 0.
  */
 import { powerDevice } from '../core/records';
+import { trans } from '../i18n';
 import { IRun } from '../tokens';
 import { ILine } from './chartdata';
 import { IRunIdentity } from './runidentity';
@@ -29,7 +30,7 @@ export function splitPowerLines(byMetric: ReadonlyMap<string, ILine[]>): {
       continue;
     }
     for (const line of lines) {
-      const context = line.context === '(none)' ? '' : ` [${line.context}]`;
+      const context = line.context === trans().__('(none)') ? '' : ` [${line.context}]`;
       power.push({ ...line, context: `${device}${context}` });
     }
   }
@@ -104,9 +105,9 @@ export function buildTradeoff(
     const group = metricGroups(run).get(metric.key);
     const value = group ? summaries.summarize(metric.metric, group.series)[statistic] : null;
     if (typeof energy.sortValue !== 'number') {
-      omitted.push({ runId: run.id, run: label, reason: `energy unavailable: ${missingEnergy(run)}` });
+      omitted.push({ runId: run.id, run: label, reason: trans().__('energy unavailable: %1', missingEnergy(run)) });
     } else if (value === null) {
-      omitted.push({ runId: run.id, run: label, reason: `no finite value of ${metric.label}` });
+      omitted.push({ runId: run.id, run: label, reason: trans().__('no finite value of %1', metric.label) });
     } else {
       const partial = run.energy.some(figure => figure.scope === 'run' && figure.joules === null);
       points.push({ runId: run.id, run: label, color, joules: energy.sortValue, value, partial });

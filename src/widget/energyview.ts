@@ -5,6 +5,7 @@
  * vega-embed as the metric charts.
  */
 import type { View } from 'vega';
+import { trans } from '../i18n';
 import { IRun } from '../tokens';
 import { MetricChart, themeConfig } from './chart';
 import { ILine } from './chartdata';
@@ -13,8 +14,11 @@ import { buildTradeoff, groupOmissions, ITradeoff, ITradeoffMetric, TradeoffStat
 import { ILegend, IRunIdentity } from './runidentity';
 import { formatJoules, formatNumber, MetricSummaries } from './tablemodel';
 
-export const POWER_CHART_TITLE = 'Power (W)';
 const DATA = 'runs';
+
+function statisticLabel(statistic: TradeoffStatistic): string {
+  return statistic === 'last' ? trans().__('last') : trans().__('best');
+}
 
 export class EnergyCharts {
   readonly node = element('div', 'nbprov-energy');
@@ -41,12 +45,12 @@ export class EnergyCharts {
     } else {
       const isNew = !this._power;
       if (!this._power) {
-        this._power = new MetricChart(POWER_CHART_TITLE, 'time', 'linear', width);
+        this._power = new MetricChart(trans().__('Power (W)'), 'time', 'linear', width);
         this._powerSlot.append(this._power.node);
       }
       const chart = this._power;
       chart.update(power, isNew ? 'all' : dirty, legend).catch(error => {
-        chart.node.textContent = `Power chart failed: ${String(error)}`;
+        chart.node.textContent = trans().__('Power chart failed: %1', String(error));
       });
     }
     this._tradeoff.update(runs, width, identities);
@@ -64,22 +68,24 @@ export class EnergyCharts {
 }
 
 function tradeoffSpec(metric: ITradeoffMetric, statistic: TradeoffStatistic, width: number): Record<string, unknown> {
-  const valueTitle = `${metric.label} (${statistic})`;
+  const valueTitle = `${metric.label} (${statisticLabel(statistic)})`;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `${valueTitle} vs energy`,
+    title: trans().__('%1 vs energy', valueTitle),
+    // Vega labels its container with this (else with its own English "Vega visualization").
+    description: trans().__('%1 vs energy', valueTitle),
     width,
     height: 200,
     data: { name: DATA },
     mark: { type: 'point', filled: true, size: 80 },
     encoding: {
-      x: { field: 'joules', type: 'quantitative', title: 'run energy (J)' },
+      x: { field: 'joules', type: 'quantitative', title: trans().__('run energy (J)') },
       y: { field: 'value', type: 'quantitative', title: valueTitle, scale: { zero: false } },
       color: { field: 'color', type: 'nominal', scale: null, legend: null },
-      shape: { field: 'measured', type: 'nominal', title: 'energy' },
+      shape: { field: 'measured', type: 'nominal', title: trans().__('energy') },
       tooltip: [
-        { field: 'run', type: 'nominal' },
-        { field: 'energy', type: 'nominal', title: 'energy' },
+        { field: 'run', type: 'nominal', title: trans().__('run') },
+        { field: 'energy', type: 'nominal', title: trans().__('energy') },
         { field: 'value', type: 'quantitative', title: valueTitle }
       ]
     },
@@ -92,28 +98,28 @@ class TradeoffChart {
   readonly node = element('div', 'nbprov-tradeoff');
 
   constructor() {
-    this.node.setAttribute('aria-label', 'Metric against energy across runs');
-    const metricLabel = element('label', undefined, 'metric ');
+    this.node.setAttribute('aria-label', trans().__('Metric against energy across runs'));
+    const metricLabel = element('label', undefined, `${trans().__('metric')} `);
     metricLabel.append(this._metricSelect);
-    const statisticLabel = element('label', undefined, 'value ');
+    const valueLabel = element('label', undefined, `${trans().__('value')} `);
     for (const statistic of ['last', 'best'] as TradeoffStatistic[]) {
-      const option = element('option', undefined, statistic);
+      const option = element('option', undefined, statisticLabel(statistic));
       option.value = statistic;
       this._statisticSelect.append(option);
     }
-    statisticLabel.append(this._statisticSelect);
+    valueLabel.append(this._statisticSelect);
     this._metricSelect.addEventListener('change', () => this._selectionChanged());
     this._statisticSelect.addEventListener('change', () => this._selectionChanged());
     const controls = element('div', 'nbprov-tradeoff-controls');
-    controls.append(element('span', 'nbprov-tradeoff-title', 'Trade-off: metric vs energy'), metricLabel, statisticLabel);
+    controls.append(element('span', 'nbprov-tradeoff-title', trans().__('Trade-off: metric vs energy')), metricLabel, valueLabel);
     const body = element('div', 'nbprov-tradeoff-body');
     this._plot.className = 'nbprov-chart-plot';
     this._plot.setAttribute('role', 'img');
-    this._omitted.setAttribute('aria-label', 'Runs not plotted');
+    this._omitted.setAttribute('aria-label', trans().__('Runs not plotted'));
     // The embed target gets vega-embed's own display style, so a wrapper is what hides it.
     this._plotBox.append(this._plot);
     body.append(this._plotBox, this._omittedBox);
-    this._omittedBox.append(element('div', 'nbprov-tradeoff-omitted-title', 'Not plotted'), this._omitted);
+    this._omittedBox.append(element('div', 'nbprov-tradeoff-omitted-title', trans().__('Not plotted')), this._omitted);
     this.node.append(controls, this._message, body);
   }
 
@@ -132,7 +138,9 @@ class TradeoffChart {
     const statistic = this._statisticSelect.value as TradeoffStatistic;
     const tradeoff = buildTradeoff(runs, metric, statistic, this._summaries, identities);
     this._renderOmitted(tradeoff);
-    this._message.textContent = tradeoff.points.length ? '' : `No run has both an energy figure and a value of ${metric.label}.`;
+    this._message.textContent = tradeoff.points.length
+      ? ''
+      : trans().__('No run has both an energy figure and a value of %1.', metric.label);
     this._plotBox.hidden = tradeoff.points.length === 0;
     // Narrower than the metric charts, so the runs not plotted fit beside it.
     const plotWidth = Math.max(200, Math.min(420, Math.round(width / 2)));
@@ -153,13 +161,19 @@ class TradeoffChart {
           color: point.color,
           joules: point.joules,
           value: point.value,
-          energy: formatJoules(point.joules) + (point.partial ? ' (partial)' : ''),
-          measured: point.partial ? 'partial (some devices unmeasured)' : 'all devices'
+          energy: point.partial ? trans().__('%1 (partial)', formatJoules(point.joules)) : formatJoules(point.joules),
+          measured: point.partial ? trans().__('partial (some devices unmeasured)') : trans().__('all devices')
         }));
         this._plot.setAttribute(
           'aria-label',
-          `${metric.label} (${statistic}) against energy: ` +
-            tradeoff.points.map(point => `${point.run} ${formatNumber(point.value)} at ${formatJoules(point.joules)}`).join(', ')
+          trans().__(
+            '%1 (%2) against energy: %3',
+            metric.label,
+            statisticLabel(statistic),
+            tradeoff.points
+              .map(point => trans().__('%1 %2 at %3', point.run, formatNumber(point.value), formatJoules(point.joules)))
+              .join(', ')
+          )
         );
         return view
           .change(
@@ -172,7 +186,7 @@ class TradeoffChart {
           .runAsync();
       })
       .catch(error => {
-        this._plot.textContent = `Trade-off chart failed: ${String(error)}`;
+        this._plot.textContent = trans().__('Trade-off chart failed: %1', String(error));
       });
   }
 
@@ -213,7 +227,7 @@ class TradeoffChart {
         const item = element('li', 'nbprov-tradeoff-omitted');
         const who =
           group.runs.length > 1 && group.runs.length === this._runs.length
-            ? `All ${group.runs.length} runs`
+            ? trans()._n('All %1 runs', 'All %1 runs', group.runs.length)
             : group.runs.map(entry => entry.run).join(', ');
         item.dataset.runs = group.runs.map(entry => entry.runId).join(' ');
         item.title = group.runs.map(entry => entry.run).join('\n');

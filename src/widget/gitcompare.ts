@@ -5,6 +5,7 @@
  * field is checked before use.
  */
 import { diffHunks, IDiffHunk } from '../core/diff';
+import { trans } from '../i18n';
 import { IRun } from '../tokens';
 
 /** One run's side of the comparison. */
@@ -53,12 +54,12 @@ export function gitSide(run: IRun): IGitSide | string {
   const code: unknown = run.code;
   if (!code || typeof code !== 'object') {
     return run.codeUnavailable
-      ? `the code state of run ${run.name} is unavailable: ${run.codeUnavailable}`
-      : `no code state recorded for run ${run.name}`;
+      ? trans().__('the code state of run %1 is unavailable: %2', run.name, run.codeUnavailable)
+      : trans().__('no code state recorded for run %1', run.name);
   }
   const git: unknown = (code as Record<string, unknown>).git;
   if (!git || typeof git !== 'object') {
-    return `the notebook of run ${run.name} was not in a git repository`;
+    return trans().__('the notebook of run %1 was not in a git repository', run.name);
   }
   const fields = git as Record<string, unknown>;
   const binary = fields.diff_encoding === 'base64';
@@ -78,7 +79,7 @@ export function gitSide(run: IRun): IGitSide | string {
 
 /** Short form of a commit id for display. */
 export function shortCommit(commit: string | null): string {
-  return commit ? commit.slice(0, 10) : 'no commit yet';
+  return commit ? commit.slice(0, 10) : trans().__('no commit yet');
 }
 
 /** Compares the git state of `other` with that of `base`. */
@@ -103,7 +104,7 @@ export function compareGit(base: IRun, other: IRun): IGitComparison {
     return result;
   }
   if (baseSide.remote !== otherSide.remote || (baseSide.remote === null && baseSide.root !== otherSide.root)) {
-    result.notes.push('the runs were recorded in different repositories (or clones with other remotes)');
+    result.notes.push(trans().__('the runs were recorded in different repositories (or clones with other remotes)'));
   }
   const otherUntracked = new Set(otherSide.untracked);
   const baseUntracked = new Set(baseSide.untracked);
@@ -111,7 +112,7 @@ export function compareGit(base: IRun, other: IRun): IGitComparison {
   result.untrackedRemoved = baseSide.untracked.filter(path => !otherUntracked.has(path));
   result.sameCommit = baseSide.commit === otherSide.commit;
   if (!result.sameCommit) {
-    result.range = `${baseSide.commit ?? '(none)'}..${otherSide.commit ?? '(none)'}`;
+    result.range = `${baseSide.commit ?? trans().__('(none)')}..${otherSide.commit ?? trans().__('(none)')}`;
     return result;
   }
   const sameBytes = baseSide.diffSha256 !== null && baseSide.diffSha256 === otherSide.diffSha256;
@@ -120,11 +121,13 @@ export function compareGit(base: IRun, other: IRun): IGitComparison {
     return result;
   }
   if (baseSide.diffText === null || otherSide.diffText === null) {
-    result.notes.push('an uncommitted diff is not UTF-8 text: the diffs differ (by sha256) but cannot be shown line by line');
+    result.notes.push(
+      trans().__('an uncommitted diff is not UTF-8 text: the diffs differ (by sha256) but cannot be shown line by line')
+    );
     return result;
   }
   if (baseSide.diffTruncated || otherSide.diffTruncated) {
-    result.notes.push('an uncommitted diff was truncated at 1 MiB when recorded: only the recorded part is compared');
+    result.notes.push(trans().__('an uncommitted diff was truncated at 1 MiB when recorded: only the recorded part is compared'));
   }
   result.diffChanges = diffHunks(baseSide.diffText, otherSide.diffText);
   return result;

@@ -3,6 +3,7 @@
  * diff between their uncommitted diffs or the commit range. Every string goes in textContent.
  */
 import { IDiffHunk } from '../core/diff';
+import { trans } from '../i18n';
 import { IRun } from '../tokens';
 import { element } from './dom';
 import { compareGit, IGitComparison, IGitSide, shortCommit } from './gitcompare';
@@ -32,9 +33,10 @@ function cachedComparison(base: IRun, other: IRun): IGitComparison {
 }
 
 function describeSide(run: IRun, side: IGitSide): string {
-  const branch = side.branch ? ` on ${side.branch}` : ' (detached)';
-  const state = side.dirty ? 'dirty (uncommitted changes)' : 'clean';
-  return `${run.name}: ${shortCommit(side.commit)}${branch}, ${state}`;
+  const state = side.dirty ? trans().__('dirty (uncommitted changes)') : trans().__('clean');
+  return side.branch
+    ? trans().__('%1: %2 on %3, %4', run.name, shortCommit(side.commit), side.branch, state)
+    : trans().__('%1: %2 (detached), %3', run.name, shortCommit(side.commit), state);
 }
 
 /** The git comparison of each run with the first, as a section; `renderDiff` draws a diff. */
@@ -44,7 +46,7 @@ export function renderGitComparison(
 ): HTMLElement {
   const section = element('div', 'nbprov-compare-git');
   const [base, ...others] = runs;
-  section.append(element('h3', undefined, `Git state compared with ${base.name}`));
+  section.append(element('h3', undefined, trans().__('Git state compared with %1', base.name)));
   for (const run of others) {
     const comparison = cachedComparison(base, run);
     const block = element('div', 'nbprov-git-pair');
@@ -71,22 +73,26 @@ export function renderGitComparison(
       block.append(element('p', 'nbprov-message', note));
     }
     if (comparison.range) {
-      const range = element('p', 'nbprov-git-range', 'Different commits; to see what changed: ');
+      const range = element('p', 'nbprov-git-range', `${trans().__('Different commits; to see what changed:')} `);
       range.append(element('code', undefined, `git log -p ${comparison.range}`));
       block.append(range);
     } else if (!comparison.diffsDiffer) {
-      block.append(element('p', 'nbprov-message', 'Same commit and same uncommitted changes.'));
+      block.append(element('p', 'nbprov-message', trans().__('Same commit and same uncommitted changes.')));
     } else if (comparison.diffChanges.length) {
       block.append(
-        element('p', undefined, `Same commit; changes from ${base.name}'s uncommitted diff to ${run.name}'s:`),
+        element('p', undefined, trans().__("Same commit; changes from %1's uncommitted diff to %2's:", base.name, run.name)),
         renderDiff(comparison.diffChanges)
       );
     }
     if (comparison.untrackedAdded.length || comparison.untrackedRemoved.length) {
       const untracked = element('p', 'nbprov-git-untracked');
       untracked.textContent = [
-        comparison.untrackedAdded.length ? `untracked only in ${run.name}: ${comparison.untrackedAdded.join(', ')}` : '',
-        comparison.untrackedRemoved.length ? `untracked only in ${base.name}: ${comparison.untrackedRemoved.join(', ')}` : ''
+        comparison.untrackedAdded.length
+          ? trans().__('untracked only in %1: %2', run.name, comparison.untrackedAdded.join(', '))
+          : '',
+        comparison.untrackedRemoved.length
+          ? trans().__('untracked only in %1: %2', base.name, comparison.untrackedRemoved.join(', '))
+          : ''
       ]
         .filter(Boolean)
         .join('; ');

@@ -4,6 +4,7 @@
  */
 import { DOMWidgetModel, DOMWidgetView } from '@jupyter-widgets/base';
 import type { Widget } from '@lumino/widgets';
+import { trans } from '../i18n';
 import { INbprovTracker, IRunStore } from '../tokens';
 import { XAxis } from './chartdata';
 import { MODULE_NAME, MODULE_VERSION } from './version';
@@ -87,9 +88,9 @@ export class RunsView extends DOMWidgetView {
     const session = String(this.model.get('session'));
     const store: IRunStore | undefined = tracker?.storeForSession(session);
     if (!tracker) {
-      this._content.setStore(null, 'nbprov: the JupyterLab extension is not active.');
+      this._content.setStore(null, trans().__('nbprov: the JupyterLab extension is not active.'));
     } else {
-      this._content.setStore(store ?? null, 'Waiting for this kernel session to connect…');
+      this._content.setStore(store ?? null, trans().__('Waiting for this kernel session to connect…'));
     }
   }
 

@@ -4,6 +4,7 @@
  * the kernel is busy or gone; the folder modes read the notebooks' journals into a snapshot.
  */
 import { PathExt } from '@jupyterlab/coreutils';
+import { trans } from '../i18n';
 import { INbprovTracker } from '../tokens';
 import { element } from './dom';
 import { RunsView } from './view';
@@ -11,19 +12,21 @@ import { RunsView } from './view';
 /** What the panel shows: the focused notebook, its folder, or everything under the server root. */
 export type PanelScope = 'notebook' | 'folder' | 'root';
 
-const SCOPES: [PanelScope, string][] = [
-  ['notebook', 'This notebook'],
-  ['folder', 'This folder'],
-  ['root', 'Everything under the server root']
-];
+function scopes(): [PanelScope, string][] {
+  return [
+    ['notebook', trans().__('This notebook')],
+    ['folder', trans().__('This folder')],
+    ['root', trans().__('Everything under the server root')]
+  ];
+}
 
 export class RunsPanel extends RunsView {
   constructor(private readonly _tracker: INbprovTracker) {
     super();
     this.id = 'nbprov-runs-panel';
-    this.title.caption = 'Runs (nbprov)';
-    this.title.label = 'Runs';
-    this.node.setAttribute('aria-label', 'Runs');
+    this.title.caption = trans().__('Runs (nbprov)');
+    this.title.label = trans().__('Runs');
+    this.node.setAttribute('aria-label', trans().__('Runs'));
     this.node.prepend(this._buildScopeBar());
     _tracker.currentChanged.connect(this._onCurrentChanged, this);
     this._show();
@@ -43,8 +46,8 @@ export class RunsPanel extends RunsView {
 
   private _buildScopeBar(): HTMLElement {
     const bar = element('div', 'nbprov-scope');
-    const label = element('label', undefined, 'Show ');
-    for (const [value, text] of SCOPES) {
+    const label = element('label', undefined, `${trans().__('Show')} `);
+    for (const [value, text] of scopes()) {
       const option = element('option', undefined, text);
       option.value = value;
       this._scopeSelect.append(option);
@@ -52,7 +55,7 @@ export class RunsPanel extends RunsView {
     this._scopeSelect.addEventListener('change', () => this.setScope(this._scopeSelect.value as PanelScope));
     label.append(this._scopeSelect);
     this._refreshButton.type = 'button';
-    this._refreshButton.title = 'Read the notebooks’ journals again';
+    this._refreshButton.title = trans().__('Read the notebooks’ journals again');
     this._refreshButton.addEventListener('click', () => this._show());
     this._where.className = 'nbprov-scope-where';
     this._where.setAttribute('role', 'status');
@@ -83,31 +86,38 @@ export class RunsPanel extends RunsView {
     this._refreshButton.hidden = this._scope === 'notebook';
     if (this._scope === 'notebook') {
       this._where.textContent = notebook ?? '';
-      this.setStore(notebook === null ? null : this._tracker.storeFor(notebook), 'Open a notebook to see its runs.');
+      this.setStore(notebook === null ? null : this._tracker.storeFor(notebook), trans().__('Open a notebook to see its runs.'));
       return;
     }
     const folder = this._scope === 'root' ? '' : notebook === null ? null : PathExt.dirname(notebook);
     if (folder === null) {
       this._where.textContent = '';
-      this.setStore(null, 'Open a notebook to see the runs of its folder.');
+      this.setStore(null, trans().__('Open a notebook to see the runs of its folder.'));
       return;
     }
     const scan = ++this._scans;
-    this._where.textContent = `Reading ${folder || 'the server root'}…`;
+    const where = folder || trans().__('the server root');
+    this._where.textContent = trans().__('Reading %1…', where);
     void this._tracker.scanRuns(folder, this._scope === 'root').then(
       result => {
         if (scan !== this._scans) {
           return; // a newer scan was asked for meanwhile
         }
-        const skipped = result.skipped.length ? `; ${result.skipped.length} folder(s) not fully readable` : '';
+        const skipped = result.skipped.length
+          ? [trans()._n('%1 folder(s) not fully readable', '%1 folder(s) not fully readable', result.skipped.length)]
+          : [];
         this._where.title = result.skipped.map(item => `${item.folder}: ${item.reason}`).join('\n');
-        const truncated = result.truncated ? '; stopped early: too many folders' : '';
-        this._where.textContent = `${result.notebooks.length} notebook(s) in ${folder || 'the server root'}${skipped}${truncated}`;
-        this.setStore(result.store, 'No runs recorded in these notebooks.');
+        const truncated = result.truncated ? [trans().__('stopped early: too many folders')] : [];
+        this._where.textContent = [
+          trans()._n('%1 notebook(s) in %2', '%1 notebook(s) in %2', result.notebooks.length, where),
+          ...skipped,
+          ...truncated
+        ].join('; ');
+        this.setStore(result.store, trans().__('No runs recorded in these notebooks.'));
       },
       error => {
         if (scan === this._scans) {
-          this._where.textContent = `Could not read ${folder || 'the server root'}: ${String(error)}`;
+          this._where.textContent = trans().__('Could not read %1: %2', where, String(error));
           this.setStore(null);
         }
       }
@@ -118,6 +128,6 @@ export class RunsPanel extends RunsView {
   private _shown = '';
   private _scans = 0;
   private _scopeSelect = element('select', 'jp-mod-styled');
-  private _refreshButton = element('button', 'nbprov-scope-refresh', 'Refresh');
+  private _refreshButton = element('button', 'nbprov-scope-refresh', trans().__('Refresh'));
   private _where = element('span');
 }

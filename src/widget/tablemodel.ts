@@ -8,6 +8,7 @@
  */
 import { isDefaultRankSeries } from '../core/ranks';
 import { runDisplayName } from '../core/model';
+import { trans } from '../i18n';
 import { IMetricSeries, IRun, IRunArtifact, paramLabel, RunStatus } from '../tokens';
 
 export type ColumnKind =
@@ -127,21 +128,24 @@ interface IScan {
 
 /** Energy of a run: the sum of its run-scope figures, or why there is none. Never a made-up 0. */
 /** What the kernel's energy reason codes (ARCHITECTURE.md, `energy`) mean, for people. */
-const REASON_TEXT: Record<string, string> = {
-  library_not_found: 'no energy library (NVML, amdsmi) and no RAPL interface found',
-  no_devices: 'no GPU or CPU energy sensor found',
-  not_supported: 'no supported energy sensor on this machine',
-  permission: 'no permission to read the energy sensors',
-  device_lost: 'the device was lost during the run',
-  counter_reset: 'the energy counter was reset during the run'
-};
+function reasonTexts(): Record<string, string> {
+  return {
+    library_not_found: trans().__('no energy library (NVML, amdsmi) and no RAPL interface found'),
+    no_devices: trans().__('no GPU or CPU energy sensor found'),
+    not_supported: trans().__('no supported energy sensor on this machine'),
+    permission: trans().__('no permission to read the energy sensors'),
+    device_lost: trans().__('the device was lost during the run'),
+    counter_reset: trans().__('the energy counter was reset during the run')
+  };
+}
 
 /** A reason code as text, keeping the code so it can be looked up (unknown codes as they are). */
 export function describeEnergyReason(reason: string | null): string {
   if (reason === null) {
-    return 'unavailable';
+    return trans().__('unavailable');
   }
-  const text = Object.prototype.hasOwnProperty.call(REASON_TEXT, reason) ? REASON_TEXT[reason] : null;
+  const texts = reasonTexts();
+  const text = Object.prototype.hasOwnProperty.call(texts, reason) ? texts[reason] : null;
   return text ? `${text} (${reason})` : reason;
 }
 
@@ -153,7 +157,7 @@ export function missingEnergy(run: IRun): string {
       .map(figure => (figure.device === 'none' ? '' : `${figure.device}: `) + describeEnergyReason(figure.reason))
       .join('; ');
   }
-  return run.status === 'running' ? 'measured when the run ends' : 'energy was not measured for this run';
+  return run.status === 'running' ? trans().__('measured when the run ends') : trans().__('energy was not measured for this run');
 }
 
 export function runEnergy(run: IRun): ICell {
@@ -167,13 +171,17 @@ export function runEnergy(run: IRun): ICell {
   const joules = measured.reduce((sum, figure) => sum + (figure.joules ?? 0), 0);
   const notes = measured
     .filter(figure => figure.resolutionLimited)
-    .map(figure => `${figure.device}: below the sensor's resolution`);
+    .map(figure => trans().__("%1: below the sensor's resolution", figure.device));
   const title = [
-    measured.map(figure => `${figure.device} (${figure.method || 'unknown method'})`).join(', '),
-    ...(reasons.length ? [`not included: ${reasons.join('; ')}`] : []),
+    measured.map(figure => `${figure.device} (${figure.method || trans().__('unknown method')})`).join(', '),
+    ...(reasons.length ? [trans().__('not included: %1', reasons.join('; '))] : []),
     ...notes
   ].join('\n');
-  return { text: formatJoules(joules) + (reasons.length ? ' (partial)' : ''), sortValue: joules, title };
+  return {
+    text: reasons.length ? trans().__('%1 (partial)', formatJoules(joules)) : formatJoules(joules),
+    sortValue: joules,
+    title
+  };
 }
 
 export function formatJoules(joules: number): string {
@@ -250,7 +258,7 @@ function paramSortValue(value: unknown): number | string | null {
 
 /** Display label of a context id of a run ("" when none). */
 export function contextName(run: IRun, ctx: number | null): string {
-  return ctx === null ? '' : (run.contexts.get(ctx)?.name ?? `context ${ctx}`);
+  return ctx === null ? '' : (run.contexts.get(ctx)?.name ?? trans().__('context %1', ctx));
 }
 
 /** Series of a run grouped by metric and context name: `metric [context]` -> series. */
@@ -291,25 +299,25 @@ export function buildTable(runs: Iterable<IRun>, summaries: MetricSummaries, opt
   // Runs of several notebooks (the side panel's folder modes) say which notebook each is from.
   const withNotebook = runList.some(run => run.notebook !== null);
   const columns: IColumn[] = [
-    { key: 'name', label: 'Run', kind: 'name' },
-    ...(withNotebook ? [{ key: 'notebook', label: 'Notebook', kind: 'notebook' as const }] : []),
-    { key: 'experiment', label: 'Experiment', kind: 'experiment' },
-    { key: 'status', label: 'Status', kind: 'status' },
-    { key: 'start', label: 'Start', kind: 'start' },
-    { key: 'duration', label: 'Duration', kind: 'duration' },
+    { key: 'name', label: trans().__('Run'), kind: 'name' },
+    ...(withNotebook ? [{ key: 'notebook', label: trans().__('Notebook'), kind: 'notebook' as const }] : []),
+    { key: 'experiment', label: trans().__('Experiment'), kind: 'experiment' },
+    { key: 'status', label: trans().__('Status'), kind: 'status' },
+    { key: 'start', label: trans().__('Start'), kind: 'start' },
+    { key: 'duration', label: trans().__('Duration'), kind: 'duration' },
     ...sortedParams.map(key => ({ key: `param:${key}`, label: paramLabels.get(key)!, kind: 'param' as const })),
     ...sortedMetrics.flatMap(([key, { metric, context }]) => {
       const label = context ? `${metric} [${context}]` : metric;
       return [
-        { key: `last:${key}`, label: `${label} last`, kind: 'metric-last' as const },
+        { key: `last:${key}`, label: trans().__('%1 last', label), kind: 'metric-last' as const },
         {
           key: `best:${key}`,
-          label: `${label} best (${lowerIsBetter(metric) ? 'min' : 'max'})`,
+          label: lowerIsBetter(metric) ? trans().__('%1 best (min)', label) : trans().__('%1 best (max)', label),
           kind: 'metric-best' as const
         }
       ];
     }),
-    { key: 'energy', label: 'Energy', kind: 'energy' }
+    { key: 'energy', label: trans().__('Energy'), kind: 'energy' }
   ];
 
   const labels = options.labels ?? new Map<string, string>();
@@ -372,14 +380,39 @@ function nestUnderParents(rows: IRow[], parents: ReadonlyMap<string, string | nu
   return nested;
 }
 
+/** A run's status as shown. */
+export function statusLabel(status: RunStatus): string {
+  return {
+    running: trans().__('running'),
+    finished: trans().__('finished'),
+    failed: trans().__('failed'),
+    interrupted: trans().__('interrupted'),
+    crashed: trans().__('crashed')
+  }[status];
+}
+
+/** An artifact's or a parameter's role as shown. */
+export function roleLabel(role: 'input' | 'output'): string {
+  return role === 'input' ? trans().__('input') : trans().__('output');
+}
+
 /** The status, and when the kernel could not keep every point, how many it lost and why. */
 export function statusCell(run: IRun): ICell {
-  const lost = run.lost ? ` · ${run.lost.points.toLocaleString('en-US')} points lost` : '';
+  const lost = run.lost
+    ? ` · ${trans()._n('%2 points lost', '%2 points lost', run.lost.points, run.lost.points.toLocaleString('en-US'))}`
+    : '';
   const why = [
     run.error ? `${run.error.ename}: ${run.error.evalue}` : '',
-    run.lost ? `${run.lost.points} logged points could not be kept: the journal's disk failed (${run.lost.reason})` : ''
+    run.lost
+      ? trans()._n(
+          "%1 logged points could not be kept: the journal's disk failed (%2)",
+          "%1 logged points could not be kept: the journal's disk failed (%2)",
+          run.lost.points,
+          run.lost.reason
+        )
+      : ''
   ].filter(Boolean);
-  return { text: run.status + lost, sortValue: run.status, title: why.length ? why.join('\n') : undefined };
+  return { text: statusLabel(run.status) + lost, sortValue: run.status, title: why.length ? why.join('\n') : undefined };
 }
 
 function buildRow(
@@ -404,7 +437,7 @@ function buildRow(
     const param = run.params.get(key);
     cells.push(
       param
-        ? { text: formatParam(param.value), sortValue: paramSortValue(param.value), title: param.role }
+        ? { text: formatParam(param.value), sortValue: paramSortValue(param.value), title: roleLabel(param.role) }
         : { text: '', sortValue: null }
     );
   }
@@ -460,7 +493,7 @@ export function artifactRows(runs: readonly IRun[], labels: ReadonlyMap<string, 
     run.artifacts.map((artifact: IRunArtifact) => ({
       run: labels.get(run.id) ?? runDisplayName(run),
       name: artifact.name || artifact.path,
-      kind: `${artifact.role}${artifact.mediaType ? `, ${artifact.mediaType}` : ''}`,
+      kind: `${roleLabel(artifact.role)}${artifact.mediaType ? `, ${artifact.mediaType}` : ''}`,
       size: formatBytes(artifact.size),
       title: `${artifact.path}\nsha256 ${artifact.sha256}`
     }))

@@ -5,7 +5,8 @@
 import { Widget } from '@lumino/widgets';
 import { IDiffHunk } from '../core/diff';
 import { isDefaultRankSeries } from '../core/ranks';
-import { IRun, IRunStore, RunStoreChange } from '../tokens';
+import { trans } from '../i18n';
+import { ExecutionStatus, IRun, IRunStore, RunStoreChange } from '../tokens';
 import { MetricChart } from './chart';
 import { ILine, XAxis, YScale } from './chartdata';
 import { compareCode, compareMetrics, compareParams, IComparisonRow } from './compare';
@@ -37,6 +38,15 @@ const LEGEND_CAP = 8;
 /** Opacity of unselected runs while some are selected, and of raw values under a smoothed line. */
 const FADED = 0.25;
 
+function executionStatusLabel(status: ExecutionStatus): string {
+  return {
+    running: trans().__('running'),
+    ok: trans().__('ok'),
+    error: trans().__('error'),
+    interrupted: trans().__('interrupted')
+  }[status];
+}
+
 /** Runs Enter and Space like a click, for elements that are not buttons. */
 function onActivate(node: HTMLElement, action: (event: Event) => void): void {
   node.addEventListener('click', action);
@@ -63,7 +73,7 @@ export class RunsView extends Widget {
   }
 
   /** Shows a store (or a message saying why there is none). */
-  setStore(store: IRunStore | null, emptyMessage = 'No runs recorded yet.'): void {
+  setStore(store: IRunStore | null, emptyMessage = trans().__('No runs recorded yet.')): void {
     if (this._store === store) {
       return;
     }
@@ -130,18 +140,18 @@ export class RunsView extends Widget {
   private _buildToolbar(): void {
     this._toolbar.className = 'nbprov-toolbar';
     this._filterInput.type = 'search';
-    this._filterInput.placeholder = 'Filter runs';
-    this._filterInput.setAttribute('aria-label', 'Filter runs');
+    this._filterInput.placeholder = trans().__('Filter runs');
+    this._filterInput.setAttribute('aria-label', trans().__('Filter runs'));
     this._filterInput.addEventListener('input', () => {
       this._filter = this._filterInput.value;
       this._refresh('all');
     });
-    const axisLabel = element('label', 'nbprov-axis', 'x axis ');
+    const axisLabel = element('label', 'nbprov-axis', `${trans().__('x axis')} `);
     for (const [value, text] of [
-      ['step', 'step'],
-      ['epoch', 'epoch'],
-      ['relative', 'time since start'],
-      ['time', 'wall time']
+      ['step', trans().__('step')],
+      ['epoch', trans().__('epoch')],
+      ['relative', trans().__('time since start')],
+      ['time', trans().__('wall time')]
     ]) {
       const option = element('option', undefined, text);
       option.value = value;
@@ -153,9 +163,12 @@ export class RunsView extends Widget {
       this.onUserChange?.({ xAxis: axis });
     });
     axisLabel.append(this._axisSelect);
-    const scaleLabel = element('label', 'nbprov-scale', 'y axis ');
-    for (const value of ['linear', 'log']) {
-      const option = element('option', undefined, value);
+    const scaleLabel = element('label', 'nbprov-scale', `${trans().__('y axis')} `);
+    for (const [value, text] of [
+      ['linear', trans().__('linear')],
+      ['log', trans().__('log')]
+    ]) {
+      const option = element('option', undefined, text);
       option.value = value;
       this._scaleSelect.append(option);
     }
@@ -165,7 +178,7 @@ export class RunsView extends Widget {
       this._refresh('all');
     });
     scaleLabel.append(this._scaleSelect);
-    const smoothingLabel = element('label', 'nbprov-smoothing', 'smoothing ');
+    const smoothingLabel = element('label', 'nbprov-smoothing', `${trans().__('smoothing')} `);
     this._smoothingInput.type = 'range';
     this._smoothingInput.min = '0';
     this._smoothingInput.max = '0.99';
@@ -178,8 +191,8 @@ export class RunsView extends Widget {
       this._refresh('all');
     });
     smoothingLabel.append(this._smoothingInput, this._smoothingValue);
-    const colourLabel = element('label', 'nbprov-colour-by', 'colour by ');
-    this._colourSelect.append(element('option', undefined, 'run'));
+    const colourLabel = element('label', 'nbprov-colour-by', `${trans().__('colour by')} `);
+    this._colourSelect.append(element('option', undefined, trans().__('run')));
     this._colourSelect.options[0].value = '';
     this._colourSelect.addEventListener('change', () => {
       this._colourBy = this._colourSelect.value;
@@ -198,9 +211,9 @@ export class RunsView extends Widget {
     const tabs = element('div', 'nbprov-tabs');
     tabs.setAttribute('role', 'tablist');
     for (const [tab, text] of [
-      ['runs', 'Runs'],
-      ['compare', 'Compare'],
-      ['timeline', 'Development graph']
+      ['runs', trans().__('Runs')],
+      ['compare', trans().__('Compare')],
+      ['timeline', trans().__('Development graph')]
     ] as [RunsTab, string][]) {
       const button = element('button', 'nbprov-tab', text);
       button.type = 'button';
@@ -358,7 +371,7 @@ export class RunsView extends Widget {
       this._colourKey.replaceChildren(
         `${scale.param}: ${formatNumber(scale.min)} `,
         bar,
-        ` ${formatNumber(scale.max)}${scale.log ? ' (log scale)' : ''}`
+        ` ${formatNumber(scale.max)}${scale.log ? ` ${trans().__('(log scale)')}` : ''}`
       );
       return;
     }
@@ -392,7 +405,7 @@ export class RunsView extends Widget {
     const head = element('thead');
     const headRow = element('tr');
     const selectHeader = element('th', 'nbprov-select');
-    selectHeader.setAttribute('aria-label', 'Selected');
+    selectHeader.setAttribute('aria-label', trans().__('Selected'));
     headRow.append(selectHeader);
     // One Tab stop for the header row (the last header used, else the first); arrows move along it.
     const headers: HTMLElement[] = [];
@@ -441,7 +454,7 @@ export class RunsView extends Widget {
       check.type = 'checkbox';
       check.checked = selected;
       check.dataset.focusKey = `select:${row.runId}`;
-      check.setAttribute('aria-label', `Select run ${row.cells[0].text}`);
+      check.setAttribute('aria-label', trans().__('Select run %1', row.cells[0].text));
       check.addEventListener('change', () => this._toggle(row.runId, check.checked));
       checkCell.append(check);
       tr.append(checkCell);
@@ -465,21 +478,27 @@ export class RunsView extends Widget {
       tr.children[1].prepend(swatch);
       if (row.children > 0) {
         tr.classList.add('nbprov-parent-run');
-        tr.children[1].append(element('span', 'nbprov-child-count', ` (${row.children} nested)`));
+        tr.children[1].append(
+          element('span', 'nbprov-child-count', ` ${trans()._n('(%1 nested)', '(%1 nested)', row.children)}`)
+        );
       }
       const run = this._store?.runs.get(row.runId);
       if (run?.exec) {
         const jump = element('button', 'nbprov-jump', '⤴');
         jump.type = 'button';
-        jump.title = 'Show the cell execution that ran this run';
-        jump.setAttribute('aria-label', `Show the execution of run ${this._label(run)}`);
+        jump.title = trans().__('Show the cell execution that ran this run');
+        jump.setAttribute('aria-label', trans().__('Show the execution of run %1', this._label(run)));
         jump.dataset.focusKey = `jump:${row.runId}`;
         jump.addEventListener('click', () => this._jumpToExecution(run.exec!));
         tr.children[1].append(' ', jump);
       }
       body.append(tr);
     }
-    const caption = element('caption', undefined, `${table.rows.length} run(s), ${this._selected.size} selected`);
+    const caption = element(
+      'caption',
+      undefined,
+      trans()._n('%1 run(s), %2 selected', '%1 run(s), %2 selected', table.rows.length, this._selected.size)
+    );
     this._table.replaceChildren(caption, head, body);
     this._table.className = 'nbprov-table';
     if (focusedKey) {
@@ -528,10 +547,10 @@ export class RunsView extends Widget {
         const line: ILine = {
           key: `${run.id}/${key}`,
           runId: run.id,
-          label: series.rank === undefined ? identity.label : `${identity.label} [rank ${series.rank}]`,
+          label: series.rank === undefined ? identity.label : trans().__('%1 [rank %2]', identity.label, series.rank),
           color: identity.color,
           opacity,
-          context: contextName(run, series.ctx) || '(none)',
+          context: contextName(run, series.ctx) || trans().__('(none)'),
           series,
           start: run.start,
           smoothing: 0
@@ -574,9 +593,9 @@ export class RunsView extends Widget {
       return;
     }
     const table = element('table', 'nbprov-artifacts-table');
-    table.append(element('caption', undefined, `Artifacts (${rows.length})`));
+    table.append(element('caption', undefined, trans().__('Artifacts (%1)', rows.length)));
     const head = element('tr');
-    for (const label of ['Run', 'Artifact', 'Kind', 'Size']) {
+    for (const label of [trans().__('Run'), trans().__('Artifact'), trans().__('Kind'), trans().__('Size')]) {
       head.append(element('th', undefined, label));
     }
     table.append(element('thead'), element('tbody'));
@@ -618,7 +637,7 @@ export class RunsView extends Widget {
       this._charts.append(chart.node); // keeps charts in metric order
       const lines = byMetric.get(metric)!;
       chart.update(lines, isNew ? 'all' : dirtyLines, this._legend(metric, lines, runs)).catch(error => {
-        chart!.node.textContent = `Chart of ${metric} failed: ${String(error)}`;
+        chart!.node.textContent = trans().__('Chart of %1 failed: %2', metric, String(error));
       });
     }
     const powerLegend = capLegend(
@@ -635,7 +654,7 @@ export class RunsView extends Widget {
     const runs = this._selectedRuns();
     if (runs.length < 2) {
       this._compareSection.replaceChildren(
-        element('p', 'nbprov-message', 'Select two or more runs in the Runs tab to compare them.')
+        element('p', 'nbprov-message', trans().__('Select two or more runs in the Runs tab to compare them.'))
       );
       return;
     }
@@ -647,19 +666,19 @@ export class RunsView extends Widget {
       this._onlyDifferences = onlyBox.checked;
       this._renderCompare();
     });
-    only.append(onlyBox, ' show only differences');
+    only.append(onlyBox, ` ${trans().__('show only differences')}`);
     const tables = (
       [
-        ['Parameters', 'parameter', 'nbprov-compare-params', compareParams(runs, 'input')],
-        ['Outputs', 'output', 'nbprov-compare-outputs', compareParams(runs, 'output')],
-        ['Metrics', 'metric', 'nbprov-compare-metrics', compareMetrics(runs, this._summaries)]
+        [trans().__('Parameters'), trans().__('parameter'), 'nbprov-compare-params', compareParams(runs, 'input')],
+        [trans().__('Outputs'), trans().__('output'), 'nbprov-compare-outputs', compareParams(runs, 'output')],
+        [trans().__('Metrics'), trans().__('metric'), 'nbprov-compare-metrics', compareMetrics(runs, this._summaries)]
       ] as const
     ).flatMap(([title, what, className, rows]) =>
       rows.length ? [this._comparisonTable(runs, title, what, className, rows)] : []
     );
 
     const code = element('div', 'nbprov-compare-code');
-    code.append(element('h3', undefined, `Code compared with ${this._label(runs[0])}`));
+    code.append(element('h3', undefined, trans().__('Code compared with %1', this._label(runs[0]))));
     const executions = this._store ? this._store.executions : new Map();
     for (const comparison of compareCode(runs, executions)) {
       const run = runs.find(candidate => candidate.id === comparison.runId)!;
@@ -667,7 +686,7 @@ export class RunsView extends Widget {
       if (comparison.missing) {
         code.append(element('p', 'nbprov-message', comparison.missing));
       } else if (!comparison.hunks.length) {
-        code.append(element('p', 'nbprov-message', 'Same cell source.'));
+        code.append(element('p', 'nbprov-message', trans().__('Same cell source.')));
       } else {
         code.append(renderHunks(comparison.hunks));
       }
@@ -686,7 +705,9 @@ export class RunsView extends Widget {
     const shown = this._onlyDifferences ? rows.filter(row => row.differs) : rows;
     const table = element('table', `nbprov-table ${className}`);
     const differing = rows.filter(row => row.differs).length;
-    table.append(element('caption', undefined, `${title} (${differing} of ${rows.length} differ)`));
+    table.append(
+      element('caption', undefined, trans()._n('%2 (%1 of %3 differ)', '%2 (%1 of %3 differ)', differing, title, rows.length))
+    );
     const headRow = element('tr');
     headRow.append(element('th', undefined, what), ...runs.map(run => element('th', undefined, this._label(run))));
     table.append(element('thead'));
@@ -695,7 +716,7 @@ export class RunsView extends Widget {
     for (const row of shown) {
       const tr = element('tr', row.differs ? 'nbprov-differs' : undefined);
       if (row.differs) {
-        tr.setAttribute('aria-label', `${row.key} differs`);
+        tr.setAttribute('aria-label', trans().__('%1 differs', row.key));
       }
       tr.append(element('th', undefined, row.key), ...row.values.map(value => element('td', undefined, value)));
       body.append(tr);
@@ -711,11 +732,11 @@ export class RunsView extends Widget {
     }
     const entries = buildTimeline(this._store.executions, this._store.runs.values());
     if (!entries.length) {
-      this._timelineSection.replaceChildren(element('p', 'nbprov-message', 'No cell executions recorded yet.'));
+      this._timelineSection.replaceChildren(element('p', 'nbprov-message', trans().__('No cell executions recorded yet.')));
       return;
     }
     const list = element('ol', 'nbprov-timeline');
-    list.setAttribute('aria-label', 'Cell executions');
+    list.setAttribute('aria-label', trans().__('Cell executions'));
     for (const entry of entries) {
       const { execution } = entry;
       const item = element('li', `nbprov-exec nbprov-exec-${execution.status}`);
@@ -724,17 +745,19 @@ export class RunsView extends Widget {
       const summary = element(
         'div',
         'nbprov-exec-summary',
-        `[${execution.count ?? ' '}] ${execution.status} · ` +
-          `${entry.duration === null ? 'running' : formatDuration(entry.duration)} · ` +
-          `version ${entry.version} · ${new Date(execution.start).toLocaleTimeString()}`
+        `[${execution.count ?? ' '}] ${executionStatusLabel(execution.status)} · ` +
+          `${entry.duration === null ? trans().__('running') : formatDuration(entry.duration)} · ` +
+          `${trans().__('version %1', entry.version)} · ${new Date(execution.start).toLocaleTimeString()}`
       );
       item.append(summary);
       const runNames = entry.runIds.map(id => this._identities.get(id)?.label ?? id);
       if (runNames.length) {
-        item.append(element('div', 'nbprov-exec-runs', `runs: ${runNames.join(', ')}`));
+        item.append(element('div', 'nbprov-exec-runs', trans().__('runs: %1', runNames.join(', '))));
       }
       const details = element('details');
-      details.append(element('summary', undefined, entry.changes?.length ? 'source and changes' : 'source'));
+      details.append(
+        element('summary', undefined, entry.changes?.length ? trans().__('source and changes') : trans().__('source'))
+      );
       details.append(element('pre', 'nbprov-source', execution.source));
       if (entry.changes?.length) {
         details.append(renderHunks(entry.changes));
@@ -762,7 +785,7 @@ export class RunsView extends Widget {
 
   private _store: IRunStore | null = null;
   private _summaries = new MetricSummaries();
-  private _emptyMessage = 'No runs recorded yet.';
+  private _emptyMessage = trans().__('No runs recorded yet.');
   private _runIds: Set<string> | null = null;
   private _metrics: Set<string> | null = null;
   private _axis: XAxis = 'step';
@@ -802,7 +825,7 @@ export class RunsView extends Widget {
   private _smoothingValue = element('span', 'nbprov-smoothing-value');
   private _allRanks = false;
   private _allRanksCheck = element('input');
-  private _allRanksLabel = element('label', 'nbprov-all-ranks', ' all ranks');
+  private _allRanksLabel = element('label', 'nbprov-all-ranks', ` ${trans().__('all ranks')}`);
   private _message = element('div');
   private _runsSection = element('div', 'nbprov-section');
   private _table = element('table');
