@@ -1,8 +1,10 @@
 /**
  * What jest's jsdom environment lacks and the widget's libraries use, defined as browsers have them
- * (imported before them): `DragEvent`, which @lumino/dragdrop extends at module load, and
- * `structuredClone`, which vega-lite takes at module load.
+ * (imported before them): `DragEvent`, which @lumino/dragdrop extends at module load,
+ * `structuredClone`, which vega-lite takes at module load, and `TextEncoder`, with which the
+ * reducer hashes code states.
  */
+import { TextEncoder as NodeTextEncoder } from 'util';
 import { deserialize, serialize } from 'v8';
 
 if (typeof globalThis.DragEvent === 'undefined') {
@@ -10,6 +12,9 @@ if (typeof globalThis.DragEvent === 'undefined') {
     readonly dataTransfer: DataTransfer | null = null;
   }
   (globalThis as { DragEvent?: unknown }).DragEvent = DragEventShim;
+}
+if (typeof globalThis.TextEncoder === 'undefined') {
+  globalThis.TextEncoder = NodeTextEncoder as typeof globalThis.TextEncoder;
 }
 if (typeof globalThis.structuredClone === 'undefined') {
   globalThis.structuredClone = <T>(value: T): T => deserialize(serialize(value));
