@@ -202,14 +202,26 @@ test(`page ingest of ${POINTS} points, and the page heap after a reload`, async 
   const rate = (ms: number) => (POINTS / ms / 1000).toFixed(2);
   const rows: [string, string][] = [
     ['points (counted in the store, live and after the reload; every one checked)', String(POINTS)],
-    ['kernel: logging loop', `${((kernel.logged_ms - kernel.started_ms) / 1000).toFixed(2)} s, ${rate(kernel.logged_ms - kernel.started_ms)} M points/s`],
-    ['end to end: first point logged -> store holds all', `${((stored - kernel.started_ms) / 1000).toFixed(2)} s, ${rate(stored - kernel.started_ms)} M points/s`],
+    [
+      'kernel: logging loop',
+      `${((kernel.logged_ms - kernel.started_ms) / 1000).toFixed(2)} s, ${rate(kernel.logged_ms - kernel.started_ms)} M points/s`
+    ],
+    [
+      'end to end: first point logged -> store holds all',
+      `${((stored - kernel.started_ms) / 1000).toFixed(2)} s, ${rate(stored - kernel.started_ms)} M points/s`
+    ],
     ['store holds all, after the last point was logged', `${(stored - kernel.logged_ms).toFixed(0)} ms`],
     ['reload: notebook opened -> store holds all (journal re-read)', `${((reread - opened) / 1000).toFixed(2)} s`],
     ['heap used: no run / after the reload', `${mb(baseline.used)} / ${mb(loaded.used)} MB`],
     ['ArrayBuffer memory: no run / after the reload', `${mb(baseline.backing)} / ${mb(loaded.backing)} MB`],
-    ['heap per million points (used + ArrayBuffers, minus the page with no run)', `${mb((loaded.used + loaded.backing - baseline.used - baseline.backing) / millions)} MB`],
-    ['of which V8 heap / ArrayBuffers', `${mb((loaded.used - baseline.used) / millions)} / ${mb((loaded.backing - baseline.backing) / millions)} MB`],
+    [
+      'heap per million points (used + ArrayBuffers, minus the page with no run)',
+      `${mb((loaded.used + loaded.backing - baseline.used - baseline.backing) / millions)} MB`
+    ],
+    [
+      'of which V8 heap / ArrayBuffers',
+      `${mb((loaded.used - baseline.used) / millions)} / ${mb((loaded.backing - baseline.backing) / millions)} MB`
+    ],
     ['load average: before / after the live ingest / at the end', `${loadBefore} / ${loadLive} / ${loadAverage()}`]
   ];
   const width = Math.max(...rows.map(([name]) => name.length));

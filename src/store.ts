@@ -314,20 +314,19 @@ export class RunStore implements IRunStore {
   /**
    * Applies validated records of one kernel session in any order and any number of times: a record
    * whose `seq` was applied is dropped. Live records beyond a gap wait until it is filled; the caller
-   * re-reads the journal when this returns true. The journal is `complete` up to its last record:
-   * a `seq` missing there (a damaged line) is lost for good and no longer waited for.
+   * re-reads the journal when this returns true. `journalEnd`, once a journal file has been read to
+   * its end (in one call or in several as it arrives), is the highest `seq` it holds: a `seq` missing
+   * below it (a damaged line) is lost for good and no longer waited for.
    */
-  apply(session: string, records: Iterable<JournalRecord>, complete = false): boolean {
+  apply(session: string, records: Iterable<JournalRecord>, journalEnd = 0): boolean {
     const pending = this._pending.get(session) ?? new Map<number, JournalRecord>();
     this._pending.set(session, pending);
     const changes: RunStoreChange[] = [];
-    let highest = 0;
     for (const record of records) {
       if (record.seq === undefined) {
         this._applyOne(session, record, changes);
       } else if (record.seq > this.lastSeq(session)) {
         pending.set(record.seq, record);
-        highest = Math.max(highest, record.seq);
       }
     }
     let next = this.lastSeq(session) + 1;
@@ -336,7 +335,7 @@ export class RunStore implements IRunStore {
       if (record) {
         pending.delete(next);
         this._applyOne(session, record, changes);
-      } else if (!(complete && next < highest)) {
+      } else if (!(next < journalEnd)) {
         break;
       }
       this._lastSeq.set(session, next);

@@ -164,7 +164,20 @@ describe('RunStore', () => {
     // seq 2 and 3 are damaged lines: live, record 4 would wait; from the journal it is applied.
     expect(store.apply('s', validated([runStart, runEnd]))).toBe(true);
     expect(store.runs.get(R1)!.status).toBe('running');
-    expect(store.apply('s', validated([runStart, runEnd]), true)).toBe(false);
+    expect(store.apply('s', validated([runStart, runEnd]), 4)).toBe(false);
+    expect(store.runs.get(R1)!.status).toBe('finished');
+    expect(store.lastSeq('s')).toBe(4);
+  });
+
+  it('skips a record lost from a journal read in pieces once the whole file is read, not before', () => {
+    const store = new RunStore();
+    const runEnd: IRawRecord = { type: 'run_end', t: T, seq: 4, run: R1, status: 'finished' };
+    // The file arrives in two pieces; seq 2 and 3 are damaged lines between them.
+    expect(store.apply('s', validated([runStart]))).toBe(false);
+    expect(store.apply('s', validated([runEnd]))).toBe(true);
+    expect(store.runs.get(R1)!.status).toBe('running');
+    // Its end: the highest seq the file holds is 4, so 2 and 3 are lost for good.
+    expect(store.apply('s', [], 4)).toBe(false);
     expect(store.runs.get(R1)!.status).toBe('finished');
     expect(store.lastSeq('s')).toBe(4);
   });
