@@ -22,8 +22,11 @@ import { registerWidgets } from './widget/register';
 
 const PLUGIN_ID = 'nbprov:plugin';
 
-/** Serialisable view of a notebook's runs, for tests and scripts (command `nbprov:runs`). */
-function describeRuns(session: NotebookSession): unknown {
+/**
+ * Serialisable view of a notebook's runs, for tests and scripts (command `nbprov:runs`): each series'
+ * `length` and its points from `start` to `end` (all by default; a benchmark reads 10 M points in slices).
+ */
+function describeRuns(session: NotebookSession, start = 0, end = Infinity): unknown {
   return Array.from(session.store.runs.values(), run => ({
     id: run.id,
     name: run.name,
@@ -31,8 +34,14 @@ function describeRuns(session: NotebookSession): unknown {
     status: run.status,
     params: Object.fromEntries(Array.from(run.params.values(), p => [paramLabel(p), p.value])),
     series: Array.from(run.series.values(), series => {
-      const { steps, values } = series.slice(0, series.length);
-      return { metric: series.metric, ctx: series.ctx, steps: Array.from(steps), values: Array.from(values) };
+      const { steps, values } = series.slice(start, Math.min(end, series.length));
+      return {
+        metric: series.metric,
+        ctx: series.ctx,
+        length: series.length,
+        steps: Array.from(steps),
+        values: Array.from(values)
+      };
     })
   }));
 }
@@ -152,13 +161,16 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     });
     app.commands.addCommand(CommandIDs.runs, {
       label: trans().__('Describe Provenance Runs (JSON)'),
-      describedBy: { args: { type: 'object', properties: {} } },
-      execute: async () => {
+      describedBy: {
+        args: { type: 'object', properties: { start: { type: 'integer' }, end: { type: 'integer' } } }
+      },
+      execute: async args => {
         const session = currentSession();
         if (!session) {
           return [];
         }
-        return describeRuns(session);
+        const bound = (value: unknown, otherwise: number): number => (typeof value === 'number' ? value : otherwise);
+        return describeRuns(session, bound(args.start, 0), bound(args.end, Infinity));
       }
     });
     // The side panel reads the run store only, so it works while the kernel is busy.

@@ -1,9 +1,9 @@
 /**
  * The one module that talks to the Jupyter server (Contents API) and to the kernel (comm, iopub).
  */
-import { PageConfig, PathExt } from '@jupyterlab/coreutils';
+import { PageConfig, PathExt, URLExt } from '@jupyterlab/coreutils';
 import { ISessionContext } from '@jupyterlab/apputils';
-import { Contents, Kernel, KernelMessage } from '@jupyterlab/services';
+import { Contents, Kernel, KernelMessage, ServerConnection } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
 import { decodeKernelMessage, IKernelHello } from './comm';
@@ -16,6 +16,7 @@ import {
   ILocation,
   resolveFolder
 } from './core/identity';
+import { IJournalStream } from './core/reader';
 import { JOURNAL_DIR, JOURNAL_SUFFIX, JournalRecord } from './core/records';
 
 export { IKernelHello } from './comm';
@@ -77,11 +78,49 @@ export class ContentsService implements IIdentityReader {
     return model.content as string;
   }
 
-  /** Reads every `*.jsonl` file of a provenance folder's `journal/`. */
+  /** Reads every `*.jsonl` file of a provenance folder's `journal/` whole (the forget plan rewrites files). */
   async readJournal(provFolder: string): Promise<IJournalText[]> {
-    const folder = PathExt.join(provFolder, JOURNAL_DIR);
-    const files = (await this.listFiles(folder)).filter(f => f.name.endsWith(JOURNAL_SUFFIX));
+    const files = await this._journalFiles(provFolder);
     return Promise.all(files.map(async f => ({ name: f.name, text: await this.readText(f.path) })));
+  }
+
+  /** Every `*.jsonl` file of a provenance folder's `journal/`, each read as it arrives when its turn comes. */
+  async journalStreams(provFolder: string): Promise<IJournalStream[]> {
+    const files = await this._journalFiles(provFolder);
+    return files.map(f => ({ name: f.name, read: () => this.readChunks(f.path) }));
+  }
+
+  /**
+   * A file's bytes in the pieces the server sends them, from its `files/` route (tornado's static
+   * file handler, 64 KiB at a time, never cached). The Contents API returns a whole file as one JSON
+   * string: a large journal is then held whole, twice, and one beyond V8's longest string (512 MiB)
+   * cannot be read at all. A file of another drive than the server's own has no such route: its
+   * text comes whole from the Contents API.
+   */
+  async *readChunks(path: string): AsyncGenerator<Uint8Array | string> {
+    if (this._contents.driveName(path) !== '') {
+      yield await this.readText(path);
+      return;
+    }
+    const settings = this._contents.serverSettings;
+    const url = URLExt.join(settings.baseUrl, 'files', URLExt.encodeParts(path));
+    const response = await ServerConnection.makeRequest(url, { cache: 'no-store' }, settings);
+    if (!response.ok || response.body === null) {
+      throw await ServerConnection.ResponseError.create(response);
+    }
+    const reader = response.body.getReader();
+    try {
+      for (let piece = await reader.read(); !piece.done; piece = await reader.read()) {
+        yield piece.value;
+      }
+    } finally {
+      await reader.cancel(); // a reader that stopped early: the rest is not downloaded
+    }
+  }
+
+  private async _journalFiles(provFolder: string): Promise<Contents.IModel[]> {
+    const files = await this.listFiles(PathExt.join(provFolder, JOURNAL_DIR));
+    return files.filter(f => f.name.endsWith(JOURNAL_SUFFIX));
   }
 
   async folders(dir: string): Promise<string[]> {

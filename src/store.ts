@@ -94,33 +94,44 @@ export class MetricSeries implements IMetricSeries {
     epochs: ArrayLike<number>
   ): void {
     const n = values.length;
-    for (let i = 0; i < n; i++) {
+    const stepAt = int64Reader(steps);
+    const timeAt = int64Reader(timestamps);
+    // One chunk's stretch at a time, with its arrays in locals: this loop is the page's ingest.
+    for (let i = 0; i < n;) {
       const at = this._length + i;
       const chunk = at >>> CHUNK_BITS;
       const offset = at & (CHUNK - 1);
-      const step = Number(steps[i]);
-      const time = Number(timestamps[i]);
       if (offset === 0 && chunk === this._values.length) {
         this._steps.push(new Int32Array(CHUNK));
         this._values.push(new Float64Array(CHUNK));
         this._timestamps.push(new Uint32Array(CHUNK));
-        this._timeBases.push(time);
+        this._timeBases.push(timeAt(i));
       }
-      if (step !== (step | 0) && !(this._steps[chunk] instanceof Float64Array)) {
-        this._steps[chunk] = Float64Array.from(this._steps[chunk]);
-      }
-      this._steps[chunk][offset] = step;
-      this._values[chunk][offset] = values[i];
-      const sinceBase = time - this._timeBases[chunk];
-      if (!(sinceBase >= 0 && sinceBase <= 0xffffffff && Number.isInteger(sinceBase))) {
-        this._widenTimestamps(chunk);
-      }
-      this._timestamps[chunk][offset] = time - this._timeBases[chunk];
-      const epoch = epochs[i];
-      const lastEpoch = this._epochValues.length ? this._epochValues[this._epochValues.length - 1] : -1;
-      if (epoch !== lastEpoch) {
-        this._epochStarts.push(at);
-        this._epochValues.push(epoch);
+      const take = Math.min(CHUNK - offset, n - i);
+      let stepsOut = this._steps[chunk];
+      let timesOut = this._timestamps[chunk];
+      const valuesOut = this._values[chunk];
+      let base = this._timeBases[chunk];
+      for (let k = 0; k < take; k++, i++) {
+        const step = stepAt(i);
+        if (step !== (step | 0) && !(stepsOut instanceof Float64Array)) {
+          stepsOut = this._steps[chunk] = Float64Array.from(stepsOut);
+        }
+        stepsOut[offset + k] = step;
+        valuesOut[offset + k] = values[i];
+        const time = timeAt(i);
+        const sinceBase = time - base;
+        if (!(sinceBase >= 0 && sinceBase <= 0xffffffff && Number.isInteger(sinceBase)) && !(timesOut instanceof Float64Array)) {
+          timesOut = this._widenTimestamps(chunk);
+          base = 0;
+        }
+        timesOut[offset + k] = time - base;
+        const epoch = epochs[i];
+        if (epoch !== this._lastEpoch) {
+          this._epochStarts.push(at + k);
+          this._epochValues.push(epoch);
+          this._lastEpoch = epoch;
+        }
       }
     }
     this._length += n;
@@ -136,13 +147,12 @@ export class MetricSeries implements IMetricSeries {
   }
 
   /** Stores a chunk's timestamps as absolute Float64 milliseconds (base 0). */
-  private _widenTimestamps(chunk: number): void {
-    if (this._timestamps[chunk] instanceof Float64Array) {
-      return;
-    }
+  private _widenTimestamps(chunk: number): Float64Array {
     const base = this._timeBases[chunk];
-    this._timestamps[chunk] = Float64Array.from(this._timestamps[chunk], t => t + base);
+    const widened = Float64Array.from(this._timestamps[chunk], t => t + base);
+    this._timestamps[chunk] = widened;
     this._timeBases[chunk] = 0;
+    return widened;
   }
 
   private _copy(chunks: (Int32Array | Uint32Array | Float64Array)[], start: number, n: number): Float64Array {
@@ -167,6 +177,23 @@ export class MetricSeries implements IMetricSeries {
   private _timeBases: number[] = [];
   private _epochStarts: number[] = [];
   private _epochValues: number[] = [];
+  private _lastEpoch = -1;
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const TWO_32 = 2 ** 32;
+
+/**
+ * Element i of an int64 array as the nearest double. A BigInt64Array's elements are read as two
+ * 32-bit halves: reading one as a bigint allocates it, which made that most of the ingest's cost.
+ */
+function int64Reader(array: ArrayLike<number | bigint>): (i: number) => number {
+  if (array instanceof BigInt64Array && LITTLE_ENDIAN_HOST) {
+    const words = new Int32Array(array.buffer, array.byteOffset, array.length * 2);
+    // One rounding of the exact sum, as Number(bigint) rounds.
+    return i => words[2 * i + 1] * TWO_32 + (words[2 * i] >>> 0);
+  }
+  return i => Number(array[i]);
 }
 
 /** The store's series sink: points appended to chunked typed arrays as batches arrive. */
@@ -290,20 +317,19 @@ export class RunStore implements IRunStore {
   /**
    * Applies validated records of one kernel session in any order and any number of times: a record
    * whose `seq` was applied is dropped. Live records beyond a gap wait until it is filled; the caller
-   * re-reads the journal when this returns true. The journal is `complete` up to its last record:
-   * a `seq` missing there (a damaged line) is lost for good and no longer waited for.
+   * re-reads the journal when this returns true. `journalEnd`, once a journal file has been read to
+   * its end (in one call or in several as it arrives), is the highest `seq` it holds: a `seq` missing
+   * below it (a damaged line) is lost for good and no longer waited for.
    */
-  apply(session: string, records: Iterable<JournalRecord>, complete = false): boolean {
+  apply(session: string, records: Iterable<JournalRecord>, journalEnd = 0): boolean {
     const pending = this._pending.get(session) ?? new Map<number, JournalRecord>();
     this._pending.set(session, pending);
     const changes: RunStoreChange[] = [];
-    let highest = 0;
     for (const record of records) {
       if (record.seq === undefined) {
         this._applyOne(session, record, changes);
       } else if (record.seq > this.lastSeq(session)) {
         pending.set(record.seq, record);
-        highest = Math.max(highest, record.seq);
       }
     }
     let next = this.lastSeq(session) + 1;
@@ -312,7 +338,7 @@ export class RunStore implements IRunStore {
       if (record) {
         pending.delete(next);
         this._applyOne(session, record, changes);
-      } else if (!(complete && next < highest)) {
+      } else if (!(next < journalEnd)) {
         break;
       }
       this._lastSeq.set(session, next);

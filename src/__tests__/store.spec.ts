@@ -76,6 +76,47 @@ describe('MetricSeries', () => {
     expect(times.map((_, i) => series.timestamp(i))).toEqual(times);
     expect(steps.map((_, i) => series.step(i))).toEqual(steps);
   });
+
+  it('reads int64 arrays as Number() does: negative, beyond 32 bits, beyond 2^53 (rounded once)', () => {
+    const series = new MetricSeries('m', null);
+    const steps = BigInt64Array.from([
+      0n,
+      -1n,
+      -(2n ** 31n) - 1n,
+      2n ** 32n + 5n,
+      2n ** 53n + 1n,
+      3n - 2n ** 62n,
+      2n ** 63n - 1n
+    ]);
+    const times = BigInt64Array.from([1_764_000_000_000n, -5n, 2n ** 40n, 0n, 2n ** 60n + 7n, 1n, 2n ** 53n + 3n]);
+    series.append(steps, new Float64Array(steps.length), times, new Int32Array(steps.length).fill(-1));
+    expect(Array.from(steps, (_, i) => series.step(i))).toEqual(Array.from(steps, Number));
+    expect(Array.from(times, (_, i) => series.timestamp(i))).toEqual(Array.from(times, Number));
+  });
+
+  it('appended in pieces that cross chunk boundaries, holds what one append holds', () => {
+    const n = 20_000;
+    const steps = BigInt64Array.from({ length: n }, (_, i) => BigInt(i * 7 - 3));
+    const values = Float64Array.from({ length: n }, (_, i) => Math.sin(i));
+    const times = BigInt64Array.from({ length: n }, (_, i) => BigInt(1_764_000_000_000 + (i >> 4)));
+    const epochs = Int32Array.from({ length: n }, (_, i) => (i < 9_000 ? -1 : i >> 12));
+    const whole = new MetricSeries('m', null);
+    whole.append(steps, values, times, epochs);
+    const pieces = new MetricSeries('m', null);
+    for (const [from, to] of [
+      [0, 5_000],
+      [5_000, 8_192],
+      [8_192, 8_193],
+      [8_193, 17_000],
+      [17_000, n]
+    ]) {
+      pieces.append(steps.subarray(from, to), values.subarray(from, to), times.subarray(from, to), epochs.subarray(from, to));
+    }
+    expect(pieces.length).toBe(n);
+    expect(pieces.slice(0, n)).toEqual(whole.slice(0, n));
+    expect(Array.from({ length: n }, (_, i) => pieces.epoch(i))).toEqual(Array.from(epochs));
+    expect(pieces.step(n - 1)).toBe((n - 1) * 7 - 3);
+  });
 });
 
 describe('RunStore', () => {
@@ -123,7 +164,20 @@ describe('RunStore', () => {
     // seq 2 and 3 are damaged lines: live, record 4 would wait; from the journal it is applied.
     expect(store.apply('s', validated([runStart, runEnd]))).toBe(true);
     expect(store.runs.get(R1)!.status).toBe('running');
-    expect(store.apply('s', validated([runStart, runEnd]), true)).toBe(false);
+    expect(store.apply('s', validated([runStart, runEnd]), 4)).toBe(false);
+    expect(store.runs.get(R1)!.status).toBe('finished');
+    expect(store.lastSeq('s')).toBe(4);
+  });
+
+  it('skips a record lost from a journal read in pieces once the whole file is read, not before', () => {
+    const store = new RunStore();
+    const runEnd: IRawRecord = { type: 'run_end', t: T, seq: 4, run: R1, status: 'finished' };
+    // The file arrives in two pieces; seq 2 and 3 are damaged lines between them.
+    expect(store.apply('s', validated([runStart]))).toBe(false);
+    expect(store.apply('s', validated([runEnd]))).toBe(true);
+    expect(store.runs.get(R1)!.status).toBe('running');
+    // Its end: the highest seq the file holds is 4, so 2 and 3 are lost for good.
+    expect(store.apply('s', [], 4)).toBe(false);
     expect(store.runs.get(R1)!.status).toBe('finished');
     expect(store.lastSeq('s')).toBe(4);
   });

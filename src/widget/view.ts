@@ -31,8 +31,13 @@ import { buildTimeline } from './timeline';
 
 export type RunsTab = 'runs' | 'compare' | 'timeline';
 
-/** Chart and table refreshes are batched to at most one per this many ms. */
+/**
+ * Chart and table refreshes are batched to at most one per this many ms, and to at most one per
+ * RENDER_SHARE times the last refresh's duration: a refresh re-reduces every line longer than the
+ * chart is wide, which at 10 M points takes long enough to starve the page's ingest otherwise.
+ */
 const REFRESH_MS = 300;
+const RENDER_SHARE = 4;
 /** Runs a chart legend names before "and N more" (the selected runs are always named). */
 const LEGEND_CAP = 8;
 /** Opacity of unselected runs while some are selected, and of raw values under a smoothed line. */
@@ -275,11 +280,14 @@ export class RunsView extends Widget {
     if (this._timer !== undefined) {
       return;
     }
-    const wait = Math.max(0, this._lastRefresh + REFRESH_MS - Date.now());
+    const interval = Math.max(REFRESH_MS, RENDER_SHARE * this._lastRenderMs);
+    const wait = Math.max(0, this._lastRefresh + interval - Date.now());
     this._timer = setTimeout(() => {
       this._timer = undefined;
-      this._lastRefresh = Date.now();
+      const started = (this._lastRefresh = Date.now());
       this._render();
+      // The charts reduce their lines in the microtasks after this task: timed from the next one.
+      setTimeout(() => (this._lastRenderMs = Date.now() - started), 0);
     }, wait);
   }
 
@@ -809,6 +817,7 @@ export class RunsView extends Widget {
   private _allDirty = true;
   private _timer: ReturnType<typeof setTimeout> | undefined;
   private _lastRefresh = 0;
+  private _lastRenderMs = 0;
   private _chartsByMetric = new Map<string, MetricChart>();
   private _chartWidth = 0;
   private _themeObserver = new MutationObserver(() => {
