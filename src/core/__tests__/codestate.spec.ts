@@ -11,7 +11,7 @@ import { foldJournals, parseJournal } from '../reader';
 import { codeStateSha256, type ICodeState } from '../records';
 import { finalizeSession, type ISession, newSessionModel } from '../session';
 import { sha256Hex } from '../sha256';
-import { lines, T } from './fixtures';
+import { highestSeq, lines, T } from './fixtures';
 
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
@@ -115,11 +115,8 @@ describe('code state stored once by content hash', () => {
 
     const live = liveStore('s1', records);
     const reloaded = new RunStore();
-    reloaded.apply(
-      's1',
-      parseJournal([{ name: 'k-s1.jsonl', text: lines(records) }]).records.map(r => r.record),
-      true
-    );
+    const journal = parseJournal([{ name: 'k-s1.jsonl', text: lines(records) }]).records.map(r => r.record);
+    reloaded.apply('s1', journal, highestSeq(journal));
     for (const store of [live, reloaded]) {
       const runs = [A, B, C].map(id => store.runs.get(id)!);
       expect(runs.map(run => run.code)).toEqual([first, first, second]);

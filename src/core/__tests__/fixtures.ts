@@ -69,3 +69,8 @@ export function sampleJournal(extraKernel: Record<string, unknown>[] = []): IJou
     { name: 'f-p-0.jsonl', text: lines(frontend) }
   ];
 }
+
+/** The highest seq among records, as the page passes it for a journal file read to its end. */
+export function highestSeq(records: readonly { seq?: number }[]): number {
+  return records.reduce((highest, record) => Math.max(highest, record.seq ?? 0), 0);
+}

@@ -10,7 +10,7 @@ import { buildProvDocument } from '../prov';
 import { foldJournals, type IJournalStream, parseJournal } from '../reader';
 import { kernelSessionOf } from '../records';
 import { buildSession, finalizeSession, type ISession, newSessionModel } from '../session';
-import { lines, series, T } from './fixtures';
+import { highestSeq, lines, series, T } from './fixtures';
 
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
@@ -181,11 +181,8 @@ function reloadedStore(text: string, name: string): RunStore {
   const store = new RunStore();
   const parsed = parseJournal([{ name, text }]);
   expect(parsed.warnings).toEqual([]);
-  store.apply(
-    kernelSessionOf(name)!,
-    parsed.records.map(r => r.record),
-    true
-  );
+  const records = parsed.records.map(r => r.record);
+  store.apply(kernelSessionOf(name)!, records, highestSeq(records));
   return store;
 }
 
@@ -358,11 +355,8 @@ describe('one reducer: UI equals export, for a run that rank processes joined', 
     const parsed = parseJournal(files);
     expect(parsed.warnings).toEqual([]);
     for (const file of [...files].sort(byName)) {
-      reloaded.apply(
-        kernelSessionOf(file.name)!,
-        parsed.records.filter(r => r.file === file.name).map(r => r.record),
-        true
-      );
+      const records = parsed.records.filter(r => r.file === file.name).map(r => r.record);
+      reloaded.apply(kernelSessionOf(file.name)!, records, highestSeq(records));
     }
     const session = buildSession(parsed.records, [], ['k1']);
     // Rank 1's other `lr` is reported, and the run keeps the first value.

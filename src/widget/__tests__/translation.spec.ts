@@ -443,7 +443,19 @@ function translatedCount(root: Element): number {
   return (root.textContent!.match(/‹/g) ?? []).length;
 }
 
-const settle = (ms = 700) => new Promise(resolve => setTimeout(resolve, ms));
+const pause = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+
+/**
+ * Waits for the view's scheduled refresh and its charts: a refresh waits a multiple of the last
+ * one's cost, which the real Vega in jsdom makes long on a loaded machine (peeks at its timer).
+ */
+async function settle(view?: RunsView): Promise<void> {
+  await pause(700);
+  for (let waited = 0; view && (view as unknown as { _timer?: unknown })._timer !== undefined && waited < 30_000; waited += 100) {
+    await pause(100);
+  }
+  await pause(view ? 100 : 0);
+}
 
 function click(node: Element | null): void {
   expect(node).not.toBeNull();
@@ -487,11 +499,11 @@ describe('translation', () => {
       Widget.attach(view, document.body);
       try {
         view.setStore(store);
-        await settle();
+        await settle(view);
         const node = view.node;
         const seen: string[] = [];
         const inspect = async (step: string) => {
-          await settle();
+          await settle(view);
           seen.push(...untranslated(node, data).map(text => `${step}: ${text}`));
         };
         await inspect('runs tab');
@@ -525,7 +537,7 @@ describe('translation', () => {
         await inspect('compare tab, only differences');
 
         click(node.querySelector('.nbprov-tab[data-tab="runs"]'));
-        await settle();
+        await settle(view);
         click(node.querySelector('.nbprov-jump'));
         await inspect('timeline tab');
         expect(node.querySelectorAll('.nbprov-exec').length).toBe(3);
