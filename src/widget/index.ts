@@ -52,6 +52,7 @@ export class RunsView extends DOMWidgetView {
       }
       this.model.save_changes();
     };
+    this._content.setCellLocator(tracker);
     this._syncFromModel();
     this.listenTo(this.model, 'change:run_ids change:metrics change:x_axis change:tab', this._syncFromModel);
     this.listenTo(this.model, 'change:session', this._resolveStore);

@@ -25,6 +25,7 @@ export class RunsPanel extends RunsView {
     this.title.label = 'Runs';
     this.node.setAttribute('aria-label', 'Runs');
     this.node.prepend(this._buildScopeBar());
+    this.setCellLocator(_tracker);
     _tracker.currentChanged.connect(this._onCurrentChanged, this);
     this._show();
   }
