@@ -4,6 +4,7 @@
  */
 import { DOMWidgetModel, DOMWidgetView } from '@jupyter-widgets/base';
 import type { Widget } from '@lumino/widgets';
+import { trans } from '../i18n';
 import { INbprovTracker, IRunStore } from '../tokens';
 import { XAxis } from './chartdata';
 import { MODULE_NAME, MODULE_VERSION } from './version';
@@ -90,7 +91,11 @@ export class RunsView extends DOMWidgetView {
     if (!tracker) {
       this._content.setStore(null, 'nbprov: the JupyterLab extension is not active.');
     } else {
-      this._content.setStore(store ?? null, 'Waiting for this kernel session to connect…');
+      // A model restored from saved widget state names a session that may never connect again.
+      this._content.setStore(
+        store ?? null,
+        trans().__("Waiting for this kernel session to connect… If it has ended, open the notebook's runs panel.")
+      );
     }
   }
 

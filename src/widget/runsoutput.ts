@@ -126,7 +126,7 @@ class RunsOutput extends Panel implements IRenderMime.IRenderer {
       return;
     }
     this._watchStore();
-    await this._connectLive();
+    this._connectLive();
     this._update();
   }
 
@@ -146,7 +146,7 @@ class RunsOutput extends Panel implements IRenderMime.IRenderer {
    * replaces that renderer once the kernel is there (a renderer made before stays "Loading"
    * forever), so a changed factory is used again when a kernel session connects.
    */
-  private async _connectLive(): Promise<void> {
+  private _connectLive(): void {
     const data = this._data;
     const factory = this._rendermime.getFactory(WIDGET_VIEW_MIME);
     if (!data || !factory || (factory === this._liveFactory && this._liveModelId === data.model_id)) {
@@ -163,12 +163,12 @@ class RunsOutput extends Panel implements IRenderMime.IRenderer {
     // The widget renderer adds the view's element as its child: no need to watch the view's inside.
     this._observer.observe(live.node, { childList: true });
     const view = { model_id: data.model_id, version_major: data.version_major, version_minor: data.version_minor };
-    try {
-      await live.renderModel(this._rendermime.createModel({ data: { [WIDGET_VIEW_MIME]: view }, trusted: this._trusted }));
-    } catch (error) {
-      console.warn('nbprov: the runs widget view did not render', error);
-    }
-    this._update();
+    // Not awaited: a renderer waiting for a kernel that never comes never resolves; the fallback
+    // shows meanwhile, and the observer switches to the view when it appears.
+    live
+      .renderModel(this._rendermime.createModel({ data: { [WIDGET_VIEW_MIME]: view }, trusted: this._trusted }))
+      .catch(error => console.warn('nbprov: the runs widget view did not render', error))
+      .then(() => this._update());
   }
 
   /** Shows the live view when it is there, else the fallback. */
