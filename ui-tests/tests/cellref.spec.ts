@@ -153,3 +153,23 @@ test('a saved notebook keeps the runs summary; reopened with a new kernel and th
   await expect(panel).toBeVisible();
   await expect(panel.locator('.nbprov-row')).toContainText('alpha');
 });
+
+test('from the runs panel, a run’s cell reference opens its closed notebook at the cell', async ({ page, tmpPath }) => {
+  await openFixture(page, tmpPath, 'cellref.ipynb');
+  await runAll(page);
+  await page.notebook.save();
+  await page.notebook.close(true);
+  await expect(page.locator('.jp-NotebookPanel')).toHaveCount(0);
+  // Every notebook under the server root, read from the journals: the run names its notebook.
+  await page.evaluate(() => window.jupyterapp.commands.execute('nbprov:open-runs'));
+  const panel = page.locator('#nbprov-runs-panel');
+  await panel.locator('.nbprov-scope select').selectOption('root');
+  const row = panel.locator('.nbprov-row', { hasText: 'alpha' });
+  await expect(row).toHaveCount(1, { timeout: 20000 });
+  await row.locator('.nbprov-cell-ref').click();
+  await expect(page.locator('.jp-NotebookPanel')).toHaveCount(1, { timeout: 20000 });
+  await expect(page.locator('.jp-Cell').first()).toHaveClass(/nbprov-cell-highlight/);
+  await expect(page.locator('.jp-Cell').first()).toBeInViewport();
+  expect(await currentPanel(page).activeCellId()).toBe('c-train');
+  await expect(panel.locator('.nbprov-cell-notice')).toBeEmpty();
+});
