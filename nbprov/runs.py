@@ -158,7 +158,7 @@ class MetricSeries:
     Writers (any thread) only append whole points to ``points``; the journal thread alone takes a
     prefix out, so the buffer always holds whole points in the order they were logged."""
 
-    __slots__ = ("metric", "ctx", "epoch", "points", "last_step")
+    __slots__ = ("metric", "ctx", "epoch", "points", "last_step", "last_taken")
 
     def __init__(self, metric: str, ctx: int | None, epoch: int) -> None:
         self.metric = metric
@@ -166,6 +166,7 @@ class MetricSeries:
         self.epoch = epoch
         self.points = bytearray()
         self.last_step = -1  # of the points taken so far: an automatic step continues from it
+        self.last_taken: float | None = None  # value of the last point taken (the widget's summary)
 
     def take(self, max_points: int = FLUSH_POINTS) -> dict[str, Any] | None:
         """Move up to ``max_points`` of the oldest points out as one ``metrics`` series, its arrays
@@ -181,6 +182,7 @@ class MetricSeries:
         raw = memoryview(points[:size])
         del points[:size]
         count = size // _POINT.size
+        self.last_taken = _POINT.unpack_from(raw, size - _POINT.size)[1]
         fields = raw.cast("q")  # eight-byte fields; .cast("i")[6::8] is each epoch's low half
         steps = fields[0::4].tobytes()
         if steps == _AUTO_STEP_BYTES * count:
@@ -327,6 +329,10 @@ class Run:
         self._energy_start: object = None
         self._records_logged = 0  # params, tags, artifacts, contexts: cells that log are linked to the run
         self._points_taken = 0  # journal thread
+        # Parameter values by (key, role), as recorded (the widget's summary shows them).
+        self.param_values: dict[tuple[str, str], Any] = {
+            (key, "input"): encoded["value"] for key, encoded in spec.params
+        }
 
     @property
     def parent(self) -> Run | None:
@@ -391,7 +397,7 @@ class Run:
         """A run at the end of a cell displays as the runs widget showing that run."""
         from .widget import run_mimebundle
 
-        return run_mimebundle(self.id, repr(self), self._writer.session, include=include, exclude=exclude)
+        return run_mimebundle(self, self._writer.session, include=include, exclude=exclude)
 
     def __enter__(self) -> Run:
         self._ensure_begun()
@@ -504,13 +510,15 @@ class Run:
     def log_param(self, key: str, value: object, role: str = "input") -> None:
         self._check_open()
         self._records_logged += 1
+        encoded = encode_param(key, value)
         self._writer.append(
             records.PARAM,
             run=self.id,
             key=_check_name("param key", key),
             role=_check_role(role),
-            **encode_param(key, value),
+            **encoded,
         )
+        self.param_values[(key, role)] = encoded["value"]
 
     def log_params(self, params: dict[str, object], role: str = "input") -> None:
         for key, value in dict(params).items():

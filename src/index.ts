@@ -6,6 +6,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator } from '@jupyterlab/translation';
 
+import { revealNotebookCell } from './cellreveal';
 import { IRecordingSettings, parseRecordingSettings } from './core/recording';
 import { exportNotebook } from './exportcommand';
 import { setTranslator, trans } from './i18n';
@@ -19,6 +20,7 @@ import { NbprovTracker, NotebookSession } from './tracker';
 import { CommandIDs, INbprovTracker, paramLabel } from './tokens';
 import { RunsPanel } from './widget/panel';
 import { registerWidgets } from './widget/register';
+import { IRunsOutputHost, refreshSavedSummaries, RUNS_RENDERER_RANK, runsRendererFactory } from './widget/runsoutput';
 
 const PLUGIN_ID = 'nbprov:plugin';
 
@@ -67,6 +69,7 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     }
     const service = new ContentsService(app.serviceManager.contents);
     const tracker = new NbprovTracker(service);
+    tracker.cellRevealer = (path, cellId) => revealNotebookCell(app, notebooks, path, cellId);
     app.serviceManager.contents.fileChanged.connect((_, change) => {
       const from = change.oldValue?.path;
       const to = change.newValue?.path;
@@ -100,6 +103,19 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
 
     notebooks.widgetAdded.connect(async (_, panel: NotebookPanel) => {
       panel.toolbar.insertItem(10, 'nbprov-recording', new RecordingToggle(tracker, panel.id));
+      // The runs widget's outputs: on the notebook's own rendermime, before its cells render.
+      const outputHost: IRunsOutputHost = {
+        tracker,
+        notebookPath: () => panel.context.path,
+        openRunsPanel: () => void app.commands.execute(CommandIDs.openRuns)
+      };
+      const rendermime = panel.content.rendermime;
+      rendermime.addFactory(runsRendererFactory(rendermime, outputHost), RUNS_RENDERER_RANK);
+      panel.context.saveState.connect((_, state) => {
+        if (state === 'started' && panel.content.model) {
+          refreshSavedSummaries(panel.content.model, outputHost);
+        }
+      });
       await panel.context.ready;
       const session = new NotebookSession({
         panel,

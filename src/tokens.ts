@@ -107,6 +107,15 @@ export interface IRunStore {
   readonly pointCount: number;
 }
 
+/** What `INbprovTracker.revealCell` found. */
+export type CellReveal =
+  /** The cell was scrolled into view and highlighted; `source` is its source now. */
+  | { readonly status: 'shown'; readonly source: string }
+  /** The notebook is open and has no cell with that id any more. */
+  | { readonly status: 'deleted' }
+  /** The notebook could not be opened or shown (`reason` says why, for people). */
+  | { readonly status: 'unavailable'; readonly reason: string };
+
 /** Provides the run store of each notebook, by notebook path. */
 export interface INbprovTracker {
   /** The store of a notebook (created empty on first request). */
@@ -124,6 +133,13 @@ export interface INbprovTracker {
    * it when `recursive`, read from their journals into a new store (a snapshot: scan again to refresh).
    */
   scanRuns(folder: string, recursive: boolean): Promise<IProjectRuns>;
+  /** The notebook whose store this is (`storeFor`'s), or null for a store of several (`scanRuns`). */
+  notebookOf(store: IRunStore): string | null;
+  /**
+   * Opens the notebook if needed, activates it, scrolls to the cell with this id and highlights it.
+   * The view reaches the lab's notebooks only through this.
+   */
+  revealCell(notebookPath: string, cellId: string): Promise<CellReveal>;
 }
 
 /** The result of `INbprovTracker.scanRuns`. */

@@ -33,7 +33,7 @@ import { NotebookRecorder } from './recorder';
 import { privacy } from './privacy';
 import { ContentsService, ILiveRecords, KernelChannel, kernelPath } from './service';
 import { RunStore } from './store';
-import { INbprovTracker, IProjectRuns, IRunStore } from './tokens';
+import { CellReveal, INbprovTracker, IProjectRuns, IRunStore } from './tokens';
 
 /** How long to wait before re-reading a kernel journal to fill a gap in the live stream. */
 const CATCH_UP_MS = 300;
@@ -677,6 +677,24 @@ export class NbprovTracker implements INbprovTracker {
     store.markCrashed(new Set(live));
     return { store, notebooks, skipped, truncated: scan.truncated };
   }
+
+  notebookOf(store: IRunStore): string | null {
+    for (const [path, candidate] of this._stores) {
+      if (candidate === store) {
+        return path;
+      }
+    }
+    return null;
+  }
+
+  revealCell(notebookPath: string, cellId: string): Promise<CellReveal> {
+    return this.cellRevealer
+      ? this.cellRevealer(notebookPath, cellId)
+      : Promise.resolve({ status: 'unavailable', reason: trans().__('the lab cannot show notebooks here') });
+  }
+
+  /** Shows a notebook's cell in the lab (set by the plugin, which holds the shell; src/cellreveal.ts). */
+  cellRevealer: ((notebookPath: string, cellId: string) => Promise<CellReveal>) | null = null;
 
   storeForSession(session: string): IRunStore | undefined {
     for (const notebook of this.sessions.values()) {

@@ -53,6 +53,7 @@ export class RunsView extends DOMWidgetView {
       }
       this.model.save_changes();
     };
+    this._content.setCellLocator(tracker);
     this._syncFromModel();
     this.listenTo(this.model, 'change:run_ids change:metrics change:x_axis change:tab', this._syncFromModel);
     this.listenTo(this.model, 'change:session', this._resolveStore);
@@ -90,7 +91,11 @@ export class RunsView extends DOMWidgetView {
     if (!tracker) {
       this._content.setStore(null, trans().__('nbprov: the JupyterLab extension is not active.'));
     } else {
-      this._content.setStore(store ?? null, trans().__('Waiting for this kernel session to connect…'));
+      // A model restored from saved widget state names a session that may never connect again.
+      this._content.setStore(
+        store ?? null,
+        trans().__("Waiting for this kernel session to connect… If it has ended, open the notebook's runs panel.")
+      );
     }
   }
 

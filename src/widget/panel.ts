@@ -28,6 +28,7 @@ export class RunsPanel extends RunsView {
     this.title.label = trans().__('Runs');
     this.node.setAttribute('aria-label', trans().__('Runs'));
     this.node.prepend(this._buildScopeBar());
+    this.setCellLocator(_tracker);
     _tracker.currentChanged.connect(this._onCurrentChanged, this);
     this._show();
   }

@@ -7,6 +7,7 @@ import { IDiffHunk } from '../core/diff';
 import { isDefaultRankSeries } from '../core/ranks';
 import { trans } from '../i18n';
 import { ExecutionStatus, IRun, IRunStore, RunStoreChange } from '../tokens';
+import { CellReferences, ICellLocator } from './cellref';
 import { MetricChart } from './chart';
 import { ILine, XAxis, YScale } from './chartdata';
 import { compareCode, compareMetrics, compareParams, IComparisonRow } from './compare';
@@ -69,7 +70,14 @@ export class RunsView extends Widget {
     this.addClass('nbprov-runs');
     this._buildToolbar();
     this.node.append(this._toolbar, this._message, this._runsSection, this._compareSection, this._timelineSection);
-    this._runsSection.append(this._table, this._artifacts, this._colourKey, this._charts, this._energy.node);
+    this._runsSection.append(
+      this._table,
+      this._cellRefs.notice,
+      this._artifacts,
+      this._colourKey,
+      this._charts,
+      this._energy.node
+    );
     this._message.className = 'nbprov-message';
     this._message.setAttribute('role', 'status');
     this._showTab();
@@ -90,6 +98,11 @@ export class RunsView extends Widget {
     store?.changed.connect(this._onStoreChanged, this);
     this._rebuildCharts();
     this._refresh('all');
+  }
+
+  /** The tracker that cell references show notebook cells through (null: none here). */
+  setCellLocator(locator: ICellLocator | null): void {
+    this._cellRefs.locator = locator;
   }
 
   /** Restricts the view to these runs (empty: every run of the store). */
@@ -491,11 +504,15 @@ export class RunsView extends Widget {
         );
       }
       const run = this._store?.runs.get(row.runId);
+      const cellRef = run && this._store ? this._cellRefs.button(run, this._store, this._label(run)) : null;
+      if (cellRef) {
+        tr.children[1].append(' ', cellRef);
+      }
       if (run?.exec) {
-        const jump = element('button', 'nbprov-jump', '⤴');
+        const jump = element('button', 'nbprov-jump', trans().__('⤴ graph'));
         jump.type = 'button';
-        jump.title = trans().__('Show the cell execution that ran this run');
-        jump.setAttribute('aria-label', trans().__('Show the execution of run %1', this._label(run)));
+        jump.title = trans().__('Show the cell execution that ran this run in the development graph');
+        jump.setAttribute('aria-label', trans().__('Show the execution of run %1 in the development graph', this._label(run)));
         jump.dataset.focusKey = `jump:${row.runId}`;
         jump.addEventListener('click', () => this._jumpToExecution(run.exec!));
         tr.children[1].append(' ', jump);
@@ -841,6 +858,7 @@ export class RunsView extends Widget {
   private _charts = element('div', 'nbprov-charts');
   private _artifacts = element('div', 'nbprov-artifacts');
   private _energy = new EnergyCharts();
+  private _cellRefs = new CellReferences(renderHunks);
   private _compareSection = element('div', 'nbprov-section');
   private _timelineSection = element('div', 'nbprov-section');
 }

@@ -29,7 +29,7 @@ import { paramLabel, runDisplayName } from '../../core/model';
 import { setTranslator, trans } from '../../i18n';
 import { RunStore } from '../../store';
 import { IRawRecord, validated } from '../../__tests__/records';
-import { INbprovTracker, IProjectRuns } from '../../tokens';
+import { CellReveal, INbprovTracker, IProjectRuns } from '../../tokens';
 import { RunsPanel } from '../panel';
 import { runIdentities } from '../runidentity';
 import { RunsView } from '../view';
@@ -175,7 +175,10 @@ const NOT_SHOWN = new Set([
   // CSS, commands and the widget model's event names
   'linear-gradient(to right,  )',
   'change:run_ids change:metrics change:x_axis change:tab',
-  'git log -p  '
+  'git log -p  ',
+  // the saved summary's HTML markup (summary.ts; its texts go through trans())
+  '<table class="nbprov-summary" style="border-collapse:collapse"><thead> </thead><tbody> </tbody></table>',
+  '<div class="nbprov-summary-html"><p><em> </em></p> </div>'
 ]);
 
 /**
@@ -563,6 +566,8 @@ describe('translation', () => {
         readonly sessionsChanged: Signal<INbprovTracker, void> = new Signal(this);
         storeFor = () => store;
         storeForSession = () => undefined;
+        notebookOf = () => this.currentNotebook;
+        revealCell = async (): Promise<CellReveal> => ({ status: 'unavailable', reason: 'ηot open' });
         async scanRuns(_folder: string, recursive: boolean): Promise<IProjectRuns> {
           if (recursive) {
             throw new Error('ωops');
