@@ -18,11 +18,11 @@ import {
   type ISession as ISessionOf,
   type ISourceVersion
 } from './session';
+import { metricGroupPath, METRICS_ROOT } from './zarr';
 
 // PROV names a series and counts its points: either form of the series will do.
 type IRun = ISessionRun<ISeriesHead>;
 type ISession = ISessionOf<ISeriesHead>;
-import { metricGroupPath, METRICS_ROOT } from './zarr';
 
 export const PROV_PREFIXES: Record<string, string> = {
   prov: 'http://www.w3.org/ns/prov#',
