@@ -8,6 +8,7 @@ import { IDENTITY_FILE, idOfNotebookText, type IIdentityReader, parseIdentity, r
 import { JOURNAL_DIR, JOURNAL_SUFFIX } from '../core/records';
 import { journalStream } from './journalstream';
 import { DirectorySink } from './fssink';
+import { fileScratch } from './scratch';
 import { licenseUri } from '../core/rocrate';
 import { type ICommandSpec, parseCommandArgs, usageLine } from './args';
 import { UsageError, UserError } from './errors';
@@ -106,18 +107,23 @@ export async function runExport(options: IExportOptions, version: string): Promi
     throw new UserError(`no journal for ${notebook}: ${journalDir} has no .jsonl files`);
   }
   const journal = names.map(name => journalStream(journalDir, name));
-  const summary = await exportSession(
-    {
-      notebook,
-      journal,
-      notebookId: parseIdentity(await fileSystemReader.read(path.join(provDir, IDENTITY_FILE)))?.id ?? null,
-      liveSessions: options.liveSessions,
-      blobs: await listFiles(path.join(provDir, 'blobs')),
-      nbprovVersion: version,
-      license: options.license
-    },
-    new DirectorySink(provDir)
-  ).catch((error: unknown) => {
+  const folderNotebookId = parseIdentity(await fileSystemReader.read(path.join(provDir, IDENTITY_FILE)))?.id ?? null;
+  const blobs = await listFiles(path.join(provDir, 'blobs'));
+  // The points wait in a file on the export's disk: memory stays bounded whatever the journal's size.
+  const summary = await (async () =>
+    exportSession(
+      {
+        notebook,
+        journal,
+        notebookId: folderNotebookId,
+        liveSessions: options.liveSessions,
+        blobs,
+        nbprovVersion: version,
+        license: options.license,
+        scratch: fileScratch(provDir)
+      },
+      new DirectorySink(provDir)
+    ))().catch((error: unknown) => {
     throw writeFailure(error, provDir);
   });
   for (const warning of summary.warnings) {

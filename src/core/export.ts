@@ -7,12 +7,15 @@
 import { foldJournals, type IJournalWarning, type JournalSource } from './reader';
 import { buildProvDocument, stableStringify } from './prov';
 import { buildCrateMetadata, licenseUri, ROCRATE_METADATA } from './rocrate';
-import { finalizeSession, newSessionModel } from './session';
+import { newModel } from './model';
+import { finalizeSessionWith } from './session';
 import { CheckedSink, type IFileSink } from './sink';
+import { type IScratch, memoryScratch, SeriesSpill } from './spill';
 import { writeMetricsZarr } from './zarr';
 
 export type { IFileSink } from './sink';
 export type { IJournalFile, IJournalStream, IJournalWarning, JournalSource } from './reader';
+export type { IScratch } from './spill';
 
 export const PROV_FILE = 'prov.json';
 
@@ -32,6 +35,13 @@ export interface IExportInput {
   datePublished?: string;
   /** The crate's licence: an http(s) URL or an SPDX identifier (`licenseUri`); defaults to CC BY 4.0. */
   license?: string;
+  /**
+   * Where metric points wait between the fold and the Zarr write (the CLI: a file, so memory does
+   * not grow with the journal); memory by default. The export closes it.
+   */
+  scratch?: IScratch;
+  /** Points held in memory before they go to `scratch` (default `SPILL_POINTS`; tests make it tiny). */
+  spillPoints?: number;
   /** Called after each step with steps done and the total. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -56,22 +66,27 @@ export interface IExportSummary {
  */
 export async function exportSession(input: IExportInput, sink: IFileSink): Promise<IExportSummary> {
   const out = new CheckedSink(sink);
+  const scratch = input.scratch ?? memoryScratch();
   try {
-    const summary = await writeExport(input, out);
+    const summary = await writeExport(input, out, scratch);
     await out.commit();
     return summary;
   } catch (error) {
     await out.abort().catch(() => undefined);
     throw error;
+  } finally {
+    scratch.close();
   }
 }
 
-async function writeExport(input: IExportInput, out: CheckedSink): Promise<IExportSummary> {
+async function writeExport(input: IExportInput, out: CheckedSink, scratch: IScratch): Promise<IExportSummary> {
   // Bad input is refused before anything is written.
   const license = licenseUri(input.license);
-  const model = newSessionModel(input.notebookId ?? null);
+  const spill = new SeriesSpill(scratch, input.spillPoints);
+  const model = newModel(spill.sink, input.notebookId ?? null);
   await foldJournals(model, input.journal);
-  const session = finalizeSession(model, input.liveSessions ?? []);
+  spill.flush();
+  const session = finalizeSessionWith(model, input.liveSessions ?? [], series => series);
   const metricSeries = session.runs.reduce((sum, run) => sum + run.metrics.length, 0);
   // Steps: parse+model, prov.json, each metric group, the crate.
   const total = 3 + metricSeries;
@@ -111,7 +126,7 @@ async function writeExport(input: IExportInput, out: CheckedSink): Promise<IExpo
     executions: session.executions.length,
     runs: session.runs.length,
     metricSeries,
-    points: session.runs.reduce((sum, run) => sum + run.metrics.reduce((s, m) => s + m.values.length, 0), 0),
+    points: session.runs.reduce((sum, run) => sum + run.metrics.reduce((s, m) => s + m.points, 0), 0),
     warnings: session.warnings
   };
 }

@@ -9,8 +9,20 @@ import { paramProvValue } from './params';
 import { runDisplayName } from './model';
 import { energyTotals } from './ranks';
 import type { ICodeState } from './records';
-import { compareTimes, type IEnergyReading, type IExecution, type IRun, type ISession, type ISourceVersion } from './session';
+import {
+  compareTimes,
+  type IEnergyReading,
+  type IExecution,
+  type IRun as ISessionRun,
+  type ISeriesHead,
+  type ISession as ISessionOf,
+  type ISourceVersion
+} from './session';
 import { metricGroupPath, METRICS_ROOT } from './zarr';
+
+// PROV names a series and counts its points: either form of the series will do.
+type IRun = ISessionRun<ISeriesHead>;
+type ISession = ISessionOf<ISeriesHead>;
 
 export const PROV_PREFIXES: Record<string, string> = {
   prov: 'http://www.w3.org/ns/prov#',
@@ -577,7 +589,7 @@ function addRun(b: DocumentBuilder, run: IRun, agentOf: (kernelSession: string |
       'dcterms:identifier': metricGroupPath(run, index),
       'dcterms:format': 'application/x-zarr-v3',
       'nbprov:store': METRICS_ROOT,
-      'nbprov:points': series.values.length,
+      'nbprov:points': series.points,
       'nbprov:rank': series.rank, // ranks
       'nbprov:rank_session': series.process
     });

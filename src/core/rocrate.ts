@@ -6,7 +6,7 @@
 
 import { personsOf, UNKNOWN_PERSON } from './prov';
 import { JOURNAL_FILE } from './records';
-import type { ISession } from './session';
+import type { ISeriesHead, ISession } from './session';
 
 export const ROCRATE_METADATA = 'ro-crate-metadata.json';
 export const DEFAULT_LICENSE = 'https://creativecommons.org/licenses/by/4.0/';
@@ -38,7 +38,7 @@ export function licenseUri(license: string | undefined): string {
 }
 export interface ICrateInput {
   notebook: string;
-  session: ISession;
+  session: ISession<ISeriesHead>;
   journalFiles: string[];
   blobs: string[];
   nbprovVersion: string;

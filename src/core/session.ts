@@ -83,13 +83,23 @@ export interface INotebookVersion {
   derived: boolean;
 }
 
-/** A run's whole series of one metric in one context (and rank), its batches joined. */
-export type IMetricSeries = Omit<IMetricBatch, 'n'>;
+/** What is known of a series without its points: its metric, context, rank process and length. */
+export interface ISeriesHead {
+  metric: string;
+  ctx: number | null;
+  rank?: number;
+  process?: string;
+  points: number;
+}
 
-export interface IRun extends IRunCore {
+/** A run's whole series of one metric in one context (and rank), its batches joined. */
+export type IMetricSeries = Omit<IMetricBatch, 'n'> & ISeriesHead;
+
+/** A finalized run; `M` is its series' form (joined arrays, or the export's spilled series). */
+export interface IRun<M extends ISeriesHead = IMetricSeries> extends IRunCore {
   params: IParamValue[];
   contexts: IRunContext[];
-  metrics: IMetricSeries[];
+  metrics: M[];
   tags: Record<string, string>;
   /** Processes that joined the run (`nbprov.ranks`), by rank; absent when none did. */
   ranks?: IRankPart[];
@@ -99,7 +109,7 @@ export interface IRun extends IRunCore {
   energyTotals?: IRunEnergyTotals;
 }
 
-export interface ISession {
+export interface ISession<M extends ISeriesHead = IMetricSeries> {
   /** Users seen in kernel and page records, sorted. */
   users: string[];
   kernelSessions: IKernelSession[];
@@ -108,7 +118,7 @@ export interface ISession {
   cells: Map<string, ISourceVersion[]>;
   notebookVersions: INotebookVersion[];
   structure: IStructure[];
-  runs: IRun[];
+  runs: IRun<M>[];
   warnings: IJournalWarning[];
 }
 
@@ -149,7 +159,7 @@ export function newSessionModel(notebookId: string | null = null): IModel<Series
 function concatSeries(parts: SeriesParts): IMetricSeries {
   const total = parts.reduce((sum, part) => sum + part.values.length, 0);
   const { metric, ctx, rank, process } = parts[0];
-  const head = { metric, ctx, ...(rank === undefined ? {} : { rank, process }) };
+  const head = { metric, ctx, ...(rank === undefined ? {} : { rank, process }), points: total };
   if (parts.length === 1) {
     const [{ steps, values, timestamps, epochs }] = parts;
     return { ...head, steps, values, timestamps, epochs };
@@ -174,13 +184,13 @@ function concatSeries(parts: SeriesParts): IMetricSeries {
 }
 
 /** The kernel's series first (in order of appearance), then each rank's, by rank and session. */
-function byRank(a: IMetricSeries, b: IMetricSeries): number {
+function byRank(a: ISeriesHead, b: ISeriesHead): number {
   const rank = (a.rank ?? -1) - (b.rank ?? -1);
   return rank !== 0 ? rank : (a.process ?? '') < (b.process ?? '') ? -1 : (a.process ?? '') > (b.process ?? '') ? 1 : 0;
 }
 
 /** A run with the processes that joined it: their parts, the worst status, energy once per device. */
-function withRanks(run: IRun, parts: IRankPart[], kernelHost: string): IRun {
+function withRanks<M extends ISeriesHead>(run: IRun<M>, parts: IRankPart[], kernelHost: string): IRun<M> {
   if (parts.length === 0) {
     return run;
   }
@@ -217,6 +227,15 @@ export function buildSession(
 
 /** The joins and orderings that need every record: run once, after the last journal is folded. */
 export function finalizeSession(model: IModel<SeriesParts>, liveSessions: string[] = []): ISession {
+  return finalizeSessionWith(model, liveSessions, concatSeries);
+}
+
+/** `finalizeSession` for any series sink: `finish` turns a folded series into the session's form. */
+export function finalizeSessionWith<S, M extends ISeriesHead>(
+  model: IModel<S>,
+  liveSessions: string[],
+  finish: (series: S) => M
+): ISession<M> {
   const sessionWarnings = [...model.warnings, ...unplacedWarnings(model)];
   const warn = (located: ILocatedRecord, reason: string): void => {
     sessionWarnings.push({ file: located.file, line: located.line, reason });
@@ -423,7 +442,7 @@ export function finalizeSession(model: IModel<SeriesParts>, liveSessions: string
 
   // Runs: a run without its run_end is running while its kernel session lives, else crashed.
   const live = new Set(liveSessions);
-  const runs: IRun[] = [...model.runs.values()]
+  const runs: IRun<M>[] = [...model.runs.values()]
     .sort((a, b) => compareTimes(a.started, b.started))
     .map(run => ({
       id: run.id,
@@ -442,7 +461,7 @@ export function finalizeSession(model: IModel<SeriesParts>, liveSessions: string
       codeUnavailable: run.codeUnavailable,
       params: [...run.params.values()],
       contexts: [...run.contexts.values()],
-      metrics: [...run.series.values()].map(concatSeries).sort(byRank),
+      metrics: [...run.series.values()].map(finish).sort(byRank),
       artifacts: run.artifacts,
       energy: run.energy,
       lostPoints: run.lostPoints,

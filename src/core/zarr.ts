@@ -21,7 +21,8 @@ import type { AbsolutePath } from 'zarrita';
 
 import { powerDevice } from './records';
 import type { IFileSink } from './sink';
-import type { IMetricSeries, IRun } from './session';
+import type { IRun, ISeriesHead } from './session';
+import type { SeriesColumn, SeriesColumnName, SpilledSeries } from './spill';
 
 export const METRICS_ROOT = 'metrics.zarr';
 /** Points per chunk: one chunk for most series, bounded memory per encode for huge ones. */
@@ -106,21 +107,34 @@ export function contextKey(series: { ctx: number | null; process?: string }): st
  * `dcterms:identifier`): its context's table, where the series is the entry of the group's
  * `metrics` attribute that bears its name (names are unique within a context).
  */
-export function metricGroupPath(run: IRun, metricIndex: number): string {
+export function metricGroupPath(run: IRun<ISeriesHead>, metricIndex: number): string {
   return `${run.id}/${contextKey(run.metrics[metricIndex])}`;
 }
 
 type ArrayKind = 'float64' | 'int64' | 'int32';
-type Column = Float64Array | BigInt64Array | Int32Array;
+type Column = SeriesColumn;
 
 interface IColumn {
   name: string;
   dtype: ArrayKind;
   fillValue: number;
   attributes: Record<string, unknown>;
-  /** The column's data for one series (`index`: the series' position in the table). */
-  of: (series: IMetricSeries, index: number) => Column;
+  /** The column's data for one series, piece by piece (`index`: the series' position in the table). */
+  of: (series: SpilledSeries, index: number) => Iterable<Column>;
   make: (length: number) => Column;
+}
+
+/** A column read from the spilled series as it is. */
+const stored =
+  (name: SeriesColumnName) =>
+  (series: SpilledSeries): Iterable<Column> =>
+    series.pieces(name);
+
+/** The `metric` column of one series: its index for each point, a chunk's worth at a time. */
+function* seriesIndex(series: SpilledSeries, index: number): Iterable<Column> {
+  for (let left = series.points; left > 0; left -= CHUNK_ELEMENTS) {
+    yield new Int32Array(Math.min(left, CHUNK_ELEMENTS)).fill(index);
+  }
 }
 
 const COLUMNS: IColumn[] = [
@@ -130,16 +144,16 @@ const COLUMNS: IColumn[] = [
     fillValue: NaN,
     // `coordinates` (CF, read by xarray) makes the other columns coordinates of the values.
     attributes: { coordinates: 'steps timestamps epochs metric' },
-    of: series => series.values,
+    of: stored('values'),
     make: length => new Float64Array(length)
   },
-  { name: 'steps', dtype: 'int64', fillValue: 0, attributes: {}, of: s => s.steps, make: n => new BigInt64Array(n) },
+  { name: 'steps', dtype: 'int64', fillValue: 0, attributes: {}, of: stored('steps'), make: n => new BigInt64Array(n) },
   {
     name: 'timestamps',
     dtype: 'int64',
     fillValue: 0,
     attributes: { unit: 'ms since the Unix epoch' },
-    of: s => s.timestamps,
+    of: stored('timestamps'),
     make: n => new BigInt64Array(n)
   },
   {
@@ -147,7 +161,7 @@ const COLUMNS: IColumn[] = [
     dtype: 'int32',
     fillValue: -1,
     attributes: { none: -1 },
-    of: s => s.epochs,
+    of: stored('epochs'),
     make: n => new Int32Array(n)
   },
   {
@@ -155,7 +169,7 @@ const COLUMNS: IColumn[] = [
     dtype: 'int32',
     fillValue: -1,
     attributes: { description: "the series' position in the group's metrics attribute" },
-    of: (s, index) => new Int32Array(s.values.length).fill(index),
+    of: seriesIndex,
     make: n => new Int32Array(n)
   }
 ];
@@ -167,7 +181,7 @@ const COLUMNS: IColumn[] = [
 async function writeColumn(
   group: zarr.Location<SinkStore>,
   column: IColumn,
-  table: IMetricSeries[],
+  table: SpilledSeries[],
   total: number
 ): Promise<void> {
   const chunk = Math.max(1, Math.min(total, CHUNK_ELEMENTS));
@@ -193,14 +207,15 @@ async function writeColumn(
     buffer = column.make(chunk);
   };
   for (let index = 0; index < table.length; index++) {
-    const data = column.of(table[index], index);
-    for (let from = 0; from < data.length;) {
-      const count = Math.min(data.length - from, chunk - filled);
-      (buffer as Float64Array).set((data as Float64Array).subarray(from, from + count), filled);
-      filled += count;
-      from += count;
-      if (filled === chunk) {
-        await flush();
+    for (const data of column.of(table[index], index)) {
+      for (let from = 0; from < data.length;) {
+        const count = Math.min(data.length - from, chunk - filled);
+        (buffer as Float64Array).set((data as Float64Array).subarray(from, from + count), filled);
+        filled += count;
+        from += count;
+        if (filled === chunk) {
+          await flush();
+        }
       }
     }
   }
@@ -215,11 +230,11 @@ export interface IZarrSummary {
 }
 
 /**
- * Writes all runs' metric series. `onMetric` is called after each metric group so the
- * caller can report progress on long series.
+ * Writes all runs' metric series, read back from where the export spilled them (core/spill.ts).
+ * `onMetric` is called after each metric group so the caller can report progress on long series.
  */
 export async function writeMetricsZarr(
-  runs: IRun[],
+  runs: IRun<SpilledSeries>[],
   sink: IFileSink,
   onMetric: () => void = () => undefined
 ): Promise<IZarrSummary> {
@@ -247,8 +262,8 @@ export async function writeMetricsZarr(
       const context = run.contexts.find(c => c.ctx === ctx);
       let start = 0;
       const metrics = table.map(series => {
-        const entry = { name: series.metric, start, points: series.values.length, ...unitOf(series.metric) };
-        start += series.values.length;
+        const entry = { name: series.metric, start, points: series.points, ...unitOf(series.metric) };
+        start += series.points;
         return entry;
       });
       const path = `${run.id}/${key}`;
