@@ -133,7 +133,6 @@ export class RunsView extends Widget {
     this._refresh('all');
   }
 
-
   private _buildToolbar(): void {
     this._toolbar.className = 'nbprov-toolbar';
     this._filterInput.type = 'search';

@@ -1,6 +1,7 @@
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
-import { nbprovSettings, openFixture, pointsDrawn } from './helpers';
+import * as path from 'path';
+import { nbprovSettings, pointsDrawn } from './helpers';
 
 /**
  * The runs widget at every width: the screenshot matrix (scenarios × widths × themes) of a
@@ -105,15 +106,20 @@ const SCENARIOS: IScenario[] = [
   }
 ];
 
+/** Uploads a fixture notebook and opens it through the document manager (the file browser may be closed). */
+async function openNotebook(page: IJupyterLabPageFixture, tmpPath: string, name: string): Promise<void> {
+  await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
+  await page.evaluate(async p => {
+    await window.jupyterapp.commands.execute('docmanager:open', { path: p });
+  }, `${tmpPath}/${name}`);
+  await page.notebook.activate(name);
+  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+}
+
 /** Opens the sweep, sets the theme and the widget's width, and runs the sweep. */
-async function showSweep(
-  page: IJupyterLabPageFixture,
-  tmpPath: string,
-  theme: 'light' | 'dark',
-  width: Width
-): Promise<Locator> {
+async function showSweep(page: IJupyterLabPageFixture, tmpPath: string, theme: 'light' | 'dark', width: Width): Promise<Locator> {
+  await openNotebook(page, tmpPath, FIXTURE);
   await page.sidebar.close('left');
-  await openFixture(page, tmpPath, FIXTURE);
   await (theme === 'light' ? page.theme.setLightTheme() : page.theme.setDarkTheme());
   if (width !== PANEL) {
     await page.addStyleTag({ content: `.jp-OutputArea-output .nbprov-widget { width: ${width}px; }` });
@@ -218,7 +224,8 @@ test('the tabs name their panels, which are labelled by them; one tab is a Tab s
   // Ids are unique in the page, with a second view (the side panel) open.
   await page.evaluate(() => window.jupyterapp.commands.execute('nbprov:open-runs'));
   await expect(page.locator('#nbprov-runs-panel [role="tabpanel"]')).toHaveCount(1);
-  const ids = await page.locator('[role="tab"], [role="tabpanel"]').evaluateAll(nodes => nodes.map(node => node.id));
+  const ids = await page.locator('.nbprov-tab, [role="tabpanel"]').evaluateAll(nodes => nodes.map(node => node.id));
+  expect(ids).toHaveLength(12);
   expect(new Set(ids).size).toBe(ids.length);
 });
 
@@ -228,7 +235,7 @@ test('the side panel names its notebook and follows the current notebook', async
   const panel = page.locator('#nbprov-runs-panel');
   await expect(panel.locator('.nbprov-scope-where')).toHaveText(`${tmpPath}/${FIXTURE}`);
   await expect(panel.locator('.nbprov-row')).toHaveCount(RUNS);
-  await openFixture(page, tmpPath, 'Untitled.ipynb');
+  await openNotebook(page, tmpPath, 'Untitled.ipynb');
   await expect(panel.locator('.nbprov-scope-where')).toHaveText(`${tmpPath}/Untitled.ipynb`);
   await expect(panel.locator('.nbprov-row')).toHaveCount(0);
   await page.notebook.activate(FIXTURE);
