@@ -33,7 +33,8 @@ async function openNotebook(page: IJupyterLabPageFixture, notebook: string, sour
   await page.contents.uploadContent(JSON.stringify(content), 'text', notebook);
   await page.notebook.openByPath(notebook);
   await page.notebook.activate(path.basename(notebook));
-  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+  // The shown notebook's indicator: a notebook in a background tab has one too, hidden.
+  await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]:visible').first().waitFor();
 }
 
 /** Runs code in a new last cell and returns what it printed. */

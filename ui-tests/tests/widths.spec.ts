@@ -113,7 +113,8 @@ async function openNotebook(page: IJupyterLabPageFixture, tmpPath: string, name:
     await window.jupyterapp.commands.execute('docmanager:open', { path: p });
   }, `${tmpPath}/${name}`);
   await page.notebook.activate(name);
-  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+  // The shown notebook's indicator: a notebook in a background tab has one too, hidden.
+  await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]:visible').first().waitFor();
 }
 
 /** Opens the sweep, sets the theme and the widget's width, and runs the sweep. */
@@ -223,7 +224,7 @@ test('the tabs name their panels, which are labelled by them; one tab is a Tab s
   }
   // Ids are unique in the page, with a second view (the side panel) open.
   await page.evaluate(() => window.jupyterapp.commands.execute('nbprov:open-runs'));
-  await expect(page.locator('#nbprov-runs-panel [role="tabpanel"]')).toHaveCount(1);
+  await expect(page.locator('#nbprov-runs-panel').getByRole('tabpanel')).toHaveCount(1);
   const ids = await page.locator('.nbprov-tab, [role="tabpanel"]').evaluateAll(nodes => nodes.map(node => node.id));
   expect(ids).toHaveLength(12);
   expect(new Set(ids).size).toBe(ids.length);
