@@ -225,7 +225,9 @@ test('the tabs name their panels, which are labelled by them; one tab is a Tab s
   // Ids are unique in the page, with a second view (the side panel) open.
   await page.evaluate(() => window.jupyterapp.commands.execute('nbprov:open-runs'));
   await expect(page.locator('#nbprov-runs-panel').getByRole('tabpanel')).toHaveCount(1);
-  const ids = await page.locator('.nbprov-tab, .nbprov-section[role="tabpanel"]').evaluateAll(nodes => nodes.map(node => node.id));
+  const ids = await page
+    .locator('.nbprov-tab, .nbprov-section[role="tabpanel"]')
+    .evaluateAll(nodes => nodes.map(node => node.id));
   expect(ids).toHaveLength(12);
   expect(new Set(ids).size).toBe(ids.length);
 });
