@@ -513,3 +513,71 @@ export function formatBytes(bytes: number): string {
   }
   return `${bytes} B`;
 }
+
+/**
+ * The order in which a narrow view folds columns into a run's detail row (folded first: highest
+ * number). The run's name and status are never folded; then, as small-screen run tables do, the
+ * last metric values, the parameters, the best values, and the bookkeeping columns last.
+ */
+const FOLD_PRIORITY: Record<ColumnKind, number> = {
+  name: 0,
+  status: 0,
+  'metric-last': 1,
+  param: 2,
+  'metric-best': 3,
+  duration: 4,
+  experiment: 5,
+  notebook: 5,
+  start: 6,
+  energy: 7
+};
+
+/** Below this width (px) of the view, the table folds the columns that do not fit. */
+export const FOLD_BELOW_PX = 720;
+/** Width of the controls before the first column: the selection box and the detail button. */
+const ROW_CONTROLS_PX = 56;
+/** A cell's padding and border, and the name cell's colour swatch and jump button. */
+const CELL_PADDING_PX = 14;
+const NAME_EXTRAS_PX = 40;
+
+/** Which columns a view shows as columns and which it folds into each run's detail row (indices). */
+export interface IColumnFit {
+  shown: number[];
+  folded: number[];
+}
+
+/**
+ * Fits the table's columns into `width` px, estimating each column's width from its longest text
+ * (a cell, or a header's longest word) at `charWidth` px a character. From FOLD_BELOW_PX up every column is shown
+ * (a wide table scrolls on its own). Below it, the name and status columns always stay, and the
+ * others are added by FOLD_PRIORITY (then table order) until the next one would not fit; the rest
+ * fold. Shown columns keep the table's order.
+ */
+export function fitColumns(table: ITable, width: number, charWidth: number): IColumnFit {
+  const all = table.columns.map((_, index) => index);
+  if (width >= FOLD_BELOW_PX) {
+    return { shown: all, folded: [] };
+  }
+  const estimate = (index: number): number => {
+    const column = table.columns[index];
+    // A folded table's headers wrap at spaces: their longest word counts, plus the sort arrow.
+    const header = Math.max(...column.label.split(/\s+/).map(word => word.length)) + 2;
+    const chars = table.rows.reduce((longest, row) => Math.max(longest, row.cells[index].text.length), header);
+    return chars * charWidth + CELL_PADDING_PX + (column.kind === 'name' ? NAME_EXTRAS_PX : 0);
+  };
+  const byPriority = [...all].sort(
+    (a, b) => FOLD_PRIORITY[table.columns[a].kind] - FOLD_PRIORITY[table.columns[b].kind] || a - b
+  );
+  const shown = new Set<number>();
+  let used = ROW_CONTROLS_PX;
+  for (const index of byPriority) {
+    const needed = estimate(index);
+    const kept = FOLD_PRIORITY[table.columns[index].kind] === 0;
+    if (!kept && used + needed > width) {
+      break;
+    }
+    shown.add(index);
+    used += needed;
+  }
+  return { shown: all.filter(index => shown.has(index)), folded: all.filter(index => !shown.has(index)) };
+}

@@ -12,6 +12,7 @@ import { MetricChart } from './chart';
 import { ILine, XAxis, YScale } from './chartdata';
 import { compareCode, compareMetrics, compareParams, IComparisonRow } from './compare';
 import { element } from './dom';
+import { charWidth, detailRow, disclosureButton } from './foldedtable';
 import { splitPowerLines } from './energy';
 import { EnergyCharts } from './energyview';
 import { renderGitComparison } from './gitview';
@@ -20,6 +21,7 @@ import {
   artifactRows,
   buildTable,
   contextName,
+  fitColumns,
   formatDuration,
   ISort,
   ITable,
@@ -53,6 +55,9 @@ function executionStatusLabel(status: ExecutionStatus): string {
   }[status];
 }
 
+/** Views made so far in this page, for ids unique in the page. */
+let viewCount = 0;
+
 /** Runs Enter and Space like a click, for elements that are not buttons. */
 function onActivate(node: HTMLElement, action: (event: Event) => void): void {
   node.addEventListener('click', action);
@@ -83,6 +88,9 @@ export class RunsView extends Widget {
     this._showTab();
     // Charts take their colours from the theme when made: remake them when the theme changes.
     this._themeObserver.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name'] });
+    // The view's own width (a notebook output or the side panel, not the window) sizes the table
+    // and the charts; Lumino's resize messages do not reach a widget inside an output area.
+    this._resizeObserver.observe(this.node);
   }
 
   /** Shows a store (or a message saying why there is none). */
@@ -141,6 +149,7 @@ export class RunsView extends Widget {
     }
     this._store?.changed.disconnect(this._onStoreChanged, this);
     this._themeObserver.disconnect();
+    this._resizeObserver.disconnect();
     clearTimeout(this._timer);
     this._rebuildCharts();
     this._energy.dispose();
@@ -148,10 +157,6 @@ export class RunsView extends Widget {
   }
 
   protected onAfterAttach(): void {
-    this._refresh('all');
-  }
-
-  protected onResize(): void {
     this._refresh('all');
   }
 
@@ -228,6 +233,7 @@ export class RunsView extends Widget {
     this._allRanksLabel.hidden = true;
     const tabs = element('div', 'nbprov-tabs');
     tabs.setAttribute('role', 'tablist');
+    tabs.setAttribute('aria-label', trans().__('Views of the runs'));
     for (const [tab, text] of [
       ['runs', trans().__('Runs')],
       ['compare', trans().__('Compare')],
@@ -237,6 +243,13 @@ export class RunsView extends Widget {
       button.type = 'button';
       button.setAttribute('role', 'tab');
       button.dataset.tab = tab;
+      // The WAI-ARIA tabs pattern: each tab names the panel it shows, which is labelled by it.
+      const panel = this._sections()[tab];
+      button.id = `${this._idPrefix}-tab-${tab}`;
+      panel.id = `${this._idPrefix}-panel-${tab}`;
+      button.setAttribute('aria-controls', panel.id);
+      panel.setAttribute('role', 'tabpanel');
+      panel.setAttribute('aria-labelledby', button.id);
       button.addEventListener('click', () => {
         this.setTab(tab);
         this.onUserChange?.({ tab });
@@ -262,10 +275,14 @@ export class RunsView extends Widget {
     this._toolbar.append(this._filterInput, axisLabel, scaleLabel, smoothingLabel, colourLabel, this._allRanksLabel, tabs);
   }
 
+  private _sections(): Record<RunsTab, HTMLElement> {
+    return { runs: this._runsSection, compare: this._compareSection, timeline: this._timelineSection };
+  }
+
   private _showTab(): void {
-    this._runsSection.hidden = this._tab !== 'runs';
-    this._compareSection.hidden = this._tab !== 'compare';
-    this._timelineSection.hidden = this._tab !== 'timeline';
+    for (const [tab, section] of Object.entries(this._sections())) {
+      section.hidden = tab !== this._tab;
+    }
     for (const button of this._toolbar.querySelectorAll<HTMLButtonElement>('.nbprov-tab')) {
       const selected = button.dataset.tab === this._tab;
       button.setAttribute('aria-selected', String(selected));
@@ -430,7 +447,9 @@ export class RunsView extends Widget {
     headRow.append(selectHeader);
     // One Tab stop for the header row (the last header used, else the first); arrows move along it.
     const headers: HTMLElement[] = [];
-    for (const column of table.columns) {
+    // A narrow view folds the columns that do not fit into each run's detail row.
+    const fit = fitColumns(table, this.node.clientWidth, charWidth(getComputedStyle(this.node).font));
+    for (const column of fit.shown.map(index => table.columns[index])) {
       const th = element('th', `nbprov-col-${column.kind}`, column.label);
       th.tabIndex = -1;
       th.dataset.focusKey = `head:${column.key}`;
@@ -479,7 +498,8 @@ export class RunsView extends Widget {
       check.addEventListener('change', () => this._toggle(row.runId, check.checked));
       checkCell.append(check);
       tr.append(checkCell);
-      row.cells.forEach((cell, index) => {
+      fit.shown.forEach(index => {
+        const cell = row.cells[index];
         const td = element('td', `nbprov-col-${table.columns[index].kind}`, cell.text);
         if (cell.title) {
           td.title = cell.title;
@@ -518,6 +538,23 @@ export class RunsView extends Widget {
         tr.children[1].append(' ', jump);
       }
       body.append(tr);
+      if (fit.folded.length) {
+        const detailId = `${this._idPrefix}-detail-${row.runId}`;
+        const expanded = this._expanded.has(row.runId);
+        const disclosure = disclosureButton(row.cells[0].text, detailId, expanded, open => {
+          if (open) {
+            this._expanded.add(row.runId);
+          } else {
+            this._expanded.delete(row.runId);
+          }
+          disclosure.setAttribute('aria-expanded', String(open));
+          detail.hidden = !open;
+        });
+        disclosure.dataset.focusKey = `detail:${row.runId}`;
+        checkCell.append(disclosure);
+        const detail = detailRow(table, row, fit, detailId, expanded);
+        body.append(detail);
+      }
     }
     const caption = element(
       'caption',
@@ -525,7 +562,7 @@ export class RunsView extends Widget {
       trans()._n('%1 run(s), %2 selected', '%1 run(s), %2 selected', table.rows.length, this._selected.size)
     );
     this._table.replaceChildren(caption, head, body);
-    this._table.className = 'nbprov-table';
+    this._table.className = fit.folded.length ? 'nbprov-table nbprov-table-folded' : 'nbprov-table';
     if (focusedKey) {
       this._table.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusedKey)}"]`)?.focus();
     }
@@ -837,6 +874,18 @@ export class RunsView extends Widget {
   private _lastRenderMs = 0;
   private _chartsByMetric = new Map<string, MetricChart>();
   private _chartWidth = 0;
+  private _observedWidth = 0;
+  private _resizeObserver = new ResizeObserver(entries => {
+    const width = entries[entries.length - 1].contentRect.width;
+    if (Math.abs(width - this._observedWidth) >= 4) {
+      this._observedWidth = width;
+      this._refresh('all');
+    }
+  });
+  /** Runs whose detail row (the folded columns) is open. */
+  private _expanded = new Set<string>();
+  /** Prefix of the ids of this view's elements (tabs, panels, detail rows): unique in the page. */
+  private _idPrefix = `nbprov-view-${++viewCount}`;
   private _themeObserver = new MutationObserver(() => {
     this._rebuildCharts();
     this._refresh('all');

@@ -1,8 +1,9 @@
 /**
  * What jest's jsdom environment lacks and the widget's libraries use, defined as browsers have them
  * (imported before them): `DragEvent`, which @lumino/dragdrop extends at module load,
- * `structuredClone`, which vega-lite takes at module load, and `TextEncoder`, with which the
- * reducer hashes code states.
+ * `structuredClone`, which vega-lite takes at module load, `TextEncoder`, with which the
+ * reducer hashes code states, and `ResizeObserver`, through which the view follows its width (jsdom
+ * lays nothing out, so it never reports).
  */
 import { TextEncoder as NodeTextEncoder } from 'util';
 import { deserialize, serialize } from 'v8';
@@ -15,6 +16,14 @@ if (typeof globalThis.DragEvent === 'undefined') {
 }
 if (typeof globalThis.TextEncoder === 'undefined') {
   globalThis.TextEncoder = NodeTextEncoder as typeof globalThis.TextEncoder;
+}
+if (typeof globalThis.ResizeObserver === 'undefined') {
+  class SilentResizeObserver {
+    observe(): void {}
+    unobserve(): void {}
+    disconnect(): void {}
+  }
+  (globalThis as { ResizeObserver?: unknown }).ResizeObserver = SilentResizeObserver;
 }
 if (typeof globalThis.structuredClone === 'undefined') {
   globalThis.structuredClone = <T>(value: T): T => deserialize(serialize(value));

@@ -4,6 +4,8 @@ import { IRun } from '../../tokens';
 import {
   artifactRows,
   buildTable,
+  fitColumns,
+  FOLD_BELOW_PX,
   formatDuration,
   formatTime,
   lowerIsBetter,
@@ -442,5 +444,65 @@ describe('artifactRows', () => {
       { run: 'saver', name: 'notes <b>.txt', kind: 'output, text/plain', size: '2 KiB', title: 'artifacts/ab.txt\nsha256 ab' },
       { run: 'saver', name: 'in.csv', kind: 'input', size: '12 B', title: '/data/in.csv\nsha256 cd' }
     ]);
+  });
+});
+
+describe('fitColumns', () => {
+  const store = storeWith(alpha, beta, gamma);
+  const table = buildTable(store.runs.values(), new MetricSummaries(), { now: T0 + 90_000 });
+  const labels = (indices: number[]) => indices.map(index => table.columns[index].label);
+  const CHAR = 7;
+
+  it('shows every column from FOLD_BELOW_PX up', () => {
+    expect(fitColumns(table, FOLD_BELOW_PX, CHAR)).toEqual({ shown: table.columns.map((_, i) => i), folded: [] });
+  });
+
+  it('keeps the name, the status and what fits of the last values at the side panel width', () => {
+    const fit = fitColumns(table, 320, CHAR);
+    expect(labels(fit.shown)).toEqual(['Run', 'Status', 'accuracy [training] last']);
+    expect(labels(fit.folded)).toEqual([
+      'Experiment',
+      'Start',
+      'Duration',
+      'lr',
+      'accuracy [training] best (max)',
+      'loss [training] last',
+      'loss [training] best (min)',
+      'Energy'
+    ]);
+  });
+
+  it('never folds the name or the status, however narrow', () => {
+    expect(labels(fitColumns(table, 10, CHAR).shown)).toEqual(['Run', 'Status']);
+    expect(labels(fitColumns(table, 320, 100).shown)).toEqual(['Run', 'Status']);
+  });
+
+  it('folds parameters after the last values and before the bookkeeping columns', () => {
+    const fit = fitColumns(table, 560, CHAR);
+    expect(labels(fit.shown)).toEqual([
+      'Run',
+      'Status',
+      'lr',
+      'accuracy [training] last',
+      'accuracy [training] best (max)',
+      'loss [training] last'
+    ]);
+    expect(labels(fit.folded)).toEqual(['Experiment', 'Start', 'Duration', 'loss [training] best (min)', 'Energy']);
+  });
+
+  it('only adds columns as the view widens, each shown or folded exactly once', () => {
+    let previous: number[] = [];
+    for (let width = 0; width <= FOLD_BELOW_PX; width += 5) {
+      const fit = fitColumns(table, width, CHAR);
+      expect([...fit.shown, ...fit.folded].sort((a, b) => a - b)).toEqual(table.columns.map((_, i) => i));
+      expect(fit.shown).toEqual(expect.arrayContaining(previous));
+      previous = fit.shown;
+    }
+  });
+
+  it('sizes a column by its longest cell, so a long run name leaves less room', () => {
+    const long = runRecords('d'.repeat(32), 'a-run-with-a-very-long-descriptive-name', { lr: 0.5, loss: [1] });
+    const wide = buildTable(storeWith(alpha, long).runs.values(), new MetricSummaries(), { now: T0 });
+    expect(fitColumns(wide, 320, CHAR).shown.map(index => wide.columns[index].label)).toEqual(['Run', 'Status']);
   });
 });

@@ -1,0 +1,68 @@
+/**
+ * The runs table in a narrow view: the columns that do not fit (tablemodel.ts `fitColumns`) fold
+ * into a detail row under each run, opened by a disclosure button. User strings go in textContent.
+ */
+import { trans } from '../i18n';
+import { element } from './dom';
+import { IColumnFit, IRow, ITable } from './tablemodel';
+
+/** Average width (px) of a character in a font, measured once per font. */
+const charWidths = new Map<string, number>();
+const SAMPLE = 'abcdefghijklmnopqrstuvwxyz0123456789 ._-';
+
+export function charWidth(font: string): number {
+  let width = charWidths.get(font);
+  if (width === undefined) {
+    const context = document.createElement('canvas').getContext('2d');
+    if (context) {
+      context.font = font;
+    }
+    // Without a canvas (never in a browser), a generous guess for a 13 px UI font.
+    width = context ? context.measureText(SAMPLE).width / SAMPLE.length : 8;
+    charWidths.set(font, width);
+  }
+  return width;
+}
+
+/** The button that opens and closes a run's detail row (a native button: Enter and Space work). */
+export function disclosureButton(
+  label: string,
+  detailId: string,
+  expanded: boolean,
+  onToggle: (expanded: boolean) => void
+): HTMLButtonElement {
+  const button = element('button', 'nbprov-disclosure');
+  button.type = 'button';
+  button.setAttribute('aria-expanded', String(expanded));
+  button.setAttribute('aria-controls', detailId);
+  button.setAttribute('aria-label', trans().__('Details of run %1', label));
+  button.title = trans().__('Show the columns that do not fit');
+  button.addEventListener('click', () => onToggle(button.getAttribute('aria-expanded') !== 'true'));
+  return button;
+}
+
+/** A run's folded columns as a definition list in one cell spanning the row (empty values left out). */
+export function detailRow(table: ITable, row: IRow, fit: IColumnFit, id: string, expanded: boolean): HTMLTableRowElement {
+  const tr = element('tr', 'nbprov-detail');
+  tr.id = id;
+  tr.hidden = !expanded;
+  const cell = element('td');
+  // The selection column and the shown columns.
+  cell.colSpan = fit.shown.length + 1;
+  const list = element('dl', 'nbprov-detail-list');
+  for (const index of fit.folded) {
+    const value = row.cells[index];
+    if (!value.text) {
+      continue;
+    }
+    const term = element('dt', `nbprov-col-${table.columns[index].kind}`, table.columns[index].label);
+    const description = element('dd', `nbprov-col-${table.columns[index].kind}`, value.text);
+    if (value.title) {
+      description.title = value.title;
+    }
+    list.append(term, description);
+  }
+  cell.append(list);
+  tr.append(cell);
+  return tr;
+}
