@@ -151,6 +151,20 @@ export function lineRows(
   return { rows, nonFinite: nonFinite - nonPositive, nonPositive };
 }
 
+/**
+ * Rows a chart holds at most, whatever the number of lines (the per-pixel reduction keeps up to
+ * about four rows per column). Vega's work grows with its rows: a sweep of 1,000 lines of 1,000
+ * points would otherwise give it a million rows, and every update would take seconds.
+ */
+export const CHART_ROW_BUDGET = 32_000;
+/** Columns a line keeps however many lines share the chart: its trend stays visible. */
+export const MIN_LINE_COLUMNS = 8;
+
+/** Columns each of `lines` lines is reduced to in a chart `columns` pixels wide, within the row budget. */
+export function lineColumns(columns: number, lines: number): number {
+  return Math.min(columns, Math.max(MIN_LINE_COLUMNS, Math.floor(CHART_ROW_BUDGET / (4 * Math.max(1, lines)))));
+}
+
 /** What to apply to a chart's data: lines whose rows are all removed, then rows inserted. */
 export interface IChartChange {
   removeLines: Set<string>;
@@ -193,6 +207,9 @@ export class ChartFeed {
   update(lines: readonly ILine[], dirty: ReadonlySet<string> | 'all'): IChartChange {
     const change: IChartChange = { removeLines: new Set(), insert: [] };
     const present = new Set(lines.map(line => line.key));
+    // Many lines share the row budget: each is reduced to fewer columns, and drawn again when
+    // the number of lines (and so its share) changed.
+    const columns = lineColumns(this.columns, present.size);
     for (const key of this._shown.keys()) {
       if (!present.has(key)) {
         change.removeLines.add(key);
@@ -202,17 +219,22 @@ export class ChartFeed {
     for (const line of lines) {
       const shown = this._shown.get(line.key);
       const style = lineStyle(line);
-      const restyled = shown !== undefined && shown.style !== style;
+      const length = line.series.length;
+      // A new share of columns changes the rows of a line longer than the smaller share only.
+      const resized = shown !== undefined && shown.columns !== columns && Math.max(shown.count, length) > Math.min(shown.columns, columns);
+      const restyled = shown !== undefined && (shown.style !== style || resized);
+      if (shown && !restyled) {
+        shown.columns = columns;
+      }
       if (shown && !restyled && dirty !== 'all' && !dirty.has(line.key)) {
         continue;
       }
-      const length = line.series.length;
       if (
         shown &&
         !restyled &&
         !shown.reduced &&
         !this.domain &&
-        length <= this.columns &&
+        length <= columns &&
         length > shown.count &&
         shown.count > 1
       ) {
@@ -226,17 +248,18 @@ export class ChartFeed {
         shown.count = length;
         continue;
       }
-      if (shown && length === shown.count && !restyled && !this.domain && !shown.reduced) {
-        continue; // nothing new in a line shown whole
+      if (shown && length === shown.count && !restyled && !this.domain) {
+        continue; // no new points, same share of columns: the same rows
       }
       if (shown) {
         change.removeLines.add(line.key);
       }
-      const { rows, nonFinite, nonPositive } = lineRows(line, this.axis, this.columns, this.domain, this.yScale);
+      const { rows, nonFinite, nonPositive } = lineRows(line, this.axis, columns, this.domain, this.yScale);
       change.insert.push(...rows);
       this._shown.set(line.key, {
         count: length,
-        reduced: this.domain !== null || length > this.columns,
+        reduced: this.domain !== null || length > columns,
+        columns,
         nonFinite,
         nonPositive,
         style
@@ -250,7 +273,10 @@ export class ChartFeed {
     this._shown.clear();
   }
 
-  private _shown = new Map<string, { count: number; reduced: boolean; nonFinite: number; nonPositive: number; style: string }>();
+  private _shown = new Map<
+    string,
+    { count: number; reduced: boolean; columns: number; nonFinite: number; nonPositive: number; style: string }
+  >();
 }
 
 /** One run's value in the tooltip at a hovered x. */

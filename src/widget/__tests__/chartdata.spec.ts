@@ -1,5 +1,5 @@
 import { MetricSeries } from '../../store';
-import { ChartFeed, formatRounded, hoverValues, ILine, lineRows, nearestIndex, smooth, xPositions } from '../chartdata';
+import { CHART_ROW_BUDGET, ChartFeed, formatRounded, lineColumns, MIN_LINE_COLUMNS, hoverValues, ILine, lineRows, nearestIndex, smooth, xPositions } from '../chartdata';
 
 function series(n: number, epochEvery = 0): MetricSeries {
   const s = new MetricSeries('loss', 1);
@@ -233,5 +233,42 @@ describe('the tooltip at a hovered x', () => {
       '0',
       'NaN'
     ]);
+  });
+});
+
+describe('the row budget of a chart of many lines', () => {
+  const lines = (n: number, points: number) =>
+    Array.from({ length: n }, (_, i) => line(series(points), `r${i}/loss`, { runId: `r${i}`, label: `r${i}` }));
+
+  it('shares the budget between lines, never below the minimum nor above the width', () => {
+    expect(lineColumns(800, 1)).toBe(800);
+    expect(lineColumns(800, 1000)).toBe(MIN_LINE_COLUMNS);
+    expect(lineColumns(800, 100)).toBe(CHART_ROW_BUDGET / 400);
+  });
+
+  it('keeps 1,000 lines of 1,000 points within the budget, and redraws them finer when fewer are left', () => {
+    const sweep = lines(1000, 1000);
+    const feed = new ChartFeed('step', 800);
+    const first = feed.update(sweep, 'all');
+    expect(first.insert.length).toBeLessThanOrEqual(CHART_ROW_BUDGET);
+    expect(first.insert.length).toBeGreaterThan(1000 * MIN_LINE_COLUMNS);
+    // Nothing changed: nothing is drawn again, although the view asks for every line.
+    const again = feed.update(sweep, 'all');
+    expect(again.insert).toHaveLength(0);
+    expect(again.removeLines.size).toBe(0);
+    // Filtered down to ten lines: those are drawn again at their larger share, the rest removed.
+    const ten = feed.update(sweep.slice(0, 10), 'all');
+    expect(ten.removeLines.size).toBe(1000);
+    const perLine = ten.insert.filter(row => row.key === 'r0/loss').length;
+    expect(perLine).toBeGreaterThan(first.insert.filter(row => row.key === 'r0/loss').length * 10);
+  });
+
+  it('leaves short lines alone when the share changes but still holds them whole', () => {
+    const feed = new ChartFeed('step', 800);
+    const few = lines(40, 5);
+    feed.update(few, 'all');
+    const change = feed.update(few.slice(0, 20), 'all');
+    expect(change.insert).toHaveLength(0);
+    expect(change.removeLines.size).toBe(20);
   });
 });
