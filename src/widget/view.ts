@@ -55,7 +55,7 @@ export class RunsView extends Widget {
     this.addClass('nbprov-runs');
     this._buildToolbar();
     this.node.append(this._toolbar, this._message, this._runsSection, this._compareSection, this._timelineSection);
-    this._runsSection.append(this._table, this._artifacts, this._colourKey, this._sweep.node, this._charts, this._energy.node);
+    this._runsSection.append(this._table, this._artifacts, this._colourKey, this._charts, this._sweep.node, this._energy.node);
     this._sweep.onControlChange = () => this._refresh('all');
     this._message.className = 'nbprov-message';
     this._message.setAttribute('role', 'status');
