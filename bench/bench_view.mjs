@@ -31,7 +31,10 @@ writeFileSync(
     '<body><script type="module" src="bench_view_page.js"></script></body></html>'
 );
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--allow-file-access-from-files', ...(process.env.NO_GPU ? ['--disable-gpu'] : [])] });
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--allow-file-access-from-files', ...(process.env.NO_GPU ? ['--disable-gpu'] : [])]
+});
 const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
 page.on('pageerror', error => console.error('page error:', error));
 page.on('crash', () => console.error('the page crashed'));
@@ -56,7 +59,10 @@ for (let repeat = 0; repeat < 3; repeat++) {
       console.error(text, result);
     }
     if (repeat === 0) {
-      rows.push([`  filter "${text}": ${result.caption}; sweep view: ${result.sweepRuns}; render (sync) ${result.renderMs.toFixed(0)} ms`, result.ms.toFixed(0)]);
+      rows.push([
+        `  filter "${text}": ${result.caption}; sweep view: ${result.sweepRuns}; render (sync) ${result.renderMs.toFixed(0)} ms`,
+        result.ms.toFixed(0)
+      ]);
     }
   }
 }

@@ -78,7 +78,10 @@ function chartsRedrawn(before: Map<Element, string | undefined>): Promise<void> 
   return new Promise(resolve => {
     const check = () => {
       const charts = Array.from(document.querySelectorAll<HTMLElement>('.nbprov-chart'));
-      if (charts.length && charts.every(chart => chart.dataset.points !== undefined && chart.dataset.points !== before.get(chart))) {
+      if (
+        charts.length &&
+        charts.every(chart => chart.dataset.points !== undefined && chart.dataset.points !== before.get(chart))
+      ) {
         requestAnimationFrame(() => setTimeout(resolve, 0));
       } else {
         requestAnimationFrame(check);
@@ -118,7 +121,11 @@ window.bench = {
       ms: performance.now() - start,
       renderMs,
       caption: document.querySelector('.nbprov-table caption')?.textContent,
-      sweepRuns: document.querySelector('.nbprov-sweep-chart[data-chart="parallel"]')?.getAttribute('aria-label')?.split(/[:,]/)[1]?.trim()
+      sweepRuns: document
+        .querySelector('.nbprov-sweep-chart[data-chart="parallel"]')
+        ?.getAttribute('aria-label')
+        ?.split(/[:,]/)[1]
+        ?.trim()
     };
   },
   /** ms from `count` new points arriving for each of the first `runs` runs until the charts show them. */

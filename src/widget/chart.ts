@@ -244,7 +244,11 @@ export class MetricChart {
       row.dataset.run = entry.runId;
       const swatch = element('span', 'nbprov-swatch');
       swatch.style.backgroundColor = entry.color;
-      row.append(swatch, element('span', 'nbprov-hover-label', entry.label), element('span', 'nbprov-hover-value', formatRounded(entry.value)));
+      row.append(
+        swatch,
+        element('span', 'nbprov-hover-label', entry.label),
+        element('span', 'nbprov-hover-value', formatRounded(entry.value))
+      );
       return row;
     });
     const more = hover.more ? [element('div', 'nbprov-legend-more', trans().__('and %1 more', hover.more))] : [];

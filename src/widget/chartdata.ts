@@ -221,7 +221,8 @@ export class ChartFeed {
       const style = lineStyle(line);
       const length = line.series.length;
       // A new share of columns changes the rows of a line longer than the smaller share only.
-      const resized = shown !== undefined && shown.columns !== columns && Math.max(shown.count, length) > Math.min(shown.columns, columns);
+      const resized =
+        shown !== undefined && shown.columns !== columns && Math.max(shown.count, length) > Math.min(shown.columns, columns);
       const restyled = shown !== undefined && (shown.style !== style || resized);
       if (shown && !restyled) {
         shown.columns = columns;
@@ -229,15 +230,7 @@ export class ChartFeed {
       if (shown && !restyled && dirty !== 'all' && !dirty.has(line.key)) {
         continue;
       }
-      if (
-        shown &&
-        !restyled &&
-        !shown.reduced &&
-        !this.domain &&
-        length <= columns &&
-        length > shown.count &&
-        shown.count > 1
-      ) {
+      if (shown && !restyled && !shown.reduced && !this.domain && length <= columns && length > shown.count && shown.count > 1) {
         // Still short enough to show whole: insert only the new points.
         const { rows, nonPositive } = lineRows(line, this.axis, Infinity, null, this.yScale);
         const added = rows.filter(row => row.i >= shown.count);
@@ -390,12 +383,20 @@ export function hoverValues(
     if (axis !== 'epoch' && (x < first - tolerance || x > last + tolerance)) {
       continue;
     }
-    const value = line.smoothing > 0 ? smooth(line.series.slice(0, index + 1).values, line.smoothing)[index] : line.series.value(index);
+    const value =
+      line.smoothing > 0 ? smooth(line.series.slice(0, index + 1).values, line.smoothing)[index] : line.series.value(index);
     if (!Number.isFinite(value)) {
       continue;
     }
     const context = line.context && line.context !== '(none)' ? ` · ${line.context}` : '';
-    entries.push({ key: line.key, runId: line.runId, label: line.label + context, color: line.color, x: xAt(line.series, axis, index, line.start), value });
+    entries.push({
+      key: line.key,
+      runId: line.runId,
+      label: line.label + context,
+      color: line.color,
+      x: xAt(line.series, axis, index, line.start),
+      value
+    });
   }
   const byValue = (a: IHoverEntry, b: IHoverEntry) => b.value - a.value || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
   const picked = entries.filter(entry => selected.has(entry.runId)).sort(byValue);

@@ -204,10 +204,12 @@ export function brushBetween(axis: IDimension, from: number, to: number): Brush 
   if (axis.kind === 'point') {
     return {
       key: axis.key,
-      categories: new Set(axis.categories.filter(category => {
-        const t = position(axis, category)!;
-        return t >= low && t <= high;
-      }))
+      categories: new Set(
+        axis.categories.filter(category => {
+          const t = position(axis, category)!;
+          return t >= low && t <= high;
+        })
+      )
     };
   }
   return { key: axis.key, range: [valueAt(axis, Math.max(0, low)), valueAt(axis, Math.min(1, high))] };

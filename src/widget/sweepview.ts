@@ -308,7 +308,15 @@ export class SweepView {
     this._parallelFrame = frame;
     this._parallel.setAttribute(
       'aria-label',
-      trans().__('Parallel coordinates of %1 over %2: %3.', shown.metric.title, axes.slice(0, -1).map(axis => axis.title).join(', '), this._runNames(shown, shown.metric)) +
+      trans().__(
+        'Parallel coordinates of %1 over %2: %3.',
+        shown.metric.title,
+        axes
+          .slice(0, -1)
+          .map(axis => axis.title)
+          .join(', '),
+        this._runNames(shown, shown.metric)
+      ) +
         ' ' +
         this._howToSelect()
     );
@@ -414,7 +422,10 @@ export class SweepView {
   /** The runs a chart shows, named for its text alternative: the selected first, capped. */
   private _runNames(shown: IShown, metric: IDimension): string {
     const plotted = shown.runIds.filter(runId => metric.values.has(runId));
-    const ordered = [...plotted.filter(runId => shown.selected.has(runId)), ...plotted.filter(runId => !shown.selected.has(runId))];
+    const ordered = [
+      ...plotted.filter(runId => shown.selected.has(runId)),
+      ...plotted.filter(runId => !shown.selected.has(runId))
+    ];
     const names = ordered.slice(0, NAMED_RUNS).map(runId => shown.identities.get(runId)?.label ?? runId);
     const selected = plotted.filter(runId => shown.selected.has(runId)).length;
     const more = ordered.length - names.length;
@@ -486,7 +497,10 @@ export class SweepView {
       const tx = (event: PointerEvent) => (event.clientX - box.left - frame.left) / frame.width;
       const ty = (event: PointerEvent) => 1 - (event.clientY - box.top - frame.top) / frame.height;
       let brushes = this._withBrush(shown.x.key, moved ? brushBetween(shown.x, tx(start), tx(end)) : null);
-      brushes = [...brushes.filter(one => one.key !== 'metric'), ...(moved ? [brushBetween(shown.metric, ty(start), ty(end))] : [])];
+      brushes = [
+        ...brushes.filter(one => one.key !== 'metric'),
+        ...(moved ? [brushBetween(shown.metric, ty(start), ty(end))] : [])
+      ];
       this._setBrushes(brushes);
     });
   }
@@ -499,8 +513,7 @@ export class SweepView {
       }
       start.preventDefault();
       node.setPointerCapture?.(start.pointerId);
-      const moved = (event: PointerEvent) =>
-        Math.hypot(event.clientX - start.clientX, event.clientY - start.clientY) >= CLICK_PX;
+      const moved = (event: PointerEvent) => Math.hypot(event.clientX - start.clientX, event.clientY - start.clientY) >= CLICK_PX;
       const onMove = (event: PointerEvent) => {
         if (moved(event)) {
           brush(start, event, true);

@@ -54,7 +54,10 @@ test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; brus
   await sweep.getByRole('combobox', { name: 'scatter x' }).selectOption({ label: 'lr' });
   const parallel = sweep.locator('.nbprov-sweep-chart[data-chart="parallel"]');
   await expect(parallel).toHaveAttribute('role', 'img');
-  await expect(parallel).toHaveAttribute('aria-label', /^Parallel coordinates of loss \(last\) over lr, optimizer, seed: 300 runs, /);
+  await expect(parallel).toHaveAttribute(
+    'aria-label',
+    /^Parallel coordinates of loss \(last\) over lr, optimizer, seed: 300 runs, /
+  );
   await expect(parallel).toHaveAttribute('aria-label', /select runs with the runs table’s checkboxes/);
   await expect(sweep.locator('.nbprov-sweep-chart[data-chart="scatter"]')).toHaveAttribute(
     'aria-label',
@@ -74,7 +77,11 @@ test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; brus
   const values = (await tooltip.locator('.nbprov-hover-value').allTextContents()).map(Number);
   expect(values.every(Number.isFinite)).toBe(true);
   expect([...values].sort((a, b) => b - a)).toEqual(values);
-  expect((await tooltip.locator('.nbprov-hover-value').allTextContents()).every(text => text.replace(/^-?0\.0*/, '').replace(/[.-]/g, '').length <= 5)).toBe(true);
+  expect(
+    (await tooltip.locator('.nbprov-hover-value').allTextContents()).every(
+      text => text.replace(/^-?0\.0*/, '').replace(/[.-]/g, '').length <= 5
+    )
+  ).toBe(true);
   await page.mouse.move(plot.x - 40, plot.y - 40);
   await expect(tooltip).toBeHidden();
 

@@ -1,5 +1,17 @@
 import { MetricSeries } from '../../store';
-import { CHART_ROW_BUDGET, ChartFeed, formatRounded, lineColumns, MIN_LINE_COLUMNS, hoverValues, ILine, lineRows, nearestIndex, smooth, xPositions } from '../chartdata';
+import {
+  CHART_ROW_BUDGET,
+  ChartFeed,
+  formatRounded,
+  lineColumns,
+  MIN_LINE_COLUMNS,
+  hoverValues,
+  ILine,
+  lineRows,
+  nearestIndex,
+  smooth,
+  xPositions
+} from '../chartdata';
 
 function series(n: number, epochEvery = 0): MetricSeries {
   const s = new MetricSeries('loss', 1);
@@ -164,7 +176,12 @@ describe('ChartFeed', () => {
 /** A series of these steps and values (timestamps 1 s apart from 0). */
 function points(steps: number[], values: number[]): MetricSeries {
   const s = new MetricSeries('loss', null);
-  s.append(steps, values, steps.map((_, i) => i * 1000), steps.map(() => -1));
+  s.append(
+    steps,
+    values,
+    steps.map((_, i) => i * 1000),
+    steps.map(() => -1)
+  );
   return s;
 }
 

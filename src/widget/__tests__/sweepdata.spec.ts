@@ -97,27 +97,60 @@ describe('sweep axes', () => {
   });
 
   it('leaves out text parameters with more distinct values than an axis can label', () => {
-    const many = Array.from({ length: MAX_CATEGORIES + 1 }, (_, n) => runRecords(n + 1, { path: `/data/${n}`, tag: n % 2 ? 'a' : 'b' }, {}));
+    const many = Array.from({ length: MAX_CATEGORIES + 1 }, (_, n) =>
+      runRecords(n + 1, { path: `/data/${n}`, tag: n % 2 ? 'a' : 'b' }, {})
+    );
     expect(parameterDimensions(runsOf(...many)).map(one => one.title)).toEqual(['tag']);
   });
 
   it('is logarithmic from two decades up, for positive values only', () => {
-    expect(axis([['a', 0.001], ['b', 0.1]]).kind).toBe('log');
-    expect(axis([['a', 0.002], ['b', 0.1]]).kind).toBe('linear');
-    expect(axis([['a', -1], ['b', 1000]]).kind).toBe('linear');
-    expect(axis([['a', 0], ['b', 1000]]).kind).toBe('linear');
+    expect(
+      axis([
+        ['a', 0.001],
+        ['b', 0.1]
+      ]).kind
+    ).toBe('log');
+    expect(
+      axis([
+        ['a', 0.002],
+        ['b', 0.1]
+      ]).kind
+    ).toBe('linear');
+    expect(
+      axis([
+        ['a', -1],
+        ['b', 1000]
+      ]).kind
+    ).toBe('linear');
+    expect(
+      axis([
+        ['a', 0],
+        ['b', 1000]
+      ]).kind
+    ).toBe('linear');
   });
 
   it('places values: log positions, the middle for a single value, evenly spaced categories', () => {
-    const lr = axis([['a', 0.001], ['b', 0.01], ['c', 0.1]]);
+    const lr = axis([
+      ['a', 0.001],
+      ['b', 0.01],
+      ['c', 0.1]
+    ]);
     expect(position(lr, 0.01)).toBeCloseTo(0.5, 12);
     expect(valueAt(lr, 0.5)).toBeCloseTo(0.01, 12);
     expect(position(lr, NaN)).toBeNull();
-    const linear = axis([['a', 2], ['b', 4]]);
+    const linear = axis([
+      ['a', 2],
+      ['b', 4]
+    ]);
     expect(position(linear, 3)).toBe(0.5);
     expect(valueAt(linear, 0.25)).toBe(2.5);
     expect(position(axis([['a', 7]]), 7)).toBe(0.5);
-    const opt = axis([['a', 'sgd'], ['b', 'adam'], ['c', 'adamw']]);
+    const opt = axis([
+      ['a', 'sgd'],
+      ['b', 'adam'],
+      ['c', 'adamw']
+    ]);
     expect(opt.categories).toEqual(['adam', 'adamw', 'sgd']);
     expect([position(opt, 'adam'), position(opt, 'adamw'), position(opt, 'sgd')]).toEqual([1 / 6, 0.5, 5 / 6]);
     expect(position(opt, 'rmsprop')).toBeNull();
@@ -125,14 +158,76 @@ describe('sweep axes', () => {
 
   it('ticks at round values, powers of ten on a log axis, every value on a point axis', () => {
     const labels = (one: IDimension, count: number) => ticks(one, count).map(tick => tick.label);
-    expect(labels(axis([['a', 0], ['b', 1]]), 5)).toEqual(['0', '0.2', '0.4', '0.6', '0.8', '1']);
-    expect(labels(axis([['a', 0.1], ['b', 0.7]]), 3)).toEqual(['0.2', '0.4', '0.6']);
-    expect(labels(axis([['a', 0.001], ['b', 0.1]]), 5)).toEqual(['0.001', '0.01', '0.1']);
-    expect(labels(axis([['a', 1e-6], ['b', 1]]), 3)).toEqual(['1.000e-6', '0.001', '1']);
-    expect(labels(axis([['a', 0.02], ['b', 0.5]]), 5)).toEqual(['0.1', '0.2', '0.3', '0.4', '0.5']);
-    expect(labels(axis([['a', 3], ['b', 3]]), 5)).toEqual(['3']);
-    expect(labels(axis([['a', 'x'], ['b', 'y']]), 5)).toEqual(['x', 'y']);
-    for (const tick of ticks(axis([['a', 0.03], ['b', 0.1]]), 4)) {
+    expect(
+      labels(
+        axis([
+          ['a', 0],
+          ['b', 1]
+        ]),
+        5
+      )
+    ).toEqual(['0', '0.2', '0.4', '0.6', '0.8', '1']);
+    expect(
+      labels(
+        axis([
+          ['a', 0.1],
+          ['b', 0.7]
+        ]),
+        3
+      )
+    ).toEqual(['0.2', '0.4', '0.6']);
+    expect(
+      labels(
+        axis([
+          ['a', 0.001],
+          ['b', 0.1]
+        ]),
+        5
+      )
+    ).toEqual(['0.001', '0.01', '0.1']);
+    expect(
+      labels(
+        axis([
+          ['a', 1e-6],
+          ['b', 1]
+        ]),
+        3
+      )
+    ).toEqual(['1.000e-6', '0.001', '1']);
+    expect(
+      labels(
+        axis([
+          ['a', 0.02],
+          ['b', 0.5]
+        ]),
+        5
+      )
+    ).toEqual(['0.1', '0.2', '0.3', '0.4', '0.5']);
+    expect(
+      labels(
+        axis([
+          ['a', 3],
+          ['b', 3]
+        ]),
+        5
+      )
+    ).toEqual(['3']);
+    expect(
+      labels(
+        axis([
+          ['a', 'x'],
+          ['b', 'y']
+        ]),
+        5
+      )
+    ).toEqual(['x', 'y']);
+    for (const tick of ticks(
+      axis([
+        ['a', 0.03],
+        ['b', 0.1]
+      ]),
+      4
+    )) {
       expect(tick.position).toBeGreaterThanOrEqual(0);
       expect(tick.position).toBeLessThanOrEqual(1);
     }
