@@ -66,6 +66,8 @@ test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; brus
   await expect(sweep.locator('.nbprov-sweep-axis')).toHaveCount(4);
 
   // The tooltip at a hovered step lists the runs' values there, largest first, capped as the legend.
+  // Mouse positions are the viewport's: the 300-row table puts the charts below it.
+  await chart.scrollIntoViewIfNeeded();
   const plot = (await chart.locator('canvas').boundingBox())!;
   await page.mouse.move(plot.x + plot.width * 0.55, plot.y + plot.height * 0.5);
   const tooltip = chart.locator('.nbprov-hover-tooltip');
@@ -86,6 +88,7 @@ test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; brus
   await expect(tooltip).toBeHidden();
 
   // Brushing the lr axis from its middle up past its top selects the 15 larger rates' 150 runs.
+  await sweep.scrollIntoViewIfNeeded();
   const axis = (await sweep.locator('.nbprov-sweep-axis[data-axis="param:lr"]').boundingBox())!;
   const x = axis.x + axis.width / 2;
   await page.mouse.move(x, axis.y + axis.height / 2);
@@ -115,6 +118,7 @@ test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; brus
   }
 
   // A click on the axis clears its brush, and with it the selection.
+  await sweep.scrollIntoViewIfNeeded();
   const cleared = (await sweep.locator('.nbprov-sweep-axis[data-axis="param:lr"]').boundingBox())!;
   await page.mouse.click(cleared.x + cleared.width / 2, cleared.y + cleared.height / 2);
   await expect(widget.locator('caption').first()).toHaveText(`${RUNS} run(s), 0 selected`);
