@@ -41,6 +41,12 @@ interface IFrame {
   height: number;
 }
 
+/** A pointer position relative to the element it acts on, in CSS pixels. */
+interface IPoint {
+  x: number;
+  y: number;
+}
+
 /** What the last update showed, for redrawing while brushing. */
 interface IShown {
   runIds: string[];
@@ -478,8 +484,7 @@ export class SweepView {
       if (!axis || !height) {
         return;
       }
-      const top = handle.getBoundingClientRect().top;
-      const t = (event: PointerEvent) => 1 - (event.clientY - top) / height;
+      const t = (point: IPoint) => 1 - point.y / height;
       this._setBrushes(this._withBrush(key, moved ? brushBetween(axis, t(start), t(end)) : null));
     });
     return handle;
@@ -493,9 +498,8 @@ export class SweepView {
       if (!shown?.x || !frame) {
         return;
       }
-      const box = this._scatterCanvas.getBoundingClientRect();
-      const tx = (event: PointerEvent) => (event.clientX - box.left - frame.left) / frame.width;
-      const ty = (event: PointerEvent) => 1 - (event.clientY - box.top - frame.top) / frame.height;
+      const tx = (point: IPoint) => (point.x - frame.left) / frame.width;
+      const ty = (point: IPoint) => 1 - (point.y - frame.top) / frame.height;
       let brushes = this._withBrush(shown.x.key, moved ? brushBetween(shown.x, tx(start), tx(end)) : null);
       brushes = [
         ...brushes.filter(one => one.key !== 'metric'),
@@ -505,24 +509,34 @@ export class SweepView {
     });
   }
 
-  /** Calls `brush` on every move of a drag that started on `node`, and once more at its end. */
-  private _dragOn(node: HTMLElement, brush: (start: PointerEvent, end: PointerEvent, moved: boolean) => void): void {
-    node.addEventListener('pointerdown', start => {
-      if (start.button !== 0) {
+  /**
+   * Calls `brush` on every move of a drag that started on `node`, and once more at its end, with
+   * points relative to the node where each event happened (the page may scroll during a drag).
+   */
+  private _dragOn(node: HTMLElement, brush: (start: IPoint, end: IPoint, moved: boolean) => void): void {
+    const at = (event: PointerEvent): IPoint => {
+      const box = node.getBoundingClientRect();
+      return { x: event.clientX - box.left, y: event.clientY - box.top };
+    };
+    node.addEventListener('pointerdown', down => {
+      if (down.button !== 0) {
         return;
       }
-      start.preventDefault();
-      node.setPointerCapture?.(start.pointerId);
-      const moved = (event: PointerEvent) => Math.hypot(event.clientX - start.clientX, event.clientY - start.clientY) >= CLICK_PX;
+      down.preventDefault();
+      node.setPointerCapture?.(down.pointerId);
+      const start = at(down);
+      const moved = (end: IPoint) => Math.hypot(end.x - start.x, end.y - start.y) >= CLICK_PX;
       const onMove = (event: PointerEvent) => {
-        if (moved(event)) {
-          brush(start, event, true);
+        const end = at(event);
+        if (moved(end)) {
+          brush(start, end, true);
         }
       };
       const onUp = (event: PointerEvent) => {
         node.removeEventListener('pointermove', onMove);
         node.removeEventListener('pointerup', onUp);
-        brush(start, event, moved(event));
+        const end = at(event);
+        brush(start, end, moved(end));
       };
       node.addEventListener('pointermove', onMove);
       node.addEventListener('pointerup', onUp);
