@@ -4,16 +4,20 @@
  * visible range from the store at full detail.
  */
 import type { View } from 'vega';
-import { ChartFeed, IChartChange, ILine, XAxis, YScale } from './chartdata';
+import { ChartFeed, formatRounded, hoverValues, IChartChange, ILine, XAxis, YScale } from './chartdata';
 import { trans } from '../i18n';
 import { element } from './dom';
 import { ILegend } from './runidentity';
 
 const DATA = 'points';
 const ZOOM = 'zoom';
+/** Runs a hover tooltip lists before "and N more", as the legends do (the selected always). */
+const TOOLTIP_CAP = 8;
+/** A line is listed at a hovered x within this many pixels of its first and last points. */
+const HOVER_REACH_PX = 6;
 
 /** Reads a CSS custom property of the lab theme (light or dark). */
-function themeColor(name: string, fallback: string): string {
+export function themeColor(name: string, fallback: string): string {
   const value = getComputedStyle(document.body).getPropertyValue(name).trim();
   return value || fallback;
 }
@@ -66,15 +70,8 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     opacity: { field: 'opacity', type: 'quantitative', scale: null, legend: null },
     strokeDash: { field: 'context', type: 'nominal', title: trans().__('context') },
     detail: { field: 'key', type: 'nominal' },
-    order: { field: 'i', type: 'quantitative' },
-    tooltip: [
-      { field: 'label', type: 'nominal', title: trans().__('run') },
-      { field: 'context', type: 'nominal', title: trans().__('context') },
-      axis === 'time'
-        ? { field: 'x', type: 'temporal', title: xTitle, format: '%Y-%m-%d %H:%M:%S.%L' }
-        : { field: 'x', type: 'quantitative', title: xTitle, format: axis === 'relative' ? '.4~g' : ',~g' },
-      { field: 'y', type: 'quantitative', title: metric, format: '.5~g' }
-    ]
+    // No per-point tooltip: the chart lists every run at the hovered x itself (MetricChart._hover).
+    order: { field: 'i', type: 'quantitative' }
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -115,6 +112,11 @@ export class MetricChart {
     this._plot.className = 'nbprov-chart-plot';
     this._legend.className = 'nbprov-legend';
     this._note.className = 'nbprov-chart-note';
+    this._rule.className = 'nbprov-hover-rule';
+    this._tooltip.className = 'nbprov-hover-tooltip';
+    this._rule.hidden = this._tooltip.hidden = true;
+    this._plot.addEventListener('pointermove', event => this._onPointer(event));
+    this._plot.addEventListener('pointerleave', () => this._hideHover());
     this.node.append(this._plot, this._legend, this._note);
     this._feed = new ChartFeed(_axis, _width, _yScale);
   }
@@ -123,8 +125,14 @@ export class MetricChart {
    * Brings the chart up to date with the given lines; `dirty` names lines with new points.
    * `legend` names the runs drawn (by their lines' labels and colours).
    */
-  async update(lines: readonly ILine[], dirty: ReadonlySet<string> | 'all', legend: ILegend): Promise<void> {
+  async update(
+    lines: readonly ILine[],
+    dirty: ReadonlySet<string> | 'all',
+    legend: ILegend,
+    selected: ReadonlySet<string> = new Set()
+  ): Promise<void> {
     this._lines = lines;
+    this._selected = selected;
     this._renderLegend(lines, legend);
     const view = await this._view();
     if (this._disposed) {
@@ -135,6 +143,7 @@ export class MetricChart {
 
   dispose(): void {
     this._disposed = true;
+    cancelAnimationFrame(this._hoverFrame);
     this._embedded?.then(view => view.finalize());
     this.node.remove();
   }
@@ -206,6 +215,87 @@ export class MetricChart {
     this._note.textContent = notes.join('; ');
   }
 
+  /** At most one hover computation per frame, however fast the pointer moves. */
+  private _onPointer(event: PointerEvent): void {
+    this._pointer = { clientX: event.clientX, clientY: event.clientY };
+    if (this._hoverFrame === 0) {
+      this._hoverFrame = requestAnimationFrame(() => {
+        this._hoverFrame = 0;
+        this._hover();
+      });
+    }
+  }
+
+  /**
+   * A vertical rule at the hovered x and one tooltip listing every drawn run's value there (its
+   * point nearest to x), with the run's swatch and label, rounded, largest first, capped.
+   */
+  private _hover(): void {
+    const view = this._shownView;
+    const canvas = this._plot.querySelector('canvas');
+    if (!view || !canvas || !this._pointer) {
+      return;
+    }
+    const box = canvas.getBoundingClientRect();
+    const [originX, originY] = view.origin();
+    const plotX = this._pointer.clientX - box.left - originX;
+    const plotY = this._pointer.clientY - box.top - originY;
+    if (plotX < 0 || plotX > view.width() || plotY < 0 || plotY > view.height()) {
+      this._hideHover();
+      return;
+    }
+    const scale = view.scale('x') as ((value: number) => number) & { invert(pixel: number): number | Date };
+    const x = Number(scale.invert(plotX));
+    const tolerance = Math.abs(Number(scale.invert(plotX + HOVER_REACH_PX)) - x);
+    const hover = hoverValues(this._lines, this._axis, x, tolerance, this._selected, TOOLTIP_CAP);
+    if (hover.x === null) {
+      this._hideHover();
+      return;
+    }
+    // Positions inside the plot container, which holds the canvas at its top left.
+    const plotBox = this._plot.getBoundingClientRect();
+    const ruleX = box.left - plotBox.left + originX + scale(hover.x);
+    this._rule.style.left = `${ruleX}px`;
+    this._rule.style.top = `${box.top - plotBox.top + originY}px`;
+    this._rule.style.height = `${view.height()}px`;
+    const header = element('div', 'nbprov-hover-x', `${xAxisTitle(this._axis)} ${this._formatX(hover.x)}`);
+    const rows = hover.entries.map(entry => {
+      const row = element('div', 'nbprov-hover-row');
+      row.dataset.run = entry.runId;
+      const swatch = element('span', 'nbprov-swatch');
+      swatch.style.backgroundColor = entry.color;
+      row.append(
+        swatch,
+        element('span', 'nbprov-hover-label', entry.label),
+        element('span', 'nbprov-hover-value', formatRounded(entry.value))
+      );
+      return row;
+    });
+    const more = hover.more ? [element('div', 'nbprov-legend-more', trans().__('and %1 more', hover.more))] : [];
+    this._tooltip.replaceChildren(header, ...rows, ...more);
+    this._tooltip.dataset.x = String(hover.x);
+    this._rule.hidden = this._tooltip.hidden = false;
+    // Beside the rule, on the side with more room.
+    const left = ruleX + 12 + this._tooltip.offsetWidth > plotBox.width ? ruleX - 12 - this._tooltip.offsetWidth : ruleX + 12;
+    this._tooltip.style.left = `${Math.max(0, left)}px`;
+    this._tooltip.style.top = `${Math.max(0, this._pointer.clientY - plotBox.top - 20)}px`;
+    if (!this._rule.isConnected) {
+      this._plot.append(this._rule, this._tooltip);
+    }
+  }
+
+  private _hideHover(): void {
+    this._pointer = null;
+    this._rule.hidden = this._tooltip.hidden = true;
+  }
+
+  private _formatX(x: number): string {
+    if (this._axis === 'time') {
+      return new Date(x).toLocaleString();
+    }
+    return this._axis === 'relative' ? `${formatRounded(x)} s` : String(x);
+  }
+
   private _view(): Promise<View> {
     if (!this._embedded) {
       this._embedded = this._embed();
@@ -223,6 +313,7 @@ export class MetricChart {
       tooltip: false
     });
     result.view.addSignalListener(ZOOM, (_name, value: Record<string, [number, number]>) => this._onZoom(value));
+    this._shownView = result.view;
     return result.view;
   }
 
@@ -250,6 +341,12 @@ export class MetricChart {
   private _note = document.createElement('div');
   private _feed: ChartFeed;
   private _lines: readonly ILine[] = [];
+  private _selected: ReadonlySet<string> = new Set();
+  private _shownView: View | null = null;
+  private _rule = document.createElement('div');
+  private _tooltip = document.createElement('div');
+  private _pointer: { clientX: number; clientY: number } | null = null;
+  private _hoverFrame = 0;
   private _embedded: Promise<View> | null = null;
   private _vega: typeof import('vega') | null = null;
   private _disposed = false;

@@ -151,6 +151,20 @@ export function lineRows(
   return { rows, nonFinite: nonFinite - nonPositive, nonPositive };
 }
 
+/**
+ * Rows a chart holds at most, whatever the number of lines (the per-pixel reduction keeps up to
+ * about four rows per column). Vega's work grows with its rows: a sweep of 1,000 lines of 1,000
+ * points would otherwise give it a million rows, and every update would take seconds.
+ */
+export const CHART_ROW_BUDGET = 32_000;
+/** Columns a line keeps however many lines share the chart: its trend stays visible. */
+export const MIN_LINE_COLUMNS = 8;
+
+/** Columns each of `lines` lines is reduced to in a chart `columns` pixels wide, within the row budget. */
+export function lineColumns(columns: number, lines: number): number {
+  return Math.min(columns, Math.max(MIN_LINE_COLUMNS, Math.floor(CHART_ROW_BUDGET / (4 * Math.max(1, lines)))));
+}
+
 /** What to apply to a chart's data: lines whose rows are all removed, then rows inserted. */
 export interface IChartChange {
   removeLines: Set<string>;
@@ -193,6 +207,9 @@ export class ChartFeed {
   update(lines: readonly ILine[], dirty: ReadonlySet<string> | 'all'): IChartChange {
     const change: IChartChange = { removeLines: new Set(), insert: [] };
     const present = new Set(lines.map(line => line.key));
+    // Many lines share the row budget: each is reduced to fewer columns, and drawn again when
+    // the number of lines (and so its share) changed.
+    const columns = lineColumns(this.columns, present.size);
     for (const key of this._shown.keys()) {
       if (!present.has(key)) {
         change.removeLines.add(key);
@@ -202,20 +219,18 @@ export class ChartFeed {
     for (const line of lines) {
       const shown = this._shown.get(line.key);
       const style = lineStyle(line);
-      const restyled = shown !== undefined && shown.style !== style;
+      const length = line.series.length;
+      // A new share of columns changes the rows of a line longer than the smaller share only.
+      const resized =
+        shown !== undefined && shown.columns !== columns && Math.max(shown.count, length) > Math.min(shown.columns, columns);
+      const restyled = shown !== undefined && (shown.style !== style || resized);
+      if (shown && !restyled) {
+        shown.columns = columns;
+      }
       if (shown && !restyled && dirty !== 'all' && !dirty.has(line.key)) {
         continue;
       }
-      const length = line.series.length;
-      if (
-        shown &&
-        !restyled &&
-        !shown.reduced &&
-        !this.domain &&
-        length <= this.columns &&
-        length > shown.count &&
-        shown.count > 1
-      ) {
+      if (shown && !restyled && !shown.reduced && !this.domain && length <= columns && length > shown.count && shown.count > 1) {
         // Still short enough to show whole: insert only the new points.
         const { rows, nonPositive } = lineRows(line, this.axis, Infinity, null, this.yScale);
         const added = rows.filter(row => row.i >= shown.count);
@@ -226,17 +241,18 @@ export class ChartFeed {
         shown.count = length;
         continue;
       }
-      if (shown && length === shown.count && !restyled && !this.domain && !shown.reduced) {
-        continue; // nothing new in a line shown whole
+      if (shown && length === shown.count && !restyled && !this.domain) {
+        continue; // no new points, same share of columns: the same rows
       }
       if (shown) {
         change.removeLines.add(line.key);
       }
-      const { rows, nonFinite, nonPositive } = lineRows(line, this.axis, this.columns, this.domain, this.yScale);
+      const { rows, nonFinite, nonPositive } = lineRows(line, this.axis, columns, this.domain, this.yScale);
       change.insert.push(...rows);
       this._shown.set(line.key, {
         count: length,
-        reduced: this.domain !== null || length > this.columns,
+        reduced: this.domain !== null || length > columns,
+        columns,
         nonFinite,
         nonPositive,
         style
@@ -250,5 +266,147 @@ export class ChartFeed {
     this._shown.clear();
   }
 
-  private _shown = new Map<string, { count: number; reduced: boolean; nonFinite: number; nonPositive: number; style: string }>();
+  private _shown = new Map<
+    string,
+    { count: number; reduced: boolean; columns: number; nonFinite: number; nonPositive: number; style: string }
+  >();
+}
+
+/** One run's value in the tooltip at a hovered x. */
+export interface IHoverEntry {
+  key: string;
+  runId: string;
+  /** The line's label, with its context when it has one. */
+  label: string;
+  color: string;
+  /** The x of the line's point nearest to the hovered x, and its (smoothed, when smoothing) value. */
+  x: number;
+  value: number;
+}
+
+/** The tooltip at a hovered x: the runs it lists, how many more are drawn there, and the x it snapped to. */
+export interface IHover {
+  entries: IHoverEntry[];
+  more: number;
+  x: number | null;
+}
+
+/** A point's x on an axis, read from the series without copying it. */
+function xAt(series: IMetricSeries, axis: XAxis, index: number, runStart: number): number {
+  if (axis === 'step') {
+    return series.step(index);
+  }
+  if (axis === 'time') {
+    return series.timestamp(index);
+  }
+  if (axis === 'relative') {
+    return (series.timestamp(index) - runStart) / 1000;
+  }
+  const epoch = series.epoch(index);
+  return epoch < 0 ? NaN : epoch;
+}
+
+/**
+ * The index of a line's point nearest to x: a binary search on the ascending step and time axes,
+ * a scan on the epoch axis (points without an epoch are skipped); -1 when there is none.
+ */
+export function nearestIndex(line: ILine, axis: XAxis, x: number): number {
+  const { series, start } = line;
+  if (!series.length) {
+    return -1;
+  }
+  if (axis === 'epoch') {
+    let best = -1;
+    for (let i = 0; i < series.length; i++) {
+      const at = xAt(series, axis, i, start);
+      if (Number.isFinite(at) && (best < 0 || Math.abs(at - x) < Math.abs(xAt(series, axis, best, start) - x))) {
+        best = i;
+      }
+    }
+    return best;
+  }
+  let low = 0;
+  let high = series.length - 1;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (xAt(series, axis, middle, start) < x) {
+      low = middle + 1;
+    } else {
+      high = middle;
+    }
+  }
+  if (low > 0 && Math.abs(xAt(series, axis, low - 1, start) - x) <= Math.abs(xAt(series, axis, low, start) - x)) {
+    return low - 1;
+  }
+  return low;
+}
+
+/** A value rounded as the tooltips show it: five significant digits, trailing zeros dropped (d3's `.5~g`). */
+export function formatRounded(value: number): string {
+  if (!Number.isFinite(value)) {
+    return String(value);
+  }
+  return value
+    .toPrecision(5)
+    .replace(/(\.\d*?)0+(e|$)/, '$1$2')
+    .replace(/\.(e|$)/, '$1');
+}
+
+/**
+ * Every plotted line's value at a hovered x, as trackers' tooltips list them: each line's point
+ * nearest to x, for the lines whose points reach within `tolerance` of it (a run that ended
+ * earlier is not listed at a later step). Under smoothing, the smoothed lines stand for their
+ * runs. Sorted by value, largest first (the order the lines stack in on the chart), the selected
+ * runs first, capped at `cap` entries (or the selected ones, when more), then "N more". The
+ * tooltip snaps to the listed point nearest to x.
+ */
+export function hoverValues(
+  lines: readonly ILine[],
+  axis: XAxis,
+  x: number,
+  tolerance: number,
+  selected: ReadonlySet<string>,
+  cap: number
+): IHover {
+  const smoothed = lines.some(line => line.smoothing > 0);
+  const entries: IHoverEntry[] = [];
+  for (const line of lines) {
+    if (smoothed && line.smoothing === 0) {
+      continue;
+    }
+    const index = nearestIndex(line, axis, x);
+    if (index < 0) {
+      continue;
+    }
+    const first = xAt(line.series, axis, 0, line.start);
+    const last = xAt(line.series, axis, line.series.length - 1, line.start);
+    if (axis !== 'epoch' && (x < first - tolerance || x > last + tolerance)) {
+      continue;
+    }
+    const value =
+      line.smoothing > 0 ? smooth(line.series.slice(0, index + 1).values, line.smoothing)[index] : line.series.value(index);
+    if (!Number.isFinite(value)) {
+      continue;
+    }
+    const context = line.context && line.context !== '(none)' ? ` · ${line.context}` : '';
+    entries.push({
+      key: line.key,
+      runId: line.runId,
+      label: line.label + context,
+      color: line.color,
+      x: xAt(line.series, axis, index, line.start),
+      value
+    });
+  }
+  const byValue = (a: IHoverEntry, b: IHoverEntry) => b.value - a.value || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+  const picked = entries.filter(entry => selected.has(entry.runId)).sort(byValue);
+  const rest = entries.filter(entry => !selected.has(entry.runId)).sort(byValue);
+  const listed = [...picked, ...rest].slice(0, Math.max(cap, picked.length));
+  let snapped: number | null = null;
+  for (const entry of entries) {
+    if (snapped === null || Math.abs(entry.x - x) < Math.abs(snapped - x)) {
+      snapped = entry.x;
+    }
+  }
+  return { entries: listed, more: entries.length - listed.length, x: snapped };
 }

@@ -146,6 +146,11 @@ export function rampColour(t: number): string {
   );
 }
 
+/** Whether positive values from min to max span two decades or more: a log scale shows them best. */
+export function spansDecades(min: number, max: number): boolean {
+  return min > 0 && max / min >= 100;
+}
+
 /**
  * Colours of runs by an input parameter, as W&B colours a sweep: a continuous ramp when every
  * value is a number (logarithmic when all are positive and span two decades or more, as learning
@@ -159,7 +164,7 @@ export function colourByParam(runs: readonly IRun[], key: string): { colors: Map
   if (present.length && present.every(value => value.number !== null)) {
     const numbers = present.map(value => value.number!);
     const [min, max] = [Math.min(...numbers), Math.max(...numbers)];
-    const log = min > 0 && max / min >= 100;
+    const log = spansDecades(min, max);
     const position = (n: number) => (max === min ? 0 : log ? Math.log(n / min) / Math.log(max / min) : (n - min) / (max - min));
     for (const [runId, value] of values) {
       colors.set(runId, value ? rampColour(position(value.number!)) : NO_VALUE_COLOUR);

@@ -17,6 +17,7 @@ import { splitPowerLines } from './energy';
 import { EnergyCharts } from './energyview';
 import { renderGitComparison } from './gitview';
 import { capLegend, ColourScale, colourByParam, ILegend, IRunIdentity, PARAM_RAMP, runIdentities } from './runidentity';
+import { SweepView } from './sweepview';
 import {
   artifactRows,
   buildTable,
@@ -81,8 +82,10 @@ export class RunsView extends Widget {
       this._artifacts,
       this._colourKey,
       this._charts,
+      this._sweep.node,
       this._energy.node
     );
+    this._sweep.onControlChange = () => this._refresh('all');
     this._message.className = 'nbprov-message';
     this._message.setAttribute('role', 'status');
     this._showTab();
@@ -103,6 +106,7 @@ export class RunsView extends Widget {
     this._summaries = new MetricSummaries();
     this._emptyMessage = emptyMessage;
     this._selected.clear();
+    this._sweep.clearBrushes();
     store?.changed.connect(this._onStoreChanged, this);
     this._rebuildCharts();
     this._refresh('all');
@@ -325,6 +329,9 @@ export class RunsView extends Widget {
     if (this.isDisposed) {
       return;
     }
+    // Read before the table is rebuilt: a width read after DOM changes makes the browser lay out
+    // the whole page (a 1,000-row table: most of a second) before it would anyway.
+    const width = this._chartAreaWidth();
     const runs = this._visibleRuns();
     this._message.textContent = this._store ? (runs.length ? '' : this._emptyMessage) : this._emptyMessage;
     this._identities = this._colouredIdentities();
@@ -335,7 +342,8 @@ export class RunsView extends Widget {
       const shown = table.rows.map(row => byId.get(row.runId)!);
       this._renderArtifacts(shown);
       this._renderColourKey();
-      this._renderCharts(shown);
+      this._sweep.update(shown, this._identities, this._selected, this._summaries, width);
+      this._renderCharts(shown, width);
     } else if (this._tab === 'compare') {
       this._renderCompare();
     } else {
@@ -570,12 +578,26 @@ export class RunsView extends Widget {
   }
 
   private _toggle(runId: string, selected: boolean): void {
+    // The selection no longer is what the sweep view's brushes describe.
+    this._sweep.clearBrushes();
     if (selected) {
       this._selected.add(runId);
     } else {
       this._selected.delete(runId);
     }
     this._refresh('all');
+  }
+
+  /** The sweep view's brushes select runs: the selection becomes the runs inside them. */
+  private _selectBrushed(runIds: ReadonlySet<string>): void {
+    this._selected.clear();
+    runIds.forEach(runId => this._selected.add(runId));
+    this._refresh('all');
+  }
+
+  /** The width charts are laid out in. */
+  private _chartAreaWidth(): number {
+    return Math.max(240, Math.min(1200, (this._charts.clientWidth || 640) - 8));
   }
 
   private _rebuildCharts(): void {
@@ -671,7 +693,7 @@ export class RunsView extends Widget {
     this._artifacts.replaceChildren(table);
   }
 
-  private _renderCharts(runs: readonly IRun[]): void {
+  private _renderCharts(runs: readonly IRun[], width: number): void {
     const { metrics: byMetric, power } = splitPowerLines(this._linesByMetric(runs));
     for (const [metric, chart] of this._chartsByMetric) {
       if (!byMetric.has(metric)) {
@@ -679,7 +701,6 @@ export class RunsView extends Widget {
         this._chartsByMetric.delete(metric);
       }
     }
-    const width = Math.max(240, Math.min(1200, (this._charts.clientWidth || 640) - 8));
     // A chart's width is fixed when it is made: remake the charts when the view's width changed.
     if (Math.abs(width - this._chartWidth) > 16) {
       this._rebuildCharts();
@@ -698,7 +719,7 @@ export class RunsView extends Widget {
       }
       this._charts.append(chart.node); // keeps charts in metric order
       const lines = byMetric.get(metric)!;
-      chart.update(lines, isNew ? 'all' : dirtyLines, this._legend(metric, lines, runs)).catch(error => {
+      chart.update(lines, isNew ? 'all' : dirtyLines, this._legend(metric, lines, runs), this._selected).catch(error => {
         chart!.node.textContent = trans().__('Chart of %1 failed: %2', metric, String(error));
       });
     }
@@ -908,6 +929,7 @@ export class RunsView extends Widget {
   private _artifacts = element('div', 'nbprov-artifacts');
   private _energy = new EnergyCharts();
   private _cellRefs = new CellReferences(renderHunks);
+  private _sweep = new SweepView(runIds => this._selectBrushed(runIds));
   private _compareSection = element('div', 'nbprov-section');
   private _timelineSection = element('div', 'nbprov-section');
 }

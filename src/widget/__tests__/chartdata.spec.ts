@@ -1,5 +1,17 @@
 import { MetricSeries } from '../../store';
-import { ChartFeed, ILine, lineRows, smooth, xPositions } from '../chartdata';
+import {
+  CHART_ROW_BUDGET,
+  ChartFeed,
+  formatRounded,
+  lineColumns,
+  MIN_LINE_COLUMNS,
+  hoverValues,
+  ILine,
+  lineRows,
+  nearestIndex,
+  smooth,
+  xPositions
+} from '../chartdata';
 
 function series(n: number, epochEvery = 0): MetricSeries {
   const s = new MetricSeries('loss', 1);
@@ -158,5 +170,122 @@ describe('ChartFeed', () => {
     const change = feed.update([line(series(5), 'a')], new Set());
     expect(change.insert).toHaveLength(0);
     expect(change.removeLines).toEqual(new Set(['b']));
+  });
+});
+
+/** A series of these steps and values (timestamps 1 s apart from 0). */
+function points(steps: number[], values: number[]): MetricSeries {
+  const s = new MetricSeries('loss', null);
+  s.append(
+    steps,
+    values,
+    steps.map((_, i) => i * 1000),
+    steps.map(() => -1)
+  );
+  return s;
+}
+
+describe('the tooltip at a hovered x', () => {
+  const run = (id: string, s: MetricSeries, style: Partial<ILine> = {}): ILine =>
+    line(s, `${id}/loss`, { runId: id, label: id, context: '(none)', start: 0, ...style });
+
+  it('finds the nearest point by binary search, ties to the earlier, and scans epochs', () => {
+    const s = points([0, 10, 20, 30], [1, 2, 3, 4]);
+    expect([-5, 4, 5, 6, 29, 99].map(x => nearestIndex(run('a', s), 'step', x))).toEqual([0, 0, 0, 1, 3, 3]);
+    expect(nearestIndex(run('a', s), 'relative', 1.6)).toBe(2);
+    expect(nearestIndex(run('a', series(6, 2)), 'epoch', 1.2)).toBe(2);
+    expect(nearestIndex(run('a', series(3)), 'epoch', 1)).toBe(-1); // no epochs logged
+    expect(nearestIndex(run('a', points([], [])), 'step', 1)).toBe(-1);
+  });
+
+  it("lists every run's value at its own nearest step, largest first, snapped to the nearest point", () => {
+    // Runs logged at different steps: a every 10, b every 7, c ended at step 20.
+    const lines = [
+      run('a', points([0, 10, 20, 30, 40], [5, 4, 3, 2, 1])),
+      run('b', points([0, 7, 14, 21, 28, 35, 42], [9, 8, 7, 6, 5, 4, 3])),
+      run('c', points([0, 10, 20], [0.5, 0.25, 0.125]))
+    ];
+    // c's last point (step 20) lies within the tolerance (3 steps) of 22.
+    const hover = hoverValues(lines, 'step', 22, 3, new Set(), 8);
+    expect(hover.entries.map(entry => [entry.label, entry.x, entry.value])).toEqual([
+      ['b', 21, 6],
+      ['a', 20, 3],
+      ['c', 20, 0.125]
+    ]);
+    expect(hover.x).toBe(21);
+    expect(hover.more).toBe(0);
+    // Past c's last step (beyond the tolerance), c is not listed.
+    expect(hoverValues(lines, 'step', 33, 3, new Set(), 8).entries.map(entry => entry.label)).toEqual(['b', 'a']);
+  });
+
+  it('caps the list like the legends: the selected first, then N more', () => {
+    const lines = Array.from({ length: 12 }, (_, i) => run(`r${i}`, points([0, 1], [i, i])));
+    const hover = hoverValues(lines, 'step', 1, 0.5, new Set(['r0', 'r1']), 4);
+    expect(hover.entries.map(entry => entry.label)).toEqual(['r1', 'r0', 'r11', 'r10']);
+    expect(hover.more).toBe(8);
+    const many = hoverValues(lines, 'step', 1, 0.5, new Set(lines.map(one => one.runId).slice(0, 6)), 4);
+    expect(many.entries).toHaveLength(6);
+    expect(many.more).toBe(6);
+  });
+
+  it('shows the smoothed value under smoothing, the context, and skips non-finite points', () => {
+    const s = points([0, 1, 2], [4, NaN, 10]);
+    const raw = run('a', s, { context: 'training' });
+    const smoothed = { ...raw, key: 'a/loss~smoothed', smoothing: 0.5 };
+    const hover = hoverValues([raw, smoothed], 'step', 2, 0.5, new Set(), 8);
+    expect(hover.entries).toHaveLength(1);
+    expect(hover.entries[0].label).toBe('a · training');
+    expect(hover.entries[0].value).toBeCloseTo(smooth([4, NaN, 10], 0.5)[2], 12);
+    expect(hoverValues([raw], 'step', 1, 0.5, new Set(), 8).entries).toHaveLength(0);
+  });
+
+  it('rounds as .5~g does', () => {
+    expect([2.47371992504, 0.1, 100, 123456789, 0.000012345678, -3.5, 0, NaN].map(formatRounded)).toEqual([
+      '2.4737',
+      '0.1',
+      '100',
+      '1.2346e+8',
+      '0.000012346',
+      '-3.5',
+      '0',
+      'NaN'
+    ]);
+  });
+});
+
+describe('the row budget of a chart of many lines', () => {
+  const lines = (n: number, points: number) =>
+    Array.from({ length: n }, (_, i) => line(series(points), `r${i}/loss`, { runId: `r${i}`, label: `r${i}` }));
+
+  it('shares the budget between lines, never below the minimum nor above the width', () => {
+    expect(lineColumns(800, 1)).toBe(800);
+    expect(lineColumns(800, 1000)).toBe(MIN_LINE_COLUMNS);
+    expect(lineColumns(800, 100)).toBe(CHART_ROW_BUDGET / 400);
+  });
+
+  it('keeps 1,000 lines of 1,000 points within the budget, and redraws them finer when fewer are left', () => {
+    const sweep = lines(1000, 1000);
+    const feed = new ChartFeed('step', 800);
+    const first = feed.update(sweep, 'all');
+    expect(first.insert.length).toBeLessThanOrEqual(CHART_ROW_BUDGET);
+    expect(first.insert.length).toBeGreaterThan(1000 * MIN_LINE_COLUMNS);
+    // Nothing changed: nothing is drawn again, although the view asks for every line.
+    const again = feed.update(sweep, 'all');
+    expect(again.insert).toHaveLength(0);
+    expect(again.removeLines.size).toBe(0);
+    // Filtered down to ten lines: those are drawn again at their larger share, the rest removed.
+    const ten = feed.update(sweep.slice(0, 10), 'all');
+    expect(ten.removeLines.size).toBe(1000);
+    const perLine = ten.insert.filter(row => row.key === 'r0/loss').length;
+    expect(perLine).toBeGreaterThan(first.insert.filter(row => row.key === 'r0/loss').length * 10);
+  });
+
+  it('leaves short lines alone when the share changes but still holds them whole', () => {
+    const feed = new ChartFeed('step', 800);
+    const few = lines(40, 5);
+    feed.update(few, 'all');
+    const change = feed.update(few.slice(0, 20), 'all');
+    expect(change.insert).toHaveLength(0);
+    expect(change.removeLines.size).toBe(20);
   });
 });

@@ -1,0 +1,130 @@
+import { expect, test } from '@jupyterlab/galata';
+import { nbprovSettings, pointsDrawn } from './helpers';
+
+test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
+
+// 300 runs: 30 learning rates (log-spaced, 1e-4 to 0.079), ten seeds each, 20 points of loss.
+const RUNS = 300;
+const SOURCE = [
+  'import math, nbprov',
+  'for k in range(30):',
+  '    for seed in range(10):',
+  '        lr = 1e-4 * 10 ** (k / 10)',
+  '        params = {"lr": lr, "seed": seed, "optimizer": "adam" if seed % 2 else "sgd"}',
+  '        with nbprov.run(name=f"lr{k}-s{seed}", experiment="sweep", params=params) as run:',
+  '            for step in range(20):',
+  '                run.log_metric("loss", math.exp(-lr * 40 * step) + 0.01 * seed, step=step)',
+  'nbprov.show()'
+].join('\n');
+
+function notebook(): string {
+  return JSON.stringify({
+    cells: [{ cell_type: 'code', id: 'c-0', metadata: {}, execution_count: null, outputs: [], source: SOURCE }],
+    metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    nbformat: 4,
+    nbformat_minor: 5
+  });
+}
+
+test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; brushing an axis selects runs everywhere; the tooltip lists every run at the hovered step', async ({
+  page,
+  tmpPath
+}) => {
+  test.setTimeout(240000);
+  await page.setViewportSize({ width: 1100, height: 900 });
+  await page.contents.uploadContent(notebook(), 'text', `${tmpPath}/sweep300.ipynb`);
+  await page.notebook.openByPath(`${tmpPath}/sweep300.ipynb`);
+  await page.notebook.activate('sweep300.ipynb');
+  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+  await page.notebook.runCell(0);
+  const widget = page.locator('.jp-OutputArea .nbprov-widget');
+  await expect(widget.locator('.nbprov-row')).toHaveCount(RUNS, { timeout: 60000 });
+  await expect.poll(() => pointsDrawn(widget, 'loss'), { timeout: 60000 }).toBe(RUNS * 20);
+
+  // Coloured by the learning rate, on a log ramp; the legend names 8 runs, then the rest as a count.
+  await widget.getByRole('combobox', { name: 'colour by' }).selectOption('lr');
+  await expect(widget.locator('.nbprov-colour-key')).toHaveText(/^lr: 1\.000e-4 +0\.07943 \(log scale\)$/);
+  const chart = widget.locator('.nbprov-chart[data-metric="loss"]');
+  await expect(chart.locator('.nbprov-legend-item')).toHaveCount(8);
+  await expect(chart.locator('.nbprov-legend-more')).toHaveText(`and ${RUNS - 8} more`);
+
+  // The sweep view: a scatter of lr against the metric, parallel coordinates over every input parameter.
+  const sweep = widget.locator('.nbprov-sweep');
+  await expect(sweep).toBeVisible();
+  await sweep.getByRole('combobox', { name: 'scatter x' }).selectOption({ label: 'lr' });
+  const parallel = sweep.locator('.nbprov-sweep-chart[data-chart="parallel"]');
+  await expect(parallel).toHaveAttribute('role', 'img');
+  await expect(parallel).toHaveAttribute(
+    'aria-label',
+    /^Parallel coordinates of loss \(last\) over lr, optimizer, seed: 300 runs, /
+  );
+  await expect(parallel).toHaveAttribute('aria-label', /select runs with the runs table’s checkboxes/);
+  await expect(sweep.locator('.nbprov-sweep-chart[data-chart="scatter"]')).toHaveAttribute(
+    'aria-label',
+    /^Scatter of loss \(last\) against lr: 300 runs, /
+  );
+  await expect(sweep.locator('.nbprov-sweep-axis')).toHaveCount(4);
+
+  // The tooltip at a hovered step lists the runs' values there, largest first, capped as the legend.
+  // Mouse positions are the viewport's: the 300-row table puts the charts below it.
+  await chart.scrollIntoViewIfNeeded();
+  const plot = (await chart.locator('canvas').boundingBox())!;
+  await page.mouse.move(plot.x + plot.width * 0.55, plot.y + plot.height * 0.5);
+  const tooltip = chart.locator('.nbprov-hover-tooltip');
+  await expect(tooltip).toBeVisible();
+  await expect(chart.locator('.nbprov-hover-rule')).toBeVisible();
+  await expect(tooltip.locator('.nbprov-hover-row')).toHaveCount(8);
+  await expect(tooltip.locator('.nbprov-legend-more')).toHaveText(`and ${RUNS - 8} more`);
+  await expect(tooltip.locator('.nbprov-hover-x')).toHaveText(/^step \d+$/);
+  const values = (await tooltip.locator('.nbprov-hover-value').allTextContents()).map(Number);
+  expect(values.every(Number.isFinite)).toBe(true);
+  expect([...values].sort((a, b) => b - a)).toEqual(values);
+  expect(
+    (await tooltip.locator('.nbprov-hover-value').allTextContents()).every(
+      text => text.replace(/^-?0\.0*/, '').replace(/[.-]/g, '').length <= 5
+    )
+  ).toBe(true);
+  await page.mouse.move(plot.x - 40, plot.y - 40);
+  await expect(tooltip).toBeHidden();
+
+  // Brushing the lr axis from its middle up past its top selects the 15 larger rates' 150 runs.
+  await sweep.scrollIntoViewIfNeeded();
+  const axis = (await sweep.locator('.nbprov-sweep-axis[data-axis="param:lr"]').boundingBox())!;
+  const x = axis.x + axis.width / 2;
+  await page.mouse.move(x, axis.y + axis.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(x, axis.y + axis.height / 4, { steps: 4 });
+  await page.mouse.move(x, axis.y - 30, { steps: 4 });
+  await page.mouse.up();
+  await expect(sweep).toHaveAttribute('data-brushed', '150');
+  await expect(widget.locator('caption').first()).toHaveText(`${RUNS} run(s), 150 selected`);
+  const checked = widget.locator('.nbprov-row[aria-selected="true"]');
+  await expect(checked).toHaveCount(150);
+  const names = await checked.locator('td.nbprov-col-name').allTextContents();
+  expect(names.every(name => Number(/lr(\d+)-s/.exec(name)![1]) >= 15)).toBe(true);
+  // The line charts highlight them: the legend names the selected, the others are faded.
+  await expect(chart.locator('.nbprov-legend-item:not(.nbprov-faded)')).toHaveCount(150);
+  await expect(sweep.locator('.nbprov-sweep-status')).toHaveText(`150 of ${RUNS} runs inside the brush`);
+
+  // Screenshots of the sweep view at 800 px, light and dark (brushed).
+  await page.setViewportSize({ width: 800, height: 900 });
+  await page.sidebar.close('left');
+  for (const theme of ['light', 'dark'] as const) {
+    await (theme === 'light' ? page.theme.setLightTheme() : page.theme.setDarkTheme());
+    await expect(sweep).toHaveAttribute('data-brushed', '150');
+    await sweep.scrollIntoViewIfNeeded();
+    await page.waitForTimeout(700); // the view's batched refresh redraws the canvases at the new width
+    await expect(sweep).toHaveScreenshot(`sweep-view-800-${theme}.png`, { maxDiffPixelRatio: 0.02 });
+  }
+
+  // A click on the axis clears its brush, and with it the selection.
+  await sweep.scrollIntoViewIfNeeded();
+  const cleared = (await sweep.locator('.nbprov-sweep-axis[data-axis="param:lr"]').boundingBox())!;
+  await page.mouse.click(cleared.x + cleared.width / 2, cleared.y + cleared.height / 2);
+  await expect(widget.locator('caption').first()).toHaveText(`${RUNS} run(s), 0 selected`);
+  await expect(chart.locator('.nbprov-legend-item.nbprov-faded')).toHaveCount(0);
+  // A checkbox in the table selects as before (the keyboard's way), and forgets the brushes.
+  await widget.getByRole('checkbox', { name: 'Select run lr3-s4' }).check();
+  await expect(widget.locator('caption').first()).toHaveText(`${RUNS} run(s), 1 selected`);
+  await expect(sweep).toHaveAttribute('data-brushed', '0');
+});
