@@ -305,24 +305,31 @@ export class RunsView extends Widget {
     this._refresh('dirty');
   }
 
-  /** Schedules a refresh; at most one runs per REFRESH_MS. */
+  /**
+   * Schedules a refresh; at most one runs per REFRESH_MS. New points wait longer after a costly
+   * refresh (RENDER_SHARE), so a large ingest is not starved; a change the user made ('all') does not.
+   */
   private _refresh(scope: 'all' | 'dirty'): void {
     if (scope === 'all') {
       this._runsChanged = true;
       this._allDirty = true;
     }
+    const interval = scope === 'all' ? REFRESH_MS : Math.max(REFRESH_MS, RENDER_SHARE * this._lastRenderMs);
+    const due = Math.max(Date.now(), this._lastRefresh + interval);
     if (this._timer !== undefined) {
-      return;
+      if (due >= this._timerDue) {
+        return;
+      }
+      clearTimeout(this._timer);
     }
-    const interval = Math.max(REFRESH_MS, RENDER_SHARE * this._lastRenderMs);
-    const wait = Math.max(0, this._lastRefresh + interval - Date.now());
+    this._timerDue = due;
     this._timer = setTimeout(() => {
       this._timer = undefined;
       const started = (this._lastRefresh = Date.now());
       this._render();
       // The charts reduce their lines in the microtasks after this task: timed from the next one.
       setTimeout(() => (this._lastRenderMs = Date.now() - started), 0);
-    }, wait);
+    }, due - Date.now());
   }
 
   private _render(): void {
@@ -892,6 +899,8 @@ export class RunsView extends Widget {
   private _allDirty = true;
   private _timer: ReturnType<typeof setTimeout> | undefined;
   private _lastRefresh = 0;
+  /** When the scheduled refresh runs (ms since the epoch). */
+  private _timerDue = 0;
   private _lastRenderMs = 0;
   private _chartsByMetric = new Map<string, MetricChart>();
   private _chartWidth = 0;
