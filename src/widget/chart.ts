@@ -68,7 +68,8 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     },
     color: { field: 'color', type: 'nominal', scale: null, legend: null },
     opacity: { field: 'opacity', type: 'quantitative', scale: null, legend: null },
-    strokeDash: { field: 'context', type: 'nominal', title: trans().__('context') },
+    // Below the plot: beside it, the legend took a fifth of a side-panel chart's width.
+    strokeDash: { field: 'context', type: 'nominal', title: trans().__('context'), legend: { orient: 'bottom' } },
     detail: { field: 'key', type: 'nominal' },
     // No per-point tooltip: the chart lists every run at the hovered x itself (MetricChart._hover).
     order: { field: 'i', type: 'quantitative' }

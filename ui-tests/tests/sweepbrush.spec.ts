@@ -1,4 +1,5 @@
-import { expect, test } from '@jupyterlab/galata';
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { Locator } from '@playwright/test';
 import { nbprovSettings, pointsDrawn } from './helpers';
 
 test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
@@ -26,11 +27,8 @@ function notebook(): string {
   });
 }
 
-test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; the tooltip lists every run at the hovered step', async ({
-  page,
-  tmpPath
-}) => {
-  test.setTimeout(240000);
+/** Runs the 300-run sweep in a new notebook and waits until its widget has drawn every point. */
+async function runSweep(page: IJupyterLabPageFixture, tmpPath: string): Promise<Locator> {
   await page.setViewportSize({ width: 1100, height: 900 });
   await page.contents.uploadContent(notebook(), 'text', `${tmpPath}/sweep300.ipynb`);
   await page.notebook.openByPath(`${tmpPath}/sweep300.ipynb`);
@@ -40,6 +38,15 @@ test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; the 
   const widget = page.locator('.jp-OutputArea .nbprov-widget');
   await expect(widget.locator('.nbprov-row')).toHaveCount(RUNS, { timeout: 60000 });
   await expect.poll(() => pointsDrawn(widget, 'loss'), { timeout: 60000 }).toBe(RUNS * 20);
+  return widget;
+}
+
+test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; the tooltip lists every run at the hovered step', async ({
+  page,
+  tmpPath
+}) => {
+  test.setTimeout(240000);
+  const widget = await runSweep(page, tmpPath);
 
   // Coloured by the learning rate, on a log ramp; the legend names 8 runs, then the rest as a count.
   await widget.getByRole('combobox', { name: 'colour by' }).selectOption('lr');
@@ -96,15 +103,7 @@ test.fixme('a 300-run sweep: brushing the lr axis selects the runs of the larges
   tmpPath
 }) => {
   test.setTimeout(240000);
-  await page.setViewportSize({ width: 1100, height: 900 });
-  await page.contents.uploadContent(notebook(), 'text', `${tmpPath}/sweep300.ipynb`);
-  await page.notebook.openByPath(`${tmpPath}/sweep300.ipynb`);
-  await page.notebook.activate('sweep300.ipynb');
-  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
-  await page.notebook.runCell(0);
-  const widget = page.locator('.jp-OutputArea .nbprov-widget');
-  await expect(widget.locator('.nbprov-row')).toHaveCount(RUNS, { timeout: 60000 });
-  await expect.poll(() => pointsDrawn(widget, 'loss'), { timeout: 60000 }).toBe(RUNS * 20);
+  const widget = await runSweep(page, tmpPath);
   const sweep = widget.locator('.nbprov-sweep');
   const chart = widget.locator('.nbprov-chart[data-metric="loss"]');
   // Brushing the lr axis from about its middle up to its top selects the runs of the largest rates
