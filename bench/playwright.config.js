@@ -6,7 +6,6 @@
 const path = require('path');
 const uiTests = require('../ui-tests/playwright.config.js');
 
-const port = process.env.NBPROV_UI_PORT || '8888';
 const uiTestsDir = path.resolve(__dirname, '../ui-tests');
 
 module.exports = {

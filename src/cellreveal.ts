@@ -24,7 +24,10 @@ export async function revealNotebookCell(
     try {
       await app.commands.execute('docmanager:open', { path: notebookPath, factory: 'Notebook' });
     } catch (error) {
-      return { status: 'unavailable', reason: trans().__('the notebook %1 could not be opened: %2', notebookPath, String(error)) };
+      return {
+        status: 'unavailable',
+        reason: trans().__('the notebook %1 could not be opened: %2', notebookPath, String(error))
+      };
     }
     panel = find();
     if (!panel) {

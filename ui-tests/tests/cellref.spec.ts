@@ -27,11 +27,16 @@ const currentPanel = (page: IJupyterLabPageFixture) => ({
   setSource: (index: number, source: string) =>
     page.evaluate(
       ({ index, source }) =>
-        (window.jupyterapp.shell.currentWidget as unknown as IPanelShape).content.widgets[index].model.sharedModel.setSource(source),
+        (window.jupyterapp.shell.currentWidget as unknown as IPanelShape).content.widgets[index].model.sharedModel.setSource(
+          source
+        ),
       { index, source }
     ),
   deleteCell: (index: number) =>
-    page.evaluate(index => (window.jupyterapp.shell.currentWidget as unknown as IPanelShape).content.model.sharedModel.deleteCell(index), index),
+    page.evaluate(
+      index => (window.jupyterapp.shell.currentWidget as unknown as IPanelShape).content.model.sharedModel.deleteCell(index),
+      index
+    ),
   activeCellId: () =>
     page.evaluate(() => {
       const panel = window.jupyterapp.shell.currentWidget as unknown as IPanelShape;
