@@ -532,8 +532,11 @@ const FOLD_PRIORITY: Record<ColumnKind, number> = {
   energy: 7
 };
 
-/** Below this width (px) of the view, the table folds the columns that do not fit. */
-export const FOLD_BELOW_PX = 720;
+/**
+ * Below this width (px) of the view (the side panel, a phone), the table folds the columns that do
+ * not fit; a wider view keeps every column, and a table wider than it scrolls in its own box.
+ */
+export const FOLD_BELOW_PX = 480;
 /** Width of the controls before the first column: the selection box and the detail button. */
 const ROW_CONTROLS_PX = 56;
 /** A cell's padding and border, and the name cell's colour swatch and jump button. */
