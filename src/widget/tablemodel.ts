@@ -517,17 +517,19 @@ export function formatBytes(bytes: number): string {
 /**
  * The order in which a narrow view folds columns into a run's detail row (folded first: highest
  * number). The run's name and status are never folded; then, as small-screen run tables do, the
- * last metric values, the parameters, the best values, and the bookkeeping columns last.
+ * last metric values, the parameters, the best values, and the bookkeeping columns last. The
+ * notebook column (the side panel's folder modes only) goes with the last values: there it is what
+ * tells runs of the same name apart.
  */
 const FOLD_PRIORITY: Record<ColumnKind, number> = {
   name: 0,
   status: 0,
+  notebook: 1,
   'metric-last': 1,
   param: 2,
   'metric-best': 3,
   duration: 4,
   experiment: 5,
-  notebook: 5,
   start: 6,
   energy: 7
 };
