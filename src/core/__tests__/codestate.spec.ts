@@ -11,7 +11,7 @@ import { foldJournals, parseJournal } from '../reader';
 import { codeStateSha256, type ICodeState } from '../records';
 import { finalizeSession, type ISession, newSessionModel } from '../session';
 import { sha256Hex } from '../sha256';
-import { highestSeq, lines, T } from './fixtures';
+import { highestSeq, kernelStart, lines, T } from './fixtures';
 
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
@@ -38,19 +38,6 @@ const code = (diff: string): ICodeState => ({
   packages: { numpy: '2.1' }
 });
 
-const kernelStart = (session: string) => ({
-  type: 'kernel_start',
-  t: T(0),
-  session,
-  kernel_id: null,
-  pid: 1,
-  hostname: 'h',
-  python: '3.12',
-  nbprov_version: '0',
-  notebook: 'n.ipynb',
-  notebook_id: null,
-  user: 'alice'
-});
 const codeState = (state: ICodeState) => ({ type: 'code_state', t: T(1), sha256: codeStateSha256(state), code: state });
 const runStart = (run: string, codeSha256: string | null, inline: ICodeState | null = null) => ({
   type: 'run_start',

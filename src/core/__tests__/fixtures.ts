@@ -74,3 +74,18 @@ export function sampleJournal(extraKernel: Record<string, unknown>[] = []): IJou
 export function highestSeq(records: readonly { seq?: number }[]): number {
   return records.reduce((highest, record) => Math.max(highest, record.seq ?? 0), 0);
 }
+
+/** A kernel session's first record. */
+export const kernelStart = (session: string, notebookId: string | null = null): Record<string, unknown> => ({
+  type: 'kernel_start',
+  t: T(0),
+  session,
+  kernel_id: null,
+  pid: 1,
+  hostname: 'h',
+  python: '3.12',
+  nbprov_version: '0.1.0',
+  notebook: 'n.ipynb',
+  notebook_id: notebookId,
+  user: 'alice'
+});

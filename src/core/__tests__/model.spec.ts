@@ -10,26 +10,14 @@ import { buildProvDocument } from '../prov';
 import { foldJournals, type IJournalStream, parseJournal } from '../reader';
 import { kernelSessionOf } from '../records';
 import { buildSession, finalizeSession, type ISession, newSessionModel } from '../session';
-import { highestSeq, lines, series, T } from './fixtures';
+import { highestSeq, kernelStart as kernelStartOf, lines, series, T } from './fixtures';
 
 const A = 'a'.repeat(32);
 const B = 'b'.repeat(32);
 const C = 'c'.repeat(32);
 const NOTEBOOK_ID = 'e'.repeat(32);
 
-const kernelStart = (session: string, notebookId: string | null = NOTEBOOK_ID) => ({
-  type: 'kernel_start',
-  t: T(0),
-  session,
-  kernel_id: null,
-  pid: 1,
-  hostname: 'h',
-  python: '3.12',
-  nbprov_version: '0.1.0',
-  notebook: 'n.ipynb',
-  notebook_id: notebookId,
-  user: 'alice'
-});
+const kernelStart = (session: string, notebookId: string | null = NOTEBOOK_ID) => kernelStartOf(session, notebookId);
 
 /** One kernel session: an unnamed run with an input and an output `lr`, a failed named run, one left open. */
 function sessionRecords(session = 's1'): Record<string, unknown>[] {
