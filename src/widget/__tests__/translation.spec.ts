@@ -103,17 +103,21 @@ function extract(): { messages: IMessage[]; problems: string[] } {
 const SHOWN_KEYS = new Set(['label', 'caption', 'title', 'placeholder', 'message', 'textContent', 'body']);
 const SHOWN_ATTRIBUTES = new Set(['title', 'aria-label', 'placeholder']);
 
+/** A string's or template's literal text (a template's literal parts joined by spaces), else null. */
+function literalText(node: ts.Node): string | null {
+  return ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
+    ? node.text
+    : ts.isTemplateExpression(node)
+      ? [node.head.text, ...node.templateSpans.map(span => span.literal.text)].join(' ')
+      : null;
+}
+
 /** The literal text of a string or template with words in its literal parts, else null. */
 function words(node: ts.Node | undefined): string | null {
   if (!node) {
     return null;
   }
-  const text =
-    ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
-      ? node.text
-      : ts.isTemplateExpression(node)
-        ? [node.head.text, ...node.templateSpans.map(span => span.literal.text)].join(' ')
-        : null;
+  const text = literalText(node);
   return text !== null && /\p{L}{2,}/u.test(text) && !COMMANDS_AND_NAMES.test(text.trim()) ? text : null;
 }
 
@@ -186,12 +190,7 @@ const NOT_SHOWN = new Set([
  * net for strings shown through a path neither check above knows (a message handed to a view).
  */
 function untranslatedPhrase(node: ts.Node, file: string): string | null {
-  const text =
-    ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)
-      ? node.text
-      : ts.isTemplateExpression(node)
-        ? [node.head.text, ...node.templateSpans.map(span => span.literal.text)].join(' ')
-        : null;
+  const text = literalText(node);
   if (text === null || !PHRASE.test(text) || NOT_UI_FILES.has(file) || NOT_SHOWN.has(text)) {
     return null;
   }
