@@ -171,7 +171,8 @@ export function ticks(axis: IDimension, count: number): ITick[] {
     return axis.categories.map(category => ({ position: position(axis, category)!, label: category }));
   }
   const [min, max] = axis.domain;
-  const at = (value: number): ITick => ({ position: position(axis, value)!, label: formatNumber(value) });
+  // Tick values are round: 1e-6, not 1.000e-6.
+  const at = (value: number): ITick => ({ position: position(axis, value)!, label: formatNumber(value).replace(/\.?0+e/, 'e') });
   if (max === min) {
     return [at(min)];
   }

@@ -18,6 +18,7 @@ import {
   brushExtent,
   dimension,
   IDimension,
+  ITick,
   metricAggregates,
   parameterDimensions,
   position,
@@ -55,6 +56,23 @@ interface IShown {
   metric: IDimension;
   x: IDimension | null;
   axes: IDimension[];
+}
+
+/** The ticks of a vertical axis this many CSS pixels high. */
+function verticalTicks(axis: IDimension, height: number): ITick[] {
+  return ticks(axis, Math.max(2, Math.floor(height / 40)));
+}
+
+/**
+ * The room left of a vertical axis for its tick labels, so that none is cut at the canvas's
+ * edge: the widest label and a gap, at least `least` px (without a canvas, `least`).
+ */
+function labelRoom(context: CanvasRenderingContext2D | null, axis: IDimension, height: number, least: number): number {
+  if (!context) {
+    return least;
+  }
+  const widest = Math.max(0, ...verticalTicks(axis, height).map(tick => context.measureText(tick.label).width));
+  return Math.max(least, Math.ceil(widest) + 12);
 }
 
 export class SweepView {
@@ -182,20 +200,23 @@ export class SweepView {
     this.onControlChange?.();
   }
 
-  private _setBrushes(brushes: Brush[]): void {
+  /**
+   * Sets the brushes and redraws at once. Only a `final` change (a release, a click, a control)
+   * hands the runs inside them to the owner as its selection: during a drag that would lay the
+   * page out again under the pointer (the line charts' legends grow with the selection, and this
+   * view sits below them), and the axis being dragged would move away from it.
+   */
+  private _setBrushes(brushes: Brush[], final = true): void {
     this._brushes = brushes;
-    this._select();
-  }
-
-  /** Hands the runs inside the brushes to the owner as its selection, and redraws at once. */
-  private _select(): void {
     if (!this._shown) {
       return;
     }
     const runIds = this._brushes.length ? brushedRuns(this._shown.runIds, this._shown.axes, this._brushes) : new Set<string>();
     this._shown = { ...this._shown, selected: runIds };
     this._draw();
-    this._onSelect(runIds);
+    if (final) {
+      this._onSelect(runIds);
+    }
   }
 
   private _brushOf(key: string): Brush | undefined {
@@ -257,10 +278,12 @@ export class SweepView {
 
   private _drawScatter(shown: IShown, width: number): void {
     const height = 240;
-    const frame: IFrame = { left: 56, top: 24, width: width - 56 - 14, height: height - 24 - 40 };
-    this._scatterFrame = frame;
     const context = this._context(this._scatterCanvas, width, height);
     const { x, metric } = shown;
+    const plotHeight = height - 24 - 40;
+    const left = labelRoom(context, metric, plotHeight, 56);
+    const frame: IFrame = { left, top: 24, width: width - left - 14, height: plotHeight };
+    this._scatterFrame = frame;
     this._scatter.dataset.x = x?.title ?? '';
     this._scatter.setAttribute(
       'aria-label',
@@ -309,7 +332,10 @@ export class SweepView {
   private _drawParallel(shown: IShown, width: number): void {
     const height = 260;
     const { axes } = shown;
-    const frame: IFrame = { left: 48, top: 34, width: width - 48 - 48, height: height - 34 - 16 };
+    const context = this._context(this._parallelCanvas, width, height);
+    const plotHeight = height - 34 - 16;
+    const left = labelRoom(context, axes[0], plotHeight, 48);
+    const frame: IFrame = { left, top: 34, width: width - left - 48, height: plotHeight };
     const xOf = (index: number) => frame.left + (axes.length === 1 ? frame.width / 2 : (index * frame.width) / (axes.length - 1));
     this._parallelFrame = frame;
     this._parallel.setAttribute(
@@ -327,7 +353,6 @@ export class SweepView {
         this._howToSelect()
     );
     this._placeAxisHandles(axes, frame, xOf);
-    const context = this._context(this._parallelCanvas, width, height);
     if (!context) {
       return;
     }
@@ -405,7 +430,7 @@ export class SweepView {
       context.moveTo(frame.left, frame.top);
       context.lineTo(frame.left, frame.top + frame.height);
       context.textAlign = 'right';
-      for (const tick of ticks(axis, Math.max(2, Math.floor(frame.height / 40)))) {
+      for (const tick of verticalTicks(axis, frame.height)) {
         const y = frame.top + (1 - tick.position) * frame.height;
         context.moveTo(frame.left - 4, y);
         context.lineTo(frame.left, y);
@@ -471,28 +496,33 @@ export class SweepView {
         this._handles.delete(key);
       }
     }
-    this._parallel.replaceChildren(this._parallelCanvas, ...handles);
+    const children = [this._parallelCanvas, ...handles];
+    const placed = this._parallel.children;
+    // Re-inserting the handle being dragged would end its pointer capture.
+    if (placed.length !== children.length || children.some((child, index) => placed[index] !== child)) {
+      this._parallel.replaceChildren(...children);
+    }
   }
 
   private _axisHandle(key: string): HTMLElement {
     const handle = element('div', 'nbprov-sweep-axis');
     handle.dataset.axis = key;
     handle.setAttribute('aria-hidden', 'true');
-    this._dragOn(handle, (start, end, moved) => {
+    this._dragOn(handle, (start, end, moved, final) => {
       const axis = this._shown?.axes.find(one => one.key === key);
       const height = this._parallelFrame?.height;
       if (!axis || !height) {
         return;
       }
       const t = (point: IPoint) => 1 - point.y / height;
-      this._setBrushes(this._withBrush(key, moved ? brushBetween(axis, t(start), t(end)) : null));
+      this._setBrushes(this._withBrush(key, moved ? brushBetween(axis, t(start), t(end)) : null), final);
     });
     return handle;
   }
 
   /** Dragging over the scatter brushes its parameter and the metric; a click clears both. */
   private _listenToScatter(): void {
-    this._dragOn(this._scatterCanvas, (start, end, moved) => {
+    this._dragOn(this._scatterCanvas, (start, end, moved, final) => {
       const shown = this._shown;
       const frame = this._scatterFrame;
       if (!shown?.x || !frame) {
@@ -505,15 +535,17 @@ export class SweepView {
         ...brushes.filter(one => one.key !== 'metric'),
         ...(moved ? [brushBetween(shown.metric, ty(start), ty(end))] : [])
       ];
-      this._setBrushes(brushes);
+      this._setBrushes(brushes, final);
     });
   }
 
   /**
-   * Calls `brush` on every move of a drag that started on `node`, and once more at its end, with
-   * points relative to the node where each event happened (the page may scroll during a drag).
+   * Calls `brush` on every move of a drag that started on `node`, and once more at its release
+   * (`final`), with points relative to the node where each event happened (the page may scroll
+   * during a drag). The moves and the release are followed on the window: the pointer may leave
+   * the node while dragging.
    */
-  private _dragOn(node: HTMLElement, brush: (start: IPoint, end: IPoint, moved: boolean) => void): void {
+  private _dragOn(node: HTMLElement, brush: (start: IPoint, end: IPoint, moved: boolean, final: boolean) => void): void {
     const at = (event: PointerEvent): IPoint => {
       const box = node.getBoundingClientRect();
       return { x: event.clientX - box.left, y: event.clientY - box.top };
@@ -525,21 +557,25 @@ export class SweepView {
       down.preventDefault();
       node.setPointerCapture?.(down.pointerId);
       const start = at(down);
+      let last = start;
       const moved = (end: IPoint) => Math.hypot(end.x - start.x, end.y - start.y) >= CLICK_PX;
       const onMove = (event: PointerEvent) => {
-        const end = at(event);
-        if (moved(end)) {
-          brush(start, end, true);
+        last = at(event);
+        if (moved(last)) {
+          brush(start, last, true, false);
         }
       };
-      const onUp = (event: PointerEvent) => {
-        node.removeEventListener('pointermove', onMove);
-        node.removeEventListener('pointerup', onUp);
-        const end = at(event);
-        brush(start, end, moved(end));
+      // A cancelled drag (the browser took the pointer) keeps what was brushed until then.
+      const onEnd = (event: PointerEvent) => {
+        window.removeEventListener('pointermove', onMove);
+        window.removeEventListener('pointerup', onEnd);
+        window.removeEventListener('pointercancel', onEnd);
+        const end = event.type === 'pointerup' ? at(event) : last;
+        brush(start, end, moved(end), true);
       };
-      node.addEventListener('pointermove', onMove);
-      node.addEventListener('pointerup', onUp);
+      window.addEventListener('pointermove', onMove);
+      window.addEventListener('pointerup', onEnd);
+      window.addEventListener('pointercancel', onEnd);
     });
   }
 

@@ -95,13 +95,7 @@ test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; the 
   await expect(tooltip).toBeHidden();
 });
 
-// Known bug, left open in issue #15: in the real page the brushed interval does not match the drag
-// (a drag from the lr axis's middle to its top selected 50, then 100 runs, and not only the largest
-// rates); the pure brush-to-runs mapping is tested in sweepdata.spec.ts.
-test.fixme('a 300-run sweep: brushing the lr axis selects the runs of the largest rates everywhere', async ({
-  page,
-  tmpPath
-}) => {
+test('a 300-run sweep: brushing the lr axis selects the runs of the largest rates everywhere', async ({ page, tmpPath }) => {
   test.setTimeout(240000);
   const widget = await runSweep(page, tmpPath);
   const sweep = widget.locator('.nbprov-sweep');

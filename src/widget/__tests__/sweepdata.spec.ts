@@ -193,7 +193,7 @@ describe('sweep axes', () => {
         ]),
         3
       )
-    ).toEqual(['1.000e-6', '0.001', '1']);
+    ).toEqual(['1e-6', '0.001', '1']);
     expect(
       labels(
         axis([
