@@ -54,7 +54,14 @@ export function diffLines(oldLines: string[], newLines: string[]): IDiffLine[] {
   while (suffix < a.length - prefix && suffix < b.length - prefix && a[a.length - 1 - suffix] === b[b.length - 1 - suffix]) {
     suffix++;
   }
-  const middle = myers(a.slice(prefix, a.length - suffix), b.slice(prefix, b.length - suffix));
+  const oldMiddle = a.slice(prefix, a.length - suffix);
+  const newMiddle = b.slice(prefix, b.length - suffix);
+  // Sides with no line in common (a cell rewritten whole) need no search, which would cost
+  // Myers' worst case, (N + M)², there.
+  const oldSet = new Set(oldMiddle);
+  const middle: DiffLineKind[] = newMiddle.some(id => oldSet.has(id))
+    ? myers(oldMiddle, newMiddle)
+    : [...oldMiddle.map((): DiffLineKind => 'removed'), ...newMiddle.map((): DiffLineKind => 'added')];
 
   const result: IDiffLine[] = [];
   for (let i = 0; i < prefix; i++) {
