@@ -269,6 +269,9 @@ def cut_head(text: str, limit: int) -> str:
 
 
 _current = Redactor()
+# The extra patterns: the user's (``nbprov.configure(redact=...)``) and the JupyterLab page's
+# (its ``redact`` setting), kept apart so that neither replaces the other.
+_extra: dict[str, list[Any]] = {"user": [], "page": []}
 
 
 def current() -> Redactor:
@@ -276,12 +279,17 @@ def current() -> Redactor:
     return _current
 
 
-def configure(extra: Iterable[Any]) -> list[str]:
-    """Use the defaults plus ``extra`` from now on; returns the problems found (also warned)."""
+def configure(extra: Iterable[Any], source: str = "user") -> list[str]:
+    """Use the defaults plus ``extra`` (and the other source's patterns) from now on; returns the
+    problems found (also warned). ``source``: "user" (``nbprov.configure``) or "page" (the
+    JupyterLab ``redact`` setting, sent by the page when it loads the extension and when it changes)."""
     global _current
     if isinstance(extra, (str, bytes, dict)):
         raise TypeError("redact= takes a list of {'kind': str, 'pattern': str}")
-    _current = Redactor(list(extra))
+    if source not in _extra:
+        raise ValueError(f"nbprov: unknown source of redaction patterns {source!r}")
+    _extra[source] = list(extra)
+    _current = Redactor(_extra["user"] + _extra["page"])
     return _current.problems
 
 

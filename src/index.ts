@@ -97,9 +97,13 @@ const plugin: JupyterFrontEndPlugin<INbprovTracker> = {
     });
     const sessionSettings = { recording: () => recording, autoload: () => setting('autoload'), energy: () => setting('energy') };
     const user = app.serviceManager.user?.identity?.username ?? 'anonymous';
-    const applyPrivacy = (): void => privacy.update(settings?.get('redact').composite, settings?.get('gitignore').composite);
+    const applyPrivacy = (): boolean => privacy.update(settings?.get('redact').composite, settings?.get('gitignore').composite);
     applyPrivacy();
-    settings?.changed.connect(applyPrivacy);
+    settings?.changed.connect(() => {
+      if (applyPrivacy()) {
+        tracker.all().forEach(session => session.redactionChanged());
+      }
+    });
 
     notebooks.widgetAdded.connect(async (_, panel: NotebookPanel) => {
       panel.toolbar.insertItem(10, 'nbprov-recording', new RecordingToggle(tracker, panel.id));

@@ -13,19 +13,27 @@ class PrivacySettings {
   /** Write `.gitignore` (journal/, blobs/) into a `.prov` folder the page creates. */
   gitignore = true;
 
-  /** Applies the `redact` and `gitignore` settings; invalid or slow patterns are notified and skipped. */
-  update(extraPatterns: unknown, gitignore: unknown): void {
+  /** The `redact` setting's patterns as given, for the kernels (which check them themselves). */
+  patterns: readonly unknown[] = [];
+
+  /**
+   * Applies the `redact` and `gitignore` settings; invalid or slow patterns are notified and
+   * skipped. Returns whether the patterns changed (the kernels are then told).
+   */
+  update(extraPatterns: unknown, gitignore: unknown): boolean {
     this.gitignore = gitignore !== false;
     const extra = Array.isArray(extraPatterns) ? extraPatterns : [];
     const key = JSON.stringify(extra);
     if (key === this._patternsKey) {
-      return;
+      return false;
     }
     this._patternsKey = key;
+    this.patterns = extra;
     this.redactor = new Redactor(extra, message => {
       console.warn(message);
       Notification.warning(message, { autoClose: false });
     });
+    return true;
   }
 
   private _patternsKey = '[]';

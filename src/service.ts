@@ -308,13 +308,19 @@ export class KernelChannel {
    * Loads the kernel extension silently (no execution count, no history), then opens a comm so the
    * kernel says hello: a page that reloaded learns which journal session is live.
    */
-  async loadKernelExtension(options: { notebook: string; notebookId: string; energy: boolean }): Promise<void> {
+  async loadKernelExtension(options: {
+    notebook: string;
+    notebookId: string;
+    energy: boolean;
+    redact: readonly unknown[];
+  }): Promise<void> {
     const kernel = await this._pythonKernel();
     if (!kernel) {
       return;
     }
     const code = [
       'import nbprov as _nbprov',
+      redactionCall('_nbprov.redact', options.redact),
       'try:',
       `    _nbprov.configure(${configureArguments(options)}, energy=${options.energy ? 'True' : 'False'})`,
       'except RuntimeError:',
@@ -382,6 +388,21 @@ export class KernelChannel {
       `        _sys.modules["nbprov"].configure(${configureArguments(options)})`,
       '    except RuntimeError:',
       '        pass  # this kernel records elsewhere: it keeps its journal',
+      'del _sys'
+    ].join('\n');
+    await this._executeSilently(kernel, code);
+  }
+
+  /** The `redact` setting changed: the kernel's own records (its outputs, runs) use it from now on. */
+  async tellRedaction(patterns: readonly unknown[]): Promise<void> {
+    const kernel = await this._pythonKernel();
+    if (!kernel) {
+      return;
+    }
+    const code = [
+      'import sys as _sys',
+      'if "nbprov.redact" in _sys.modules:',
+      `    ${redactionCall('_sys.modules["nbprov.redact"]', patterns)}`,
       'del _sys'
     ].join('\n');
     await this._executeSilently(kernel, code);
@@ -487,6 +508,14 @@ export class KernelChannel {
 }
 
 /** `notebook=..., notebook_id=...` for `nbprov.configure`; JSON string literals are valid Python ones. */
+/**
+ * Python that hands the page's redaction patterns to the kernel's redactor (`module`); the
+ * patterns travel as a JSON string, which is also a valid Python string literal.
+ */
+function redactionCall(module: string, patterns: readonly unknown[]): string {
+  return `${module}.configure(__import__("json").loads(${JSON.stringify(JSON.stringify(patterns))}), source="page")`;
+}
+
 function configureArguments(options: { notebook: string; notebookId: string }): string {
   return `notebook=${JSON.stringify(options.notebook)}, notebook_id=${JSON.stringify(options.notebookId)}`;
 }

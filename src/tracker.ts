@@ -256,6 +256,13 @@ export class NotebookSession {
     return this._decision;
   }
 
+  /** The `redact` setting changed: the notebook's kernel, if it records, redacts with it now. */
+  redactionChanged(): void {
+    void this.channel
+      .tellRedaction(privacy.patterns)
+      .catch(reason => console.warn('nbprov: could not update the kernel', reason));
+  }
+
   /** The settings changed: the new `record`, `exclude` and `autoload` apply now. */
   settingsChanged(): void {
     this._update('the settings changed');
@@ -484,7 +491,8 @@ export class NotebookSession {
       await this.channel.loadKernelExtension({
         notebook: kernelPath(this.path),
         notebookId: this._id,
-        energy: this._settings.energy()
+        energy: this._settings.energy(),
+        redact: privacy.patterns
       });
     } catch (reason) {
       console.warn('nbprov: could not load the kernel extension', reason);

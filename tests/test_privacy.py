@@ -216,6 +216,34 @@ def test_a_kernel_records_no_token_anywhere(tmp_path: Path) -> None:
     assert json.loads((folder / artifacts["cfg"]["stored"]).read_text()) == {"token": "[redacted:gitlab_token]", "n": 1}
 
 
+def test_the_pages_patterns_and_the_users_both_apply_in_the_kernel(tmp_path: Path) -> None:
+    """The page hands its `redact` setting to the kernel (service.ts: at load, and when the setting
+    changes); the user's own patterns stay in use beside it, whichever came first."""
+    page_patterns = json.dumps([{"kind": "project", "pattern": "PRJ-[0-9]{4}"}])
+    cells = [
+        "%load_ext nbprov",
+        "import nbprov\nnbprov.configure(redact=[{'kind': 'acme', 'pattern': 'ACME-[0-9]{6}'}])",
+        # What the page runs silently (service.ts, tellRedaction).
+        f"import sys\nsys.modules['nbprov.redact'].configure(__import__('json').loads({page_patterns!r}), source='page')",
+        "print('codes ACME-123456 PRJ-1234', flush=True)",
+        "nbprov.configure(redact=[])",
+        "print('again ACME-123456 PRJ-5678', flush=True)",
+    ]
+    with Kernel(tmp_path, "nb.ipynb") as kernel:
+        for cell in cells:
+            kernel.ok(cell)
+    everything = _all_text(tmp_path / "nb.prov")
+    assert "PRJ-1234" not in everything and "PRJ-5678" not in everything
+    assert "codes [redacted:acme] [redacted:project]" in everything
+    # The user's patterns cleared: the page's stay.
+    assert "again ACME-123456 [redacted:project]" in everything
+
+
+def test_redaction_patterns_come_from_the_user_or_the_page() -> None:
+    with pytest.raises(ValueError, match="unknown source"):
+        redact.configure([], source="elsewhere")
+
+
 def test_configure_redact_rejects_a_string() -> None:
     import nbprov
 

@@ -89,3 +89,43 @@ test('a token in a cell source, its output, a run name, a param and a tag appear
     expect(html).not.toContain(TOKEN);
   }
 });
+
+test.describe('a pattern of the redact setting', () => {
+  test.use({
+    mockSettings: nbprovSettings({ record: 'all', redact: [{ kind: 'project', pattern: 'PRJ-[0-9]{6}' }] })
+  });
+
+  test('redacts what the kernel records as well as what the page records', async ({ page, tmpPath }) => {
+    const folder = `${tmpPath}/codes.prov`;
+    const code = ['PRJ', '-', '424242'].join('');
+    const notebook = JSON.parse(notebookWithToken());
+    notebook.cells = [
+      {
+        cell_type: 'code',
+        id: 'c-code',
+        metadata: {},
+        outputs: [],
+        execution_count: null,
+        source: `import nbprov\nprint('project', '${code.slice(0, 4)}' + '${code.slice(4)}')\nwith nbprov.run(name='for ' + '${code.slice(0, 4)}' + '${code.slice(4)}') as run:\n    run.log_metric('loss', 1.0)`
+      }
+    ];
+    await page.contents.uploadContent(JSON.stringify(notebook), 'text', `${tmpPath}/codes.ipynb`);
+    await page.notebook.openByPath(`${tmpPath}/codes.ipynb`);
+    await page.notebook.activate('codes.ipynb');
+    await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+    await page.notebook.runCell(0);
+    await expect(page.locator('.jp-OutputArea-output').getByText(`project ${code}`)).toBeVisible();
+    // The kernel's own records: its capture of the print, and the run it started.
+    await expect
+      .poll(async () => (await journalRecords(page, folder, 'k-')).some(r => r.type === 'kernel_output' && r.final), {
+        timeout: 20000
+      })
+      .toBe(true);
+    const kernelRecords = await journalRecords(page, folder, 'k-');
+    expect(JSON.stringify(kernelRecords)).not.toContain(code);
+    const printed = kernelRecords.find(r => r.type === 'kernel_output' && JSON.stringify(r).includes('project'));
+    expect(JSON.stringify(printed)).toContain('project [redacted:project]');
+    expect(kernelRecords.find(r => r.type === 'run_start')).toMatchObject({ name: 'for [redacted:project]' });
+    expect(JSON.stringify(await journalRecords(page, folder, 'f-'))).not.toContain(code);
+  });
+});
