@@ -27,10 +27,17 @@ export interface IReduceOptions {
   end?: number;
   /** Visible x range; default: the x extent of the considered points. Points outside it join the edge columns. */
   domain?: readonly [number, number];
+  /**
+   * Whether each column keeps its extremes (the default). Without, it keeps its last point only:
+   * a sample that follows the line's course when columns are far wider than pixels (many lines
+   * sharing a chart), where the extremes of each wide column would draw spikes between them.
+   */
+  extremes?: boolean;
 }
 
 /**
- * Reduces points (xs[i], ys[i]) for i in [start, end) to at most 3 per column plus the first.
+ * Reduces points (xs[i], ys[i]) for i in [start, end) to at most 3 per column (1 without
+ * `extremes`) plus the first.
  * Series no longer than `columns` are returned whole (less the unplottable points).
  */
 export function reduceSeries(xs: ArrayLike<number>, ys: ArrayLike<number>, options: IReduceOptions): IReduction {
@@ -102,10 +109,13 @@ export function reduceSeries(xs: ArrayLike<number>, ys: ArrayLike<number>, optio
   if (first >= 0) {
     kept[n++] = first;
   }
+  const extremes = options.extremes ?? true;
   for (let c = 0; c < columns; c++) {
     if (lastAt[c] >= 0) {
-      kept[n++] = minAt[c];
-      kept[n++] = maxAt[c];
+      if (extremes) {
+        kept[n++] = minAt[c];
+        kept[n++] = maxAt[c];
+      }
       kept[n++] = lastAt[c];
     }
   }

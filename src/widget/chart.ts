@@ -4,7 +4,7 @@
  * visible range from the store at full detail.
  */
 import type { View } from 'vega';
-import { ChartFeed, formatRounded, hoverValues, IChartChange, ILine, XAxis, YScale } from './chartdata';
+import { ChartFeed, formatRounded, hoverValues, IChartChange, ILine, SegmentRows, XAxis, YScale } from './chartdata';
 import { trans } from '../i18n';
 import { element } from './dom';
 import { ILegend } from './runidentity';
@@ -69,10 +69,8 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     color: { field: 'color', type: 'nominal', scale: null, legend: null },
     opacity: { field: 'opacity', type: 'quantitative', scale: null, legend: null },
     // Below the plot: beside it, the legend took a fifth of a side-panel chart's width.
-    strokeDash: { field: 'context', type: 'nominal', title: trans().__('context'), legend: { orient: 'bottom' } },
-    detail: { field: 'key', type: 'nominal' },
+    strokeDash: { field: 'context', type: 'nominal', title: trans().__('context'), legend: { orient: 'bottom' } }
     // No per-point tooltip: the chart lists every run at the hovered x itself (MetricChart._hover).
-    order: { field: 'i', type: 'quantitative' }
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -88,10 +86,13 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     encoding,
     layer: [
       {
-        mark: { type: 'line', clip: true, interpolate: 'linear' },
+        // The lines, as their segments (SegmentRows).
+        transform: [{ filter: 'isValid(datum.x2)' }],
+        mark: { type: 'rule', clip: true },
+        encoding: { x2: { field: 'x2' }, y2: { field: 'y2' } },
         params: [{ name: ZOOM, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }]
       },
-      // A line of one point draws nothing: its point is drawn as a dot.
+      // A line of one point has no segment: its point is drawn as a dot.
       { transform: [{ filter: 'datum.solo' }], mark: { type: 'point', filled: true, clip: true, size: 40 } }
     ],
     config: themeConfig()
@@ -180,19 +181,21 @@ export class MetricChart {
   }
 
   private _apply(view: View, change: IChartChange): void {
+    const rows = this._rows.apply(change);
     const changes = this._vega!.changeset();
-    if (change.removeLines.size) {
-      changes.remove((row: { key: string }) => change.removeLines.has(row.key));
+    if (rows.removeLines.size) {
+      changes.remove((row: { key: string }) => rows.removeLines.has(row.key));
     }
-    if (change.insert.length) {
-      changes.insert(change.insert);
+    if (rows.insert.length) {
+      changes.insert(rows.insert);
     }
-    // The rows drawn, for tests and scripts reading the chart from the page.
+    // The points drawn, for tests and scripts reading the chart from the page.
+    const points = this._rows.points;
     void view
       .change(DATA, changes)
       .runAsync()
       .then(() => {
-        this.node.dataset.points = String(view.data(DATA).length);
+        this.node.dataset.points = String(points);
       });
     const notes = [];
     if (this._feed.nonFinite) {
@@ -341,6 +344,7 @@ export class MetricChart {
   private _legend = document.createElement('div');
   private _note = document.createElement('div');
   private _feed: ChartFeed;
+  private _rows = new SegmentRows();
   private _lines: readonly ILine[] = [];
   private _selected: ReadonlySet<string> = new Set();
   private _shownView: View | null = null;

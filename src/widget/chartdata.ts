@@ -10,8 +10,8 @@ export type XAxis = 'step' | 'epoch' | 'time' | 'relative';
 export type YScale = 'linear' | 'log';
 
 /**
- * One chart row. `key` identifies the line (run + series); `i` orders its points; `solo` marks
- * the only point of a line, which a line mark cannot draw.
+ * One point of a chart's line. `key` identifies the line (run + series); `i` orders its points;
+ * `solo` marks the only point of a line, which has no segment to draw.
  */
 export interface IChartPoint {
   key: string;
@@ -100,7 +100,7 @@ export function xPositions(
 }
 
 /**
- * Rows of a line reduced to `columns` pixel columns, over the whole series or, when zoomed, over
+ * Rows of a line reduced to its share of pixel columns, over the whole series or, when zoomed, over
  * the points inside the visible x domain (step and time axes are ascending, so a binary search
  * finds them; the epoch axis is reduced whole against the domain). On a log scale, values ≤ 0
  * cannot be drawn: they are left out and counted in `nonPositive`.
@@ -108,7 +108,7 @@ export function xPositions(
 export function lineRows(
   line: ILine,
   axis: XAxis,
-  columns: number,
+  share: ILineShare,
   domain: readonly [number, number] | null,
   yScale: YScale = 'linear'
 ): { rows: IChartPoint[]; nonFinite: number; nonPositive: number } {
@@ -129,7 +129,8 @@ export function lineRows(
   }
   const xsInRange = xs.subarray(start, end);
   const { indices, nonFinite } = reduceSeries(xsInRange, ys, {
-    columns,
+    columns: share.columns,
+    extremes: share.extremes,
     domain: domain ?? undefined
   });
   const rows = new Array<IChartPoint>(indices.length);
@@ -152,23 +153,87 @@ export function lineRows(
 }
 
 /**
- * Rows a chart holds at most, whatever the number of lines (the per-pixel reduction keeps up to
- * about four rows per column). Vega's work grows with its rows: a sweep of 1,000 lines of 1,000
- * points would otherwise give it a million rows, and every update would take seconds.
+ * Rows a chart holds at most, whatever the number of lines. Vega's work grows with its rows, about
+ * 10–25 µs each here: a sweep of 1,000 lines of 1,000 points would otherwise give it a million
+ * rows, and every update would take seconds; 32,000 still cost most of a second per filter
+ * keystroke (bench/bench_view.mjs). One line keeps up to 4,000 columns with their extremes.
  */
-export const CHART_ROW_BUDGET = 32_000;
+export const CHART_ROW_BUDGET = 12_000;
+/** Columns a line keeps with their extremes at least; with fewer, it is sampled (`ILineShare`). */
+export const MIN_EXTREME_COLUMNS = 64;
 /** Columns a line keeps however many lines share the chart: its trend stays visible. */
 export const MIN_LINE_COLUMNS = 8;
 
-/** Columns each of `lines` lines is reduced to in a chart `columns` pixels wide, within the row budget. */
-export function lineColumns(columns: number, lines: number): number {
-  return Math.min(columns, Math.max(MIN_LINE_COLUMNS, Math.floor(CHART_ROW_BUDGET / (4 * Math.max(1, lines)))));
+/** How a line of a chart is reduced: to how many columns, and whether with each column's extremes. */
+export interface ILineShare {
+  columns: number;
+  extremes: boolean;
 }
+
+/**
+ * How each of `lines` lines of a chart `width` pixels wide is reduced within the row budget: with
+ * each column's extremes (up to 3 rows a column) while a line keeps enough columns for them to be
+ * its real extent, else to one point a column, which follows the line's course with more columns
+ * (1,000 lines: 12 points each, where their extremes would allow 4 columns and draw spikes).
+ */
+export function lineShare(width: number, lines: number): ILineShare {
+  const rows = Math.floor(CHART_ROW_BUDGET / Math.max(1, lines));
+  const extremeColumns = Math.floor(rows / 3);
+  if (extremeColumns >= Math.min(width, MIN_EXTREME_COLUMNS)) {
+    return { columns: Math.min(width, extremeColumns), extremes: true };
+  }
+  return { columns: Math.min(width, Math.max(MIN_LINE_COLUMNS, rows)), extremes: false };
+}
+
+/** A line read whole (no reduction). */
+const WHOLE: ILineShare = { columns: Infinity, extremes: true };
 
 /** What to apply to a chart's data: lines whose rows are all removed, then rows inserted. */
 export interface IChartChange {
   removeLines: Set<string>;
   insert: IChartPoint[];
+}
+
+/** A row Vega draws: a segment between two consecutive points of a line (`x2`, `y2`: its end), or a line's only point. */
+export type ChartRow = IChartPoint & { x2?: number; y2?: number };
+
+/**
+ * Turns a chart's changes of points into the rows Vega draws: each line as the segments between
+ * its consecutive points, a line of one point as that point. One rule mark then draws every line,
+ * where a line mark, faceted by line, cost Vega a dataflow of its own per line (1,000 runs: seconds
+ * per redraw).
+ */
+export class SegmentRows {
+  /** Points of the lines drawn, summed (what the chart reports as drawn). */
+  get points(): number {
+    let total = 0;
+    for (const count of this._counts.values()) {
+      total += count;
+    }
+    return total;
+  }
+
+  apply(change: IChartChange): { removeLines: Set<string>; insert: ChartRow[] } {
+    for (const key of change.removeLines) {
+      this._last.delete(key);
+      this._counts.delete(key);
+    }
+    const insert: ChartRow[] = [];
+    for (const point of change.insert) {
+      const previous = this._last.get(point.key);
+      if (previous) {
+        insert.push({ ...point, x: previous.x, y: previous.y, x2: point.x, y2: point.y });
+      } else if (point.solo) {
+        insert.push(point);
+      }
+      this._last.set(point.key, point);
+      this._counts.set(point.key, (this._counts.get(point.key) ?? 0) + 1);
+    }
+    return { removeLines: change.removeLines, insert };
+  }
+
+  private _last = new Map<string, IChartPoint>();
+  private _counts = new Map<string, number>();
 }
 
 /**
@@ -209,7 +274,8 @@ export class ChartFeed {
     const present = new Set(lines.map(line => line.key));
     // Many lines share the row budget: each is reduced to fewer columns, and drawn again when
     // the number of lines (and so its share) changed.
-    const columns = lineColumns(this.columns, present.size);
+    const share = lineShare(this.columns, present.size);
+    const { columns } = share;
     for (const key of this._shown.keys()) {
       if (!present.has(key)) {
         change.removeLines.add(key);
@@ -220,19 +286,22 @@ export class ChartFeed {
       const shown = this._shown.get(line.key);
       const style = lineStyle(line);
       const length = line.series.length;
-      // A new share of columns changes the rows of a line longer than the smaller share only.
+      // A new share changes the rows of a line longer than the smaller share only.
       const resized =
-        shown !== undefined && shown.columns !== columns && Math.max(shown.count, length) > Math.min(shown.columns, columns);
+        shown !== undefined &&
+        (shown.columns !== columns || shown.extremes !== share.extremes) &&
+        Math.max(shown.count, length) > Math.min(shown.columns, columns);
       const restyled = shown !== undefined && (shown.style !== style || resized);
       if (shown && !restyled) {
         shown.columns = columns;
+        shown.extremes = share.extremes;
       }
       if (shown && !restyled && dirty !== 'all' && !dirty.has(line.key)) {
         continue;
       }
       if (shown && !restyled && !shown.reduced && !this.domain && length <= columns && length > shown.count && shown.count > 1) {
         // Still short enough to show whole: insert only the new points.
-        const { rows, nonPositive } = lineRows(line, this.axis, Infinity, null, this.yScale);
+        const { rows, nonPositive } = lineRows(line, this.axis, WHOLE, null, this.yScale);
         const added = rows.filter(row => row.i >= shown.count);
         change.insert.push(...added);
         const newPositive = nonPositive - shown.nonPositive;
@@ -247,12 +316,13 @@ export class ChartFeed {
       if (shown) {
         change.removeLines.add(line.key);
       }
-      const { rows, nonFinite, nonPositive } = lineRows(line, this.axis, columns, this.domain, this.yScale);
+      const { rows, nonFinite, nonPositive } = lineRows(line, this.axis, share, this.domain, this.yScale);
       change.insert.push(...rows);
       this._shown.set(line.key, {
         count: length,
         reduced: this.domain !== null || length > columns,
         columns,
+        extremes: share.extremes,
         nonFinite,
         nonPositive,
         style
@@ -268,7 +338,15 @@ export class ChartFeed {
 
   private _shown = new Map<
     string,
-    { count: number; reduced: boolean; columns: number; nonFinite: number; nonPositive: number; style: string }
+    {
+      count: number;
+      reduced: boolean;
+      columns: number;
+      extremes: boolean;
+      nonFinite: number;
+      nonPositive: number;
+      style: string;
+    }
   >();
 }
 

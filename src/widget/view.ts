@@ -42,6 +42,11 @@ export type RunsTab = 'runs' | 'compare' | 'timeline';
  */
 const REFRESH_MS = 300;
 const RENDER_SHARE = 4;
+/**
+ * Rows the runs table shows at first, and adds at each "show more", as MLflow pages its runs: the
+ * browser's layout of a 1,000-row table alone took most of a second per filter keystroke.
+ */
+const PAGE_ROWS = 100;
 /** Runs a chart legend names before "and N more" (the selected runs are always named). */
 const LEGEND_CAP = 8;
 /** Opacity of unselected runs while some are selected, and of raw values under a smoothed line. */
@@ -76,8 +81,14 @@ export class RunsView extends Widget {
     this.addClass('nbprov-runs');
     this._buildToolbar();
     this.node.append(this._toolbar, this._message, this._runsSection, this._compareSection, this._timelineSection);
+    this._moreRows.type = 'button';
+    this._moreRows.addEventListener('click', () => {
+      this._rowLimit += PAGE_ROWS;
+      this._refresh('all');
+    });
     this._runsSection.append(
       this._table,
+      this._moreRows,
       this._cellRefs.notice,
       this._artifacts,
       this._colourKey,
@@ -106,6 +117,7 @@ export class RunsView extends Widget {
     this._summaries = new MetricSummaries();
     this._emptyMessage = emptyMessage;
     this._selected.clear();
+    this._rowLimit = PAGE_ROWS;
     this._sweep.clearBrushes();
     store?.changed.connect(this._onStoreChanged, this);
     this._rebuildCharts();
@@ -500,7 +512,8 @@ export class RunsView extends Widget {
     head.append(headRow);
 
     const body = element('tbody');
-    for (const row of table.rows) {
+    const page = table.rows.slice(0, this._rowLimit);
+    for (const row of page) {
       const tr = element('tr', `nbprov-row nbprov-status-${row.status}`);
       const selected = this._selected.has(row.runId);
       tr.setAttribute('aria-selected', String(selected));
@@ -577,6 +590,14 @@ export class RunsView extends Widget {
       trans()._n('%1 run(s), %2 selected', '%1 run(s), %2 selected', table.rows.length, this._selected.size)
     );
     this._table.replaceChildren(caption, head, body);
+    const notShown = table.rows.length - page.length;
+    this._moreRows.hidden = notShown === 0;
+    this._moreRows.textContent = trans()._n(
+      'Show %2 more run (%1 not shown)',
+      'Show %2 more runs (%1 not shown)',
+      notShown,
+      Math.min(PAGE_ROWS, notShown)
+    );
     this._table.className = fit.folded.length ? 'nbprov-table nbprov-table-folded' : 'nbprov-table';
     if (focusedKey) {
       this._table.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusedKey)}"]`)?.focus();
@@ -934,6 +955,9 @@ export class RunsView extends Widget {
   private _message = element('div');
   private _runsSection = element('div', 'nbprov-section');
   private _table = element('table');
+  private _moreRows = element('button', 'jp-mod-styled nbprov-more-rows');
+  /** Rows the table shows: PAGE_ROWS more at each "show more". */
+  private _rowLimit = PAGE_ROWS;
   private _charts = element('div', 'nbprov-charts');
   private _artifacts = element('div', 'nbprov-artifacts');
   private _energy = new EnergyCharts();

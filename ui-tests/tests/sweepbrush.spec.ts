@@ -36,8 +36,11 @@ async function runSweep(page: IJupyterLabPageFixture, tmpPath: string): Promise<
   await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
   await page.notebook.runCell(0);
   const widget = page.locator('.jp-OutputArea .nbprov-widget');
-  await expect(widget.locator('.nbprov-row')).toHaveCount(RUNS, { timeout: 60000 });
+  await expect(widget.locator('caption').first()).toHaveText(`${RUNS} run(s), 0 selected`, { timeout: 60000 });
   await expect.poll(() => pointsDrawn(widget, 'loss'), { timeout: 60000 }).toBe(RUNS * 20);
+  // The table shows its first 100 rows; the charts and the sweep view show every run.
+  await expect(widget.locator('.nbprov-row')).toHaveCount(100);
+  await expect(widget.locator('.nbprov-more-rows')).toHaveText('Show 100 more runs (200 not shown)');
   return widget;
 }
 
@@ -117,6 +120,13 @@ test('a 300-run sweep: brushing the lr axis selects the runs of the largest rate
   expect(brushed).toBeGreaterThanOrEqual(50);
   expect(brushed).toBeLessThanOrEqual(200);
   await expect(widget.locator('caption').first()).toHaveText(`${RUNS} run(s), ${brushed} selected`);
+  // Every row shown, 100 more at each click.
+  const more = widget.locator('.nbprov-more-rows');
+  await more.click();
+  await expect(more).toHaveText('Show 100 more runs (100 not shown)');
+  await more.click();
+  await expect(widget.locator('.nbprov-row')).toHaveCount(RUNS);
+  await expect(more).toBeHidden();
   const checked = widget.locator('.nbprov-row[aria-selected="true"]');
   await expect(checked).toHaveCount(brushed);
   const names = await checked.locator('td.nbprov-col-name').allTextContents();

@@ -29,6 +29,18 @@ describe('reduceSeries', () => {
     expect(Array.from(reduceSeries(xs, ys, { columns: 10 }).indices)).toEqual([0, 1, 2, 3]);
   });
 
+  it('keeps only the last point of every column (and the first) without extremes', () => {
+    const { xs, ys } = noisySeries(10_000, 3);
+    const columns = 12;
+    const { indices } = reduceSeries(xs, ys, { columns, extremes: false });
+    const scale = columns / (xs[xs.length - 1] - xs[0]);
+    const lastOfColumn = new Map<number, number>();
+    for (let i = 0; i < xs.length; i++) {
+      lastOfColumn.set(Math.min(columns - 1, Math.floor((xs[i] - xs[0]) * scale)), i);
+    }
+    expect(Array.from(indices)).toEqual([0, ...Array.from(lastOfColumn.values())]);
+  });
+
   it('keeps min, max and last of every column and matches a brute-force reference', () => {
     const { xs, ys } = noisySeries(100_000, 7);
     const columns = 800;

@@ -3,12 +3,14 @@ import {
   CHART_ROW_BUDGET,
   ChartFeed,
   formatRounded,
-  lineColumns,
+  lineShare,
+  MIN_EXTREME_COLUMNS,
   MIN_LINE_COLUMNS,
   hoverValues,
   ILine,
   lineRows,
   nearestIndex,
+  SegmentRows,
   smooth,
   xPositions
 } from '../chartdata';
@@ -22,6 +24,8 @@ function series(n: number, epochEvery = 0): MetricSeries {
   s.append(steps, values, timestamps, epochs);
   return s;
 }
+
+const share = (columns: number) => ({ columns, extremes: true });
 
 const line = (s: MetricSeries, key = 'r1/loss', style: Partial<ILine> = {}): ILine => ({
   key,
@@ -67,11 +71,11 @@ describe('smooth', () => {
 describe('lineRows', () => {
   it('reduces a long line and re-reads detail for a zoomed domain', () => {
     const s = series(100_000);
-    const full = lineRows(line(s), 'step', 200, null);
+    const full = lineRows(line(s), 'step', share(200), null);
     expect(full.rows.length).toBeLessThanOrEqual(601);
     expect(full.rows[0].i).toBe(0);
     expect(full.rows[full.rows.length - 1].i).toBe(99_999);
-    const zoomed = lineRows(line(s), 'step', 400, [10_000, 12_000]);
+    const zoomed = lineRows(line(s), 'step', share(400), [10_000, 12_000]);
     // 201 points are inside the domain: all shown, plus a neighbour on each side.
     expect(zoomed.rows.map(row => row.i)).toEqual(Array.from({ length: 203 }, (_, k) => 999 + k));
   });
@@ -81,24 +85,24 @@ describe('lineRows', () => {
   it('leaves values <= 0 out of a log scale and counts them apart from non-finite ones', () => {
     const s = new MetricSeries('loss', 1);
     s.append([0, 1, 2, 3], [1, 0, -2, NaN], [1, 2, 3, 4], [-1, -1, -1, -1]);
-    const { rows, nonFinite, nonPositive } = lineRows(line(s), 'step', 100, null, 'log');
+    const { rows, nonFinite, nonPositive } = lineRows(line(s), 'step', share(100), null, 'log');
     expect(rows.map(row => row.y)).toEqual([1]);
     expect(nonPositive).toBe(2);
     expect(nonFinite).toBe(1);
-    expect(lineRows(line(s), 'step', 100, null, 'linear').nonPositive).toBe(0);
+    expect(lineRows(line(s), 'step', share(100), null, 'linear').nonPositive).toBe(0);
   });
 
   it('draws smoothed values and marks the only point of a line', () => {
     const s = new MetricSeries('loss', 1);
     s.append([0, 1], [2, 4], [1, 2], [-1, -1]);
-    expect(lineRows(line(s, 'k', { smoothing: 0.5 }), 'step', 100, null).rows.map(row => row.y)).toEqual([
+    expect(lineRows(line(s, 'k', { smoothing: 0.5 }), 'step', share(100), null).rows.map(row => row.y)).toEqual([
       2,
       (0.5 * 1 + 2) / 0.75
     ]);
     const one = new MetricSeries('loss', 1);
     one.append([5], [0.3], [1], [-1]);
-    expect(lineRows(line(one), 'step', 100, null).rows.map(row => row.solo)).toEqual([true]);
-    expect(lineRows(line(s), 'step', 100, null).rows.map(row => row.solo)).toEqual([false, false]);
+    expect(lineRows(line(one), 'step', share(100), null).rows.map(row => row.solo)).toEqual([true]);
+    expect(lineRows(line(s), 'step', share(100), null).rows.map(row => row.solo)).toEqual([false, false]);
   });
 });
 
@@ -170,6 +174,46 @@ describe('ChartFeed', () => {
     const change = feed.update([line(series(5), 'a')], new Set());
     expect(change.insert).toHaveLength(0);
     expect(change.removeLines).toEqual(new Set(['b']));
+  });
+});
+
+describe('SegmentRows', () => {
+  it('draws each line as the segments between its consecutive points, also as it grows and is redrawn', () => {
+    const s = series(10);
+    const feed = new ChartFeed('step', 50);
+    const rows = new SegmentRows();
+    const ends = (insert: { x: number; x2?: number }[]) => insert.map(row => [row.x, row.x2]);
+    const first = rows.apply(feed.update([line(s), line(series(1), 'solo')], 'all'));
+    // Nine segments of the ten points, each from a point to the next; the one-point line as its dot.
+    expect(ends(first.insert.filter(row => row.key === 'r1/loss'))).toEqual(
+      Array.from({ length: 9 }, (_, i) => [i * 10, (i + 1) * 10])
+    );
+    expect(first.insert.filter(row => row.key === 'solo')).toMatchObject([{ x: 0, solo: true }]);
+    expect(first.insert.find(row => row.key === 'r1/loss' && row.x2 === 10)).toMatchObject({ y: 1, y2: Math.cos(1 / 50) });
+    expect(rows.points).toBe(11);
+
+    // New points continue the line from its last point drawn.
+    s.append([100, 110], [0.5, 0.25], [1, 2], [-1, -1]);
+    const second = rows.apply(feed.update([line(s)], new Set(['r1/loss'])));
+    expect(second.removeLines).toEqual(new Set(['solo']));
+    expect(ends(second.insert)).toEqual([
+      [90, 100],
+      [100, 110]
+    ]);
+    expect(rows.points).toBe(12);
+
+    // Redrawn whole (re-reduced): its old segments go, and the new ones start again from its first point.
+    s.append(
+      Array.from({ length: 100 }, (_, i) => 120 + i),
+      new Array(100).fill(1),
+      new Array(100).fill(3),
+      new Array(100).fill(-1)
+    );
+    const third = rows.apply(feed.update([line(s)], new Set(['r1/loss'])));
+    expect(third.removeLines).toEqual(new Set(['r1/loss']));
+    expect(third.insert[0].x).toBe(0);
+    expect(third.insert.every(row => row.x2! > row.x)).toBe(true);
+    expect(third.insert).toHaveLength(rows.points - 1);
   });
 });
 
@@ -258,17 +302,24 @@ describe('the row budget of a chart of many lines', () => {
     Array.from({ length: n }, (_, i) => line(series(points), `r${i}/loss`, { runId: `r${i}`, label: `r${i}` }));
 
   it('shares the budget between lines, never below the minimum nor above the width', () => {
-    expect(lineColumns(800, 1)).toBe(800);
-    expect(lineColumns(800, 1000)).toBe(MIN_LINE_COLUMNS);
-    expect(lineColumns(800, 100)).toBe(CHART_ROW_BUDGET / 400);
+    expect(lineShare(800, 1)).toEqual({ columns: 800, extremes: true });
+    expect(lineShare(40, 1)).toEqual({ columns: 40, extremes: true });
+    // Each column's extremes while a line keeps enough columns, then one point a column.
+    expect(lineShare(800, 20)).toEqual({ columns: CHART_ROW_BUDGET / 60, extremes: true });
+    const many = Math.floor(CHART_ROW_BUDGET / (3 * MIN_EXTREME_COLUMNS)) + 1;
+    expect(lineShare(800, many - 1).extremes).toBe(true);
+    expect(lineShare(800, many)).toEqual({ columns: Math.floor(CHART_ROW_BUDGET / many), extremes: false });
+    expect(lineShare(800, 1000)).toEqual({ columns: CHART_ROW_BUDGET / 1000, extremes: false });
+    expect(lineShare(800, 100_000)).toEqual({ columns: MIN_LINE_COLUMNS, extremes: false });
   });
 
   it('keeps 1,000 lines of 1,000 points within the budget, and redraws them finer when fewer are left', () => {
     const sweep = lines(1000, 1000);
     const feed = new ChartFeed('step', 800);
     const first = feed.update(sweep, 'all');
-    expect(first.insert.length).toBeLessThanOrEqual(CHART_ROW_BUDGET);
-    expect(first.insert.length).toBeGreaterThan(1000 * MIN_LINE_COLUMNS);
+    // One point a column, plus each line's first.
+    expect(first.insert.length).toBeLessThanOrEqual(CHART_ROW_BUDGET + 1000);
+    expect(first.insert.length).toBeGreaterThan(1000 * lineShare(800, 1000).columns);
     // Nothing changed: nothing is drawn again, although the view asks for every line.
     const again = feed.update(sweep, 'all');
     expect(again.insert).toHaveLength(0);

@@ -1,0 +1,69 @@
+/**
+ * @jest-environment jsdom
+ */
+/**
+ * The runs table shows its first 100 rows and 100 more at each "show more" (the caption counts
+ * every run); a new store starts again from the first page.
+ */
+import './jsdomshim';
+
+import { Widget } from '@lumino/widgets';
+
+import { RunStore } from '../../store';
+import { IRawRecord, validated } from '../../__tests__/records';
+import { RunsView } from '../view';
+
+const T0 = Date.parse('2025-01-01T10:00:00.000Z');
+const id = (n: number): string => n.toString(16).padStart(32, '0');
+
+function storeOf(runs: number): RunStore {
+  const records: IRawRecord[] = Array.from({ length: runs }, (_, n) => ({
+    type: 'run_start',
+    t: new Date(T0 + n * 1000).toISOString(),
+    run: id(n + 1),
+    name: `r${n}`,
+    experiment: 'sweep',
+    exec: null,
+    code: null,
+    energy: false
+  }));
+  const store = new RunStore();
+  store.apply('s1', validated(records));
+  return store;
+}
+
+/** Past the view's batched refresh (300 ms). */
+const settle = () => new Promise(resolve => setTimeout(resolve, 400));
+
+describe('the runs table of many runs', () => {
+  it('shows 100 rows, then 100 more at each click, and every run in its caption', async () => {
+    const view = new RunsView();
+    Widget.attach(view, document.body);
+    try {
+      view.setStore(storeOf(250));
+      await settle();
+      const rows = () => view.node.querySelectorAll('.nbprov-row').length;
+      const more = view.node.querySelector<HTMLButtonElement>('.nbprov-more-rows')!;
+      expect(view.node.querySelector('caption')!.textContent).toBe('250 run(s), 0 selected');
+      expect(rows()).toBe(100);
+      expect(more.hidden).toBe(false);
+      expect(more.textContent).toBe('Show 100 more runs (150 not shown)');
+      more.click();
+      await settle();
+      expect(rows()).toBe(200);
+      expect(more.textContent).toBe('Show 50 more runs (50 not shown)');
+      more.click();
+      await settle();
+      expect(rows()).toBe(250);
+      expect(more.hidden).toBe(true);
+
+      view.setStore(storeOf(101));
+      await settle();
+      expect(rows()).toBe(100);
+      expect(more.textContent).toBe('Show 1 more run (1 not shown)');
+    } finally {
+      Widget.detach(view);
+      view.dispose();
+    }
+  });
+});
