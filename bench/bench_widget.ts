@@ -1,6 +1,7 @@
 /**
  * Widget benchmark: run-store memory per million points, and the time of one chart update on a
- * 1,000,000-point series (reduction to 800 columns + building the Vega changeset).
+ * 1,000,000-point series (reduction to 800 columns, its points turned into the segments the chart
+ * draws, and the Vega changeset).
  *
  *   npx esbuild bench/bench_widget.ts --bundle --platform=node --outfile=/tmp/bench_widget.cjs
  *   node --expose-gc /tmp/bench_widget.cjs
@@ -8,7 +9,7 @@
 import { changeset } from 'vega-dataflow'; // the changeset Vega uses, without vega's canvas loader
 import { commArrays, JournalRecord, validateRecord } from '../src/core/records';
 import { RunStore } from '../src/store';
-import { ChartFeed, ILine } from '../src/widget/chartdata';
+import { ChartFeed, ILine, SegmentRows } from '../src/widget/chartdata';
 
 const POINTS = 1_000_000;
 const BATCH = 10_000;
@@ -81,7 +82,7 @@ function main(): void {
     for (let repeat = 0; repeat < 15; repeat++) {
       const feed = new ChartFeed(axis, COLUMNS);
       const start = performance.now();
-      const change = feed.update([line], 'all');
+      const change = new SegmentRows().apply(feed.update([line], 'all'));
       const changes = changeset()
         .remove((row: { key: string }) => change.removeLines.has(row.key))
         .insert(change.insert);

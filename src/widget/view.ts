@@ -802,7 +802,12 @@ export class RunsView extends Widget {
         code.append(renderHunks(comparison.hunks));
       }
     }
-    this._compareSection.replaceChildren(only, ...tables, renderGitComparison(runs, renderHunks), code);
+    this._compareSection.replaceChildren(
+      only,
+      ...tables,
+      renderGitComparison(runs, run => this._label(run), renderHunks),
+      code
+    );
   }
 
   /** A section of the comparison: one row per compared quantity, one column per run. */
