@@ -1,7 +1,6 @@
 /**
  * Widget benchmark: run-store memory per million points, and the time of one chart update on a
- * 1,000,000-point series (reduction to 800 columns, its points turned into the segments the chart
- * draws, and the Vega changeset).
+ * 1,000,000-point series (reduction to 800 columns, the rows the chart draws, and the Vega changeset).
  *
  *   npx esbuild bench/bench_widget.ts --bundle --platform=node --outfile=/tmp/bench_widget.cjs
  *   node --expose-gc /tmp/bench_widget.cjs
@@ -82,7 +81,7 @@ function main(): void {
     for (let repeat = 0; repeat < 15; repeat++) {
       const feed = new ChartFeed(axis, COLUMNS);
       const start = performance.now();
-      const change = new SegmentRows().apply(feed.update([line], 'all'));
+      const change = new SegmentRows(false).apply(feed.update([line], 'all'));
       const changes = changeset()
         .remove((row: { key: string }) => change.removeLines.has(row.key))
         .insert(change.insert);

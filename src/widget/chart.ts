@@ -4,7 +4,17 @@
  * visible range from the store at full detail.
  */
 import type { View } from 'vega';
-import { ChartFeed, formatRounded, hoverValues, IChartChange, ILine, SegmentRows, XAxis, YScale } from './chartdata';
+import {
+  ChartFeed,
+  formatRounded,
+  hoverValues,
+  IChartChange,
+  ILine,
+  SEGMENT_LINES,
+  SegmentRows,
+  XAxis,
+  YScale
+} from './chartdata';
 import { trans } from '../i18n';
 import { element } from './dom';
 import { ILegend } from './runidentity';
@@ -69,8 +79,8 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     color: { field: 'color', type: 'nominal', scale: null, legend: null },
     opacity: { field: 'opacity', type: 'quantitative', scale: null, legend: null },
     // Below the plot: beside it, the legend took a fifth of a side-panel chart's width.
-    strokeDash: { field: 'context', type: 'nominal', title: trans().__('context'), legend: { orient: 'bottom' } }
     // No per-point tooltip: the chart lists every run at the hovered x itself (MetricChart._hover).
+    strokeDash: { field: 'context', type: 'nominal', title: trans().__('context'), legend: { orient: 'bottom' } }
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -86,11 +96,17 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     encoding,
     layer: [
       {
-        // The lines, as their segments (SegmentRows).
+        // Up to SEGMENT_LINES lines: a line mark each.
+        transform: [{ filter: '!isValid(datum.x2) && !datum.solo' }],
+        mark: { type: 'line', clip: true, interpolate: 'linear' },
+        encoding: { detail: { field: 'key', type: 'nominal' }, order: { field: 'i', type: 'quantitative' } },
+        params: [{ name: ZOOM, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }]
+      },
+      // More: every line as its segments, by one rule mark.
+      {
         transform: [{ filter: 'isValid(datum.x2)' }],
         mark: { type: 'rule', clip: true },
-        encoding: { x2: { field: 'x2' }, y2: { field: 'y2' } },
-        params: [{ name: ZOOM, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }]
+        encoding: { x2: { field: 'x2' }, y2: { field: 'y2' } }
       },
       // A line of one point has no segment: its point is drawn as a dot.
       { transform: [{ filter: 'datum.solo' }], mark: { type: 'point', filled: true, clip: true, size: 40 } }
@@ -140,7 +156,13 @@ export class MetricChart {
     if (this._disposed) {
       return;
     }
-    this._apply(view, this._feed.update(lines, dirty));
+    const segments = lines.length > SEGMENT_LINES;
+    if (segments === this._rows.segments) {
+      this._apply(view, this._feed.update(lines, dirty));
+    } else {
+      // Every line is drawn again in the other form.
+      this._redraw(view, segments);
+    }
   }
 
   dispose(): void {
@@ -180,10 +202,19 @@ export class MetricChart {
     );
   }
 
-  private _apply(view: View, change: IChartChange): void {
+  /** Clears the chart and draws every line again, as points or (`segments`) segments. */
+  private _redraw(view: View, segments: boolean): void {
+    this._feed.reset();
+    this._rows = new SegmentRows(segments);
+    this._apply(view, this._feed.update(this._lines, 'all'), true);
+  }
+
+  private _apply(view: View, change: IChartChange, clear = false): void {
     const rows = this._rows.apply(change);
     const changes = this._vega!.changeset();
-    if (rows.removeLines.size) {
+    if (clear) {
+      changes.remove(() => true);
+    } else if (rows.removeLines.size) {
       changes.remove((row: { key: string }) => rows.removeLines.has(row.key));
     }
     if (rows.insert.length) {
@@ -331,11 +362,8 @@ export class MetricChart {
         if (this._disposed) {
           return;
         }
-        this._feed.reset();
         this._feed.domain = domain;
-        const change = this._feed.update(this._lines, 'all');
-        change.removeLines = new Set(this._lines.map(line => line.key));
-        this._apply(view, change);
+        this._redraw(view, this._rows.segments);
       });
     }, 150);
   }
@@ -344,7 +372,7 @@ export class MetricChart {
   private _legend = document.createElement('div');
   private _note = document.createElement('div');
   private _feed: ChartFeed;
-  private _rows = new SegmentRows();
+  private _rows = new SegmentRows(false);
   private _lines: readonly ILine[] = [];
   private _selected: ReadonlySet<string> = new Set();
   private _shownView: View | null = null;

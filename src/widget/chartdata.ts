@@ -194,16 +194,25 @@ export interface IChartChange {
   insert: IChartPoint[];
 }
 
-/** A row Vega draws: a segment between two consecutive points of a line (`x2`, `y2`: its end), or a line's only point. */
+/**
+ * Lines a chart draws with a line mark each (Vega facets its data by line: a dataflow of its own
+ * per line, which cost seconds per redraw with 1,000 lines); with more, every line is drawn as its
+ * segments by one rule mark. Line marks stay below, since a dash pattern (a context's) restarts at
+ * each segment of a rule.
+ */
+export const SEGMENT_LINES = 64;
+
+/** A row Vega draws: a line's point, or a segment to the next one (`x2`, `y2`: its end). */
 export type ChartRow = IChartPoint & { x2?: number; y2?: number };
 
 /**
- * Turns a chart's changes of points into the rows Vega draws: each line as the segments between
- * its consecutive points, a line of one point as that point. One rule mark then draws every line,
- * where a line mark, faceted by line, cost Vega a dataflow of its own per line (1,000 runs: seconds
- * per redraw).
+ * Turns a chart's changes of points into the rows Vega draws: the points themselves for line
+ * marks, or (`segments`) each line as the segments between its consecutive points, a line of one
+ * point as that point.
  */
 export class SegmentRows {
+  constructor(readonly segments: boolean) {}
+
   /** Points of the lines drawn, summed (what the chart reports as drawn). */
   get points(): number {
     let total = 0;
@@ -218,15 +227,17 @@ export class SegmentRows {
       this._last.delete(key);
       this._counts.delete(key);
     }
-    const insert: ChartRow[] = [];
+    const insert: ChartRow[] = this.segments ? [] : change.insert;
     for (const point of change.insert) {
-      const previous = this._last.get(point.key);
-      if (previous) {
-        insert.push({ ...point, x: previous.x, y: previous.y, x2: point.x, y2: point.y });
-      } else if (point.solo) {
-        insert.push(point);
+      if (this.segments) {
+        const previous = this._last.get(point.key);
+        if (previous) {
+          insert.push({ ...point, x: previous.x, y: previous.y, x2: point.x, y2: point.y });
+        } else if (point.solo) {
+          insert.push(point);
+        }
+        this._last.set(point.key, point);
       }
-      this._last.set(point.key, point);
       this._counts.set(point.key, (this._counts.get(point.key) ?? 0) + 1);
     }
     return { removeLines: change.removeLines, insert };

@@ -178,10 +178,17 @@ describe('ChartFeed', () => {
 });
 
 describe('SegmentRows', () => {
+  it('passes the points on for line marks, counting them', () => {
+    const rows = new SegmentRows(false);
+    const change = new ChartFeed('step', 50).update([line(series(10)), line(series(1), 'solo')], 'all');
+    expect(rows.apply(change).insert).toBe(change.insert);
+    expect(rows.points).toBe(11);
+  });
+
   it('draws each line as the segments between its consecutive points, also as it grows and is redrawn', () => {
     const s = series(10);
     const feed = new ChartFeed('step', 50);
-    const rows = new SegmentRows();
+    const rows = new SegmentRows(true);
     const ends = (insert: { x: number; x2?: number }[]) => insert.map(row => [row.x, row.x2]);
     const first = rows.apply(feed.update([line(s), line(series(1), 'solo')], 'all'));
     // Nine segments of the ten points, each from a point to the next; the one-point line as its dot.
