@@ -70,7 +70,8 @@ test('autoload, energy, redact and license apply at once, without a reload', asy
     })
     .toMatchObject({ energy: false });
 
-  // redact: a pattern added now redacts the next source the page records.
+  // redact: a pattern added now redacts the next source the page records, and what the kernel
+  // records itself (the page tells the kernel).
   await setSetting(page, 'redact', [{ kind: 'ticket', pattern: 'TICKET-[0-9]+' }]);
   await kernelPrints(page, 'print("TICKET-5678 after")');
   await expect
@@ -81,6 +82,10 @@ test('autoload, energy, redact and license apply at once, without a reload', asy
   const pageRecords = JSON.stringify(await journalRecords(page, folder, 'f-'));
   expect(pageRecords).not.toContain('TICKET-5678');
   expect(pageRecords).toContain('TICKET-1234'); // recorded before the pattern existed
+  await expect
+    .poll(async () => JSON.stringify(await journalRecords(page, folder, 'k-')), { timeout: 15000 })
+    .toContain('[redacted:ticket] after');
+  expect(JSON.stringify(await journalRecords(page, folder, 'k-'))).not.toContain('TICKET-5678');
 
   // license: the next export declares it.
   const crateLicense = async (): Promise<unknown> => {
