@@ -73,14 +73,14 @@ view.node.style.width = '1200px';
 Widget.attach(view, document.body);
 view.setStore(store);
 
-/** Resolves once every chart's drawn-row count changed (its Vega dataflow ran) and a frame was painted. */
+/** Resolves once every chart was drawn again (its Vega dataflow ran) and a frame was painted. */
 function chartsRedrawn(before: Map<Element, string | undefined>): Promise<void> {
   return new Promise(resolve => {
     const check = () => {
       const charts = Array.from(document.querySelectorAll<HTMLElement>('.nbprov-chart'));
       if (
         charts.length &&
-        charts.every(chart => chart.dataset.points !== undefined && chart.dataset.points !== before.get(chart))
+        charts.every(chart => chart.dataset.draws !== undefined && chart.dataset.draws !== before.get(chart))
       ) {
         requestAnimationFrame(() => setTimeout(resolve, 0));
       } else {
@@ -92,7 +92,7 @@ function chartsRedrawn(before: Map<Element, string | undefined>): Promise<void> 
 }
 
 function pointsNow(): Map<Element, string | undefined> {
-  return new Map(Array.from(document.querySelectorAll<HTMLElement>('.nbprov-chart'), chart => [chart, chart.dataset.points]));
+  return new Map(Array.from(document.querySelectorAll<HTMLElement>('.nbprov-chart'), chart => [chart, chart.dataset.draws]));
 }
 
 const filterInput = () => document.querySelector<HTMLInputElement>('.nbprov-toolbar input[type="search"]')!;
