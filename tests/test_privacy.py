@@ -224,7 +224,8 @@ def test_the_pages_patterns_and_the_users_both_apply_in_the_kernel(tmp_path: Pat
         "%load_ext nbprov",
         "import nbprov\nnbprov.configure(redact=[{'kind': 'acme', 'pattern': 'ACME-[0-9]{6}'}])",
         # What the page runs silently (service.ts, tellRedaction).
-        f"import sys\nsys.modules['nbprov.redact'].configure(__import__('json').loads({page_patterns!r}), source='page')",
+        "import sys\n"
+        f"sys.modules['nbprov.redact'].configure(__import__('json').loads({page_patterns!r}), source='page')",
         "print('codes ACME-123456 PRJ-1234', flush=True)",
         "nbprov.configure(redact=[])",
         "print('again ACME-123456 PRJ-5678', flush=True)",
