@@ -314,11 +314,7 @@ export class KernelChannel {
     energy: boolean;
     redact: readonly unknown[];
   }): Promise<void> {
-    const kernel = await this._pythonKernel();
-    if (!kernel) {
-      return;
-    }
-    const code = [
+    const kernel = await this._runInPythonKernel([
       'import nbprov as _nbprov',
       redactionCall('_nbprov.redact', options.redact),
       'try:',
@@ -328,9 +324,8 @@ export class KernelChannel {
       // Not %load_ext: a user's own `%load_ext nbprov` then loads quietly (loading is idempotent).
       '_nbprov.load_ipython_extension(get_ipython())',
       'del _nbprov'
-    ].join('\n');
-    await this._executeSilently(kernel, code);
-    kernel.createComm(COMM_TARGET).open({});
+    ]);
+    kernel?.createComm(COMM_TARGET).open({});
   }
 
   /**
@@ -338,17 +333,12 @@ export class KernelChannel {
    * ends its open runs and closes its journal. Heard when the kernel is idle.
    */
   async unloadKernelExtension(): Promise<void> {
-    const kernel = await this._pythonKernel();
-    if (!kernel) {
-      return;
-    }
-    const code = [
+    await this._runInPythonKernel([
       'import sys as _sys',
       'if "nbprov" in _sys.modules:',
       '    _sys.modules["nbprov"].unload_ipython_extension(get_ipython())',
       'del _sys'
-    ].join('\n');
-    await this._executeSilently(kernel, code);
+    ]);
   }
 
   /**
@@ -357,18 +347,13 @@ export class KernelChannel {
    * which the Contents API cannot promise (it may move them to the trash while the kernel appends).
    */
   async forgetInKernel(options: { notebook: string; outputsOnly: boolean; before: string | null }): Promise<boolean> {
-    const kernel = await this._pythonKernel();
-    if (!kernel) {
-      return false;
-    }
     const before = options.before === null ? 'None' : JSON.stringify(options.before);
-    const code = [
+    const kernel = await this._runInPythonKernel([
       'import nbprov as _nbprov',
       `_nbprov.forget(notebook=${JSON.stringify(options.notebook)}, outputs_only=${options.outputsOnly ? 'True' : 'False'}, before=${before})`,
       'del _nbprov'
-    ].join('\n');
-    await this._executeSilently(kernel, code);
-    return true;
+    ]);
+    return kernel !== null;
   }
 
   /**
@@ -377,11 +362,7 @@ export class KernelChannel {
    * open journal file, which moved with the folder.
    */
   async tellNotebookMoved(options: { notebook: string; notebookId: string }): Promise<void> {
-    const kernel = await this._pythonKernel();
-    if (!kernel) {
-      return;
-    }
-    const code = [
+    await this._runInPythonKernel([
       'import sys as _sys',
       'if "nbprov" in _sys.modules:',
       '    try:',
@@ -389,23 +370,17 @@ export class KernelChannel {
       '    except RuntimeError:',
       '        pass  # this kernel records elsewhere: it keeps its journal',
       'del _sys'
-    ].join('\n');
-    await this._executeSilently(kernel, code);
+    ]);
   }
 
   /** The `redact` setting changed: the kernel's own records (its outputs, runs) use it from now on. */
   async tellRedaction(patterns: readonly unknown[]): Promise<void> {
-    const kernel = await this._pythonKernel();
-    if (!kernel) {
-      return;
-    }
-    const code = [
+    await this._runInPythonKernel([
       'import sys as _sys',
       'if "nbprov.redact" in _sys.modules:',
       `    ${redactionCall('_sys.modules["nbprov.redact"]', patterns)}`,
       'del _sys'
-    ].join('\n');
-    await this._executeSilently(kernel, code);
+    ]);
   }
 
   private async _pythonKernel(): Promise<Kernel.IKernelConnection | null> {
@@ -413,11 +388,21 @@ export class KernelChannel {
     return kernel && (await kernel.info).language_info.name === 'python' ? kernel : null;
   }
 
-  private async _executeSilently(kernel: Kernel.IKernelConnection, code: string): Promise<void> {
+  /**
+   * Runs these lines silently (no execution count, no history) in the notebook's kernel when it is
+   * a Python one; returns that kernel, or null when there is none (nothing ran).
+   */
+  private async _runInPythonKernel(lines: readonly string[]): Promise<Kernel.IKernelConnection | null> {
+    const kernel = await this._pythonKernel();
+    if (!kernel) {
+      return null;
+    }
+    const code = lines.join('\n');
     const reply = await kernel.requestExecute({ code, silent: true, store_history: false, stop_on_error: false }).done;
     if (reply.content.status !== 'ok') {
       throw new Error(`the kernel could not run nbprov (${reply.content.status})`);
     }
+    return kernel;
   }
 
   dispose(): void {
