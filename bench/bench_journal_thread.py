@@ -16,7 +16,7 @@ import zlib
 
 import nbprov
 from nbprov.journal import encode_line
-from nbprov.runs import AUTO_STEP, FLUSH_POINTS, MetricSeries, _pack_point
+from nbprov.runs import _POINT, AUTO_STEP, FLUSH_POINTS, MetricSeries
 
 T0 = 1_700_000_000_000
 REPEATS = 30
@@ -33,7 +33,7 @@ def _timed_compress(data: bytes, level: int = -1) -> bytes:
 
 def cost(value_of) -> tuple[float, float, float]:
     """Median CPU ns/point in all, in zlib, and journal line bytes/point."""
-    block = b"".join(_pack_point(AUTO_STEP, value_of(i), T0 + i // 1000, -1) for i in range(FLUSH_POINTS))
+    block = b"".join(_POINT.pack(AUTO_STEP, value_of(i), T0 + i // 1000, -1) for i in range(FLUSH_POINTS))
     total, in_zlib = [], []
     line = b""
     for _ in range(REPEATS):

@@ -15,7 +15,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
 import nbprov
-from nbprov.runs import AUTO_STEP, FLUSH_POINTS, _pack_point
+from nbprov.runs import _POINT, AUTO_STEP, FLUSH_POINTS
 
 CELL_REPEATS = 200
 CELL_BLOCKS = 4
@@ -68,7 +68,7 @@ def batch_throughput() -> float:
     listeners (the comm) and written to the journal, all on the journal thread."""
     run = nbprov.start_run(energy=False)
     series = [run._add_series(f"m{i}", None) for i in range(4)]
-    block = _pack_point(AUTO_STEP, 0.5, 1_700_000_000_000, -1) * FLUSH_POINTS
+    block = _POINT.pack(AUTO_STEP, 0.5, 1_700_000_000_000, -1) * FLUSH_POINTS
     writer = nbprov._tracking.writer
     total = 0
     elapsed = 0.0

@@ -19,7 +19,6 @@ import numbers
 import os
 import struct
 import sys
-import time
 import uuid
 import warnings
 from array import array
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from . import framing, records, redact
+from ._points import append as _append_point
 from .execution import exec_status
 from .journal import JournalWriter, iter_journal_file, write_file_atomically
 
@@ -42,8 +42,7 @@ HANDOVER_ENV = (ENV_RUN, ENV_JOURNAL_DIR, ENV_SESSION)
 
 FLUSH_POINTS = 65_536
 # One point: step (AUTO_STEP when the series numbers it), value, timestamp (ms), epoch.
-_POINT = struct.Struct("<qdqq")
-_pack_point = _POINT.pack
+_POINT = struct.Struct("<qdqq")  # appended by nbprov/_points.c
 FLUSH_BYTES = FLUSH_POINTS * _POINT.size
 AUTO_STEP = -(2**63)
 _STEP = struct.Struct("<q")
@@ -52,7 +51,6 @@ RUN_END_STATUSES = ("finished", "failed", "interrupted")
 ROLES = ("input", "output")
 NO_EPOCH = -1
 _LITTLE_ENDIAN = sys.byteorder == "little"
-_now_ns = time.time_ns
 
 
 def _as_number(value: object) -> float:
@@ -111,16 +109,7 @@ def _forked_child_series() -> MetricSeries:
             RuntimeWarning,
             stacklevel=4,
         )
-    series = MetricSeries("", None, NO_EPOCH)
-    series.points = _DiscardedPoints()
-    return series
-
-
-class _DiscardedPoints(bytearray):
-    """A point buffer that keeps nothing (a forked child's)."""
-
-    def __iadd__(self, other: Any) -> _DiscardedPoints:
-        return self
+    return MetricSeries("", None, NO_EPOCH)  # held by no one: its point is dropped with it
 
 
 def _check_name(kind: str, name: object) -> str:
@@ -575,20 +564,9 @@ class Run:
             step = AUTO_STEP
         elif step == AUTO_STEP:
             raise ValueError(f"nbprov: step {AUTO_STEP} is reserved")
-        try:
-            point = _pack_point(
-                step,
-                value,
-                _now_ns() // 1_000_000 if timestamp is None else timestamp,
-                series.epoch if epoch is None else _check_epoch(epoch),
-            )
-        except struct.error as error:
-            raise TypeError(
-                f"nbprov: step and timestamp (ms since the epoch) must be 64-bit integers: {error}"
-            ) from None
-        points = series.points
-        points += point  # the one operation that logs the point
-        if len(points) >= FLUSH_BYTES:
+        # The one operation that logs the point (atomic: see nbprov/_points.c).
+        epoch = series.epoch if epoch is None else _check_epoch(epoch)
+        if _append_point(series.points, step, value, timestamp, epoch, FLUSH_BYTES):
             self._writer.wake()
 
     def log_metrics(
@@ -620,7 +598,7 @@ class Run:
         if self._ended:
             return
         series = self._series_by_path[None].get(name) or self._add_series(name, None)
-        series.points += _pack_point(AUTO_STEP, value, timestamp, NO_EPOCH)
+        _append_point(series.points, AUTO_STEP, value, timestamp, NO_EPOCH, FLUSH_BYTES)
 
     def _series_for(self, name: str, label: str | None, epoch: int | None) -> MetricSeries:
         """Slow path of ``log_metric``: a new series, a named context, an ended run, or a forked child."""

@@ -16,7 +16,8 @@ from nbprov import journal, records
 from nbprov.framing import decode_series
 from nbprov.journal import read_journal
 from nbprov.magic import parse_param_value
-from nbprov.runs import AUTO_STEP, FLUSH_POINTS, NO_EPOCH, MetricSeries, _pack_point
+from nbprov._points import append as append_point
+from nbprov.runs import _POINT, AUTO_STEP, FLUSH_BYTES, FLUSH_POINTS, NO_EPOCH, MetricSeries
 
 
 def points(records: list[dict], run_id: str) -> dict[tuple[str, object], dict[str, list]]:
@@ -337,7 +338,7 @@ def test_take_splits_packed_points_exactly(steps: list[int]) -> None:
             for i, step in enumerate(steps)
         ]
         for point in batch_points:
-            series.points += _pack_point(*point)
+            append_point(series.points, *point, FLUSH_BYTES)
         taken = series.take()
         assert taken is not None
         decoded = {field: values.tolist() for field, values in decode_series(_through_journal(taken)).items()}
@@ -349,10 +350,53 @@ def test_take_splits_packed_points_exactly(steps: list[int]) -> None:
     assert series.take() is None
 
 
+def test_append_point_writes_the_point_layout_and_reads_the_clock() -> None:
+    points = bytearray()
+    before = time.time_ns() // 1_000_000
+    full = [append_point(points, AUTO_STEP, 0.5, None, NO_EPOCH, 3 * _POINT.size)]
+    after = time.time_ns() // 1_000_000
+    explicit = [(2**63 - 1, float("-inf"), -(2**63), 2**31 - 1), (True, 1e-300, 0, 0)]
+    full += [append_point(points, *point, 3 * _POINT.size) for point in explicit]
+    assert full == [False, False, True]  # the journal thread is woken once the buffer holds wake_at bytes
+    first = _POINT.unpack_from(points, 0)
+    assert first[:2] == (AUTO_STEP, 0.5) and before <= first[2] <= after and first[3] == NO_EPOCH
+    assert bytes(points[_POINT.size :]) == b"".join(_POINT.pack(*point) for point in explicit)
+
+
+@pytest.mark.parametrize(
+    ("step", "value", "timestamp"),
+    [(2**63, 1.0, None), (1.5, 1.0, None), (1, 1.0, 2.0), (1, 1.0, -(2**63) - 1), (1, "1", None)],
+)
+def test_append_point_refuses_what_the_layout_cannot_hold_and_appends_nothing(
+    step: object, value: object, timestamp: object
+) -> None:
+    points = bytearray(_POINT.pack(0, 0.0, 0, 0))
+    with pytest.raises(TypeError):
+        append_point(points, step, value, timestamp, NO_EPOCH, FLUSH_BYTES)
+    assert bytes(points) == _POINT.pack(0, 0.0, 0, 0)
+
+
+def test_log_metric_refuses_a_step_beyond_64_bits_and_keeps_the_series(tracked: TrackedShell) -> None:
+    tracked.run(
+        "import nbprov\n"
+        "with nbprov.run(energy=False) as run:\n"
+        "    run.log_metric('loss', 1.0)\n"
+        "    try:\n"
+        "        run.log_metric('loss', 2.0, step=2**64)\n"
+        "    except TypeError as error:\n"
+        "        message = str(error)\n"
+        "    run.log_metric('loss', 3.0)\n"
+    )
+    assert "must be 64-bit integers" in tracked.shell.user_ns["message"]
+    (run_id,) = [r["run"] for r in tracked.records() if r["type"] == "run_start"]
+    (series,) = points(tracked.records(), run_id).values()
+    assert series["steps"] == [0, 1] and series["values"] == [1.0, 3.0]
+
+
 def test_take_leaves_points_logged_after_its_prefix() -> None:
     series = MetricSeries("loss", None, NO_EPOCH)
     for i in range(10):
-        series.points += _pack_point(AUTO_STEP, float(i), i, NO_EPOCH)
+        append_point(series.points, AUTO_STEP, float(i), i, NO_EPOCH, FLUSH_BYTES)
     first = series.take(max_points=4)
     rest = series.take()
     assert first is not None and rest is not None
