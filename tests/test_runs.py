@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 from conftest import TrackedShell
+from nbprov._points import append as append_point
 
 import nbprov
 from nbprov import journal, records
 from nbprov.framing import decode_series
 from nbprov.journal import read_journal
 from nbprov.magic import parse_param_value
-from nbprov._points import append as append_point
 from nbprov.runs import _POINT, AUTO_STEP, FLUSH_BYTES, FLUSH_POINTS, NO_EPOCH, MetricSeries
 
 
