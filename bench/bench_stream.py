@@ -19,10 +19,13 @@ import queue
 import sys
 import tempfile
 import time
+import zlib
 from typing import Any
 
 import numpy as np
 from jupyter_client.manager import KernelManager
+
+from nbprov.framing import decode_array
 
 POINTS = 2_000_000
 COST_BLOCKS = 15
@@ -55,6 +58,16 @@ with nbprov.run(name="cost-bench", energy=False) as run:
         per_call.append((time.perf_counter() - started) / BLOCK_POINTS)
 print(statistics.median(per_call), min(per_call), max(per_call))
 """
+
+
+def _comm_array(value: Any, field: str, dtype: str, count: int, buffers: list[Any]) -> np.ndarray:
+    """One framed array of a comm series (nbprov/stream.py ``split_buffers``): a buffer index, a
+    compressed buffer's ``{"zlib": index}``, or a ``start`` / ``same`` form."""
+    if isinstance(value, int):
+        return np.frombuffer(buffers[value], dtype=dtype)
+    if isinstance(value, dict) and isinstance(value.get("zlib"), int):
+        return np.frombuffer(zlib.decompress(buffers[value["zlib"]]), dtype=dtype)
+    return np.asarray(decode_array(value, field, count), dtype=dtype)
 
 
 class Receiver:
@@ -115,7 +128,7 @@ class MetricsCollector:
             if series["metric"] != "x":
                 continue
             for field, dtype in _DTYPES.items():
-                decoded = np.frombuffer(buffers[series[field]], dtype=dtype)
+                decoded = _comm_array(series[field], field, dtype, series["n"], buffers)
                 if len(decoded) != series["n"]:
                     raise AssertionError(f"{field}: {len(decoded)} values, record says {series['n']}")
                 self.arrays[field].append(decoded)
