@@ -1,4 +1,4 @@
-/** DOM helpers of the widget's energy and code-state views. User strings only ever go in textContent. */
+/** DOM helpers of the widget's views. User strings only ever go in textContent. */
 
 export function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -12,5 +12,12 @@ export function element<K extends keyof HTMLElementTagNameMap>(
   if (text !== undefined) {
     node.textContent = text;
   }
+  return node;
+}
+
+/** A select's option: `text` shown, `value` chosen. */
+export function option(value: string, text: string): HTMLOptionElement {
+  const node = element('option', undefined, text);
+  node.value = value;
   return node;
 }

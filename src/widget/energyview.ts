@@ -9,7 +9,7 @@ import { trans } from '../i18n';
 import { IRun } from '../tokens';
 import { MetricChart, themeConfig } from './chart';
 import { ILine } from './chartdata';
-import { element } from './dom';
+import { element, option } from './dom';
 import { buildTradeoff, groupOmissions, ITradeoff, ITradeoffMetric, TradeoffStatistic, tradeoffMetrics } from './energy';
 import { ILegend, IRunIdentity } from './runidentity';
 import { formatJoules, formatNumber, MetricSummaries } from './tablemodel';
@@ -103,9 +103,7 @@ class TradeoffChart {
     metricLabel.append(this._metricSelect);
     const valueLabel = element('label', undefined, `${trans().__('value')} `);
     for (const statistic of ['last', 'best'] as TradeoffStatistic[]) {
-      const option = element('option', undefined, statisticLabel(statistic));
-      option.value = statistic;
-      this._statisticSelect.append(option);
+      this._statisticSelect.append(option(statistic, statisticLabel(statistic)));
     }
     valueLabel.append(this._statisticSelect);
     this._metricSelect.addEventListener('change', () => this._selectionChanged());
@@ -207,13 +205,7 @@ class TradeoffChart {
       return;
     }
     const chosen = this._metricSelect.value;
-    this._metricSelect.replaceChildren(
-      ...metrics.map(metric => {
-        const option = element('option', undefined, metric.label);
-        option.value = metric.key;
-        return option;
-      })
-    );
+    this._metricSelect.replaceChildren(...metrics.map(metric => option(metric.key, metric.label)));
     if (metrics.some(metric => metric.key === chosen)) {
       this._metricSelect.value = chosen;
     }

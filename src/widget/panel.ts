@@ -6,7 +6,7 @@
 import { PathExt } from '@jupyterlab/coreutils';
 import { trans } from '../i18n';
 import { INbprovTracker } from '../tokens';
-import { element } from './dom';
+import { element, option } from './dom';
 import { RunsView } from './view';
 
 /** What the panel shows: the focused notebook, its folder, or everything under the server root. */
@@ -49,9 +49,7 @@ export class RunsPanel extends RunsView {
     const bar = element('div', 'nbprov-scope');
     const label = element('label', undefined, `${trans().__('Show')} `);
     for (const [value, text] of scopes()) {
-      const option = element('option', undefined, text);
-      option.value = value;
-      this._scopeSelect.append(option);
+      this._scopeSelect.append(option(value, text));
     }
     this._scopeSelect.addEventListener('change', () => this.setScope(this._scopeSelect.value as PanelScope));
     label.append(this._scopeSelect);

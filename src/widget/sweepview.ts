@@ -7,7 +7,7 @@
  */
 import { IRun } from '../tokens';
 import { themeColor } from './chart';
-import { element } from './dom';
+import { element, option } from './dom';
 import { trans } from '../i18n';
 import { IRunIdentity } from './runidentity';
 import {
@@ -94,9 +94,7 @@ export class SweepView {
       ['min', trans().__('min')],
       ['max', trans().__('max')]
     ]) {
-      const option = element('option', undefined, text);
-      option.value = value;
-      this._aggregateSelect.append(option);
+      this._aggregateSelect.append(option(value, text));
     }
     for (const select of [this._metricSelect, this._aggregateSelect, this._xSelect]) {
       select.addEventListener('change', () => this._onControlChange());
@@ -175,16 +173,10 @@ export class SweepView {
 
   /** Replaces a select's options when they changed, keeping the chosen value while it is offered. */
   private _fillSelect(select: HTMLSelectElement, values: readonly string[], texts: readonly string[]): void {
-    const current = Array.from(select.options, option => option.value);
+    const current = Array.from(select.options, one => one.value);
     if (current.join('\0') !== values.join('\0')) {
       const chosen = select.value;
-      select.replaceChildren(
-        ...values.map((value, index) => {
-          const option = element('option', undefined, texts[index]);
-          option.value = value;
-          return option;
-        })
-      );
+      select.replaceChildren(...values.map((value, index) => option(value, texts[index])));
       select.value = values.includes(chosen) ? chosen : (values[0] ?? '');
     }
   }

@@ -11,7 +11,7 @@ import { CellReferences, ICellLocator } from './cellref';
 import { MetricChart } from './chart';
 import { ILine, XAxis, YScale } from './chartdata';
 import { compareCode, compareMetrics, compareParams, IComparisonRow } from './compare';
-import { element } from './dom';
+import { element, option } from './dom';
 import { charWidth, detailRow, disclosureButton } from './foldedtable';
 import { splitPowerLines } from './energy';
 import { EnergyCharts } from './energyview';
@@ -192,9 +192,7 @@ export class RunsView extends Widget {
       ['relative', trans().__('time since start')],
       ['time', trans().__('wall time')]
     ]) {
-      const option = element('option', undefined, text);
-      option.value = value;
-      this._axisSelect.append(option);
+      this._axisSelect.append(option(value, text));
     }
     this._axisSelect.addEventListener('change', () => {
       const axis = this._axisSelect.value as XAxis;
@@ -207,9 +205,7 @@ export class RunsView extends Widget {
       ['linear', trans().__('linear')],
       ['log', trans().__('log')]
     ]) {
-      const option = element('option', undefined, text);
-      option.value = value;
-      this._scaleSelect.append(option);
+      this._scaleSelect.append(option(value, text));
     }
     this._scaleSelect.addEventListener('change', () => {
       this._yScale = this._scaleSelect.value as YScale;
@@ -231,8 +227,7 @@ export class RunsView extends Widget {
     });
     smoothingLabel.append(this._smoothingInput, this._smoothingValue);
     const colourLabel = element('label', 'nbprov-colour-by', `${trans().__('colour by')} `);
-    this._colourSelect.append(element('option', undefined, trans().__('run')));
-    this._colourSelect.options[0].value = '';
+    this._colourSelect.append(option('', trans().__('run')));
     this._colourSelect.addEventListener('change', () => {
       this._colourBy = this._colourSelect.value;
       this._refresh('all');
@@ -403,12 +398,7 @@ export class RunsView extends Widget {
     ).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
     if (keys.join('\0') !== this._colourKeys.join('\0')) {
       this._colourKeys = keys;
-      const options = keys.map(key => {
-        const option = element('option', undefined, key);
-        option.value = key;
-        return option;
-      });
-      this._colourSelect.replaceChildren(this._colourSelect.options[0], ...options);
+      this._colourSelect.replaceChildren(this._colourSelect.options[0], ...keys.map(key => option(key, key)));
       this._colourSelect.value = keys.includes(this._colourBy) ? this._colourBy : '';
     }
     if (!keys.includes(this._colourBy)) {
