@@ -9,6 +9,12 @@ export interface IRawRecord {
   [field: string]: unknown;
 }
 
+/** The tests' clock: record times are `iso(ms after T0)`. */
+export const T0 = Date.parse('2025-01-01T10:00:00.000Z');
+export const iso = (ms: number): string => new Date(T0 + ms).toISOString();
+/** A run id (32 hex digits) made from a number. */
+export const runId = (n: number): string => n.toString(16).padStart(32, '0');
+
 const ARRAYS: [string, (values: ArrayLike<number | bigint>) => ArrayBufferView][] = [
   ['steps', v => BigInt64Array.from(Array.from(v), x => BigInt(x))],
   ['values', v => Float64Array.from(Array.from(v), Number)],

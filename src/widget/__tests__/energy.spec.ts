@@ -1,14 +1,11 @@
 import { RunStore } from '../../store';
-import { IRawRecord, validated } from '../../__tests__/records';
+import { IRawRecord, iso, T0, validated } from '../../__tests__/records';
 import { IRun, seriesKey } from '../../tokens';
 import { ILine } from '../chartdata';
 import { buildTradeoff, groupOmissions, powerDevice, splitPowerLines, tradeoffMetrics } from '../energy';
 import { runIdentities } from '../runidentity';
 import { describeEnergyReason, missingEnergy } from '../tablemodel';
 import { MetricSummaries } from '../tablemodel';
-
-const T0 = Date.parse('2025-01-01T10:00:00.000Z');
-const iso = (ms: number): string => new Date(T0 + ms).toISOString();
 
 function series(metric: string, ctx: number | null, values: number[]) {
   return {

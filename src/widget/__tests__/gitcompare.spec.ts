@@ -1,9 +1,8 @@
 import { RunStore } from '../../store';
-import { IRawRecord, validated } from '../../__tests__/records';
+import { IRawRecord, iso, validated } from '../../__tests__/records';
 import { IRun } from '../../tokens';
 import { compareGit, gitSide, shortCommit } from '../gitcompare';
 
-const T0 = '2025-01-01T10:00:00.000Z';
 const C1 = '1'.repeat(40);
 const C2 = '2'.repeat(40);
 const DIFF_A = 'diff --git a/train.py b/train.py\n-lr = 0.1\n+lr = 0.01\n context\n';
@@ -29,7 +28,9 @@ function git(commit: string | null, diff: string, extra: Record<string, unknown>
 
 function run(id: string, name: string, code: unknown): IRun {
   const store = new RunStore();
-  const records: IRawRecord[] = [{ type: 'run_start', t: T0, run: id, name, experiment: 'e', exec: null, code, energy: false }];
+  const records: IRawRecord[] = [
+    { type: 'run_start', t: iso(0), run: id, name, experiment: 'e', exec: null, code, energy: false }
+  ];
   store.apply('s1', validated(records));
   return store.runs.get(id)!;
 }

@@ -8,12 +8,11 @@
 import './jsdomshim';
 
 import { RunStore } from '../../store';
-import { IRawRecord, validated } from '../../__tests__/records';
+import { IRawRecord, iso, validated } from '../../__tests__/records';
 import { IRun } from '../../tokens';
 import { renderGitComparison } from '../gitview';
 import { renderHunks } from '../view';
 
-const T0 = '2025-01-01T10:00:00.000Z';
 const C1 = '1'.repeat(40);
 const C2 = '2'.repeat(40);
 
@@ -23,7 +22,7 @@ function run(n: number, commit: string): IRun {
   const code = { git, python: '3.11.7', packages: {} };
   const store = new RunStore();
   const records: IRawRecord[] = [
-    { type: 'run_start', t: T0, run: id, name: 'tuned', experiment: 'e', exec: null, code, energy: false }
+    { type: 'run_start', t: iso(0), run: id, name: 'tuned', experiment: 'e', exec: null, code, energy: false }
   ];
   store.apply('s1', validated(records));
   return store.runs.get(id)!;

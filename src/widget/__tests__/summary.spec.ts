@@ -1,9 +1,6 @@
 import { RunStore } from '../../store';
-import { IRawRecord, validated } from '../../__tests__/records';
+import { IRawRecord, iso, T0, validated } from '../../__tests__/records';
 import { escapeHtml, NO_VALUE, runsSummary, summaryHtml } from '../summary';
-
-const T0 = Date.parse('2025-01-01T10:00:00.000Z');
-const iso = (ms: number): string => new Date(T0 + ms).toISOString();
 
 function run(id: string, name: string, lr: unknown, loss: number[], end: string | null): IRawRecord[] {
   const records: IRawRecord[] = [

@@ -1,5 +1,5 @@
 import { RunStore } from '../../store';
-import { IRawRecord, validated } from '../../__tests__/records';
+import { IRawRecord, iso, runId, T0, validated } from '../../__tests__/records';
 import { IRun } from '../../tokens';
 import {
   brushBetween,
@@ -17,13 +17,9 @@ import {
 } from '../sweepdata';
 import { MetricSummaries } from '../tablemodel';
 
-const T0 = Date.parse('2025-01-01T10:00:00.000Z');
-const iso = (ms: number): string => new Date(T0 + ms).toISOString();
-const id = (n: number): string => n.toString(16).padStart(32, '0');
-
 /** A run of a sweep: its input parameters, then each metric's values at steps 0, 1, ... */
 function runRecords(n: number, params: Record<string, unknown>, metrics: Record<string, number[]>): IRawRecord[] {
-  const run = id(n);
+  const run = runId(n);
   const records: IRawRecord[] = [
     { type: 'run_start', t: iso(n), run, name: `r${n}`, experiment: 'sweep', exec: null, code: null, energy: false }
   ];
@@ -66,9 +62,9 @@ describe('sweep aggregates', () => {
 
   it('takes last, min and max over finite values; runs without the metric are absent', () => {
     const summaries = new MetricSummaries();
-    expect(Object.fromEntries(metricAggregates(runs, 'loss', 'last', summaries))).toEqual({ [id(1)]: 2, [id(2)]: 0.5 });
-    expect(Object.fromEntries(metricAggregates(runs, 'loss', 'min', summaries))).toEqual({ [id(1)]: 1, [id(2)]: 0.5 });
-    expect(Object.fromEntries(metricAggregates(runs, 'loss', 'max', summaries))).toEqual({ [id(1)]: 3, [id(2)]: 0.5 });
+    expect(Object.fromEntries(metricAggregates(runs, 'loss', 'last', summaries))).toEqual({ [runId(1)]: 2, [runId(2)]: 0.5 });
+    expect(Object.fromEntries(metricAggregates(runs, 'loss', 'min', summaries))).toEqual({ [runId(1)]: 1, [runId(2)]: 0.5 });
+    expect(Object.fromEntries(metricAggregates(runs, 'loss', 'max', summaries))).toEqual({ [runId(1)]: 3, [runId(2)]: 0.5 });
     expect(metricAggregates(runs, 'missing', 'last', summaries).size).toBe(0);
   });
 });
@@ -91,7 +87,7 @@ describe('sweep axes', () => {
     ]);
     const layers = axes.find(one => one.title === 'layers')!;
     expect(layers.domain).toEqual([2, 4]);
-    expect(layers.values.has(id(3))).toBe(false);
+    expect(layers.values.has(runId(3))).toBe(false);
     expect(axes.find(one => one.title === 'opt')!.categories).toEqual(['adam', 'sgd']);
     expect(axes.find(one => one.title === 'flag')!.categories).toEqual(['false', 'true']);
   });
@@ -251,25 +247,25 @@ describe('brushing', () => {
     // 0.002 .. 0.02 on a log axis from 0.001 to 0.1: runs 2 and 3.
     const from = position(lr, 0.002)!;
     const to = position(lr, 0.02)!;
-    expect(brushedRuns(runIds, axes, [brushBetween(lr, from, to)])).toEqual(new Set([id(2), id(3)]));
-    expect(brushedRuns(runIds, axes, [brushBetween(lr, to, from)])).toEqual(new Set([id(2), id(3)]));
+    expect(brushedRuns(runIds, axes, [brushBetween(lr, from, to)])).toEqual(new Set([runId(2), runId(3)]));
+    expect(brushedRuns(runIds, axes, [brushBetween(lr, to, from)])).toEqual(new Set([runId(2), runId(3)]));
   });
 
   it('keeps the runs at the ends of an interval dragged past them (the ends went through a log)', () => {
-    expect(brushedRuns(runIds, axes, [brushBetween(lr, -0.5, 1.5)])).toEqual(new Set([id(1), id(2), id(3), id(4)]));
-    expect(brushedRuns(runIds, axes, [brushBetween(lr, 0, 1)])).toEqual(new Set([id(1), id(2), id(3), id(4)]));
+    expect(brushedRuns(runIds, axes, [brushBetween(lr, -0.5, 1.5)])).toEqual(new Set([runId(1), runId(2), runId(3), runId(4)]));
+    expect(brushedRuns(runIds, axes, [brushBetween(lr, 0, 1)])).toEqual(new Set([runId(1), runId(2), runId(3), runId(4)]));
   });
 
   it('leaves out runs without a value on a brushed axis, and narrows down across axes', () => {
-    expect(brushedRuns(runIds, axes, [brushBetween(opt, 0, 0.4)])).toEqual(new Set([id(1), id(3), id(5)]));
+    expect(brushedRuns(runIds, axes, [brushBetween(opt, 0, 0.4)])).toEqual(new Set([runId(1), runId(3), runId(5)]));
     const both = [brushBetween(opt, 0, 0.4), brushBetween(lr, position(lr, 0.005)!, 1)];
-    expect(brushedRuns(runIds, axes, both)).toEqual(new Set([id(3)]));
+    expect(brushedRuns(runIds, axes, both)).toEqual(new Set([runId(3)]));
   });
 
   it('brushes the metric axis like any other, and ignores brushes on axes no longer shown', () => {
     const loss = dimension('metric', 'loss (last)', metricAggregates(runs, 'loss', 'last', new MetricSummaries()))!;
     const brush = brushBetween(loss, position(loss, 0.15)!, position(loss, 0.6)!);
-    expect(brushedRuns(runIds, [loss], [brush])).toEqual(new Set([id(2), id(3)]));
+    expect(brushedRuns(runIds, [loss], [brush])).toEqual(new Set([runId(2), runId(3)]));
     expect(brushedRuns(runIds, [], [brush])).toEqual(new Set(runIds));
   });
 

@@ -10,14 +10,11 @@
 import './jsdomshim';
 
 import { RunStore } from '../../store';
-import { IRawRecord, validated } from '../../__tests__/records';
+import { IRawRecord, iso, runId, T0, validated } from '../../__tests__/records';
 import { IRun } from '../../tokens';
 import { SweepView } from '../sweepview';
 import { MetricSummaries } from '../tablemodel';
 
-const T0 = Date.parse('2025-01-01T10:00:00.000Z');
-const iso = (ms: number): string => new Date(T0 + ms).toISOString();
-const id = (n: number): string => n.toString(16).padStart(32, '0');
 /** The parallel-coordinates plot's height in CSS pixels (the canvas's 260 less its margins). */
 const AXIS_HEIGHT = 260 - 34 - 16;
 const AXIS_TOP = 400;
@@ -27,7 +24,7 @@ const RATES = 30;
 function sweepRuns(): IRun[] {
   const records: IRawRecord[] = [];
   for (let k = 0; k < RATES; k++) {
-    const run = id(k + 1);
+    const run = runId(k + 1);
     records.push(
       { type: 'run_start', t: iso(k), run, name: `lr${k}`, experiment: 'sweep', exec: null, code: null, energy: false },
       { type: 'param', t: iso(k), run, key: 'lr', value: 1e-4 * 10 ** (k / 10), role: 'input' },

@@ -1,5 +1,5 @@
 import { RunStore } from '../../store';
-import { IRawRecord, validated } from '../../__tests__/records';
+import { IRawRecord, iso, T0, validated } from '../../__tests__/records';
 import { IRun } from '../../tokens';
 import {
   artifactRows,
@@ -17,9 +17,6 @@ import {
 import { compareCode, compareMetrics, compareParams } from '../compare';
 import { buildTimeline } from '../timeline';
 import { IExecution } from '../../tokens';
-
-const T0 = Date.parse('2025-01-01T10:00:00.000Z');
-const iso = (ms: number): string => new Date(T0 + ms).toISOString();
 
 function runRecords(
   id: string,

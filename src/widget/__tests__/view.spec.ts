@@ -10,17 +10,14 @@ import './jsdomshim';
 import { Widget } from '@lumino/widgets';
 
 import { RunStore } from '../../store';
-import { IRawRecord, validated } from '../../__tests__/records';
+import { IRawRecord, runId, T0, validated } from '../../__tests__/records';
 import { RunsView } from '../view';
-
-const T0 = Date.parse('2025-01-01T10:00:00.000Z');
-const id = (n: number): string => n.toString(16).padStart(32, '0');
 
 function storeOf(runs: number): RunStore {
   const records: IRawRecord[] = Array.from({ length: runs }, (_, n) => ({
     type: 'run_start',
     t: new Date(T0 + n * 1000).toISOString(),
-    run: id(n + 1),
+    run: runId(n + 1),
     name: `r${n}`,
     experiment: 'sweep',
     exec: null,
