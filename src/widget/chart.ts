@@ -1,6 +1,7 @@
 /**
  * One live metric chart: Vega-Lite through vega-embed (loaded on first use), fed incrementally
- * with Vega changesets from a ChartFeed. Zooming (x scale bound to drag/wheel) re-reads the
+ * with Vega changesets from a ChartFeed; beyond CANVAS_LINES lines, the lines are drawn on a canvas
+ * of the chart's own through Vega's scales. Zooming (x scale bound to drag/wheel) re-reads the
  * visible range from the store at full detail.
  */
 import type { View } from 'vega';
@@ -8,10 +9,11 @@ import {
   ChartFeed,
   formatRounded,
   hoverValues,
+  CANVAS_LINES,
+  ChartRows,
+  drawCanvasLines,
   IChartChange,
   ILine,
-  SEGMENT_LINES,
-  SegmentRows,
   XAxis,
   YScale
 } from './chartdata';
@@ -96,23 +98,27 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     encoding,
     layer: [
       {
-        // Up to SEGMENT_LINES lines: a line mark each.
-        transform: [{ filter: '!isValid(datum.x2) && !datum.solo' }],
+        // Up to CANVAS_LINES lines: a line mark each.
+        transform: [{ filter: '!datum.frame && !datum.solo' }],
         mark: { type: 'line', clip: true, interpolate: 'linear' },
         encoding: { detail: { field: 'key', type: 'nominal' }, order: { field: 'i', type: 'quantitative' } },
         params: [{ name: ZOOM, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }]
       },
-      // More: every line as its segments, by one rule mark.
-      {
-        transform: [{ filter: 'isValid(datum.x2)' }],
-        mark: { type: 'rule', clip: true },
-        encoding: { x2: { field: 'x2' }, y2: { field: 'y2' } }
-      },
+      // More lines are drawn on the chart's own canvas: these invisible points span their extent.
+      { transform: [{ filter: 'datum.frame' }], mark: { type: 'point', filled: true, clip: true } },
       // A line of one point has no segment: its point is drawn as a dot.
       { transform: [{ filter: 'datum.solo' }], mark: { type: 'point', filled: true, clip: true, size: 40 } }
     ],
     config: themeConfig()
   };
+}
+
+/** The plot area's top left in Vega's canvas: its padding, then the origin of the data rectangle. */
+function plotOrigin(view: View): [number, number] {
+  const padding = view.padding();
+  const { left = 0, top = 0 } = typeof padding === 'number' ? { left: padding, top: padding } : padding;
+  const [x, y] = view.origin();
+  return [left + x, top + y];
 }
 
 export class MetricChart {
@@ -131,6 +137,7 @@ export class MetricChart {
     this._legend.className = 'nbprov-legend';
     this._note.className = 'nbprov-chart-note';
     this._rule.className = 'nbprov-hover-rule';
+    this._linesCanvas.className = 'nbprov-chart-lines';
     this._tooltip.className = 'nbprov-hover-tooltip';
     this._rule.hidden = this._tooltip.hidden = true;
     this._plot.addEventListener('pointermove', event => this._onPointer(event));
@@ -156,18 +163,19 @@ export class MetricChart {
     if (this._disposed) {
       return;
     }
-    const segments = lines.length > SEGMENT_LINES;
-    if (segments === this._rows.segments) {
+    const canvas = lines.length > CANVAS_LINES;
+    if (canvas === this._rows.canvas) {
       this._apply(view, this._feed.update(lines, dirty));
     } else {
       // Every line is drawn again in the other form.
-      this._redraw(view, segments);
+      this._redraw(view, canvas);
     }
   }
 
   dispose(): void {
     this._disposed = true;
     cancelAnimationFrame(this._hoverFrame);
+    cancelAnimationFrame(this._linesFrame);
     this._embedded?.then(view => view.finalize());
     this.node.remove();
   }
@@ -202,17 +210,17 @@ export class MetricChart {
     );
   }
 
-  /** Clears the chart and draws every line again, as points or (`segments`) segments. */
-  private _redraw(view: View, segments: boolean): void {
+  /** Clears the chart and draws every line again, by Vega or (`canvas`) on the chart's canvas. */
+  private _redraw(view: View, canvas: boolean): void {
     this._feed.reset();
-    this._rows = new SegmentRows(segments);
+    this._rows = new ChartRows(canvas);
     this._apply(view, this._feed.update(this._lines, 'all'), true);
   }
 
   private _apply(view: View, change: IChartChange, clear = false): void {
     const rows = this._rows.apply(change);
     const changes = this._vega!.changeset();
-    if (clear) {
+    if (clear || rows.clear) {
       changes.remove(() => true);
     } else if (rows.removeLines.size) {
       changes.remove((row: { key: string }) => rows.removeLines.has(row.key));
@@ -227,6 +235,7 @@ export class MetricChart {
       .change(DATA, changes)
       .runAsync()
       .then(() => {
+        this._drawLines(view);
         this.node.dataset.points = String(points);
         this.node.dataset.draws = String(++this._draws);
       });
@@ -252,6 +261,44 @@ export class MetricChart {
     this._note.textContent = notes.join('; ');
   }
 
+  /**
+   * Draws the canvas lines (none unless the chart has more than CANVAS_LINES) over Vega's plot
+   * area, through its current scales: after every Vega run, and at each zoom step.
+   */
+  private _drawLines(view: View): void {
+    const canvas = this._linesCanvas;
+    const vegaCanvas = this._plot.querySelector<HTMLCanvasElement>('canvas:not(.nbprov-chart-lines)');
+    if (!this._rows.canvas || !vegaCanvas) {
+      canvas.remove();
+      return;
+    }
+    const plotBox = this._plot.getBoundingClientRect();
+    const box = vegaCanvas.getBoundingClientRect();
+    const [originX, originY] = plotOrigin(view);
+    const width = view.width();
+    const height = view.height();
+    const ratio = window.devicePixelRatio || 1;
+    canvas.style.left = `${box.left - plotBox.left + originX}px`;
+    canvas.style.top = `${box.top - plotBox.top + originY}px`;
+    canvas.style.width = `${width}px`;
+    canvas.style.height = `${height}px`;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    if (!canvas.isConnected) {
+      // Under the hover rule and tooltip, which come after it.
+      vegaCanvas.after(canvas);
+    }
+    const context = canvas.getContext('2d');
+    if (!context) {
+      return;
+    }
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const x = view.scale('x') as (value: number) => number;
+    const y = view.scale('y') as (value: number) => number;
+    const dash = view.scale('strokeDash') as ((context: string) => number[] | undefined) | undefined;
+    drawCanvasLines(context, this._rows.canvasLines.values(), x, y, line => (dash ? (dash(line) ?? []) : []));
+  }
+
   /** At most one hover computation per frame, however fast the pointer moves. */
   private _onPointer(event: PointerEvent): void {
     this._pointer = { clientX: event.clientX, clientY: event.clientY };
@@ -274,7 +321,7 @@ export class MetricChart {
       return;
     }
     const box = canvas.getBoundingClientRect();
-    const [originX, originY] = view.origin();
+    const [originX, originY] = plotOrigin(view);
     const plotX = this._pointer.clientX - box.left - originX;
     const plotY = this._pointer.clientY - box.top - originY;
     if (plotX < 0 || plotX > view.width() || plotY < 0 || plotY > view.height()) {
@@ -349,7 +396,12 @@ export class MetricChart {
       renderer: 'canvas',
       tooltip: false
     });
-    result.view.addSignalListener(ZOOM, (_name, value: Record<string, [number, number]>) => this._onZoom(value));
+    result.view.addSignalListener(ZOOM, (_name, value: Record<string, [number, number]>) => {
+      // The canvas lines follow each zoom step at once; the lines are re-read at full detail later.
+      cancelAnimationFrame(this._linesFrame);
+      this._linesFrame = requestAnimationFrame(() => this._drawLines(result.view));
+      this._onZoom(value);
+    });
     this._shownView = result.view;
     return result.view;
   }
@@ -365,7 +417,7 @@ export class MetricChart {
           return;
         }
         this._feed.domain = domain;
-        this._redraw(view, this._rows.segments);
+        this._redraw(view, this._rows.canvas);
       });
     }, 150);
   }
@@ -374,7 +426,9 @@ export class MetricChart {
   private _legend = document.createElement('div');
   private _note = document.createElement('div');
   private _feed: ChartFeed;
-  private _rows = new SegmentRows(false);
+  private _rows = new ChartRows(false);
+  private _linesCanvas = document.createElement('canvas');
+  private _linesFrame = 0;
   private _draws = 0;
   private _lines: readonly ILine[] = [];
   private _selected: ReadonlySet<string> = new Set();

@@ -196,22 +196,38 @@ export interface IChartChange {
 
 /**
  * Lines a chart draws with a line mark each (Vega facets its data by line: a dataflow of its own
- * per line, which cost seconds per redraw with 1,000 lines); with more, every line is drawn as its
- * segments by one rule mark. Line marks stay below, since a dash pattern (a context's) restarts at
- * each segment of a rule.
+ * per line, which cost seconds per redraw with 1,000 lines); more are drawn on the chart's own
+ * canvas under Vega's axes (Vega's cost per row made a filter keystroke over 1,000 runs take most
+ * of a second).
  */
-export const SEGMENT_LINES = 64;
+export const CANVAS_LINES = 64;
 
-/** A row Vega draws: a line's point, or a segment to the next one (`x2`, `y2`: its end). */
-export type ChartRow = IChartPoint & { x2?: number; y2?: number };
+/** A row Vega draws: a line's point, or (`frame`) an invisible point that spans the axes. */
+export type ChartRow = IChartPoint & { frame?: boolean };
+
+/** A line drawn on the chart's own canvas: its style and its points, in order. */
+export interface ICanvasLine {
+  color: string;
+  opacity: number;
+  context: string;
+  xs: number[];
+  ys: number[];
+}
+
+/** The key of the rows that give Vega the extent of the canvas lines. */
+const FRAME_KEY = '\0frame';
 
 /**
- * Turns a chart's changes of points into the rows Vega draws: the points themselves for line
- * marks, or (`segments`) each line as the segments between its consecutive points, a line of one
- * point as that point.
+ * Turns a chart's changes of points into what is drawn: the points themselves for Vega's line
+ * marks, or (`canvas`) the lines kept for the chart's own canvas, Vega getting only a line of one
+ * point (as a dot) and the rows that span the canvas lines' extent once per context, so that its
+ * axes, domains and the context legend are those of every point.
  */
-export class SegmentRows {
-  constructor(readonly segments: boolean) {}
+export class ChartRows {
+  constructor(readonly canvas: boolean) {}
+
+  /** Lines drawn on the chart's own canvas, by key (empty unless `canvas`). */
+  readonly canvasLines = new Map<string, ICanvasLine>();
 
   /** Points of the lines drawn, summed (what the chart reports as drawn). */
   get points(): number {
@@ -222,29 +238,105 @@ export class SegmentRows {
     return total;
   }
 
-  apply(change: IChartChange): { removeLines: Set<string>; insert: ChartRow[] } {
+  /** Vega's changes: rows of these lines removed (every row with `clear`), then rows inserted. */
+  apply(change: IChartChange): { removeLines: Set<string>; insert: ChartRow[]; clear: boolean } {
     for (const key of change.removeLines) {
-      this._last.delete(key);
       this._counts.delete(key);
+      this.canvasLines.delete(key);
+      this._soloRows.delete(key);
     }
-    const insert: ChartRow[] = this.segments ? [] : change.insert;
     for (const point of change.insert) {
-      if (this.segments) {
-        const previous = this._last.get(point.key);
-        if (previous) {
-          insert.push({ ...point, x: previous.x, y: previous.y, x2: point.x, y2: point.y });
-        } else if (point.solo) {
-          insert.push(point);
-        }
-        this._last.set(point.key, point);
-      }
       this._counts.set(point.key, (this._counts.get(point.key) ?? 0) + 1);
     }
-    return { removeLines: change.removeLines, insert };
+    if (!this.canvas) {
+      return { removeLines: change.removeLines, insert: change.insert, clear: false };
+    }
+    for (const point of change.insert) {
+      if (point.solo) {
+        this._soloRows.set(point.key, point);
+        continue;
+      }
+      let line = this.canvasLines.get(point.key);
+      if (!line) {
+        line = { color: point.color, opacity: point.opacity, context: point.context, xs: [], ys: [] };
+        this.canvasLines.set(point.key, line);
+      }
+      line.xs.push(point.x);
+      line.ys.push(point.y);
+    }
+    // Few rows: replaced whole at every change.
+    return { removeLines: new Set(), insert: [...this._soloRows.values(), ...this._frameRows()], clear: true };
   }
 
-  private _last = new Map<string, IChartPoint>();
+  private _frameRows(): ChartRow[] {
+    let minX = Infinity;
+    let maxX = -Infinity;
+    let minY = Infinity;
+    let maxY = -Infinity;
+    const contexts = new Set<string>();
+    for (const line of this.canvasLines.values()) {
+      contexts.add(line.context);
+      for (let index = 0; index < line.xs.length; index++) {
+        minX = Math.min(minX, line.xs[index]);
+        maxX = Math.max(maxX, line.xs[index]);
+        minY = Math.min(minY, line.ys[index]);
+        maxY = Math.max(maxY, line.ys[index]);
+      }
+    }
+    const row = (context: string, x: number, y: number, i: number): ChartRow => ({
+      key: FRAME_KEY,
+      label: '',
+      color: 'transparent',
+      opacity: 0,
+      context,
+      x,
+      y,
+      i,
+      solo: false,
+      frame: true
+    });
+    return Array.from(contexts).flatMap((context, i) => [row(context, minX, minY, 2 * i), row(context, maxX, maxY, 2 * i + 1)]);
+  }
+
   private _counts = new Map<string, number>();
+  private _soloRows = new Map<string, IChartPoint>();
+}
+
+/** The part of a 2D canvas context the line drawing uses. */
+export type LineContext = Pick<
+  CanvasRenderingContext2D,
+  'beginPath' | 'moveTo' | 'lineTo' | 'stroke' | 'setLineDash' | 'strokeStyle' | 'globalAlpha' | 'lineWidth'
+>;
+
+/**
+ * Draws the canvas lines through the chart's scales (data → pixels in the plot), faded lines
+ * first so that highlighted ones stay on top; `dash` gives a context's dash pattern.
+ */
+export function drawCanvasLines(
+  context: LineContext,
+  lines: Iterable<ICanvasLine>,
+  x: (value: number) => number,
+  y: (value: number) => number,
+  dash: (context: string) => number[]
+): void {
+  const ordered = Array.from(lines).sort((a, b) => a.opacity - b.opacity);
+  context.lineWidth = 1;
+  for (const line of ordered) {
+    context.beginPath();
+    context.strokeStyle = line.color;
+    context.globalAlpha = line.opacity;
+    context.setLineDash(dash(line.context));
+    for (let index = 0; index < line.xs.length; index++) {
+      if (index === 0) {
+        context.moveTo(x(line.xs[index]), y(line.ys[index]));
+      } else {
+        context.lineTo(x(line.xs[index]), y(line.ys[index]));
+      }
+    }
+    context.stroke();
+  }
+  context.globalAlpha = 1;
+  context.setLineDash([]);
 }
 
 /**

@@ -10,7 +10,10 @@ import {
   ILine,
   lineRows,
   nearestIndex,
-  SegmentRows,
+  ChartRows,
+  drawCanvasLines,
+  ICanvasLine,
+  LineContext,
   smooth,
   xPositions
 } from '../chartdata';
@@ -177,50 +180,114 @@ describe('ChartFeed', () => {
   });
 });
 
-describe('SegmentRows', () => {
+describe('ChartRows', () => {
   it('passes the points on for line marks, counting them', () => {
-    const rows = new SegmentRows(false);
+    const rows = new ChartRows(false);
     const change = new ChartFeed('step', 50).update([line(series(10)), line(series(1), 'solo')], 'all');
-    expect(rows.apply(change).insert).toBe(change.insert);
+    expect(rows.apply(change)).toMatchObject({ insert: change.insert, clear: false });
     expect(rows.points).toBe(11);
+    expect(rows.canvasLines.size).toBe(0);
   });
 
-  it('draws each line as the segments between its consecutive points, also as it grows and is redrawn', () => {
+  it('keeps the lines for the canvas and gives Vega only their extent per context and the one-point lines', () => {
     const s = series(10);
     const feed = new ChartFeed('step', 50);
-    const rows = new SegmentRows(true);
-    const ends = (insert: { x: number; x2?: number }[]) => insert.map(row => [row.x, row.x2]);
-    const first = rows.apply(feed.update([line(s), line(series(1), 'solo')], 'all'));
-    // Nine segments of the ten points, each from a point to the next; the one-point line as its dot.
-    expect(ends(first.insert.filter(row => row.key === 'r1/loss'))).toEqual(
-      Array.from({ length: 9 }, (_, i) => [i * 10, (i + 1) * 10])
-    );
-    expect(first.insert.filter(row => row.key === 'solo')).toMatchObject([{ x: 0, solo: true }]);
-    expect(first.insert.find(row => row.key === 'r1/loss' && row.x2 === 10)).toMatchObject({ y: 1, y2: Math.cos(1 / 50) });
-    expect(rows.points).toBe(11);
+    const rows = new ChartRows(true);
+    const validation = line(series(3), 'r2/val_loss');
+    const first = rows.apply(feed.update([line(s), line(series(1), 'solo'), { ...validation, context: 'validation' }], 'all'));
+    expect(rows.canvasLines.get('r1/loss')).toMatchObject({
+      xs: Array.from({ length: 10 }, (_, i) => i * 10),
+      ys: Array.from({ length: 10 }, (_, i) => Math.cos(i / 50))
+    });
+    expect(first.clear).toBe(true);
+    expect(first.insert.filter(row => row.solo)).toMatchObject([{ key: 'solo', x: 0 }]);
+    // Two invisible rows per context at the corners of every canvas point's extent.
+    const frame = first.insert.filter(row => row.frame);
+    expect(frame.map(row => [row.context, row.x, row.y, row.opacity])).toEqual([
+      ['training', 0, Math.cos(9 / 50), 0],
+      ['training', 90, 1, 0],
+      ['validation', 0, Math.cos(9 / 50), 0],
+      ['validation', 90, 1, 0]
+    ]);
+    expect(rows.points).toBe(14);
 
-    // New points continue the line from its last point drawn.
+    // New points continue the line; a line that went away leaves the canvas and the rows.
     s.append([100, 110], [0.5, 0.25], [1, 2], [-1, -1]);
     const second = rows.apply(feed.update([line(s)], new Set(['r1/loss'])));
-    expect(second.removeLines).toEqual(new Set(['solo']));
-    expect(ends(second.insert)).toEqual([
-      [90, 100],
-      [100, 110]
+    expect(rows.canvasLines.get('r1/loss')!.xs.slice(-3)).toEqual([90, 100, 110]);
+    expect(Array.from(rows.canvasLines.keys())).toEqual(['r1/loss']);
+    expect(second.insert.filter(row => row.solo)).toEqual([]);
+    expect(second.insert.filter(row => row.frame).map(row => [row.x, row.y])).toEqual([
+      [0, 0.25],
+      [110, 1]
     ]);
     expect(rows.points).toBe(12);
 
-    // Redrawn whole (re-reduced): its old segments go, and the new ones start again from its first point.
+    // Redrawn whole (re-reduced): the line starts again from its first point.
     s.append(
       Array.from({ length: 100 }, (_, i) => 120 + i),
       new Array(100).fill(1),
       new Array(100).fill(3),
       new Array(100).fill(-1)
     );
-    const third = rows.apply(feed.update([line(s)], new Set(['r1/loss'])));
-    expect(third.removeLines).toEqual(new Set(['r1/loss']));
-    expect(third.insert[0].x).toBe(0);
-    expect(third.insert.every(row => row.x2! > row.x)).toBe(true);
-    expect(third.insert).toHaveLength(rows.points - 1);
+    rows.apply(feed.update([line(s)], new Set(['r1/loss'])));
+    const redrawn = rows.canvasLines.get('r1/loss')!;
+    expect(redrawn.xs[0]).toBe(0);
+    expect(redrawn.xs.every((x, i) => i === 0 || x > redrawn.xs[i - 1])).toBe(true);
+    expect(redrawn.xs).toHaveLength(rows.points);
+  });
+});
+
+describe('drawCanvasLines', () => {
+  it('strokes each line through the scales with its style and dash, faded lines first', () => {
+    const calls: string[] = [];
+    const context = {
+      set strokeStyle(value: string) {
+        calls.push(`style ${value}`);
+      },
+      set globalAlpha(value: number) {
+        calls.push(`alpha ${value}`);
+      },
+      set lineWidth(value: number) {
+        calls.push(`width ${value}`);
+      },
+      beginPath: () => calls.push('begin'),
+      moveTo: (x: number, y: number) => calls.push(`move ${x} ${y}`),
+      lineTo: (x: number, y: number) => calls.push(`line ${x} ${y}`),
+      stroke: () => calls.push('stroke'),
+      setLineDash: (dash: number[]) => calls.push(`dash ${dash.join(',')}`)
+    } as unknown as LineContext;
+    const lines: ICanvasLine[] = [
+      { color: '#111', opacity: 1, context: 'training', xs: [0, 1], ys: [10, 20] },
+      { color: '#222', opacity: 0.25, context: 'validation', xs: [0, 2, 4], ys: [5, 5, 0] }
+    ];
+    drawCanvasLines(
+      context,
+      lines,
+      x => x * 100,
+      y => 200 - y,
+      name => (name === 'validation' ? [4, 2] : [])
+    );
+    expect(calls).toEqual([
+      'width 1',
+      'begin',
+      'style #222',
+      'alpha 0.25',
+      'dash 4,2',
+      'move 0 195',
+      'line 200 195',
+      'line 400 200',
+      'stroke',
+      'begin',
+      'style #111',
+      'alpha 1',
+      'dash ',
+      'move 0 190',
+      'line 100 180',
+      'stroke',
+      'alpha 1',
+      'dash '
+    ]);
   });
 });
 
