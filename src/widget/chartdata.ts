@@ -157,6 +157,8 @@ export function lineRows(
  * 10–25 µs each here: a sweep of 1,000 lines of 1,000 points would otherwise give it a million
  * rows, and every update would take seconds; 32,000 still cost most of a second per filter
  * keystroke (bench/bench_view.mjs). One line keeps up to 4,000 columns with their extremes.
+ * Beyond CANVAS_LINES lines Vega draws none of them, but every row is still reduced, kept and
+ * drawn on the canvas at each change, so the budget holds for them too.
  */
 export const CHART_ROW_BUDGET = 12_000;
 /** Columns a line keeps with their extremes at least; with fewer, it is sampled (`ILineShare`). */
