@@ -564,8 +564,8 @@ class Run:
             step = AUTO_STEP
         elif step == AUTO_STEP:
             raise ValueError(f"nbprov: step {AUTO_STEP} is reserved")
-        # The one operation that logs the point (atomic: see nbprov/_points.c).
         epoch = series.epoch if epoch is None else _check_epoch(epoch)
+        # The one operation that logs the point (atomic: see nbprov/_points.c).
         if _append_point(series.points, step, value, timestamp, epoch, FLUSH_BYTES):
             self._writer.wake()
 

@@ -295,8 +295,9 @@ export class MetricChart {
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     const x = view.scale('x') as (value: number) => number;
     const y = view.scale('y') as (value: number) => number;
-    const dash = view.scale('strokeDash') as ((context: string) => number[] | undefined) | undefined;
-    drawCanvasLines(context, this._rows.canvasLines.values(), x, y, line => (dash ? (dash(line) ?? []) : []));
+    // The spec's context encoding: its scale gives each context Vega's dash pattern.
+    const dash = view.scale('strokeDash') as (context: string) => number[] | undefined;
+    drawCanvasLines(context, this._rows.canvasLines.values(), x, y, name => dash(name) ?? []);
   }
 
   /** At most one hover computation per frame, however fast the pointer moves. */
