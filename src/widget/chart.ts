@@ -75,7 +75,8 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
       field: 'y',
       type: 'quantitative',
       title: metric,
-      scale: yScale === 'log' ? { type: 'log' } : { zero: false },
+      // A log domain rounded out to whole decades left most of a chart empty: the data's extent.
+      scale: yScale === 'log' ? { type: 'log', nice: false } : { zero: false },
       axis: { format: '~g', labelOverlap: true }
     },
     color: { field: 'color', type: 'nominal', scale: null, legend: null },
