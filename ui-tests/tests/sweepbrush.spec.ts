@@ -57,6 +57,18 @@ test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; the 
   const chart = widget.locator('.nbprov-chart[data-metric="loss"]');
   await expect(chart.locator('.nbprov-legend-item')).toHaveCount(8);
   await expect(chart.locator('.nbprov-legend-more')).toHaveText(`and ${RUNS - 8} more`);
+  // 300 lines are drawn on the chart's own canvas over Vega's plot area: a good part of it is painted.
+  const lines = chart.locator('canvas.nbprov-chart-lines');
+  await expect(lines).toBeVisible();
+  const painted = await lines.evaluate((canvas: HTMLCanvasElement) => {
+    const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+    let opaque = 0;
+    for (let alpha = 3; alpha < data.length; alpha += 4) {
+      opaque += data[alpha] > 0 ? 1 : 0;
+    }
+    return opaque / (canvas.width * canvas.height);
+  });
+  expect(painted).toBeGreaterThan(0.05);
 
   // The sweep view: a scatter of lr against the metric, parallel coordinates over every input parameter.
   const sweep = widget.locator('.nbprov-sweep');
@@ -78,7 +90,8 @@ test('a 300-run sweep: coloured by lr, capped legend, parallel coordinates; the 
   // The tooltip at a hovered step lists the runs' values there, largest first, capped as the legend.
   // Mouse positions are the viewport's: the 300-row table puts the charts below it.
   await chart.scrollIntoViewIfNeeded();
-  const plot = (await chart.locator('canvas').boundingBox())!;
+  // Vega's canvas, not the one the chart draws its many lines on.
+  const plot = (await chart.locator('canvas:not(.nbprov-chart-lines)').boundingBox())!;
   await page.mouse.move(plot.x + plot.width * 0.55, plot.y + plot.height * 0.5);
   const tooltip = chart.locator('.nbprov-hover-tooltip');
   await expect(tooltip).toBeVisible();
