@@ -91,7 +91,7 @@ function chartsRedrawn(before: Map<Element, string | undefined>): Promise<void> 
   });
 }
 
-function pointsNow(): Map<Element, string | undefined> {
+function drawsNow(): Map<Element, string | undefined> {
   return new Map(Array.from(document.querySelectorAll<HTMLElement>('.nbprov-chart'), chart => [chart, chart.dataset.draws]));
 }
 
@@ -111,7 +111,7 @@ window.bench = {
   },
   /** ms from a keystroke in the filter box until the table, the sweep view and the charts show its runs. */
   filter: async (text: string) => {
-    const before = pointsNow();
+    const before = drawsNow();
     const input = filterInput();
     const start = performance.now();
     input.value = text;
@@ -130,7 +130,7 @@ window.bench = {
   },
   /** ms from `count` new points arriving for each of the first `runs` runs until the charts show them. */
   append: async (runs: number, count: number) => {
-    const before = pointsNow();
+    const before = drawsNow();
     const start = performance.now();
     for (let run = 0; run < runs; run++) {
       const next = store.runs.get(runId(run))!.series.values().next().value!.length;

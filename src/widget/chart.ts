@@ -268,8 +268,9 @@ export class MetricChart {
    */
   private _drawLines(view: View): void {
     const canvas = this._linesCanvas;
-    const vegaCanvas = this._plot.querySelector<HTMLCanvasElement>('canvas:not(.nbprov-chart-lines)');
-    if (!this._rows.canvas || !vegaCanvas) {
+    // Most charts have few lines: they return before any DOM query or layout read.
+    const vegaCanvas = this._rows.canvas && this._plot.querySelector<HTMLCanvasElement>('canvas:not(.nbprov-chart-lines)');
+    if (!vegaCanvas) {
       canvas.remove();
       return;
     }
