@@ -8,6 +8,7 @@ import { PathExt } from '@jupyterlab/coreutils';
 
 import { unusableNotebookName } from './core/identity';
 import { assertSafeRelativePath, type IFileSink, REPLACED_PREFIX, STAGING_PREFIX } from './core/sink';
+import { type IScratch, memoryScratch } from './core/spill';
 import { trans } from './i18n';
 import { ContentsService } from './service';
 import type { NotebookSession } from './tracker';
@@ -60,6 +61,48 @@ export class ContentsSink implements IFileSink {
     } finally {
       this.release();
     }
+  }
+
+  /**
+   * The export's scratch (core/spill.ts): a file in the staging folder, on the server's disk, so
+   * the points do not wait in the page's memory. Appends are uploaded one after another; `read`
+   * fetches byte ranges of the file. Closing empties it; the staging folder, and the file with it,
+   * goes at commit or abort (or, left by a page closed midway, with the leftovers). A file of another drive, which
+   * has no file route to read ranges from, waits in memory.
+   */
+  scratch(): IScratch {
+    const file = PathExt.join(this.staging, 'export-scratch');
+    if (!this.service.canReadRanges(file)) {
+      return memoryScratch();
+    }
+    let size = 0;
+    let stored: Promise<void> = Promise.resolve();
+    return {
+      append: bytes => {
+        const at = size;
+        if (bytes.byteLength > 0) {
+          const create = size === 0;
+          size += bytes.byteLength;
+          stored = stored.then(async () => {
+            await (this.prepared ??= this.prepare());
+            await this.service.appendLarge(file, bytes, create);
+          });
+        }
+        return at;
+      },
+      settle: () => stored,
+      read: async (handle, offset, length) => {
+        await stored;
+        return length === 0 ? new Uint8Array(0) : this.service.readRange(file, handle + offset, length);
+      },
+      close: async () => {
+        await stored.catch(() => undefined);
+        if (size > 0) {
+          // Emptied first: a server that deletes to the trash would keep every byte of it there.
+          await this.service.writeBytes(file, new Uint8Array(0)).catch(() => undefined);
+        }
+      }
+    };
   }
 
   async commit(): Promise<void> {
@@ -179,6 +222,7 @@ export async function exportNotebook(session: NotebookSession, service: Contents
         blobs: blobs.map(blob => blob.name),
         nbprovVersion: VERSION,
         license,
+        scratch: sink.scratch(),
         onProgress: (done, total) => {
           step = done;
           steps = total;

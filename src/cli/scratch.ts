@@ -29,7 +29,8 @@ export function fileScratch(folder: string): IScratch {
       size += bytes.length;
       return at;
     },
-    read: (handle, offset, length) => {
+    settle: async () => undefined, // every append is written before it returns
+    read: async (handle, offset, length) => {
       const bytes = new Uint8Array(length);
       for (let done = 0; done < length;) {
         const read = fs.readSync(fd, bytes, done, length - done, handle + offset + done);
@@ -40,7 +41,7 @@ export function fileScratch(folder: string): IScratch {
       }
       return bytes;
     },
-    close: () => {
+    close: async () => {
       fs.closeSync(fd);
       if (!unlinked) {
         fs.rmSync(file, { force: true });

@@ -36,8 +36,8 @@ export interface IExportInput {
   /** The crate's licence: an http(s) URL or an SPDX identifier (`licenseUri`); defaults to CC BY 4.0. */
   license?: string;
   /**
-   * Where metric points wait between the fold and the Zarr write (the CLI: a file, so memory does
-   * not grow with the journal); memory by default. The export closes it.
+   * Where metric points wait between the fold and the Zarr write (the CLI and the page: a file, so
+   * memory does not grow with the journal); memory by default. The export closes it.
    */
   scratch?: IScratch;
   /** Points held in memory before they go to `scratch` (default `SPILL_POINTS`; tests make it tiny). */
@@ -68,14 +68,18 @@ export async function exportSession(input: IExportInput, sink: IFileSink): Promi
   const out = new CheckedSink(sink);
   const scratch = input.scratch ?? memoryScratch();
   try {
-    const summary = await writeExport(input, out, scratch);
+    let summary: IExportSummary;
+    try {
+      summary = await writeExport(input, out, scratch);
+    } finally {
+      // Freed before the commit: nothing reads it afterwards, and the page's lives in the staging folder.
+      await scratch.close();
+    }
     await out.commit();
     return summary;
   } catch (error) {
     await out.abort().catch(() => undefined);
     throw error;
-  } finally {
-    scratch.close();
   }
 }
 
@@ -84,8 +88,10 @@ async function writeExport(input: IExportInput, out: CheckedSink, scratch: IScra
   const license = licenseUri(input.license);
   const spill = new SeriesSpill(scratch, input.spillPoints);
   const model = newModel(spill.sink, input.notebookId ?? null);
-  await foldJournals(model, input.journal);
+  // Each chunk's points are stored before the next chunk is read: what waits in memory stays bounded.
+  await foldJournals(model, input.journal, () => scratch.settle());
   spill.flush();
+  await scratch.settle();
   const session = finalizeSessionWith(model, input.liveSessions ?? [], series => series);
   const metricSeries = session.runs.reduce((sum, run) => sum + run.metrics.length, 0);
   // Steps: parse+model, prov.json, each metric group, the crate.

@@ -245,9 +245,14 @@ export function parseJournalFile(file: IJournalFile): IParsedJournal {
 
 /**
  * Folds journal files into a model, file by file in name order and line by line as each file's
- * chunks arrive: the memory a file costs is its current line, not its size.
+ * chunks arrive: the memory a file costs is its current line, not its size. `afterChunk` is
+ * awaited after each chunk (the export: until the model's series sink has stored what it took).
  */
-export async function foldJournals<S>(model: IModel<S>, sources: readonly JournalSource[]): Promise<void> {
+export async function foldJournals<S>(
+  model: IModel<S>,
+  sources: readonly JournalSource[],
+  afterChunk: () => Promise<void> = async () => undefined
+): Promise<void> {
   for (const source of sortJournalNames(sources)) {
     const reader = new JournalLineReader(
       source.name,
@@ -256,6 +261,7 @@ export async function foldJournals<S>(model: IModel<S>, sources: readonly Journa
     );
     for await (const chunk of chunksOf(source)) {
       reader.push(chunk);
+      await afterChunk();
     }
     reader.end();
   }

@@ -13,23 +13,33 @@ import type { ISeriesSink } from './model';
 import type { IMetricBatch } from './records';
 import type { ISeriesHead } from './session';
 
-/** Where the points wait between fold and Zarr write: a file (the CLI) or memory (the page). */
+/**
+ * Where the points wait between fold and Zarr write: a file on the disk the export goes to (the
+ * CLI's, cli/scratch.ts; the page's, on the server through the Contents API, exportcommand.ts), or
+ * memory (tests, benchmarks, a drive with no file route).
+ */
 export interface IScratch {
-  /** Keeps `bytes`; returns the handle `read` takes. */
+  /**
+   * Takes `bytes` (the caller does not change them afterwards); returns the handle `read` takes.
+   * A scratch that stores asynchronously may still hold them until `settle`.
+   */
   append(bytes: Uint8Array): number;
+  /** Resolves once every appended byte is stored; rejects with the storage's error. */
+  settle(): Promise<void>;
   /** `length` bytes from `offset` within what `append` returned `handle` for, 8-byte aligned. */
-  read(handle: number, offset: number, length: number): Uint8Array;
+  read(handle: number, offset: number, length: number): Promise<Uint8Array>;
   /** Frees the storage; the scratch is not used afterwards. */
-  close(): void;
+  close(): Promise<void>;
 }
 
-/** Scratch in memory: the points cost what they did as batches, the page has no disk of its own. */
+/** Scratch in memory: the points cost what they did as batches. */
 export function memoryScratch(): IScratch {
   let blocks: Uint8Array[] = [];
   return {
     append: bytes => blocks.push(bytes) - 1,
-    read: (handle, offset, length) => blocks[handle].subarray(offset, offset + length),
-    close: () => {
+    settle: async () => undefined,
+    read: async (handle, offset, length) => blocks[handle].subarray(offset, offset + length),
+    close: async () => {
       blocks = [];
     }
   };
@@ -74,12 +84,12 @@ export class SpilledSeries implements ISeriesHead {
   }
 
   /** One column's points, segment by segment, in the order they were folded. */
-  *pieces(column: SeriesColumnName): Iterable<SeriesColumn> {
+  async *pieces(column: SeriesColumnName): AsyncIterable<SeriesColumn> {
     const index = LAYOUT.findIndex(c => c.name === column);
     const { width, make } = LAYOUT[index];
     for (const { handle, points } of this._segments) {
       const offset = LAYOUT.slice(0, index).reduce((sum, c) => sum + c.width * points, 0);
-      const bytes = this._scratch.read(handle, offset, width * points);
+      const bytes = await this._scratch.read(handle, offset, width * points);
       yield make(bytes.buffer, bytes.byteOffset, points);
     }
   }

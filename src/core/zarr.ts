@@ -120,18 +120,18 @@ interface IColumn {
   fillValue: number;
   attributes: Record<string, unknown>;
   /** The column's data for one series, piece by piece (`index`: the series' position in the table). */
-  of: (series: SpilledSeries, index: number) => Iterable<Column>;
+  of: (series: SpilledSeries, index: number) => AsyncIterable<Column>;
   make: (length: number) => Column;
 }
 
 /** A column read from the spilled series as it is. */
 const stored =
   (name: SeriesColumnName) =>
-  (series: SpilledSeries): Iterable<Column> =>
+  (series: SpilledSeries): AsyncIterable<Column> =>
     series.pieces(name);
 
 /** The `metric` column of one series: its index for each point, a chunk's worth at a time. */
-function* seriesIndex(series: SpilledSeries, index: number): Iterable<Column> {
+async function* seriesIndex(series: SpilledSeries, index: number): AsyncIterable<Column> {
   for (let left = series.points; left > 0; left -= CHUNK_ELEMENTS) {
     yield new Int32Array(Math.min(left, CHUNK_ELEMENTS)).fill(index);
   }
@@ -207,7 +207,7 @@ async function writeColumn(
     buffer = column.make(chunk);
   };
   for (let index = 0; index < table.length; index++) {
-    for (const data of column.of(table[index], index)) {
+    for await (const data of column.of(table[index], index)) {
       for (let from = 0; from < data.length;) {
         const count = Math.min(data.length - from, chunk - filled);
         (buffer as Float64Array).set((data as Float64Array).subarray(from, from + count), filled);

@@ -48,8 +48,19 @@ test('in-page export of a 3 M-point series succeeds twice in a row, also after i
     return Date.now() - started;
   };
 
+  // The points wait on the server's disk, not in the page: uploaded to a scratch file in the
+  // staging folder, then read back by byte ranges as each Zarr chunk is filled.
+  const scratchReads: string[] = [];
+  page.on('request', request => {
+    const range = request.headers()['range'];
+    if (range !== undefined && /\/files\/.*\/export-partial-[0-9a-f]+\/export-scratch(\?|$)/.test(request.url())) {
+      scratchReads.push(range);
+    }
+  });
   const first = await exportWithProgress();
   expect(await readBack()).toEqual({ points: POINTS, declared: POINTS, exact: true, leftovers: [] });
+  // Four columns of each spilled segment (about a million points each).
+  expect(scratchReads.length).toBeGreaterThanOrEqual(4 * 3);
   const second = await exportWithProgress();
   expect(await readBack()).toEqual({ points: POINTS, declared: POINTS, exact: true, leftovers: [] });
 

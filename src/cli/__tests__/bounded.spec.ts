@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import * as zarr from 'zarrita';
 import type { AbsolutePath } from 'zarrita';
 
-import { exportSession, type IFileSink, PROV_FILE } from '../../core/export';
+import { exportSession, type IFileSink, type IScratch, PROV_FILE } from '../../core/export';
 import { buildProvDocument, stableStringify } from '../../core/prov';
 import { type IJournalFile, parseJournal } from '../../core/reader';
 import { buildSession, type IMetricSeries } from '../../core/session';
@@ -199,6 +199,86 @@ describe('bounded export', () => {
     }
     // The scratch file was removed from the folder as soon as it was open.
     expect(await fs.readdir(folder)).toEqual([]);
+  });
+
+  /**
+   * A scratch that stores each append a few ticks later, as the page's uploads do, and counts the
+   * bytes taken but not yet stored whenever the fold asks it to settle.
+   */
+  function delayedScratch(failAfter = Infinity) {
+    const stored: Uint8Array[] = [];
+    let pending: Promise<void> = Promise.resolve();
+    let waiting = 0;
+    let appends = 0;
+    const counts = { mostWaiting: 0, settles: 0 };
+    const scratch: IScratch = {
+      append: bytes => {
+        const handle = appends++;
+        waiting += bytes.byteLength;
+        const failing = appends > failAfter;
+        pending = pending.then(async () => {
+          await new Promise(resolve => setTimeout(resolve, 1));
+          if (failing) {
+            throw new Error('507 Insufficient Storage');
+          }
+          stored[handle] = bytes.slice();
+          waiting -= bytes.byteLength;
+        });
+        return handle;
+      },
+      settle: () => {
+        counts.settles++;
+        counts.mostWaiting = Math.max(counts.mostWaiting, waiting);
+        return pending;
+      },
+      read: async (handle, offset, length) => {
+        await pending;
+        return stored[handle].subarray(offset, offset + length);
+      },
+      close: () => pending.catch(() => undefined)
+    };
+    return { scratch, counts };
+  }
+
+  /** The journal files as streams of `size`-byte chunks, as the page reads them from the server. */
+  const streamed = (journal: IJournalFile[], size: number) =>
+    journal.map(file => ({
+      name: file.name,
+      read: async function* () {
+        const bytes = new TextEncoder().encode(file.text);
+        for (let at = 0; at < bytes.length; at += size) {
+          yield bytes.subarray(at, at + size);
+        }
+      }
+    }));
+
+  it('waits for an asynchronous scratch after each chunk, so what waits in memory stays bounded, and writes the same bytes', async () => {
+    const journal = trickyJournal();
+    const { scratch, counts } = delayedScratch();
+    const bounded = new MemorySink();
+    const spillPoints = 1000;
+    await exportSession({ ...input(journal), journal: streamed(journal, 64 << 10), scratch, spillPoints }, bounded);
+    expect(counts.settles).toBeGreaterThan(100);
+    // One flush at most (a chunk's batches, beyond the limit by less than one batch) waits unstored.
+    expect(counts.mostWaiting).toBeLessThanOrEqual(28 * (spillPoints + 600_000));
+
+    const inMemory = new MemorySink();
+    await exportSession(input(journal), inMemory);
+    expect([...bounded.files.keys()]).toEqual([...inMemory.files.keys()]);
+    for (const [key, bytes] of inMemory.files) {
+      expect(Buffer.compare(Buffer.from(bytes), Buffer.from(bounded.files.get(key)!))).toBe(0);
+    }
+  });
+
+  it("fails with an asynchronous scratch's storage error and aborts the sink", async () => {
+    const journal = trickyJournal();
+    const { scratch } = delayedScratch(2);
+    let aborted = false;
+    let written = 0;
+    const sink: IFileSink = { write: async () => void written++, abort: async () => void (aborted = true) };
+    await expect(exportSession({ ...input(journal), scratch, spillPoints: 3 }, sink)).rejects.toThrow('507 Insufficient Storage');
+    expect(aborted).toBe(true);
+    expect(written).toBe(0);
   });
 
   it('fails with the disk error and leaves nothing when the scratch cannot be written', async () => {
