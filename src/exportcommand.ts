@@ -9,13 +9,16 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { unusableNotebookName } from './core/identity';
 import { assertSafeRelativePath, type IFileSink, REPLACED_PREFIX, STAGING_PREFIX } from './core/sink';
 import { type IScratch, memoryScratch } from './core/spill';
+import { contentsScratch } from './exportscratch';
 import { trans } from './i18n';
-import { ContentsService } from './service';
+import { ContentsService, UPLOAD_CHUNK_BYTES } from './service';
 import type { NotebookSession } from './tracker';
 import { VERSION } from './version';
 
 /** Uploads at once: enough to keep the server busy, few enough to bound the page's memory. */
 const PARALLEL_UPLOADS = 4;
+/** The scratch file's name inside the staging folder. */
+const SCRATCH_FILE = 'export-scratch';
 /** A staging or replaced folder this old is a leftover of a page closed midway (no export runs a day). */
 const LEFTOVER_AGE_MS = 24 * 3600 * 1000;
 
@@ -64,45 +67,16 @@ export class ContentsSink implements IFileSink {
   }
 
   /**
-   * The export's scratch (core/spill.ts): a file in the staging folder, on the server's disk, so
-   * the points do not wait in the page's memory. Appends are uploaded one after another; `read`
-   * fetches byte ranges of the file. Closing empties it; the staging folder, and the file with it,
-   * goes at commit or abort (or, left by a page closed midway, with the leftovers). A file of another drive, which
-   * has no file route to read ranges from, waits in memory.
+   * The export's scratch (`exportscratch.ts`): a file in the staging folder, which goes at commit
+   * or abort, or with the leftovers of a page closed midway. A notebook of another drive, with no
+   * file route to read ranges from, keeps its points in memory.
    */
   scratch(): IScratch {
-    const file = PathExt.join(this.staging, 'export-scratch');
+    const file = PathExt.join(this.staging, SCRATCH_FILE);
     if (!this.service.canReadRanges(file)) {
       return memoryScratch();
     }
-    let size = 0;
-    let stored: Promise<void> = Promise.resolve();
-    return {
-      append: bytes => {
-        const at = size;
-        if (bytes.byteLength > 0) {
-          const create = size === 0;
-          size += bytes.byteLength;
-          stored = stored.then(async () => {
-            await (this.prepared ??= this.prepare());
-            await this.service.appendLarge(file, bytes, create);
-          });
-        }
-        return at;
-      },
-      settle: () => stored,
-      read: async (handle, offset, length) => {
-        await stored;
-        return length === 0 ? new Uint8Array(0) : this.service.readRange(file, handle + offset, length);
-      },
-      close: async () => {
-        await stored.catch(() => undefined);
-        if (size > 0) {
-          // Emptied first: a server that deletes to the trash would keep every byte of it there.
-          await this.service.writeBytes(file, new Uint8Array(0)).catch(() => undefined);
-        }
-      }
-    };
+    return contentsScratch(this.service, file, () => (this.prepared ??= this.prepare()), UPLOAD_CHUNK_BYTES);
   }
 
   async commit(): Promise<void> {
@@ -149,6 +123,11 @@ export class ContentsSink implements IFileSink {
     for (const entry of await this.service.entries(this.root)) {
       const leftover = entry.name.startsWith(STAGING_PREFIX) || entry.name.startsWith(REPLACED_PREFIX);
       if (leftover && entry.type === 'directory' && now - Date.parse(entry.last_modified) > LEFTOVER_AGE_MS) {
+        // A scratch left there is emptied first, as the export's own close does (the trash).
+        const scratch = PathExt.join(entry.path, SCRATCH_FILE);
+        if ((await this.service.stat(scratch)) !== null) {
+          await this.service.writeBytes(scratch, new Uint8Array(0)).catch(() => undefined);
+        }
         await this.service.deleteTree(entry.path).catch(() => undefined);
       }
     }

@@ -241,18 +241,26 @@ export class ContentsService implements IIdentityReader {
   }
 
   /**
-   * Appends `bytes` to a file through the server's chunked save, in `UPLOAD_CHUNK_BYTES` pieces;
-   * `create` starts the file anew (`chunk` 1), otherwise every piece is appended (`chunk` 2).
+   * Appends `bytes` to a file of `sizeBefore` bytes through the server's chunked save, in
+   * `UPLOAD_CHUNK_BYTES` pieces; `create` starts the file anew (`chunk` 1), otherwise every piece
+   * is appended (`chunk` 2). A server whose contents manager does not append chunks (it rewrites
+   * the file) is refused by the size it reports, before anything is read back wrong.
    */
-  async appendLarge(path: string, bytes: Uint8Array, create: boolean): Promise<void> {
+  async appendLarge(path: string, bytes: Uint8Array, create: boolean, sizeBefore: number): Promise<void> {
     for (let offset = 0; offset < bytes.byteLength; offset += UPLOAD_CHUNK_BYTES) {
       const piece = bytes.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
       const chunk = create && offset === 0 ? 1 : 2;
-      await this._contents.save(path, { type: 'file', format: 'base64', content: await toBase64(piece), chunk });
+      const model = await this._contents.save(path, { type: 'file', format: 'base64', content: await toBase64(piece), chunk });
+      const expected = sizeBefore + offset + piece.byteLength;
+      if (typeof model.size === 'number' && model.size !== expected) {
+        throw new Error(
+          `the server did not append to ${path} (${model.size} bytes, ${expected} expected): its contents manager takes no chunked saves`
+        );
+      }
     }
   }
 
-  /** Whether `readRange` can read `path` (a file of the server's own drive, which has a file route). */
+  /** Whether `readRange` can read `path`: a file of the server's own drive, which has a `files/` route. */
   canReadRanges(path: string): boolean {
     return this._contents.driveName(path) === '';
   }
@@ -263,8 +271,14 @@ export class ContentsService implements IIdentityReader {
     const url = URLExt.join(settings.baseUrl, 'files', URLExt.encodeParts(path));
     const init = { cache: 'no-store' as const, headers: { Range: `bytes=${start}-${start + length - 1}` } };
     const response = await ServerConnection.makeRequest(url, init, settings);
-    if (response.status !== 206 && !(response.ok && start === 0)) {
-      throw await ServerConnection.ResponseError.create(response);
+    // 200 is the whole file (tornado's answer to a range that spans it); a route that ignores
+    // ranges also answers 200, and is refused before its body is read.
+    const whole = response.status === 200 && Number(response.headers.get('Content-Length')) === length;
+    if (response.status !== 206 && !whole) {
+      await response.body?.cancel();
+      throw response.ok
+        ? new Error(`the server's files/ route did not answer a range request for ${path} (status ${response.status})`)
+        : await ServerConnection.ResponseError.create(response);
     }
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.byteLength !== length) {
@@ -549,6 +563,9 @@ function configureArguments(options: { notebook: string; notebookId: string }): 
  * binary string in script took most of a second for each 8 MiB uploaded.
  */
 async function toBase64(bytes: Uint8Array): Promise<string> {
+  if (bytes.byteLength === 0) {
+    return ''; // an empty Blob's data URL has no comma
+  }
   const native = (bytes as Uint8Array & { toBase64?: () => string }).toBase64;
   if (native !== undefined) {
     return native.call(bytes);

@@ -71,10 +71,12 @@ export async function exportSession(input: IExportInput, sink: IFileSink): Promi
     let summary: IExportSummary;
     try {
       summary = await writeExport(input, out, scratch);
-    } finally {
-      // Freed before the commit: nothing reads it afterwards, and the page's lives in the staging folder.
-      await scratch.close();
+    } catch (error) {
+      await scratch.close().catch(() => undefined); // the export's own error is the one to report
+      throw error;
     }
+    // Freed before the commit: nothing reads it afterwards, and the page's lives in the staging folder.
+    await scratch.close();
     await out.commit();
     return summary;
   } catch (error) {
@@ -88,10 +90,9 @@ async function writeExport(input: IExportInput, out: CheckedSink, scratch: IScra
   const license = licenseUri(input.license);
   const spill = new SeriesSpill(scratch, input.spillPoints);
   const model = newModel(spill.sink, input.notebookId ?? null);
-  // Each chunk's points are stored before the next chunk is read: what waits in memory stays bounded.
+  // The scratch catches up after each chunk: what waits in memory stays bounded.
   await foldJournals(model, input.journal, () => scratch.settle());
   spill.flush();
-  await scratch.settle();
   const session = finalizeSessionWith(model, input.liveSessions ?? [], series => series);
   const metricSeries = session.runs.reduce((sum, run) => sum + run.metrics.length, 0);
   // Steps: parse+model, prov.json, each metric group, the crate.

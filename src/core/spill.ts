@@ -24,7 +24,10 @@ export interface IScratch {
    * A scratch that stores asynchronously may still hold them until `settle`.
    */
   append(bytes: Uint8Array): number;
-  /** Resolves once every appended byte is stored; rejects with the storage's error. */
+  /**
+   * Resolves once what waits to be stored is at most the latest append (which may go on while the
+   * caller prepares the next); rejects with the storage's error. `read` waits for everything.
+   */
   settle(): Promise<void>;
   /** `length` bytes from `offset` within what `append` returned `handle` for, 8-byte aligned. */
   read(handle: number, offset: number, length: number): Promise<Uint8Array>;
