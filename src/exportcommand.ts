@@ -73,7 +73,7 @@ export class ContentsSink implements IFileSink {
    */
   scratch(): IScratch {
     const file = PathExt.join(this.staging, SCRATCH_FILE);
-    if (!this.service.canReadRanges(file)) {
+    if (!this.service.hasFileRoute(file)) {
       return memoryScratch();
     }
     return contentsScratch(this.service, file, () => (this.prepared ??= this.prepare()), UPLOAD_CHUNK_BYTES);

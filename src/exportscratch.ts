@@ -6,6 +6,7 @@
  * `files/` route, a window of `pieceBytes` at a time for the same reason.
  */
 
+import { concatBytes } from './core/reader';
 import type { IScratch } from './core/spill';
 import type { ContentsService } from './service';
 
@@ -32,7 +33,7 @@ export function contentsScratch(server: ScratchServer, file: string, ready: () =
     if (waitingBytes === 0) {
       return;
     }
-    const bytes = join(waiting, waitingBytes);
+    const bytes = concatBytes(waiting);
     waiting = [];
     waitingBytes = 0;
     const create = uploaded === 0;
@@ -87,17 +88,4 @@ export function contentsScratch(server: ScratchServer, file: string, ready: () =
       }
     }
   };
-}
-
-function join(pieces: Uint8Array[], total: number): Uint8Array {
-  if (pieces.length === 1) {
-    return pieces[0];
-  }
-  const joined = new Uint8Array(total);
-  let at = 0;
-  for (const piece of pieces) {
-    joined.set(piece, at);
-    at += piece.byteLength;
-  }
-  return joined;
 }

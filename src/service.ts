@@ -98,13 +98,12 @@ export class ContentsService implements IIdentityReader {
    * text comes whole from the Contents API.
    */
   async *readChunks(path: string): AsyncGenerator<Uint8Array | string> {
-    if (this._contents.driveName(path) !== '') {
+    if (!this.hasFileRoute(path)) {
       yield await this.readText(path);
       return;
     }
     const settings = this._contents.serverSettings;
-    const url = URLExt.join(settings.baseUrl, 'files', URLExt.encodeParts(path));
-    const response = await ServerConnection.makeRequest(url, { cache: 'no-store' }, settings);
+    const response = await ServerConnection.makeRequest(this._fileUrl(path), { cache: 'no-store' }, settings);
     if (!response.ok || response.body === null) {
       throw await ServerConnection.ResponseError.create(response);
     }
@@ -115,6 +114,31 @@ export class ContentsService implements IIdentityReader {
       }
     } finally {
       await reader.cancel(); // a reader that stopped early: the rest is not downloaded
+    }
+  }
+
+  private _fileUrl(path: string): string {
+    return URLExt.join(this._contents.serverSettings.baseUrl, 'files', URLExt.encodeParts(path));
+  }
+
+  /**
+   * Saves `bytes` in `UPLOAD_CHUNK_BYTES` pieces through the server's chunked save; `chunk` numbers
+   * each piece, and `saved` hears the model the server returns and the piece's size.
+   */
+  private async _saveInPieces(
+    path: string,
+    bytes: Uint8Array,
+    chunk: (index: number, last: boolean) => number,
+    saved: (model: Contents.IModel, pieceBytes: number) => void
+  ): Promise<void> {
+    for (let offset = 0, index = 0; offset < bytes.byteLength; offset += UPLOAD_CHUNK_BYTES, index++) {
+      const piece = bytes.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
+      const last = offset + UPLOAD_CHUNK_BYTES >= bytes.byteLength;
+      const content = await toBase64(piece);
+      saved(
+        await this._contents.save(path, { type: 'file', format: 'base64', content, chunk: chunk(index, last) }),
+        piece.byteLength
+      );
     }
   }
 
@@ -227,17 +251,12 @@ export class ContentsService implements IIdentityReader {
       onBytes(bytes.byteLength);
       return;
     }
-    for (let offset = 0, chunk = 1; offset < bytes.byteLength; offset += UPLOAD_CHUNK_BYTES, chunk++) {
-      const piece = bytes.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
-      const last = offset + UPLOAD_CHUNK_BYTES >= bytes.byteLength;
-      await this._contents.save(path, {
-        type: 'file',
-        format: 'base64',
-        content: await toBase64(piece),
-        chunk: last ? -1 : chunk
-      });
-      onBytes(piece.byteLength);
-    }
+    await this._saveInPieces(
+      path,
+      bytes,
+      (index, last) => (last ? -1 : index + 1),
+      (_model, piece) => onBytes(piece)
+    );
   }
 
   /**
@@ -247,30 +266,31 @@ export class ContentsService implements IIdentityReader {
    * the file) is refused by the size it reports, before anything is read back wrong.
    */
   async appendLarge(path: string, bytes: Uint8Array, create: boolean, sizeBefore: number): Promise<void> {
-    for (let offset = 0; offset < bytes.byteLength; offset += UPLOAD_CHUNK_BYTES) {
-      const piece = bytes.subarray(offset, offset + UPLOAD_CHUNK_BYTES);
-      const chunk = create && offset === 0 ? 1 : 2;
-      const model = await this._contents.save(path, { type: 'file', format: 'base64', content: await toBase64(piece), chunk });
-      const expected = sizeBefore + offset + piece.byteLength;
-      if (typeof model.size === 'number' && model.size !== expected) {
-        throw new Error(
-          `the server did not append to ${path} (${model.size} bytes, ${expected} expected): its contents manager takes no chunked saves`
-        );
+    let expected = sizeBefore;
+    await this._saveInPieces(
+      path,
+      bytes,
+      index => (create && index === 0 ? 1 : 2),
+      (model, piece) => {
+        expected += piece;
+        if (typeof model.size === 'number' && model.size !== expected) {
+          throw new Error(
+            `the server did not append to ${path} (${model.size} bytes, ${expected} expected): its contents manager takes no chunked saves`
+          );
+        }
       }
-    }
+    );
   }
 
-  /** Whether `readRange` can read `path`: a file of the server's own drive, which has a `files/` route. */
-  canReadRanges(path: string): boolean {
+  /** Whether `path` has a `files/` route (`readChunks`, `readRange`): a file of the server's own drive. */
+  hasFileRoute(path: string): boolean {
     return this._contents.driveName(path) === '';
   }
 
   /** `length` bytes of a file from `start`, by an HTTP range request on its `files/` route. */
   async readRange(path: string, start: number, length: number): Promise<Uint8Array> {
-    const settings = this._contents.serverSettings;
-    const url = URLExt.join(settings.baseUrl, 'files', URLExt.encodeParts(path));
     const init = { cache: 'no-store' as const, headers: { Range: `bytes=${start}-${start + length - 1}` } };
-    const response = await ServerConnection.makeRequest(url, init, settings);
+    const response = await ServerConnection.makeRequest(this._fileUrl(path), init, this._contents.serverSettings);
     // 200 is the whole file (tornado's answer to a range that spans it); a route that ignores
     // ranges also answers 200, and is refused before its body is read.
     const whole = response.status === 200 && Number(response.headers.get('Content-Length')) === length;

@@ -103,18 +103,9 @@ export class LineSplitter {
   }
 
   private _joinPartial(tail: Uint8Array): Uint8Array {
-    if (this._partialBytes.length === 0) {
-      return tail;
-    }
     const parts = [...this._partialBytes, tail];
     this._partialBytes = [];
-    const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      joined.set(part, at);
-      at += part.length;
-    }
-    return joined;
+    return concatBytes(parts);
   }
 
   private _lineBytes(bytes: Uint8Array, last = false): void {
@@ -196,6 +187,20 @@ export class JournalLineReader {
   }
 
   private readonly _lines: LineSplitter;
+}
+
+/** Byte arrays one after another (a single one as it is). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) {
+    return parts[0];
+  }
+  const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
 }
 
 /** A journal source's chunks: a text as one chunk, a stream's as they are read. */

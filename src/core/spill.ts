@@ -15,7 +15,7 @@ import type { ISeriesHead } from './session';
 
 /**
  * Where the points wait between fold and Zarr write: a file on the disk the export goes to (the
- * CLI's, cli/scratch.ts; the page's, on the server through the Contents API, exportcommand.ts), or
+ * CLI's, cli/scratch.ts; the page's, on the server through the Contents API, exportscratch.ts), or
  * memory (tests, benchmarks, a drive with no file route).
  */
 export interface IScratch {
