@@ -16,6 +16,8 @@
 import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 
+import { openNotebookJson } from '../ui-tests/tests/helpers';
+
 const POINTS = Number(process.env.NBPROV_BENCH_POINTS ?? 10_000_000);
 const NOTEBOOK = 'export-bench.ipynb';
 const SAMPLE_MS = 250;
@@ -52,11 +54,7 @@ async function heldPoints(page: IJupyterLabPageFixture): Promise<number> {
 }
 
 test(`in-page export of ${POINTS} points: time and page heap`, async ({ page, tmpPath }) => {
-  const notebookPath = `${tmpPath}/${NOTEBOOK}`;
-  await page.contents.uploadContent(notebookJson(), 'text', notebookPath);
-  await page.notebook.openByPath(notebookPath);
-  await page.notebook.activate(NOTEBOOK);
-  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: 120000 });
+  await openNotebookJson(page, tmpPath, NOTEBOOK, notebookJson(), 120000);
   await page.notebook.runCell(0);
   // (Polled by hand: `expect.poll` over this command did not see the count change.)
   for (const deadline = Date.now() + 20 * 60 * 1000; (await heldPoints(page)) < POINTS;) {

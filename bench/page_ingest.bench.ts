@@ -17,6 +17,8 @@
 import { expect, galata, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 
+import { openNotebookJson } from '../ui-tests/tests/helpers';
+
 const POINTS = Number(process.env.NBPROV_BENCH_POINTS ?? 10_000_000);
 const NOTEBOOK = 'ingest.ipynb';
 /** Points per `nbprov:runs` read when checking the store (each crosses the DevTools protocol as JSON). */
@@ -143,10 +145,7 @@ async function cellText(page: IJupyterLabPageFixture, index: number): Promise<st
 test(`page ingest of ${POINTS} points, and the page heap after a reload`, async ({ page, tmpPath }) => {
   const loadBefore = loadAverage();
   const notebookPath = `${tmpPath}/${NOTEBOOK}`;
-  await page.contents.uploadContent(notebookJson(), 'text', notebookPath);
-  await page.notebook.openByPath(notebookPath);
-  await page.notebook.activate(NOTEBOOK);
-  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout: 120000 });
+  await openNotebookJson(page, tmpPath, NOTEBOOK, notebookJson(), 120000);
   await page.notebook.runCell(0);
   expect(await cellText(page, 0)).toContain(`prepared ${POINTS}`);
 

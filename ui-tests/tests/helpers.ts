@@ -13,10 +13,26 @@ export function nbprovSettings(settings: Record<string, unknown>): Record<string
 /** Uploads a fixture notebook into the test's folder and opens it. */
 export async function openFixture(page: IJupyterLabPageFixture, tmpPath: string, name: string): Promise<void> {
   await page.contents.uploadFile(path.resolve(__dirname, 'notebooks', name), `${tmpPath}/${name}`);
+  await openUploaded(page, tmpPath, name);
+}
+
+/** Writes a notebook made by the test (its JSON) into the test's folder and opens it. */
+export async function openNotebookJson(
+  page: IJupyterLabPageFixture,
+  tmpPath: string,
+  name: string,
+  json: string,
+  timeout?: number
+): Promise<void> {
+  await page.contents.uploadContent(json, 'text', `${tmpPath}/${name}`);
+  await openUploaded(page, tmpPath, name, timeout);
+}
+
+async function openUploaded(page: IJupyterLabPageFixture, tmpPath: string, name: string, timeout?: number): Promise<void> {
   await page.notebook.openByPath(`${tmpPath}/${name}`);
   await page.notebook.activate(name);
   // The kernel extension is loaded silently once the kernel is ready.
-  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]');
+  await page.waitForSelector('.jp-Notebook-ExecutionIndicator[data-status="idle"]', { timeout });
 }
 
 /**
