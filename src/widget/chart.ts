@@ -1,7 +1,7 @@
 /**
  * One live metric chart: Vega-Lite through vega-embed (loaded on first use), fed incrementally
- * with Vega changesets from a ChartFeed; beyond CANVAS_LINES lines, the lines are drawn on a canvas
- * of the chart's own through Vega's scales. Zooming (x scale bound to drag/wheel) re-reads the
+ * with Vega changesets from a ChartFeed; Vega draws the axes and the lines' extent, the lines are
+ * drawn on a canvas of the chart's own through Vega's scales. Zooming (x scale bound to drag/wheel) re-reads the
  * visible range from the store at full detail.
  */
 import type { View } from 'vega';
@@ -9,11 +9,11 @@ import {
   ChartFeed,
   formatRounded,
   hoverValues,
-  CANVAS_LINES,
   ChartRows,
   drawCanvasLines,
   IChartChange,
   ILine,
+  logTicks,
   XAxis,
   YScale
 } from './chartdata';
@@ -23,6 +23,8 @@ import { ILegend } from './runidentity';
 
 const DATA = 'points';
 const ZOOM = 'zoom';
+/** The Vega expression function giving a log y axis its tick values (chartdata.ts `logTicks`). */
+const LOG_TICKS = 'nbprovLogTicks';
 /** Runs a hover tooltip lists before "and N more", as the legends do (the selected always). */
 const TOOLTIP_CAP = 8;
 /** A line is listed at a hovered x within this many pixels of its first and last points. */
@@ -77,7 +79,12 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
       title: metric,
       // A log domain rounded out to whole decades left most of a chart empty: the data's extent.
       scale: yScale === 'log' ? { type: 'log', nice: false } : { zero: false },
-      axis: { format: '~g', labelOverlap: true }
+      axis: {
+        format: '~g',
+        labelOverlap: true,
+        // Vega's own log ticks, thinned by overlap, left uneven gaps (2, 0.9, 0.7, 0.5, 0.3).
+        ...(yScale === 'log' ? { values: { expr: `${LOG_TICKS}(domain('y'), height)` } } : {})
+      }
     },
     color: { field: 'color', type: 'nominal', scale: null, legend: null },
     opacity: { field: 'opacity', type: 'quantitative', scale: null, legend: null },
@@ -99,14 +106,11 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     encoding,
     layer: [
       {
-        // Up to CANVAS_LINES lines: a line mark each.
-        transform: [{ filter: '!datum.frame && !datum.solo' }],
-        mark: { type: 'line', clip: true, interpolate: 'linear' },
-        encoding: { detail: { field: 'key', type: 'nominal' }, order: { field: 'i', type: 'quantitative' } },
+        // The lines are drawn on the chart's own canvas: these invisible points span their extent.
+        transform: [{ filter: 'datum.frame' }],
+        mark: { type: 'point', filled: true, clip: true },
         params: [{ name: ZOOM, select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }]
       },
-      // More lines are drawn on the chart's own canvas: these invisible points span their extent.
-      { transform: [{ filter: 'datum.frame' }], mark: { type: 'point', filled: true, clip: true } },
       // A line of one point has no segment: its point is drawn as a dot.
       { transform: [{ filter: 'datum.solo' }], mark: { type: 'point', filled: true, clip: true, size: 40 } }
     ],
@@ -164,13 +168,7 @@ export class MetricChart {
     if (this._disposed) {
       return;
     }
-    const canvas = lines.length > CANVAS_LINES;
-    if (canvas === this._rows.canvas) {
-      this._apply(view, this._feed.update(lines, dirty));
-    } else {
-      // Every line is drawn again in the other form.
-      this._redraw(view, canvas);
-    }
+    this._apply(view, this._feed.update(lines, dirty));
   }
 
   dispose(): void {
@@ -211,24 +209,17 @@ export class MetricChart {
     );
   }
 
-  /** Clears the chart and draws every line again, by Vega or (`canvas`) on the chart's canvas. */
-  private _redraw(view: View, canvas: boolean): void {
+  /** Clears the chart and draws every line again. */
+  private _redraw(view: View): void {
     this._feed.reset();
-    this._rows = new ChartRows(canvas);
-    this._apply(view, this._feed.update(this._lines, 'all'), true);
+    this._rows = new ChartRows();
+    this._apply(view, this._feed.update(this._lines, 'all'));
   }
 
-  private _apply(view: View, change: IChartChange, clear = false): void {
-    const rows = this._rows.apply(change);
-    const changes = this._vega!.changeset();
-    if (clear || rows.clear) {
-      changes.remove(() => true);
-    } else if (rows.removeLines.size) {
-      changes.remove((row: { key: string }) => rows.removeLines.has(row.key));
-    }
-    if (rows.insert.length) {
-      changes.insert(rows.insert);
-    }
+  private _apply(view: View, change: IChartChange): void {
+    const changes = this._vega!.changeset()
+      .remove(() => true)
+      .insert(this._rows.apply(change));
     // The points drawn, and how many times the chart was drawn, for tests and benchmarks reading
     // the chart from the page (a redraw can leave the count of points as it was).
     const points = this._rows.points;
@@ -263,15 +254,13 @@ export class MetricChart {
   }
 
   /**
-   * Draws the canvas lines (none unless the chart has more than CANVAS_LINES) over Vega's plot
-   * area, through its current scales: after every Vega run, and at each zoom step.
+   * Draws the lines over Vega's plot area, through its current scales: after every Vega run, and
+   * at each zoom step.
    */
   private _drawLines(view: View): void {
     const canvas = this._linesCanvas;
-    // Most charts have few lines: they return before any DOM query or layout read.
-    const vegaCanvas = this._rows.canvas && this._plot.querySelector<HTMLCanvasElement>('canvas:not(.nbprov-chart-lines)');
+    const vegaCanvas = this._plot.querySelector<HTMLCanvasElement>('canvas:not(.nbprov-chart-lines)');
     if (!vegaCanvas) {
-      canvas.remove();
       return;
     }
     const plotBox = this._plot.getBoundingClientRect();
@@ -393,6 +382,9 @@ export class MetricChart {
   private async _embed(): Promise<View> {
     const { default: embed, vega } = await import('vega-embed');
     this._vega = vega;
+    vega.expressionFunction(LOG_TICKS, (domain: unknown, height: number) =>
+      Array.isArray(domain) && domain.length === 2 ? logTicks([Number(domain[0]), Number(domain[1])], height) : []
+    );
     // No vega-tooltip (HTML) and no actions menu: tooltips use Vega's plain-text handler.
     const result = await embed(this._plot, spec(this.metric, this._axis, this._yScale, this._width) as never, {
       actions: false,
@@ -420,7 +412,7 @@ export class MetricChart {
           return;
         }
         this._feed.domain = domain;
-        this._redraw(view, this._rows.canvas);
+        this._redraw(view);
       });
     }, 150);
   }
@@ -429,7 +421,7 @@ export class MetricChart {
   private _legend = document.createElement('div');
   private _note = document.createElement('div');
   private _feed: ChartFeed;
-  private _rows = new ChartRows(false);
+  private _rows = new ChartRows();
   private _linesCanvas = document.createElement('canvas');
   private _linesFrame = 0;
   private _draws = 0;

@@ -157,8 +157,8 @@ export function lineRows(
  * 10–25 µs each here: a sweep of 1,000 lines of 1,000 points would otherwise give it a million
  * rows, and every update would take seconds; 32,000 still cost most of a second per filter
  * keystroke (bench/bench_view.mjs). One line keeps up to 4,000 columns with their extremes.
- * Beyond CANVAS_LINES lines Vega draws none of them, but every row is still reduced, kept and
- * drawn on the canvas at each change, so the budget holds for them too.
+ * The lines are drawn on the chart's own canvas (`ChartRows`), but every row is still reduced,
+ * kept and drawn at each change, so the budget holds for them too.
  */
 export const CHART_ROW_BUDGET = 12_000;
 /** Columns a line keeps with their extremes at least; with fewer, it is sampled (`ILineShare`). */
@@ -196,15 +196,7 @@ export interface IChartChange {
   insert: IChartPoint[];
 }
 
-/**
- * Lines a chart draws with a line mark each (Vega facets its data by line: a dataflow of its own
- * per line, which cost seconds per redraw with 1,000 lines); more are drawn on the chart's own
- * canvas under Vega's axes (Vega's cost per row made a filter keystroke over 1,000 runs take most
- * of a second).
- */
-export const CANVAS_LINES = 64;
-
-/** A row Vega draws: a line's point, or (`frame`) an invisible point that spans the axes. */
+/** A row Vega draws: a one-point line's dot, or (`frame`) an invisible point that spans the axes. */
 export type ChartRow = IChartPoint & { frame?: boolean };
 
 /** A line drawn on the chart's own canvas: its style and its points, in order. */
@@ -220,15 +212,14 @@ export interface ICanvasLine {
 const FRAME_KEY = '\0frame';
 
 /**
- * Turns a chart's changes of points into what is drawn: the points themselves for Vega's line
- * marks, or (`canvas`) the lines kept for the chart's own canvas, Vega getting only a line of one
- * point (as a dot) and the rows that span the canvas lines' extent once per context, so that its
- * axes, domains and the context legend are those of every point.
+ * Turns a chart's changes of points into what is drawn: the lines, kept for the chart's own canvas
+ * (Vega facets its data by line, a dataflow of its own per line that cost seconds per redraw of
+ * 1,000 lines, and its cost per row made a filter keystroke over 1,000 runs take most of a second),
+ * and for Vega only a line of one point (as a dot) and the rows that span the lines' extent once
+ * per context, so that its axes, domains and the context legend are those of every point.
  */
 export class ChartRows {
-  constructor(readonly canvas: boolean) {}
-
-  /** Lines drawn on the chart's own canvas, by key (empty unless `canvas`). */
+  /** Lines drawn on the chart's own canvas, by key. */
   readonly canvasLines = new Map<string, ICanvasLine>();
 
   /** Points of the lines drawn, summed (what the chart reports as drawn). */
@@ -240,8 +231,8 @@ export class ChartRows {
     return total;
   }
 
-  /** Vega's changes: rows of these lines removed (every row with `clear`), then rows inserted. */
-  apply(change: IChartChange): { removeLines: Set<string>; insert: ChartRow[]; clear: boolean } {
+  /** Vega's rows after a change: its few rows are replaced whole at every change. */
+  apply(change: IChartChange): ChartRow[] {
     for (const key of change.removeLines) {
       this._counts.delete(key);
       this.canvasLines.delete(key);
@@ -249,11 +240,6 @@ export class ChartRows {
     }
     for (const point of change.insert) {
       this._counts.set(point.key, (this._counts.get(point.key) ?? 0) + 1);
-    }
-    if (!this.canvas) {
-      return { removeLines: change.removeLines, insert: change.insert, clear: false };
-    }
-    for (const point of change.insert) {
       if (point.solo) {
         this._soloRows.set(point.key, point);
         continue;
@@ -266,8 +252,7 @@ export class ChartRows {
       line.xs.push(point.x);
       line.ys.push(point.y);
     }
-    // Few rows: replaced whole at every change.
-    return { removeLines: new Set(), insert: [...this._soloRows.values(), ...this._frameRows()], clear: true };
+    return [...this._soloRows.values(), ...this._frameRows()];
   }
 
   private _frameRows(): ChartRow[] {
@@ -311,6 +296,20 @@ export type LineContext = Pick<
 >;
 
 /**
+ * A dash pattern as the canvas should get it: one without gaps (Vega's first context gets
+ * [1, 0]) as none, which draws the same line; the browser cuts a dashed line into its dashes, and
+ * 1,000 lines "dashed" [1, 0] took 200 ms to paint against 13 ms solid.
+ */
+export function drawnDash(pattern: readonly number[]): number[] {
+  // An odd-length pattern is repeated to an even one ([4] is 4 on, 4 off).
+  const even = pattern.length % 2 ? [...pattern, ...pattern] : pattern;
+  return even.some((length, index) => index % 2 === 1 && length > 0) ? [...pattern] : [];
+}
+
+/** Up to this many lines are drawn 2 px wide, as Vega draws a line; more, 1 px, so that a sweep stays legible. */
+export const WIDE_LINES_UP_TO = 64;
+
+/**
  * Draws the canvas lines through the chart's scales (data → pixels in the plot), faded lines
  * first so that highlighted ones stay on top; `dash` gives a context's dash pattern.
  */
@@ -322,12 +321,12 @@ export function drawCanvasLines(
   dash: (context: string) => number[]
 ): void {
   const ordered = Array.from(lines).sort((a, b) => a.opacity - b.opacity);
-  context.lineWidth = 1;
+  context.lineWidth = ordered.length > WIDE_LINES_UP_TO ? 1 : 2;
   for (const line of ordered) {
     context.beginPath();
     context.strokeStyle = line.color;
     context.globalAlpha = line.opacity;
-    context.setLineDash(dash(line.context));
+    context.setLineDash(drawnDash(dash(line.context)));
     for (let index = 0; index < line.xs.length; index++) {
       if (index === 0) {
         context.moveTo(x(line.xs[index]), y(line.ys[index]));
@@ -592,4 +591,83 @@ export function hoverValues(
     }
   }
   return { entries: listed, more: entries.length - listed.length, x: snapped };
+}
+
+/** Pixels between two y-axis labels at least (a label is about 11 px tall). */
+export const MIN_LABEL_GAP_PX = 18;
+/** Mantissas of a decade's ticks, densest first: 1-2-3-5, 1-2-5, 1-3, the decades alone. */
+const LOG_MANTISSAS = [[1, 2, 3, 5], [1, 2, 5], [1, 3], [1]];
+
+/**
+ * The y-axis tick values of a log scale over `domain` in `height` pixels: the densest set of round
+ * values (1-2-3-5 of each decade down to every n-th decade) whose labels stay MIN_LABEL_GAP_PX apart,
+ * so labels neither crowd nor drop out unevenly (Vega's overlap removal left 2, 0.9, 0.7, 0.5, 0.3).
+ * A domain narrower than two such values gets round linear steps: within a fraction of a decade a
+ * log scale is nearly linear.
+ */
+export function logTicks(domain: readonly [number, number], height: number): number[] {
+  const lo = Math.min(domain[0], domain[1]);
+  const hi = Math.max(domain[0], domain[1]);
+  if (!(lo > 0) || !Number.isFinite(hi) || !(height > 0)) {
+    return [];
+  }
+  const decades = Math.log10(hi / lo);
+  const pxPerDecade = decades > 0 ? height / decades : Infinity;
+  const fits = (ticks: number[]): boolean =>
+    ticks.every((tick, i) => i === 0 || Math.log10(tick / ticks[i - 1]) * pxPerDecade >= MIN_LABEL_GAP_PX);
+  const first = Math.floor(Math.log10(lo));
+  const last = Math.ceil(Math.log10(hi));
+  const inDomain = (value: number): boolean => value >= lo * (1 - 1e-12) && value <= hi * (1 + 1e-12);
+  for (const mantissas of LOG_MANTISSAS) {
+    const ticks: number[] = [];
+    for (let exponent = first; exponent <= last; exponent++) {
+      for (const mantissa of mantissas) {
+        // Parsed from text, so that 3e-1 is 0.3 and not 0.30000000000000004.
+        const value = Number(`${mantissa}e${exponent}`);
+        if (inDomain(value)) {
+          ticks.push(value);
+        }
+      }
+    }
+    if (ticks.length < 2) {
+      break;
+    }
+    if (fits(ticks)) {
+      return ticks;
+    }
+  }
+  if (first + 1 < last) {
+    // Too many decades for each to be labelled: every n-th, n the smallest that leaves room.
+    const every = Math.ceil(MIN_LABEL_GAP_PX / pxPerDecade);
+    const ticks: number[] = [];
+    for (let exponent = Math.ceil(first / every) * every; exponent <= last; exponent += every) {
+      const value = Number(`1e${exponent}`);
+      if (inDomain(value)) {
+        ticks.push(value);
+      }
+    }
+    if (ticks.length >= 2) {
+      return ticks;
+    }
+  }
+  return linearTicks(lo, hi, Math.max(2, Math.floor(height / (2 * MIN_LABEL_GAP_PX))));
+}
+
+/** About `count` round values (1, 2 or 5 times a power of ten apart) within [lo, hi]. */
+function linearTicks(lo: number, hi: number, count: number): number[] {
+  if (hi === lo) {
+    return [lo];
+  }
+  const rough = (hi - lo) / count;
+  const power = Math.floor(Math.log10(rough));
+  const mantissa = [1, 2, 5, 10].find(candidate => candidate * Math.pow(10, power) >= rough)!;
+  // Ticks as integer multiples of `step`, printed from text so that they stay round.
+  const stepExponent = mantissa === 10 ? power + 1 : power;
+  const stepMantissa = mantissa === 10 ? 1 : mantissa;
+  const step = Number(`${stepMantissa}e${stepExponent}`);
+  const ticks: number[] = [];
+  for (let k = Math.ceil(lo / step); k * step <= hi * (1 + 1e-12); k++) {
+    ticks.push(Number((k * step).toPrecision(12)));
+  }
+  return ticks;
 }

@@ -1,5 +1,5 @@
 import { expect, test } from '@jupyterlab/galata';
-import { journalRecords, nbprovSettings, openFixture } from './helpers';
+import { journalRecords, nbprovSettings, openFixture, runCell } from './helpers';
 
 // Written before recording became opt-in: these tests record every notebook.
 test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
@@ -22,7 +22,7 @@ test('run energy in the widget: the figure or, without a sensor, a dash and the 
   const widget = page.locator('.jp-OutputArea-output .nbprov-runs');
   const row = widget.locator('tr.nbprov-row', { hasText: 'energy-run' });
   await expect(row).toHaveCount(1, { timeout: 30000 });
-  const energyCell = row.locator('td.nbprov-col-energy');
+  const energyCell = runCell(row, 'energy');
   const tradeoff = widget.locator('.nbprov-tradeoff');
   await expect(tradeoff).toBeVisible();
 
@@ -49,7 +49,9 @@ test('run energy in the widget: the figure or, without a sensor, a dash and the 
   await expect(widget.locator('.nbprov-chart[data-metric="Power (W)"]')).toHaveCount(1);
   await expect(widget.locator('.nbprov-chart[data-metric="loss"]')).toHaveCount(1);
   await expect(widget.locator('.nbprov-chart[data-metric^="power_watts"]')).toHaveCount(0);
-  await expect(widget.locator('.nbprov-chart[data-metric="Power (W)"] canvas')).toHaveCount(1);
+  // Vega's canvas (axes), and the chart's own that draws the lines.
+  await expect(widget.locator('.nbprov-chart[data-metric="Power (W)"] canvas:not(.nbprov-chart-lines)')).toHaveCount(1);
+  await expect(widget.locator('.nbprov-chart[data-metric="Power (W)"] canvas.nbprov-chart-lines')).toHaveCount(1);
   // The trade-off metric choice holds the user's metric only.
   await expect(tradeoff.locator('select').first().locator('option')).toHaveText(['loss']);
 });

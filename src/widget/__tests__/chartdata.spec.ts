@@ -12,9 +12,13 @@ import {
   nearestIndex,
   ChartRows,
   drawCanvasLines,
+  drawnDash,
   ICanvasLine,
   LineContext,
+  logTicks,
+  MIN_LABEL_GAP_PX,
   smooth,
+  WIDE_LINES_UP_TO,
   xPositions
 } from '../chartdata';
 
@@ -181,28 +185,19 @@ describe('ChartFeed', () => {
 });
 
 describe('ChartRows', () => {
-  it('passes the points on for line marks, counting them', () => {
-    const rows = new ChartRows(false);
-    const change = new ChartFeed('step', 50).update([line(series(10)), line(series(1), 'solo')], 'all');
-    expect(rows.apply(change)).toMatchObject({ insert: change.insert, clear: false });
-    expect(rows.points).toBe(11);
-    expect(rows.canvasLines.size).toBe(0);
-  });
-
   it('keeps the lines for the canvas and gives Vega only their extent per context and the one-point lines', () => {
     const s = series(10);
     const feed = new ChartFeed('step', 50);
-    const rows = new ChartRows(true);
+    const rows = new ChartRows();
     const validation = line(series(3), 'r2/val_loss');
     const first = rows.apply(feed.update([line(s), line(series(1), 'solo'), { ...validation, context: 'validation' }], 'all'));
     expect(rows.canvasLines.get('r1/loss')).toMatchObject({
       xs: Array.from({ length: 10 }, (_, i) => i * 10),
       ys: Array.from({ length: 10 }, (_, i) => Math.cos(i / 50))
     });
-    expect(first.clear).toBe(true);
-    expect(first.insert.filter(row => row.solo)).toMatchObject([{ key: 'solo', x: 0 }]);
+    expect(first.filter(row => row.solo)).toMatchObject([{ key: 'solo', x: 0 }]);
     // Two invisible rows per context at the corners of every canvas point's extent.
-    const frame = first.insert.filter(row => row.frame);
+    const frame = first.filter(row => row.frame);
     expect(frame.map(row => [row.context, row.x, row.y, row.opacity])).toEqual([
       ['training', 0, Math.cos(9 / 50), 0],
       ['training', 90, 1, 0],
@@ -216,8 +211,8 @@ describe('ChartRows', () => {
     const second = rows.apply(feed.update([line(s)], new Set(['r1/loss'])));
     expect(rows.canvasLines.get('r1/loss')!.xs.slice(-3)).toEqual([90, 100, 110]);
     expect(Array.from(rows.canvasLines.keys())).toEqual(['r1/loss']);
-    expect(second.insert.filter(row => row.solo)).toEqual([]);
-    expect(second.insert.filter(row => row.frame).map(row => [row.x, row.y])).toEqual([
+    expect(second.filter(row => row.solo)).toEqual([]);
+    expect(second.filter(row => row.frame).map(row => [row.x, row.y])).toEqual([
       [0, 0.25],
       [110, 1]
     ]);
@@ -269,7 +264,7 @@ describe('drawCanvasLines', () => {
       name => (name === 'validation' ? [4, 2] : [])
     );
     expect(calls).toEqual([
-      'width 1',
+      'width 2',
       'begin',
       'style #222',
       'alpha 0.25',
@@ -288,6 +283,47 @@ describe('drawCanvasLines', () => {
       'alpha 1',
       'dash '
     ]);
+  });
+
+  it('draws a pattern without gaps as a solid line, and keeps real dashes', () => {
+    expect(drawnDash([1, 0])).toEqual([]);
+    expect(drawnDash([])).toEqual([]);
+    expect(drawnDash([4, 0, 2, 0])).toEqual([]);
+    expect(drawnDash([4, 2])).toEqual([4, 2]);
+    expect(drawnDash([1, 0, 3, 1])).toEqual([1, 0, 3, 1]);
+    // An odd-length pattern repeats itself: [4] is 4 on, 4 off.
+    expect(drawnDash([4])).toEqual([4]);
+  });
+
+  it('draws a sweep of more than WIDE_LINES_UP_TO lines 1 px wide', () => {
+    const widths: number[] = [];
+    const context = {
+      set lineWidth(value: number) {
+        widths.push(value);
+      },
+      beginPath() {},
+      moveTo() {},
+      lineTo() {},
+      stroke() {},
+      setLineDash() {}
+    } as unknown as LineContext;
+    const sweep = (n: number): ICanvasLine[] =>
+      Array.from({ length: n }, () => ({ color: '#111', opacity: 1, context: '', xs: [0, 1], ys: [0, 1] }));
+    drawCanvasLines(
+      context,
+      sweep(WIDE_LINES_UP_TO),
+      x => x,
+      y => y,
+      () => []
+    );
+    drawCanvasLines(
+      context,
+      sweep(WIDE_LINES_UP_TO + 1),
+      x => x,
+      y => y,
+      () => []
+    );
+    expect(widths).toEqual([2, 1]);
   });
 });
 
@@ -412,5 +448,50 @@ describe('the row budget of a chart of many lines', () => {
     const change = feed.update(few.slice(0, 20), 'all');
     expect(change.insert).toHaveLength(0);
     expect(change.removeLines.size).toBe(20);
+  });
+});
+
+describe('logTicks', () => {
+  /** Pixels between consecutive ticks on a log axis of `height` px over `domain`. */
+  const gaps = (ticks: number[], domain: [number, number], height: number) =>
+    ticks.slice(1).map((tick, i) => (Math.log10(tick / ticks[i]) * height) / Math.log10(domain[1] / domain[0]));
+
+  it('labels a decade and a bit with 1-2-3-5 values, none dropped in between', () => {
+    // The widths screenshots' train_loss: Vega's own ticks thinned to 2, 0.9, 0.7, 0.5, 0.3.
+    expect(logTicks([0.19, 2.62], 180)).toEqual([0.2, 0.3, 0.5, 1, 2]);
+  });
+
+  it('thins to sparser round values as decades get more, keeping every gap', () => {
+    for (const [domain, height] of [
+      [[1e-3, 10], 180],
+      [[1e-6, 1e3], 180],
+      [[1e-30, 1e30], 180],
+      [[0.07, 3], 60],
+      [[5, 5000], 400]
+    ] as [[number, number], number][]) {
+      const ticks = logTicks(domain, height);
+      expect(ticks.length).toBeGreaterThanOrEqual(2);
+      expect(ticks.every(tick => tick >= domain[0] && tick <= domain[1])).toBe(true);
+      expect(Math.min(...gaps(ticks, domain, height))).toBeGreaterThanOrEqual(MIN_LABEL_GAP_PX);
+    }
+    expect(logTicks([1e-3, 10], 180)).toEqual([1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1, 3, 10]);
+    expect(logTicks([1e-6, 1e3], 180)).toEqual([1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100, 1000]);
+    expect(logTicks([1e-30, 1e30], 180)).toEqual([1e-30, 1e-24, 1e-18, 1e-12, 1e-6, 1, 1e6, 1e12, 1e18, 1e24, 1e30]);
+  });
+
+  it('gives a domain inside one decade round linear steps', () => {
+    expect(logTicks([2.1, 2.9], 180)).toEqual([2.2, 2.4, 2.6, 2.8]);
+    expect(logTicks([0.0123, 0.0127], 180)).toEqual([0.0123, 0.0124, 0.0125, 0.0126, 0.0127]);
+  });
+
+  it('gives nothing for a domain a log scale cannot have', () => {
+    expect(logTicks([0, 1], 180)).toEqual([]);
+    expect(logTicks([-1, 1], 180)).toEqual([]);
+    expect(logTicks([1, Infinity], 180)).toEqual([]);
+    expect(logTicks([1, 10], 0)).toEqual([]);
+  });
+
+  it('gives a one-value domain its value', () => {
+    expect(logTicks([3, 3], 180)).toEqual([3]);
   });
 });
