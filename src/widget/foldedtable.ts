@@ -10,7 +10,13 @@ import { IColumnFit, IRow, ITable } from './tablemodel';
 const charWidths = new Map<string, number>();
 const SAMPLE = 'abcdefghijklmnopqrstuvwxyz0123456789 ._-';
 
-export function charWidth(font: string): number {
+/**
+ * Average width (px) of a character in an element's font, from its longhands: in JupyterLab the
+ * computed `font` shorthand came back empty, and a canvas given '' measures its default 10 px
+ * font (4.9 px a character against the lab's 7), so the table folded too little.
+ */
+export function charWidth(style: CSSStyleDeclaration): number {
+  const font = [style.fontStyle, style.fontWeight, style.fontSize, style.fontFamily].filter(Boolean).join(' ');
   let width = charWidths.get(font);
   if (width === undefined) {
     const context = document.createElement('canvas').getContext('2d');

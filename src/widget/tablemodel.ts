@@ -515,35 +515,35 @@ export function formatBytes(bytes: number): string {
 }
 
 /**
- * The order in which a narrow view folds columns into a run's detail row (folded first: highest
- * number). The run's name and status are never folded; then, as small-screen run tables do, the
- * last metric values, the parameters, the best values, and the bookkeeping columns last. The
- * notebook column (the side panel's folder modes only) goes with the last values: there it is what
- * tells runs of the same name apart.
+ * The order in which a view too narrow for every column folds them into a run's detail row
+ * (folded first: highest number). The run's name and status are never folded; then the energy,
+ * when some run has a figure (what nbprov measures per cell, in one short column); then, as
+ * small-screen run tables do, the last metric values, the parameters, the best values, and the
+ * bookkeeping columns. Energy no run has a figure for (a machine without sensors: a column of
+ * dashes) folds first. The notebook column (the side panel's folder modes only) goes with the last
+ * values: there it is what tells runs of the same name apart.
  */
 const FOLD_PRIORITY: Record<ColumnKind, number> = {
   name: 0,
   status: 0,
-  notebook: 1,
-  'metric-last': 1,
-  param: 2,
-  'metric-best': 3,
-  duration: 4,
-  experiment: 5,
-  start: 6,
-  energy: 7
+  energy: 1,
+  notebook: 2,
+  'metric-last': 2,
+  param: 3,
+  'metric-best': 4,
+  duration: 5,
+  experiment: 6,
+  start: 7
 };
+const UNMEASURED_ENERGY_PRIORITY = 8;
 
-/**
- * Below this width (px) of the view (the side panel, a phone), the table folds the columns that do
- * not fit; a wider view keeps every column, and a table wider than it scrolls in its own box.
- */
-export const FOLD_BELOW_PX = 480;
 /** Width of the controls before the first column: the selection box and the detail button. */
 const ROW_CONTROLS_PX = 56;
-/** A cell's padding and border, and the name cell's colour swatch and jump button. */
+/** A cell's padding and border, and the name cell's colour swatch. */
 const CELL_PADDING_PX = 14;
-const NAME_EXTRAS_PX = 40;
+const NAME_SWATCH_PX = 16;
+/** A button's padding, border and the space before it, besides its text. */
+export const BUTTON_EXTRAS_PX = 16;
 
 /** Which columns a view shows as columns and which it folds into each run's detail row (indices). */
 export interface IColumnFit {
@@ -552,32 +552,45 @@ export interface IColumnFit {
 }
 
 /**
- * Fits the table's columns into `width` px, estimating each column's width from its longest text
- * (a cell, or a header's longest word) at `charWidth` px a character. From FOLD_BELOW_PX up every column is shown
- * (a wide table scrolls on its own). Below it, the name and status columns always stay, and the
- * others are added by FOLD_PRIORITY (then table order) until the next one would not fit; the rest
- * fold. Shown columns keep the table's order.
+ * Fits the table's columns into `width` px, at any width, so that the table never scrolls
+ * sideways: each column's width is estimated from its longest text (a cell, or a header's longest
+ * word) at `charWidth` px a character; a run's name cell also holds `nameExtras` px (its buttons),
+ * by run id. The name and status columns always stay, and the others are added by FOLD_PRIORITY
+ * (then table order) until the next one would not fit; the rest fold. Shown columns keep the
+ * table's order.
  */
-export function fitColumns(table: ITable, width: number, charWidth: number): IColumnFit {
+export function fitColumns(
+  table: ITable,
+  width: number,
+  charWidth: number,
+  nameExtras: ReadonlyMap<string, number> = new Map()
+): IColumnFit {
   const all = table.columns.map((_, index) => index);
-  if (width >= FOLD_BELOW_PX) {
-    return { shown: all, folded: [] };
-  }
   const estimate = (index: number): number => {
     const column = table.columns[index];
-    // A folded table's headers wrap at spaces: their longest word counts, plus the sort arrow.
+    // Headers wrap at spaces: their longest word counts, plus the sort arrow.
     const header = Math.max(...column.label.split(/\s+/).map(word => word.length)) + 2;
-    const chars = table.rows.reduce((longest, row) => Math.max(longest, row.cells[index].text.length), header);
-    return chars * charWidth + CELL_PADDING_PX + (column.kind === 'name' ? NAME_EXTRAS_PX : 0);
+    const widest = table.rows.reduce(
+      (longest, row) =>
+        Math.max(
+          longest,
+          row.cells[index].text.length * charWidth +
+            (column.kind === 'name' ? NAME_SWATCH_PX + (nameExtras.get(row.runId) ?? 0) : 0)
+        ),
+      header * charWidth
+    );
+    return widest + CELL_PADDING_PX;
   };
-  const byPriority = [...all].sort(
-    (a, b) => FOLD_PRIORITY[table.columns[a].kind] - FOLD_PRIORITY[table.columns[b].kind] || a - b
-  );
+  const priority = (index: number): number =>
+    table.columns[index].kind === 'energy' && table.rows.every(row => row.cells[index].sortValue === null)
+      ? UNMEASURED_ENERGY_PRIORITY
+      : FOLD_PRIORITY[table.columns[index].kind];
+  const byPriority = [...all].sort((a, b) => priority(a) - priority(b) || a - b);
   const shown = new Set<number>();
   let used = ROW_CONTROLS_PX;
   for (const index of byPriority) {
     const needed = estimate(index);
-    const kept = FOLD_PRIORITY[table.columns[index].kind] === 0;
+    const kept = priority(index) === 0;
     if (!kept && used + needed > width) {
       break;
     }

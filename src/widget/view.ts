@@ -22,6 +22,7 @@ import {
   artifactRows,
   buildTable,
   contextName,
+  BUTTON_EXTRAS_PX,
   fitColumns,
   formatDuration,
   ISort,
@@ -42,6 +43,12 @@ export type RunsTab = 'runs' | 'compare' | 'timeline';
  */
 const REFRESH_MS = 300;
 const RENDER_SHARE = 4;
+/**
+ * While only new points arrive, the charts follow at every refresh, but the table and the sweep
+ * view (last and best values) at most once per this many ms: rebuilding them made most of a
+ * refresh over 1,000 runs, and so most of the wait before the charts showed a point.
+ */
+const SUMMARY_REFRESH_MS = 2000;
 /**
  * Rows the runs table shows at first, and adds at each "show more", as MLflow pages its runs: the
  * browser's layout of a 1,000-row table alone took most of a second per filter keystroke.
@@ -167,6 +174,7 @@ export class RunsView extends Widget {
     this._themeObserver.disconnect();
     this._resizeObserver.disconnect();
     clearTimeout(this._timer);
+    clearTimeout(this._summaryTimer);
     this._rebuildCharts();
     this._energy.dispose();
     super.dispose();
@@ -346,6 +354,17 @@ export class RunsView extends Widget {
     // Read before the table is rebuilt: a width read after DOM changes makes the browser lay out
     // the whole page (a 1,000-row table: most of a second) before it would anyway.
     const width = this._chartAreaWidth();
+    const sinceSummaries = Date.now() - this._lastSummaries;
+    if (this._tab === 'runs' && !this._runsChanged && !this._allDirty && sinceSummaries < SUMMARY_REFRESH_MS) {
+      this._renderCharts(this._shownRuns, width);
+      this._dirtyLines.clear();
+      // The table and the sweep view catch up once their interval is over.
+      clearTimeout(this._summaryTimer);
+      this._summaryTimer = setTimeout(() => this._refresh('dirty'), SUMMARY_REFRESH_MS - sinceSummaries);
+      return;
+    }
+    clearTimeout(this._summaryTimer);
+    this._lastSummaries = Date.now();
     const runs = this._visibleRuns();
     this._message.textContent = this._store ? (runs.length ? '' : this._emptyMessage) : this._emptyMessage;
     this._identities = this._colouredIdentities();
@@ -353,7 +372,7 @@ export class RunsView extends Widget {
     if (this._tab === 'runs') {
       // The charts show the runs the table shows: filtered, in the table's order.
       const byId = new Map(runs.map(run => [run.id, run]));
-      const shown = table.rows.map(row => byId.get(row.runId)!);
+      const shown = (this._shownRuns = table.rows.map(row => byId.get(row.runId)!));
       this._renderArtifacts(shown);
       this._renderColourKey();
       this._sweep.update(shown, this._identities, this._selected, this._summaries, width);
@@ -464,8 +483,17 @@ export class RunsView extends Widget {
     headRow.append(selectHeader);
     // One Tab stop for the header row (the last header used, else the first); arrows move along it.
     const headers: HTMLElement[] = [];
-    // A narrow view folds the columns that do not fit into each run's detail row.
-    const fit = fitColumns(table, this.node.clientWidth, charWidth(getComputedStyle(this.node).font));
+    const page = table.rows.slice(0, this._rowLimit);
+    const buttons = new Map(page.map(row => [row.runId, this._nameButtons(row.runId)]));
+    // The columns that do not fit fold into each run's detail row.
+    const characterPx = charWidth(getComputedStyle(this.node));
+    const buttonsPx = new Map(
+      Array.from(buttons, ([runId, shown]) => [
+        runId,
+        shown.reduce((sum, button) => sum + (button.textContent ?? '').length * characterPx + BUTTON_EXTRAS_PX, 0)
+      ])
+    );
+    const fit = fitColumns(table, this.node.clientWidth, characterPx, buttonsPx);
     for (const column of fit.shown.map(index => table.columns[index])) {
       const th = element('th', `nbprov-col-${column.kind}`, column.label);
       th.tabIndex = -1;
@@ -502,7 +530,6 @@ export class RunsView extends Widget {
     head.append(headRow);
 
     const body = element('tbody');
-    const page = table.rows.slice(0, this._rowLimit);
     for (const row of page) {
       const tr = element('tr', `nbprov-row nbprov-status-${row.status}`);
       const selected = this._selected.has(row.runId);
@@ -541,19 +568,8 @@ export class RunsView extends Widget {
           element('span', 'nbprov-child-count', ` ${trans()._n('(%1 nested)', '(%1 nested)', row.children)}`)
         );
       }
-      const run = this._store?.runs.get(row.runId);
-      const cellRef = run && this._store ? this._cellRefs.button(run, this._store, this._label(run)) : null;
-      if (cellRef) {
-        tr.children[1].append(' ', cellRef);
-      }
-      if (run?.exec) {
-        const jump = element('button', 'nbprov-jump', trans().__('⤴ graph'));
-        jump.type = 'button';
-        jump.title = trans().__('Show the cell execution that ran this run in the development graph');
-        jump.setAttribute('aria-label', trans().__('Show the execution of run %1 in the development graph', this._label(run)));
-        jump.dataset.focusKey = `jump:${row.runId}`;
-        jump.addEventListener('click', () => this._jumpToExecution(run.exec!));
-        tr.children[1].append(' ', jump);
+      for (const button of buttons.get(row.runId)!) {
+        tr.children[1].append(' ', button);
       }
       body.append(tr);
       if (fit.folded.length) {
@@ -593,6 +609,29 @@ export class RunsView extends Widget {
       this._table.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusedKey)}"]`)?.focus();
     }
     return table;
+  }
+
+  /** The buttons of a run's name cell: to its notebook cell, and to its execution in the development graph. */
+  private _nameButtons(runId: string): HTMLButtonElement[] {
+    const run = this._store?.runs.get(runId);
+    if (!run || !this._store) {
+      return [];
+    }
+    const buttons: HTMLButtonElement[] = [];
+    const cellRef = this._cellRefs.button(run, this._store, this._label(run));
+    if (cellRef) {
+      buttons.push(cellRef);
+    }
+    if (run.exec) {
+      const jump = element('button', 'nbprov-jump', trans().__('⤴ graph'));
+      jump.type = 'button';
+      jump.title = trans().__('Show the cell execution that ran this run in the development graph');
+      jump.setAttribute('aria-label', trans().__('Show the execution of run %1 in the development graph', this._label(run)));
+      jump.dataset.focusKey = `jump:${runId}`;
+      jump.addEventListener('click', () => this._jumpToExecution(run.exec!));
+      buttons.push(jump);
+    }
+    return buttons;
   }
 
   private _toggle(runId: string, selected: boolean): void {
@@ -918,6 +957,10 @@ export class RunsView extends Widget {
   /** When the scheduled refresh runs (ms since the epoch). */
   private _timerDue = 0;
   private _lastRenderMs = 0;
+  /** When the table and the sweep view were last rebuilt, and the runs the charts then showed. */
+  private _lastSummaries = 0;
+  private _shownRuns: IRun[] = [];
+  private _summaryTimer: ReturnType<typeof setTimeout> | undefined;
   private _chartsByMetric = new Map<string, MetricChart>();
   private _chartWidth = 0;
   private _observedWidth = 0;

@@ -1,7 +1,7 @@
 import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
-import { executionsOf, exportProvenance, journalRecords, nbprovSettings, reloadAndReopen } from './helpers';
+import { executionsOf, exportProvenance, journalRecords, nbprovSettings, reloadAndReopen, runCell } from './helpers';
 
 // Written before recording became opt-in: these tests record every notebook.
 test.use({ mockSettings: nbprovSettings({ record: 'all' }) });
@@ -38,7 +38,7 @@ test('the demo notebook: executions, an edit, a reload, a run with its energy, a
   // The run in the widget: its energy is a figure, or a dash with the reason — never 0.
   const row = page.locator('.jp-OutputArea-output .nbprov-runs tr.nbprov-row', { hasText: 'baseline' });
   await expect(row).toHaveCount(1, { timeout: 30000 });
-  const energyCell = row.locator('td.nbprov-col-energy');
+  const energyCell = runCell(row, 'energy');
   await expect(energyCell).not.toHaveText(/^0( J)?$/);
   if ((await energyCell.textContent()) === '—') {
     await expect(energyCell).toHaveAttribute('title', /\((library_not_found|no_devices|not_supported|permission)\)/);

@@ -107,6 +107,20 @@ export function executionsOf(prov: Record<string, ProvNodes>): [string, Record<s
     .sort(([, a], [, b]) => (a['prov:startTime'] as string).localeCompare(b['prov:startTime'] as string));
 }
 
+/**
+ * A run's cell of one table column: in its row, or in its detail row when the view's width folded
+ * the column there (tablemodel.ts fitColumns).
+ */
+export function runCell(row: Locator, kind: string): Locator {
+  return row
+    .locator(`td.nbprov-col-${kind}`)
+    .or(
+      row.locator(
+        `xpath=./following-sibling::tr[1][contains(@class, "nbprov-detail")]//dd[contains(@class, "nbprov-col-${kind}")]`
+      )
+    );
+}
+
 /** Rows the chart of `metric` draws now (set by the chart once Vega has applied a change). */
 export async function pointsDrawn(scope: Locator, metric: string): Promise<number> {
   const chart = scope.locator(`.nbprov-chart[data-metric="${metric}"]`);

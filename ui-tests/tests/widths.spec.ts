@@ -9,7 +9,9 @@ import { nbprovSettings, pointsDrawn } from './helpers';
  * accessible tabs). The widget's own width is set by a style rule on its output, so the view
  * sizes itself by its node (ResizeObserver), not by the window.
  */
-test.use({ mockSettings: nbprovSettings({ record: 'all' }), viewport: { width: 1700, height: 1500 } });
+// Tall enough for the whole widget at 320 px: a screenshot of an element taller than the window
+// showed the lab's status bar across it.
+test.use({ mockSettings: nbprovSettings({ record: 'all' }), viewport: { width: 1700, height: 2200 } });
 
 const FIXTURE = 'widths.ipynb';
 const RUNS = 5;

@@ -5,7 +5,6 @@ import {
   artifactRows,
   buildTable,
   fitColumns,
-  FOLD_BELOW_PX,
   formatDuration,
   formatTime,
   lowerIsBetter,
@@ -447,26 +446,60 @@ describe('artifactRows', () => {
 describe('fitColumns', () => {
   const store = storeWith(alpha, beta, gamma);
   const table = buildTable(store.runs.values(), new MetricSummaries(), { now: T0 + 90_000 });
-  const labels = (indices: number[]) => indices.map(index => table.columns[index].label);
+  const labels = (indices: number[], of = table) => indices.map(index => of.columns[index].label);
   const CHAR = 7;
 
-  it('shows every column from FOLD_BELOW_PX up', () => {
-    expect(fitColumns(table, FOLD_BELOW_PX, CHAR)).toEqual({ shown: table.columns.map((_, i) => i), folded: [] });
+  it('shows every column when they fit, and folds in a wide view too when they do not', () => {
+    expect(fitColumns(table, 1400, CHAR)).toEqual({ shown: table.columns.map((_, i) => i), folded: [] });
+    // The widths screenshots at 800 px scrolled the table sideways from the last values on.
+    const id = 'e'.repeat(32);
+    const params = Array.from({ length: 12 }, (_, i): IRawRecord => ({
+      type: 'param',
+      t: iso(1),
+      run: id,
+      key: `parameter_${i}`,
+      value: 0.001 * i,
+      role: 'input'
+    }));
+    const many = buildTable(
+      storeWith([...runRecords(id, 'wide', { lr: 0.1, loss: [1] }), ...params]).runs.values(),
+      new MetricSummaries(),
+      {
+        now: T0
+      }
+    );
+    const fit = fitColumns(many, 800, CHAR);
+    expect(fit.folded.length).toBeGreaterThan(0);
+    expect(labels(fit.shown, many)).toEqual(expect.arrayContaining(['Run', 'Status', 'loss [training] last']));
   });
 
-  it('keeps the name, the status and what fits of the last values at the side panel width', () => {
+  it('keeps the name, the status, a measured energy and what fits of the last values at the side panel width', () => {
     const fit = fitColumns(table, 320, CHAR);
-    expect(labels(fit.shown)).toEqual(['Run', 'Status', 'accuracy [training] last']);
+    expect(labels(fit.shown)).toEqual(['Run', 'Status', 'Energy']);
     expect(labels(fit.folded)).toEqual([
       'Experiment',
       'Start',
       'Duration',
       'lr',
+      'accuracy [training] last',
       'accuracy [training] best (max)',
       'loss [training] last',
-      'loss [training] best (min)',
-      'Energy'
+      'loss [training] best (min)'
     ]);
+    expect(labels(fitColumns(table, 380, CHAR).shown)).toEqual(['Run', 'Status', 'accuracy [training] last', 'Energy']);
+  });
+
+  it('folds an energy column no run has a figure for first', () => {
+    const unmeasured = buildTable(storeWith(beta, gamma).runs.values(), new MetricSummaries(), { now: T0 + 90_000 });
+    const fit = fitColumns(unmeasured, 320, CHAR);
+    expect(labels(fit.shown, unmeasured)).toEqual(['Run', 'Status', 'loss [training] last']);
+    expect(labels(fitColumns(unmeasured, 1400, CHAR).shown, unmeasured)).toContain('Energy');
+    for (let width = 0; width < 1400; width += 5) {
+      const { shown, folded } = fitColumns(unmeasured, width, CHAR);
+      const energy = unmeasured.columns.findIndex(column => column.kind === 'energy');
+      // Shown only once nothing else is folded.
+      expect(shown.includes(energy)).toBe(folded.length === 0);
+    }
   });
 
   it('never folds the name or the status, however narrow', () => {
@@ -474,22 +507,30 @@ describe('fitColumns', () => {
     expect(labels(fitColumns(table, 320, 100).shown)).toEqual(['Run', 'Status']);
   });
 
-  it('folds parameters after the last values and before the bookkeeping columns', () => {
+  it('folds parameters after the last values and the energy, and before the bookkeeping columns', () => {
     const fit = fitColumns(table, 470, CHAR);
-    expect(labels(fit.shown)).toEqual(['Run', 'Status', 'lr', 'accuracy [training] last', 'loss [training] last']);
+    expect(labels(fit.shown)).toEqual(['Run', 'Status', 'accuracy [training] last', 'loss [training] last', 'Energy']);
     expect(labels(fit.folded)).toEqual([
       'Experiment',
       'Start',
       'Duration',
+      'lr',
       'accuracy [training] best (max)',
-      'loss [training] best (min)',
+      'loss [training] best (min)'
+    ]);
+    expect(labels(fitColumns(table, 540, CHAR).shown)).toEqual([
+      'Run',
+      'Status',
+      'lr',
+      'accuracy [training] last',
+      'loss [training] last',
       'Energy'
     ]);
   });
 
   it('only adds columns as the view widens, each shown or folded exactly once', () => {
     let previous: number[] = [];
-    for (let width = 0; width <= FOLD_BELOW_PX; width += 5) {
+    for (let width = 0; width <= 1400; width += 5) {
       const fit = fitColumns(table, width, CHAR);
       expect([...fit.shown, ...fit.folded].sort((a, b) => a - b)).toEqual(table.columns.map((_, i) => i));
       expect(fit.shown).toEqual(expect.arrayContaining(previous));

@@ -69,3 +69,58 @@ describe('the runs table of many runs', () => {
     }
   }, 60_000);
 });
+
+describe('new points', () => {
+  const lossRecords = (from: number, values: number[], batch: number): IRawRecord => ({
+    type: 'metrics',
+    t: new Date(T0 + 5000 + from).toISOString(),
+    run: runId(1),
+    batch,
+    series: [
+      {
+        metric: 'loss',
+        ctx: null,
+        steps: values.map((_, i) => from + i),
+        values,
+        timestamps: values.map((_, i) => T0 + 1000 * (from + i)),
+        epochs: values.map(() => -1)
+      }
+    ]
+  });
+
+  it('reach the charts at the next refresh, and the table and sweep view within SUMMARY_REFRESH_MS', async () => {
+    const store = storeOf(3);
+    store.apply('s1', validated([lossRecords(0, [3, 2], 1)]));
+    const view = new RunsView();
+    Widget.attach(view, document.body);
+    try {
+      view.setStore(store);
+      const chart = () => view.node.querySelector<HTMLElement>('.nbprov-chart[data-metric="loss"]');
+      // jsdom lays nothing out: the view is 0 px wide, and the last values are in the detail rows.
+      const lastLoss = () =>
+        Array.from(view.node.querySelectorAll('.nbprov-detail dd.nbprov-col-metric-last'), cell => cell.textContent).join(' ');
+      await until(() => chart()?.dataset.points === '2');
+      expect(lastLoss()).toBe('2');
+      // A first point after the charts were made waits out the cost of making them (RENDER_SHARE).
+      store.apply('s1', validated([lossRecords(2, [1.5], 2)]));
+      await until(() => lastLoss() === '1.5');
+      // Past the view's refresh interval, so that the next points' refresh is due at once.
+      await new Promise(resolve => setTimeout(resolve, 400));
+      const logged = Date.now();
+      store.apply('s1', validated([lossRecords(3, [1.25], 3)]));
+      await until(() => chart()?.dataset.points === '4');
+      const charted = Date.now() - logged;
+      expect(chart()!.dataset.points).toBe('4');
+      // The chart has the point, the table its old last value until its own refresh.
+      expect(lastLoss()).toBe('1.5');
+      await until(() => lastLoss() === '1.25', 4000);
+      const tabled = Date.now() - logged;
+      expect(lastLoss()).toBe('1.25');
+      expect(charted).toBeLessThan(tabled);
+      expect(tabled).toBeLessThan(3000);
+    } finally {
+      Widget.detach(view);
+      view.dispose();
+    }
+  }, 60_000);
+});
