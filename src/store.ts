@@ -79,11 +79,25 @@ export class MetricSeries implements IMetricSeries {
     const lo = Math.max(0, start);
     const hi = Math.min(this._length, end);
     const n = Math.max(0, hi - lo);
+    let timestamps: Float64Array | undefined;
+    const readTimestamps = (): Float64Array => this._timestampsOf(lo, n);
+    return {
+      steps: this._copy(this._steps, lo, n),
+      values: this._copy(this._values, lo, n),
+      // Copied when first read (points below the length never change): a chart on the step axis
+      // never reads them, and they were a third of re-reducing 1,000 lines.
+      get timestamps(): Float64Array {
+        return (timestamps ??= readTimestamps());
+      }
+    };
+  }
+
+  private _timestampsOf(lo: number, n: number): Float64Array {
     const timestamps = this._copy(this._timestamps, lo, n);
     for (let i = 0; i < n; i++) {
       timestamps[i] += this._timeBases[(lo + i) >>> CHUNK_BITS];
     }
-    return { steps: this._copy(this._steps, lo, n), values: this._copy(this._values, lo, n), timestamps };
+    return timestamps;
   }
 
   /** Appends points; typed arrays of equal length (epochs may hold -1 for none). */

@@ -48,6 +48,26 @@ describe('MetricSeries', () => {
     expect(Array.from(slice.steps)).toEqual([65530, 65531, 65532, 65533, 65534, 65535, 65536, 65537, 65538, 65539]);
   });
 
+  it('gives a slice the timestamps it held when sliced, read later across chunks and appends', () => {
+    const series = new MetricSeries('m', null);
+    const T = 1_700_000_000_000;
+    const n = 20_000; // more than two chunks, each with its own time base
+    series.append(
+      Float64Array.from({ length: n }, (_, i) => i),
+      new Float64Array(n),
+      Float64Array.from({ length: n }, (_, i) => T + i * 7),
+      new Int32Array(n).fill(-1)
+    );
+    const slice = series.slice(8_000, 17_000);
+    // Appends after the slice leave what it was sliced from as it was.
+    series.append([n], [1], [T + 10 ** 9], [-1]);
+    expect(slice.timestamps).toHaveLength(9_000);
+    expect(slice.timestamps.every((timestamp, i) => timestamp === T + (8_000 + i) * 7)).toBe(true);
+    // Read once: the same array again.
+    expect(slice.timestamps).toBe(slice.timestamps);
+    expect(Array.from(series.slice(n, n + 1).timestamps)).toEqual([T + 10 ** 9]);
+  });
+
   it('keeps NaN and infinities', () => {
     const series = new MetricSeries('m', null);
     series.append([0, 1, 2], [NaN, Infinity, -Infinity], [0, 0, 0], [-1, -1, -1]);
