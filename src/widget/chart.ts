@@ -1,8 +1,8 @@
 /**
  * One live metric chart: Vega-Lite through vega-embed (loaded on first use), fed incrementally
- * with Vega changesets from a ChartFeed; Vega draws the axes and the lines' extent, the lines are
- * drawn on a canvas of the chart's own through Vega's scales. Zooming (x scale bound to drag/wheel) re-reads the
- * visible range from the store at full detail.
+ * with Vega changesets from a ChartFeed; Vega draws the axes and the lines' extent, and the lines
+ * are drawn on a canvas of the chart's own through Vega's scales. Zooming (x scale bound to
+ * drag/wheel) re-reads the visible range from the store at full detail.
  */
 import type { View } from 'vega';
 import {

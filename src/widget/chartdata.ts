@@ -306,7 +306,10 @@ export function drawnDash(pattern: readonly number[]): number[] {
   return even.some((length, index) => index % 2 === 1 && length > 0) ? [...pattern] : [];
 }
 
-/** Up to this many lines are drawn 2 px wide, as Vega draws a line; more, 1 px, so that a sweep stays legible. */
+/**
+ * Up to this many lines are drawn 2 px wide, as Vega draws a line; more 1 px wide, so that a sweep
+ * stays legible.
+ */
 export const WIDE_LINES_UP_TO = 64;
 
 /**
