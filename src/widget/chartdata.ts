@@ -614,7 +614,8 @@ export function logTicks(domain: readonly [number, number], height: number): num
   if (!(lo > 0) || !Number.isFinite(hi) || !(height > 0)) {
     return [];
   }
-  const decades = Math.log10(hi / lo);
+  // Differences of logarithms: hi / lo overflows past 308 decades.
+  const decades = Math.log10(hi) - Math.log10(lo);
   const pxPerDecade = decades > 0 ? height / decades : Infinity;
   const fits = (ticks: number[]): boolean =>
     ticks.every((tick, i) => i === 0 || Math.log10(tick / ticks[i - 1]) * pxPerDecade >= MIN_LABEL_GAP_PX);
@@ -656,9 +657,15 @@ export function logTicks(domain: readonly [number, number], height: number): num
   return linearTicks(lo, hi, Math.max(2, Math.floor(height / (2 * MIN_LABEL_GAP_PX))));
 }
 
-/** About `count` round values (1, 2 or 5 times a power of ten apart) within [lo, hi]. */
+/** Ticks a linear fallback gives at most, whatever the domain. */
+const MAX_LINEAR_TICKS = 100;
+
+/**
+ * About `count` round values (1, 2 or 5 times a power of ten apart) within [lo, hi]; a domain too
+ * narrow for distinct round values (a flat series: a few units in the last place) gets [lo].
+ */
 function linearTicks(lo: number, hi: number, count: number): number[] {
-  if (hi === lo) {
+  if (!(hi - lo > hi * 1e-9)) {
     return [lo];
   }
   const rough = (hi - lo) / count;
@@ -668,8 +675,10 @@ function linearTicks(lo: number, hi: number, count: number): number[] {
   const stepExponent = mantissa === 10 ? power + 1 : power;
   const stepMantissa = mantissa === 10 ? 1 : mantissa;
   const step = Number(`${stepMantissa}e${stepExponent}`);
+  const first = Math.ceil(lo / step - 1e-9);
+  const last = Math.min(Math.floor(hi / step + 1e-9), first + MAX_LINEAR_TICKS - 1);
   const ticks: number[] = [];
-  for (let k = Math.ceil(lo / step); k * step <= hi * (1 + 1e-12); k++) {
+  for (let k = first; k <= last; k++) {
     ticks.push(Number((k * step).toPrecision(12)));
   }
   return ticks;

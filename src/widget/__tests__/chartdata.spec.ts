@@ -494,4 +494,24 @@ describe('logTicks', () => {
   it('gives a one-value domain its value', () => {
     expect(logTicks([3, 3], 180)).toEqual([3]);
   });
+
+  it('ends, with few ticks, for a flat series a few units in the last place wide and for 600 decades', () => {
+    // Each of these looped forever (the step's multiples past 2^53) or overflowed.
+    expect(logTicks([0.3, 0.30000000000000004], 180)).toEqual([0.3]);
+    expect(logTicks([1, 1.0000000000000002], 180)).toEqual([1]);
+    expect(logTicks([1, 1 + 1e-14], 180)).toEqual([1]);
+    const wide = logTicks([1e-300, 1e300], 180);
+    expect(wide.length).toBeGreaterThanOrEqual(2);
+    expect(wide.length).toBeLessThanOrEqual(11);
+    expect(wide.every(tick => tick > 0)).toBe(true);
+    for (const domain of [
+      [1 - 1e-10, 1],
+      [5e-324, 1e-323],
+      [1e308, Number.MAX_VALUE]
+    ] as [number, number][]) {
+      const ticks = logTicks(domain, 180);
+      expect(ticks.length).toBeLessThanOrEqual(100);
+      expect(ticks.every(tick => tick > 0 && tick >= domain[0] * (1 - 1e-9) && tick <= domain[1] * (1 + 1e-9))).toBe(true);
+    }
+  });
 });
