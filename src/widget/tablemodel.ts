@@ -543,7 +543,7 @@ const ROW_CONTROLS_PX = 56;
 const CELL_PADDING_PX = 14;
 const NAME_SWATCH_PX = 16;
 /** A button's padding, border and the space before it, besides its text. */
-export const BUTTON_EXTRAS_PX = 16;
+const BUTTON_EXTRAS_PX = 16;
 
 /** Which columns a view shows as columns and which it folds into each run's detail row (indices). */
 export interface IColumnFit {
@@ -554,8 +554,8 @@ export interface IColumnFit {
 /**
  * Fits the table's columns into `width` px, at any width, so that the table never scrolls
  * sideways: each column's width is estimated from its longest text (a cell, or a header's longest
- * word) at `charWidth` px a character; a run's name cell also holds `nameExtras` px (its buttons),
- * by run id. The name and status columns always stay, and the others are added by FOLD_PRIORITY
+ * word) at `charWidth` px a character; a run's name cell also holds the buttons labelled
+ * `nameButtons`, by run id. The name and status columns always stay, and the others are added by FOLD_PRIORITY
  * (then table order) until the next one would not fit; the rest fold. Shown columns keep the
  * table's order.
  */
@@ -563,9 +563,11 @@ export function fitColumns(
   table: ITable,
   width: number,
   charWidth: number,
-  nameExtras: ReadonlyMap<string, number> = new Map()
+  nameButtons: ReadonlyMap<string, readonly string[]> = new Map()
 ): IColumnFit {
   const all = table.columns.map((_, index) => index);
+  const buttonsPx = (runId: string): number =>
+    (nameButtons.get(runId) ?? []).reduce((sum, label) => sum + label.length * charWidth + BUTTON_EXTRAS_PX, 0);
   const estimate = (index: number): number => {
     const column = table.columns[index];
     // Headers wrap at spaces: their longest word counts, plus the sort arrow.
@@ -574,23 +576,23 @@ export function fitColumns(
       (longest, row) =>
         Math.max(
           longest,
-          row.cells[index].text.length * charWidth +
-            (column.kind === 'name' ? NAME_SWATCH_PX + (nameExtras.get(row.runId) ?? 0) : 0)
+          row.cells[index].text.length * charWidth + (column.kind === 'name' ? NAME_SWATCH_PX + buttonsPx(row.runId) : 0)
         ),
       header * charWidth
     );
     return widest + CELL_PADDING_PX;
   };
-  const priority = (index: number): number =>
+  const priorities = all.map(index =>
     table.columns[index].kind === 'energy' && table.rows.every(row => row.cells[index].sortValue === null)
       ? UNMEASURED_ENERGY_PRIORITY
-      : FOLD_PRIORITY[table.columns[index].kind];
-  const byPriority = [...all].sort((a, b) => priority(a) - priority(b) || a - b);
+      : FOLD_PRIORITY[table.columns[index].kind]
+  );
+  const byPriority = [...all].sort((a, b) => priorities[a] - priorities[b] || a - b);
   const shown = new Set<number>();
   let used = ROW_CONTROLS_PX;
   for (const index of byPriority) {
     const needed = estimate(index);
-    const kept = priority(index) === 0;
+    const kept = priorities[index] === 0;
     if (!kept && used + needed > width) {
       break;
     }

@@ -22,7 +22,6 @@ import {
   artifactRows,
   buildTable,
   contextName,
-  BUTTON_EXTRAS_PX,
   fitColumns,
   formatDuration,
   ISort,
@@ -486,14 +485,8 @@ export class RunsView extends Widget {
     const page = table.rows.slice(0, this._rowLimit);
     const buttons = new Map(page.map(row => [row.runId, this._nameButtons(row.runId)]));
     // The columns that do not fit fold into each run's detail row.
-    const characterPx = charWidth(getComputedStyle(this.node));
-    const buttonsPx = new Map(
-      Array.from(buttons, ([runId, shown]) => [
-        runId,
-        shown.reduce((sum, button) => sum + (button.textContent ?? '').length * characterPx + BUTTON_EXTRAS_PX, 0)
-      ])
-    );
-    const fit = fitColumns(table, this.node.clientWidth, characterPx, buttonsPx);
+    const labels = new Map(Array.from(buttons, ([runId, shown]) => [runId, shown.map(button => button.textContent ?? '')]));
+    const fit = fitColumns(table, this.node.clientWidth, charWidth(getComputedStyle(this.node)), labels);
     for (const column of fit.shown.map(index => table.columns[index])) {
       const th = element('th', `nbprov-col-${column.kind}`, column.label);
       th.tabIndex = -1;

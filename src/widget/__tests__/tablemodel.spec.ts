@@ -538,6 +538,14 @@ describe('fitColumns', () => {
     }
   });
 
+  it("counts the name cell's buttons, so runs with cell and graph buttons leave less room", () => {
+    const without = fitColumns(table, 540, CHAR).shown;
+    const buttons = new Map(table.rows.map(row => [row.runId, ['cell [12]', '⤴ graph']]));
+    const withButtons = fitColumns(table, 540, CHAR, buttons).shown;
+    expect(withButtons.length).toBeLessThan(without.length);
+    expect(without).toEqual(expect.arrayContaining(withButtons));
+  });
+
   it('sizes a column by its longest cell, so a long run name leaves less room', () => {
     const long = runRecords('d'.repeat(32), 'a-run-with-a-very-long-descriptive-name', { lr: 0.5, loss: [1] });
     const wide = buildTable(storeWith(alpha, long).runs.values(), new MetricSummaries(), { now: T0 });
