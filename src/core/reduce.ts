@@ -131,6 +131,159 @@ export function reduceSeries(xs: ArrayLike<number>, ys: ArrayLike<number>, optio
 }
 
 /**
+ * A reduction kept open at its last column, so that points appended later are reduced alone: a
+ * live chart of 1,000 lines, each re-reduced whole for every new point, spent most of its update
+ * copying and reducing points it had already drawn.
+ *
+ * It holds a series whose points never go back a column (steps and wall times only grow). Its
+ * columns keep the x width they had when it was first reduced, so appended points land in the
+ * last column or in new ones to its right, and only the last column's kept points change. Over
+ * the points it starts with, it keeps exactly what `reduceSeries` keeps; the caller reduces the
+ * series whole again once its columns have grown too many.
+ */
+export class OpenReduction {
+  /**
+   * The reduction of points (xs[i], ys[i]) into `columns` columns over their x extent; null when
+   * a point goes back a column, or every x is the same (there is no width to keep).
+   */
+  static of(xs: ArrayLike<number>, ys: ArrayLike<number>, columns: number, extremes: boolean): OpenReduction | null {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < xs.length; i++) {
+      if (Number.isFinite(xs[i]) && Number.isFinite(ys[i])) {
+        lo = Math.min(lo, xs[i]);
+        hi = Math.max(hi, xs[i]);
+      }
+    }
+    if (!(hi > lo)) {
+      return null;
+    }
+    const reduction = new OpenReduction(lo, hi, Math.max(1, Math.floor(columns)), extremes);
+    return reduction.extend(xs, ys, 0) < 0 ? null : reduction;
+  }
+
+  /** The kept points in series order: their indices, x and y. */
+  readonly indices: number[] = [];
+  readonly xs: number[] = [];
+  readonly ys: number[] = [];
+  /** Points not kept because their x or y is not finite. */
+  nonFinite = 0;
+
+  /** Columns from the first to the open one. */
+  get columns(): number {
+    return this._open + 1;
+  }
+
+  /**
+   * Reduces points that follow the ones it holds: (xs[k], ys[k]) is point `first + k`. Returns the
+   * position in `indices` from which the kept points changed; -1, changing nothing, when a point
+   * lies left of the open column.
+   */
+  extend(xs: ArrayLike<number>, ys: ArrayLike<number>, first: number): number {
+    let column = this._open;
+    for (let k = 0; k < xs.length; k++) {
+      if (Number.isFinite(xs[k]) && Number.isFinite(ys[k])) {
+        const next = this._column(xs[k]);
+        if (next < column) {
+          return -1;
+        }
+        column = next;
+      }
+    }
+    const changedFrom = this._openFrom;
+    const open = this._openColumn;
+    for (let k = 0; k < xs.length; k++) {
+      const x = xs[k];
+      const y = ys[k];
+      if (!Number.isFinite(x) || !Number.isFinite(y)) {
+        this.nonFinite++;
+        continue;
+      }
+      const i = first + k;
+      const at = this._column(x);
+      if (at > this._open) {
+        this._keepOpenColumn();
+        this._openFrom = this.indices.length;
+        this._open = at;
+        open.last.i = -1;
+      }
+      if (this._first.i < 0) {
+        set(this._first, i, x, y);
+      }
+      const empty = open.last.i < 0;
+      if (empty || y < open.min.y) {
+        set(open.min, i, x, y);
+      }
+      if (empty || y > open.max.y) {
+        set(open.max, i, x, y);
+      }
+      set(open.last, i, x, y);
+    }
+    this._keepOpenColumn();
+    return changedFrom;
+  }
+
+  private constructor(
+    private readonly _lo: number,
+    private readonly _hi: number,
+    private readonly _gridColumns: number,
+    private readonly _extremes: boolean
+  ) {
+    this._scale = _gridColumns / (_hi - _lo);
+  }
+
+  /** As `reduceSeries` places x in its grid, whose last column holds hi; past hi, more columns. */
+  private _column(x: number): number {
+    const column = Math.floor((x - this._lo) * this._scale);
+    return x <= this._hi ? Math.min(this._gridColumns - 1, column) : column;
+  }
+
+  /** Writes the open column's kept points (the first point too, while it is in it) after the closed columns'. */
+  private _keepOpenColumn(): void {
+    this.indices.length = this.xs.length = this.ys.length = this._openFrom;
+    const { min, max, last } = this._openColumn;
+    if (last.i < 0) {
+      return;
+    }
+    const candidates = this._extremes ? [min, max, last] : [last];
+    if (this._openFrom === 0) {
+      candidates.push(this._first);
+    }
+    const kept = candidates.sort((a, b) => a.i - b.i).filter((point, k, all) => k === 0 || point.i !== all[k - 1].i);
+    for (const point of kept) {
+      this.indices.push(point.i);
+      this.xs.push(point.x);
+      this.ys.push(point.y);
+    }
+  }
+
+  private readonly _scale: number;
+  /** The open column, and the position in `indices` where its kept points start. */
+  private _open = 0;
+  private _openFrom = 0;
+  /** The series' first plottable point, and the open column's lowest, highest and last (i -1: none yet). */
+  private readonly _first: IKeptPoint = { i: -1, x: 0, y: 0 };
+  private readonly _openColumn = {
+    min: { i: -1, x: 0, y: 0 },
+    max: { i: -1, x: 0, y: 0 },
+    last: { i: -1, x: 0, y: 0 }
+  };
+}
+
+interface IKeptPoint {
+  i: number;
+  x: number;
+  y: number;
+}
+
+/** Fields set in place: the reduction's loop allocates nothing per point. */
+function set(point: IKeptPoint, i: number, x: number, y: number): void {
+  point.i = i;
+  point.x = x;
+  point.y = y;
+}
+
+/**
  * The index range [start, end) of the points whose x lies in [lo, hi], for xs sorted ascending,
  * widened by one point on each side so a zoomed line still reaches the chart's edges.
  */

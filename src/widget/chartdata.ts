@@ -2,7 +2,7 @@
  * Chart rows from run-store series, and the incremental feed that turns store changes into
  * insert/remove changes for one chart. Pure (Vega only applies the result).
  */
-import { reduceSeries, visibleRange } from '../core/reduce';
+import { OpenReduction, reduceSeries, visibleRange } from '../core/reduce';
 import { IMetricSeries } from '../tokens';
 
 /** `relative`: seconds since the run started, so runs started at different times line up. */
@@ -47,23 +47,29 @@ function lineStyle(line: ILine): string {
   return JSON.stringify([line.label, line.color, line.opacity, line.context, line.smoothing]);
 }
 
+/** Where an exponential moving average stands after the values it has read. */
+export interface IEma {
+  average: number;
+  /** Finite values averaged so far (the debiasing's exponent). */
+  finite: number;
+}
+
 /**
  * TensorBoard's smoothing: an exponential moving average, debiased so that the first points are
  * not pulled towards 0. Non-finite values are kept as they are and stay out of the average.
+ * `ema` is where the average stood before these values (a line's earlier points), and is moved on.
  */
-export function smooth(values: ArrayLike<number>, weight: number): Float64Array {
+export function smooth(values: ArrayLike<number>, weight: number, ema: IEma = { average: 0, finite: 0 }): Float64Array {
   const out = new Float64Array(values.length);
-  let average = 0;
-  let finite = 0;
   for (let i = 0; i < values.length; i++) {
     const value = values[i];
     if (!Number.isFinite(value)) {
       out[i] = value;
       continue;
     }
-    average = average * weight + (1 - weight) * value;
-    finite++;
-    out[i] = weight === 0 ? value : average / (1 - Math.pow(weight, finite));
+    ema.average = ema.average * weight + (1 - weight) * value;
+    ema.finite++;
+    out[i] = weight === 0 ? value : ema.average / (1 - Math.pow(weight, ema.finite));
   }
   return out;
 }
@@ -111,7 +117,7 @@ export function lineRows(
   share: ILineShare,
   domain: readonly [number, number] | null,
   yScale: YScale = 'linear'
-): { rows: IChartPoint[]; nonFinite: number; nonPositive: number } {
+): { rows: IChartPoint[]; nonFinite: number; nonPositive: number; open: IOpenLine | null } {
   const length = line.series.length;
   const points = line.series.slice(0, length);
   const xs = xPositions(line.series, axis, 0, length, points, line.start);
@@ -121,13 +127,20 @@ export function lineRows(
     ({ start, end } = visibleRange(xs, domain[0], domain[1]));
   }
   // Smoothing reads the whole series (each average depends on every earlier point).
-  const values = line.smoothing > 0 ? smooth(points.values, line.smoothing) : points.values;
-  let ys = values.subarray(start, end);
-  let nonPositive = 0;
-  if (yScale === 'log') {
-    ys = ys.map(y => (y <= 0 ? (nonPositive++, NaN) : y));
-  }
+  const ema = { average: 0, finite: 0 };
+  const values = line.smoothing > 0 ? smooth(points.values, line.smoothing, ema) : points.values;
+  const { ys, nonPositive } = plottable(values.subarray(start, end), yScale);
   const xsInRange = xs.subarray(start, end);
+  // A whole line longer than its share stays open for the points it gets later.
+  const reduction = !domain && length > share.columns ? OpenReduction.of(xsInRange, ys, share.columns, share.extremes) : null;
+  if (reduction) {
+    return {
+      rows: keptRows(line, reduction, 0),
+      nonFinite: reduction.nonFinite - nonPositive,
+      nonPositive,
+      open: { reduction, ema }
+    };
+  }
   const { indices, nonFinite } = reduceSeries(xsInRange, ys, {
     columns: share.columns,
     extremes: share.extremes,
@@ -137,19 +150,61 @@ export function lineRows(
   const solo = length === 1;
   for (let k = 0; k < indices.length; k++) {
     const j = indices[k];
-    rows[k] = {
-      key: line.key,
-      label: line.label,
-      color: line.color,
-      opacity: line.opacity,
-      context: line.context,
-      x: xsInRange[j],
-      y: ys[j],
-      i: start + j,
-      solo
-    };
+    rows[k] = pointRow(line, xsInRange[j], ys[j], start + j, solo);
   }
-  return { rows, nonFinite: nonFinite - nonPositive, nonPositive };
+  return { rows, nonFinite: nonFinite - nonPositive, nonPositive, open: null };
+}
+
+/** A reduced line kept open for its later points, and its smoothing's state after its last point. */
+export interface IOpenLine {
+  reduction: OpenReduction;
+  ema: IEma;
+}
+
+/**
+ * The rows of the points `from`…`to` of a line reduced open: its last points, read from the store
+ * alone and smoothed on from where its average stood; null (the line is left as it was) when they
+ * go back a column. Counts the values a log scale hides among them.
+ */
+function appendedRows(
+  line: ILine,
+  axis: XAxis,
+  open: IOpenLine,
+  from: number,
+  to: number,
+  yScale: YScale
+): { rows: IChartPoint[]; changedFrom: number; nonPositive: number } | null {
+  const points = line.series.slice(from, to);
+  const xs = xPositions(line.series, axis, from, to, points, line.start);
+  const ema = { ...open.ema };
+  const values = line.smoothing > 0 ? smooth(points.values, line.smoothing, ema) : points.values;
+  const { ys, nonPositive } = plottable(values, yScale);
+  const changedFrom = open.reduction.extend(xs, ys, from);
+  if (changedFrom < 0) {
+    return null;
+  }
+  open.ema = ema;
+  return { rows: keptRows(line, open.reduction, changedFrom), changedFrom, nonPositive };
+}
+
+/** Values a chart can place on its y scale: on a log scale, those ≤ 0 become NaN and are counted. */
+function plottable(values: Float64Array, yScale: YScale): { ys: Float64Array; nonPositive: number } {
+  let nonPositive = 0;
+  const ys = yScale === 'log' ? values.map(y => (y <= 0 ? (nonPositive++, NaN) : y)) : values;
+  return { ys, nonPositive };
+}
+
+/** Rows of a line's points kept by an open reduction, from position `from` of its kept points. */
+function keptRows(line: ILine, reduction: OpenReduction, from: number): IChartPoint[] {
+  const rows = new Array<IChartPoint>(reduction.indices.length - from);
+  for (let k = from; k < reduction.indices.length; k++) {
+    rows[k - from] = pointRow(line, reduction.xs[k], reduction.ys[k], reduction.indices[k], false);
+  }
+  return rows;
+}
+
+function pointRow(line: ILine, x: number, y: number, i: number, solo: boolean): IChartPoint {
+  return { key: line.key, label: line.label, color: line.color, opacity: line.opacity, context: line.context, x, y, i, solo };
 }
 
 /**
@@ -157,8 +212,9 @@ export function lineRows(
  * 10–25 µs each here: a sweep of 1,000 lines of 1,000 points would otherwise give it a million
  * rows, and every update would take seconds; 32,000 still cost most of a second per filter
  * keystroke (bench/bench_view.mjs). One line keeps up to 4,000 columns with their extremes.
- * The lines are drawn on the chart's own canvas (`ChartRows`), but every row is still reduced,
- * kept and drawn at each change, so the budget holds for them too.
+ * The lines are drawn on the chart's own canvas (`ChartRows`), but every row is still kept and
+ * drawn at each change, so the budget holds for them too; a line reduced open grows past its share
+ * by at most MAX_OPEN_GROWTH before it is reduced whole again.
  */
 export const CHART_ROW_BUDGET = 12_000;
 /** Columns a line keeps with their extremes at least; with fewer, it is sampled (`ILineShare`). */
@@ -190,9 +246,13 @@ export function lineShare(width: number, lines: number): ILineShare {
 /** A line read whole (no reduction). */
 const WHOLE: ILineShare = { columns: Infinity, extremes: true };
 
-/** What to apply to a chart's data: lines whose rows are all removed, then rows inserted. */
+/**
+ * What to apply to a chart's data: lines whose rows are all removed, lines whose rows past the
+ * first n are (`truncate`, key → n), then rows inserted.
+ */
 export interface IChartChange {
   removeLines: Set<string>;
+  truncate: Map<string, number>;
   insert: IChartPoint[];
 }
 
@@ -237,6 +297,13 @@ export class ChartRows {
       this._counts.delete(key);
       this.canvasLines.delete(key);
       this._soloRows.delete(key);
+    }
+    for (const [key, kept] of change.truncate) {
+      const line = this.canvasLines.get(key);
+      if (line) {
+        line.xs.length = line.ys.length = kept;
+        this._counts.set(key, kept);
+      }
     }
     for (const point of change.insert) {
       this._counts.set(point.key, (this._counts.get(point.key) ?? 0) + 1);
@@ -343,9 +410,27 @@ export function drawCanvasLines(
   context.setLineDash([]);
 }
 
+/** A line reduced open is reduced whole again before its columns pass this many times its share. */
+const MAX_OPEN_GROWTH = 1.5;
+
+/**
+ * How many times the points it was reduced whole with a line reduced open may grow to before it is
+ * reduced whole again: 1.25–1.5, spread by the line's key, so that a sweep's lines, which grow in
+ * step, are not all reduced again in the same update.
+ */
+function regrowth(key: string): number {
+  let hash = 0;
+  for (let k = 0; k < key.length; k++) {
+    hash = (hash * 31 + key.charCodeAt(k)) | 0;
+  }
+  return 1.25 + ((hash >>> 0) % 256) / 1024;
+}
+
 /**
  * Keeps track of what a chart shows per line, so that appending to a short line inserts only the
- * new points and a line past the chart's width is re-reduced (its x extent moved, so its columns did).
+ * new points, appending to a line reduced open (`OpenReduction`) reduces only the new points, and
+ * any other line past its share of columns is reduced whole again (its x extent moved, so its
+ * columns did).
  */
 export class ChartFeed {
   constructor(
@@ -377,7 +462,7 @@ export class ChartFeed {
 
   /** Changes bringing the given lines up to date; lines not given are removed. */
   update(lines: readonly ILine[], dirty: ReadonlySet<string> | 'all'): IChartChange {
-    const change: IChartChange = { removeLines: new Set(), insert: [] };
+    const change: IChartChange = { removeLines: new Set(), truncate: new Map(), insert: [] };
     const present = new Set(lines.map(line => line.key));
     // Many lines share the row budget: each is reduced to fewer columns, and drawn again when
     // the number of lines (and so its share) changed.
@@ -420,19 +505,35 @@ export class ChartFeed {
       if (shown && length === shown.count && !restyled && !this.domain) {
         continue; // no new points, same share of columns: the same rows
       }
+      if (shown?.open && !restyled && !this.domain && length > shown.count) {
+        // Reduced and open: only the new points are reduced, until its columns grew too many.
+        const appended =
+          length <= shown.reducedCount * regrowth(line.key) &&
+          appendedRows(line, this.axis, shown.open, shown.count, length, this.yScale);
+        if (appended && shown.open.reduction.columns <= columns * MAX_OPEN_GROWTH) {
+          change.truncate.set(line.key, appended.changedFrom);
+          change.insert.push(...appended.rows);
+          shown.nonPositive += appended.nonPositive;
+          shown.nonFinite = shown.open.reduction.nonFinite - shown.nonPositive;
+          shown.count = length;
+          continue;
+        }
+      }
       if (shown) {
         change.removeLines.add(line.key);
       }
-      const { rows, nonFinite, nonPositive } = lineRows(line, this.axis, share, this.domain, this.yScale);
+      const { rows, nonFinite, nonPositive, open } = lineRows(line, this.axis, share, this.domain, this.yScale);
       change.insert.push(...rows);
       this._shown.set(line.key, {
         count: length,
+        reducedCount: length,
         reduced: this.domain !== null || length > columns,
         columns,
         extremes: share.extremes,
         nonFinite,
         nonPositive,
-        style
+        style,
+        open
       });
     }
     return change;
@@ -447,12 +548,15 @@ export class ChartFeed {
     string,
     {
       count: number;
+      /** Points the line had when it was last reduced whole. */
+      reducedCount: number;
       reduced: boolean;
       columns: number;
       extremes: boolean;
       nonFinite: number;
       nonPositive: number;
       style: string;
+      open: IOpenLine | null;
     }
   >();
 }

@@ -1,4 +1,4 @@
-import { reduceSeries, visibleRange } from '../reduce';
+import { OpenReduction, reduceSeries, visibleRange } from '../reduce';
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
 function random(seed: number): () => number {
@@ -131,6 +131,114 @@ describe('reduceSeries', () => {
       expect(i).toBeGreaterThanOrEqual(start);
       expect(i).toBeLessThan(end);
     }
+  });
+});
+
+describe('OpenReduction', () => {
+  /** Steps that only grow (some repeated), noisy values, a few NaN: a live series' points. */
+  function liveSeries(n: number, seed: number): { xs: number[]; ys: number[] } {
+    const next = random(seed);
+    const xs: number[] = [];
+    const ys: number[] = [];
+    let step = 0;
+    for (let i = 0; i < n; i++) {
+      step += Math.floor(next() * 3);
+      xs.push(step);
+      ys.push(next() < 0.01 ? NaN : Math.sin(i / 40) + next());
+    }
+    return { xs, ys };
+  }
+
+  /**
+   * The reference: columns of the width the first `initial` points gave (the last holding their
+   * largest x), numbered on past it; per column its lowest, highest and last point, and the first
+   * plottable point, in series order.
+   */
+  function reference(xs: number[], ys: number[], initial: number, columns: number, extremes: boolean): number[] {
+    const plottable = (i: number) => Number.isFinite(xs[i]) && Number.isFinite(ys[i]);
+    const firstXs = xs.slice(0, initial).filter((_, i) => plottable(i));
+    const lo = Math.min(...firstXs);
+    const hi = Math.max(...firstXs);
+    const scale = columns / (hi - lo);
+    const byColumn = new Map<number, number[]>();
+    for (let i = 0; i < xs.length; i++) {
+      if (plottable(i)) {
+        const c = Math.floor((xs[i] - lo) * scale);
+        const column = xs[i] <= hi ? Math.min(columns - 1, c) : c;
+        byColumn.set(column, [...(byColumn.get(column) ?? []), i]);
+      }
+    }
+    const kept = new Set<number>();
+    for (const members of byColumn.values()) {
+      const lowest = members.reduce((a, b) => (ys[b] < ys[a] ? b : a));
+      const highest = members.reduce((a, b) => (ys[b] > ys[a] ? b : a));
+      for (const i of extremes ? [lowest, highest, members[members.length - 1]] : [members[members.length - 1]]) {
+        kept.add(i);
+      }
+    }
+    kept.add(Array.from(xs.keys()).find(plottable)!);
+    return Array.from(kept).sort((a, b) => a - b);
+  }
+
+  it('keeps what reduceSeries keeps over the points it starts with', () => {
+    for (const [seed, columns, extremes] of [
+      [1, 12, false],
+      [2, 64, true],
+      [3, 800, true],
+      [4, 7, true]
+    ] as const) {
+      const { xs, ys } = liveSeries(5000, seed);
+      const open = OpenReduction.of(xs, ys, columns, extremes)!;
+      const whole = reduceSeries(xs, ys, { columns, extremes });
+      expect(open.indices).toEqual(Array.from(whole.indices));
+      expect(open.nonFinite).toBe(whole.nonFinite);
+      expect(open.xs).toEqual(open.indices.map(i => xs[i]));
+      expect(open.ys).toEqual(open.indices.map(i => ys[i]));
+      expect(open.columns).toBe(columns);
+    }
+  });
+
+  it('reduces appended points into columns of the same width, however they arrive', () => {
+    for (const extremes of [true, false]) {
+      const { xs, ys } = liveSeries(6000, 9);
+      const next = random(10);
+      const open = OpenReduction.of(xs.slice(0, 1000), ys.slice(0, 1000), 20, extremes)!;
+      // In batches of 1 to 300 points: each changes only the kept points from where it says.
+      for (let from = 1000; from < xs.length;) {
+        const to = Math.min(xs.length, from + 1 + Math.floor(next() * 300));
+        const before = open.indices.slice();
+        const changedFrom = open.extend(xs.slice(from, to), ys.slice(from, to), from);
+        expect(changedFrom).toBeGreaterThanOrEqual(0);
+        expect(open.indices.slice(0, changedFrom)).toEqual(before.slice(0, changedFrom));
+        from = to;
+      }
+      expect(open.indices).toEqual(reference(xs, ys, 1000, 20, extremes));
+      expect(open.ys).toEqual(open.indices.map(i => ys[i]));
+      expect(open.nonFinite).toBe(ys.filter(y => !Number.isFinite(y)).length);
+      // The grid kept its width: the columns grew with the steps.
+      const width = (Math.max(...xs.slice(0, 1000)) - xs[0]) / 20;
+      expect(open.columns).toBe(Math.floor((xs[xs.length - 1] - xs[0]) / width) + 1);
+    }
+  });
+
+  it('refuses, changing nothing, points that go back a column', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => i);
+    const ys = xs.map(x => x * x);
+    const open = OpenReduction.of(xs, ys, 10, true)!;
+    const kept = open.indices.slice();
+    expect(open.extend([200, 50], [1, 2], 100)).toBe(-1);
+    // The open column holds 90–99: 90 was its lowest and 99 its highest and last.
+    expect(kept.slice(-2)).toEqual([90, 99]);
+    expect(open.extend([95], [1], 100)).toBe(kept.length - 2);
+    // The new point is its lowest and last now.
+    expect(open.indices).toEqual([...kept.slice(0, -2), 99, 100]);
+    expect(open.extend([80], [1], 101)).toBe(-1);
+  });
+
+  it('is not made for points that go back, nor for a series without width', () => {
+    expect(OpenReduction.of([0, 5, 1, 6], [1, 2, 3, 4], 2, true)).toBeNull();
+    expect(OpenReduction.of([3, 3, 3], [1, 2, 3], 2, true)).toBeNull();
+    expect(OpenReduction.of([NaN, NaN], [1, 2], 2, true)).toBeNull();
   });
 });
 

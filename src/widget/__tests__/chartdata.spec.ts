@@ -184,6 +184,114 @@ describe('ChartFeed', () => {
   });
 });
 
+describe('ChartFeed on a long line growing', () => {
+  /** Appends points at steps from the series' next one on: values from `value(i)`. */
+  const grow = (
+    s: MetricSeries,
+    n: number,
+    value: (i: number) => number = i => Math.cos(i / 50),
+    stepOf = (i: number) => i * 10
+  ) => {
+    const from = s.length;
+    const indices = Array.from({ length: n }, (_, k) => from + k);
+    s.append(
+      indices.map(stepOf),
+      indices.map(value),
+      indices.map(i => 1_700_000_000_000 + i * 5),
+      new Array(n).fill(-1)
+    );
+  };
+
+  it('reduces only the new points, and keeps the first and the newest point drawn', () => {
+    const s = series(1000);
+    const feed = new ChartFeed('step', 50);
+    const rows = new ChartRows();
+    rows.apply(feed.update([line(s)], 'all'));
+    for (let k = 0; k < 200; k++) {
+      grow(s, 1);
+      const change = feed.update([line(s)], new Set(['r1/loss']));
+      expect(change.removeLines.size).toBe(0);
+      expect(change.truncate.has('r1/loss')).toBe(true);
+      // The open column's kept points, at most its lowest, highest and last.
+      expect(change.insert.length).toBeLessThanOrEqual(3);
+      rows.apply(change);
+      const drawn = rows.canvasLines.get('r1/loss')!;
+      expect(drawn.xs[0]).toBe(0);
+      expect(drawn.xs[drawn.xs.length - 1]).toBe(s.step(s.length - 1));
+      expect(drawn.ys[drawn.ys.length - 1]).toBe(s.value(s.length - 1));
+    }
+    // Drawn points are the series' own, in order, within the row budget of its grown columns.
+    const drawn = rows.canvasLines.get('r1/loss')!;
+    expect(drawn.ys).toEqual(drawn.xs.map(x => s.value(x / 10)));
+    expect(drawn.xs.every((x, k) => k === 0 || x > drawn.xs[k - 1])).toBe(true);
+    expect(drawn.xs.length).toBeLessThanOrEqual(3 * 50 * 1.5 + 1);
+  });
+
+  it('reduces a line whole again once it grew a quarter to a half, at updates spread over a sweep', () => {
+    const sweep = Array.from({ length: 200 }, (_, i) => line(series(1000), `r${i}/loss`, { runId: `r${i}` }));
+    const feed = new ChartFeed('step', 800);
+    feed.update(sweep, 'all');
+    const reducedAt = new Map<string, number>();
+    let mostAtOnce = 0;
+    for (let k = 1; k <= 520; k++) {
+      for (const one of sweep) {
+        grow(one.series as MetricSeries, 1);
+      }
+      const change = feed.update(sweep, 'all');
+      for (const key of change.removeLines) {
+        reducedAt.set(key, reducedAt.get(key) ?? 1000 + k);
+      }
+      mostAtOnce = Math.max(mostAtOnce, change.removeLines.size);
+    }
+    expect(reducedAt.size).toBe(200);
+    for (const length of reducedAt.values()) {
+      expect(length).toBeGreaterThan(1250);
+      expect(length).toBeLessThanOrEqual(1501);
+    }
+    expect(mostAtOnce).toBeLessThanOrEqual(10);
+  });
+
+  it('smooths new points on from where the average stood', () => {
+    const s = series(1000);
+    const smoothed = (): ILine => line(s, 'r1/loss', { smoothing: 0.8 });
+    const feed = new ChartFeed('step', 50);
+    feed.update([smoothed()], 'all');
+    for (let k = 0; k < 50; k++) {
+      grow(s, 3, i => (i % 7) - 3 + (i === 1010 ? NaN : 0));
+      const change = feed.update([smoothed()], new Set(['r1/loss']));
+      expect(change.removeLines.size).toBe(0);
+      const expected = smooth(s.slice(0, s.length).values, 0.8);
+      for (const row of change.insert) {
+        expect(row.y).toBeCloseTo(expected[row.i], 12);
+      }
+    }
+  });
+
+  it('counts what a log scale hides among the new points as a fresh chart would', () => {
+    const s = series(1000);
+    const feed = new ChartFeed('step', 50, 'log');
+    feed.update([line(s)], 'all');
+    for (let k = 0; k < 20; k++) {
+      grow(s, 5, i => [1, -1, 0, NaN, 2][i % 5]);
+      expect(feed.update([line(s)], new Set(['r1/loss'])).removeLines.size).toBe(0);
+    }
+    const fresh = new ChartFeed('step', 50, 'log');
+    fresh.update([line(s)], 'all');
+    expect([feed.nonPositive, feed.nonFinite]).toEqual([fresh.nonPositive, fresh.nonFinite]);
+    expect(feed.nonPositive).toBe(s.slice(0, s.length).values.filter(value => value <= 0).length);
+  });
+
+  it('reduces the line whole again when a point goes back a column', () => {
+    const s = series(1000);
+    const feed = new ChartFeed('step', 50);
+    feed.update([line(s)], 'all');
+    grow(s, 1, undefined, () => 5000);
+    const change = feed.update([line(s)], new Set(['r1/loss']));
+    expect(change.removeLines).toEqual(new Set(['r1/loss']));
+    expect(change.truncate.size).toBe(0);
+  });
+});
+
 describe('ChartRows', () => {
   it('keeps the lines for the canvas and gives Vega only their extent per context and the one-point lines', () => {
     const s = series(10);
