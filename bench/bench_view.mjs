@@ -75,15 +75,15 @@ for (const [appendRuns, count] of [
   const times = [];
   let apply = 0;
   let render = 0;
-  for (let repeat = 0; repeat < 3; repeat++) {
+  for (let repeat = 0; repeat < 9; repeat++) {
     await rest();
     const result = await page.evaluate(([r, c]) => window.bench.append(r, c), [appendRuns, count]);
     times.push(result.ms);
-    if (process.env.BENCH_VERBOSE) {
-      console.error(appendRuns, count, result);
-    }
     apply = result.applyMs;
     render = result.renderMs;
+  }
+  if (process.env.BENCH_VERBOSE) {
+    console.error(appendRuns, count, times.map(ms => ms.toFixed(0)).join(' '));
   }
   rows.push([`new points (${count} for each of ${appendRuns} run(s)) → charts drawn, median ms`, median(times).toFixed(0)]);
   rows.push([`  of which the store's apply, ms; the view's render (sync)`, `${apply.toFixed(0)}; ${render.toFixed(0)}`]);

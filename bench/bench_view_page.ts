@@ -60,11 +60,11 @@ const fillMs = performance.now() - fillStart;
 
 /** The synchronous part of the last render (table, sweep view, chart feeds), ms. */
 let renderMs = 0;
-const prototype = RunsView.prototype as unknown as { _render(): void };
+const prototype = RunsView.prototype as unknown as { _render(...args: unknown[]): void };
 const render = prototype._render;
-prototype._render = function (this: unknown) {
+prototype._render = function (this: unknown, ...args: unknown[]) {
   const start = performance.now();
-  render.call(this);
+  render.apply(this, args);
   renderMs = performance.now() - start;
 };
 

@@ -346,23 +346,22 @@ export class RunsView extends Widget {
     }, due - Date.now());
   }
 
-  private _render(): void {
+  /** `summaries`: the table and the sweep view catch up with the points the charts drew. */
+  private _render(summaries = false): void {
     if (this.isDisposed) {
       return;
     }
     // Read before the table is rebuilt: a width read after DOM changes makes the browser lay out
     // the whole page (a 1,000-row table: most of a second) before it would anyway.
     const width = this._chartAreaWidth();
-    const sinceSummaries = Date.now() - this._lastSummaries;
-    if (this._tab === 'runs' && !this._runsChanged && !this._allDirty && sinceSummaries < SUMMARY_REFRESH_MS) {
+    if (this._tab === 'runs' && !this._runsChanged && !this._allDirty && !summaries) {
       this._renderCharts(this._shownRuns, width);
       this._dirtyLines.clear();
-      // The table and the sweep view catch up once their interval is over.
-      clearTimeout(this._summaryTimer);
-      this._summaryTimer = setTimeout(() => this._refresh('dirty'), SUMMARY_REFRESH_MS - sinceSummaries);
+      this._scheduleSummaries();
       return;
     }
     clearTimeout(this._summaryTimer);
+    this._summaryTimer = undefined;
     this._lastSummaries = Date.now();
     const runs = this._visibleRuns();
     this._message.textContent = this._store ? (runs.length ? '' : this._emptyMessage) : this._emptyMessage;
@@ -384,6 +383,30 @@ export class RunsView extends Widget {
     this._runsChanged = false;
     this._allDirty = false;
     this._dirtyLines.clear();
+  }
+
+  /**
+   * The table and the sweep view catch up with new points SUMMARY_REFRESH_MS after they last did,
+   * in a task of their own once the frame with the charts' points was painted: in the charts' task,
+   * their rebuild delayed that paint.
+   */
+  private _scheduleSummaries(): void {
+    if (this._summaryTimer !== undefined) {
+      return;
+    }
+    const wait = Math.max(0, SUMMARY_REFRESH_MS - (Date.now() - this._lastSummaries));
+    const timer = setTimeout(() => {
+      requestAnimationFrame(() =>
+        setTimeout(() => {
+          // Unless a full render came first.
+          if (this._summaryTimer === timer) {
+            this._summaryTimer = undefined;
+            this._render(true);
+          }
+        }, 0)
+      );
+    }, wait);
+    this._summaryTimer = timer;
   }
 
   private _visibleRuns(): IRun[] {
