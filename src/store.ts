@@ -75,15 +75,15 @@ export class MetricSeries implements IMetricSeries {
     return this._epochValues[lo];
   }
 
-  slice(start: number, end: number): { steps: Float64Array; values: Float64Array; timestamps: Float64Array } {
+  slice(start: number, end: number): { steps: Float64Array | Int32Array; values: Float64Array; timestamps: Float64Array } {
     const lo = Math.max(0, start);
     const hi = Math.min(this._length, end);
     const n = Math.max(0, hi - lo);
     let timestamps: Float64Array | undefined;
     const readTimestamps = (): Float64Array => this._timestampsOf(lo, n);
     return {
-      steps: this._copy(this._steps, lo, n),
-      values: this._copy(this._values, lo, n),
+      steps: this._read(this._steps, lo, n),
+      values: this._read(this._values, lo, n),
       // Copied when first read (points below the length never change): a chart on the step axis
       // never reads them, and they were a third of re-reducing 1,000 lines.
       get timestamps(): Float64Array {
@@ -167,6 +167,19 @@ export class MetricSeries implements IMetricSeries {
     this._timestamps[chunk] = widened;
     this._timeBases[chunk] = 0;
     return widened;
+  }
+
+  /**
+   * Points [start, start + n) of chunked arrays: a view when they lie in one chunk (points below
+   * the length never change, and a widened chunk is a new array), else a copy. Filtering back to
+   * 1,000 runs read 2,000 arrays; copying them was a fifth of the keystroke, in allocations.
+   */
+  private _read<T extends Int32Array | Float64Array>(chunks: T[], start: number, n: number): T | Float64Array {
+    const offset = start & (CHUNK - 1);
+    if (n > 0 && offset + n <= CHUNK) {
+      return chunks[start >>> CHUNK_BITS].subarray(offset, offset + n) as T;
+    }
+    return this._copy(chunks, start, n);
   }
 
   private _copy(chunks: (Int32Array | Uint32Array | Float64Array)[], start: number, n: number): Float64Array {

@@ -33,8 +33,11 @@ export interface IMetricSeries {
   value(i: number): number;
   timestamp(i: number): number;
   epoch(i: number): number;
-  /** Copies points [start, end) into fresh typed arrays (for export and reduction). */
-  slice(start: number, end: number): { steps: Float64Array; values: Float64Array; timestamps: Float64Array };
+  /**
+   * Points [start, end) as typed arrays (for export and reduction): views of the store's own
+   * where they lie in one of its chunks, else copies. Read only: a view is the stored series.
+   */
+  slice(start: number, end: number): { steps: Float64Array | Int32Array; values: Float64Array; timestamps: Float64Array };
 }
 
 /** A run as the store holds it. */

@@ -68,6 +68,20 @@ describe('MetricSeries', () => {
     expect(Array.from(series.slice(n, n + 1).timestamps)).toEqual([T + 10 ** 9]);
   });
 
+  it('slices one chunk without copying it, and the slice keeps its points through appends and widening', () => {
+    const series = new MetricSeries('m', null);
+    series.append([0, 1, 2, 3], [10, 11, 12, 13], [0, 1, 2, 3], [-1, -1, -1, -1]);
+    const slice = series.slice(1, 3);
+    expect(slice.values.buffer).toBe(series.slice(0, 4).values.buffer);
+    // A step past 32 bits widens the chunk's steps into a new array; then points follow.
+    series.append([2 ** 40, 5], [14, 15], [4, 5], [-1, -1]);
+    expect([Array.from(slice.steps), Array.from(slice.values)]).toEqual([
+      [1, 2],
+      [11, 12]
+    ]);
+    expect(Array.from(series.slice(2, 6).steps)).toEqual([2, 3, 2 ** 40, 5]);
+  });
+
   it('keeps NaN and infinities', () => {
     const series = new MetricSeries('m', null);
     series.append([0, 1, 2], [NaN, Infinity, -Infinity], [0, 0, 0], [-1, -1, -1]);

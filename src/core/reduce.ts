@@ -159,7 +159,7 @@ export class OpenReduction {
       return null;
     }
     const reduction = new OpenReduction(lo, hi, Math.max(1, Math.floor(columns)), extremes);
-    return reduction.extend(xs, ys, 0) < 0 ? null : reduction;
+    return reduction._reduce(xs, ys, 0) < 0 ? null : reduction;
   }
 
   /** The kept points in series order: their indices, x and y. */
@@ -180,45 +180,84 @@ export class OpenReduction {
    * lies left of the open column.
    */
   extend(xs: ArrayLike<number>, ys: ArrayLike<number>, first: number): number {
+    // Checked first, so that a refused batch changes nothing.
     let column = this._open;
     for (let k = 0; k < xs.length; k++) {
       if (Number.isFinite(xs[k]) && Number.isFinite(ys[k])) {
-        const next = this._column(xs[k]);
+        const next = gridColumn(xs[k], this._lo, this._hi, this._scale, this._gridColumns - 1);
         if (next < column) {
           return -1;
         }
         column = next;
       }
     }
+    return this._reduce(xs, ys, first);
+  }
+
+  /**
+   * The reduction's loop; -1, part-way, at a point that goes back a column. Filtering back to
+   * 1,000 lines of 1,000 points runs it over every point, so the open column's points are kept in
+   * locals, not in a closure (whose captured locals live on the heap), and no field is read per point.
+   */
+  private _reduce(xs: ArrayLike<number>, ys: ArrayLike<number>, first: number): number {
     const changedFrom = this._openFrom;
-    const open = this._openColumn;
+    const { min, max, last } = this._openColumn;
+    let minI = min.i;
+    let minX = min.x;
+    let minY = min.y;
+    let maxI = max.i;
+    let maxX = max.x;
+    let maxY = max.y;
+    let lastI = last.i;
+    let lastX = last.x;
+    let lastY = last.y;
+    let open = this._open;
+    let nonFinite = 0;
+    let firstUnset = this._first.i < 0;
+    const [lo, hi, scale, top] = [this._lo, this._hi, this._scale, this._gridColumns - 1];
     for (let k = 0; k < xs.length; k++) {
       const x = xs[k];
       const y = ys[k];
       if (!Number.isFinite(x) || !Number.isFinite(y)) {
-        this.nonFinite++;
+        nonFinite++;
         continue;
       }
       const i = first + k;
-      const at = this._column(x);
-      if (at > this._open) {
+      const at = gridColumn(x, lo, hi, scale, top);
+      if (at !== open) {
+        if (at < open) {
+          return -1;
+        }
+        set(min, minI, minX, minY);
+        set(max, maxI, maxX, maxY);
+        set(last, lastI, lastX, lastY);
         this._keepOpenColumn();
         this._openFrom = this.indices.length;
-        this._open = at;
-        open.last.i = -1;
+        open = this._open = at;
+        lastI = -1;
       }
-      if (this._first.i < 0) {
+      if (firstUnset) {
         set(this._first, i, x, y);
+        firstUnset = false;
       }
-      const empty = open.last.i < 0;
-      if (empty || y < open.min.y) {
-        set(open.min, i, x, y);
+      if (lastI < 0 || y < minY) {
+        minI = i;
+        minX = x;
+        minY = y;
       }
-      if (empty || y > open.max.y) {
-        set(open.max, i, x, y);
+      if (lastI < 0 || y > maxY) {
+        maxI = i;
+        maxX = x;
+        maxY = y;
       }
-      set(open.last, i, x, y);
+      lastI = i;
+      lastX = x;
+      lastY = y;
     }
+    this.nonFinite += nonFinite;
+    set(min, minI, minX, minY);
+    set(max, maxI, maxX, maxY);
+    set(last, lastI, lastX, lastY);
     this._keepOpenColumn();
     return changedFrom;
   }
@@ -230,12 +269,6 @@ export class OpenReduction {
     private readonly _extremes: boolean
   ) {
     this._scale = _gridColumns / (_hi - _lo);
-  }
-
-  /** As `reduceSeries` places x in its grid, whose last column holds hi; past hi, more columns. */
-  private _column(x: number): number {
-    const column = Math.floor((x - this._lo) * this._scale);
-    return x <= this._hi ? Math.min(this._gridColumns - 1, column) : column;
   }
 
   /** Writes the open column's kept points (the first point too, while it is in it) after the closed columns'. */
@@ -274,6 +307,15 @@ interface IKeptPoint {
   i: number;
   x: number;
   y: number;
+}
+
+/**
+ * The column of x in a grid of `scale` columns per unit from lo, as `reduceSeries` places it: its
+ * last column, `top`, holds hi too. Past hi the columns go on.
+ */
+function gridColumn(x: number, lo: number, hi: number, scale: number, top: number): number {
+  const column = Math.floor((x - lo) * scale);
+  return x <= hi && column > top ? top : column;
 }
 
 /** Fields set in place: the reduction's loop allocates nothing per point. */

@@ -84,9 +84,9 @@ export function xPositions(
   axis: XAxis,
   start: number,
   end: number,
-  points?: { steps: Float64Array; timestamps: Float64Array },
+  points?: { steps: Float64Array | Int32Array; timestamps: Float64Array },
   runStart?: number
-): Float64Array {
+): Float64Array | Int32Array {
   if (axis === 'step') {
     return (points ?? series.slice(start, end)).steps;
   }
