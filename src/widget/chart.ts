@@ -11,6 +11,7 @@ import {
   hoverValues,
   ChartRows,
   drawCanvasLines,
+  drawnDash,
   IChartChange,
   ILine,
   logTicks,
@@ -27,6 +28,8 @@ const ZOOM = 'zoom';
 const LOG_TICKS = 'nbprovLogTicks';
 /** Runs a hover tooltip lists before "and N more", as the legends do (the selected always). */
 const TOOLTIP_CAP = 8;
+/** The namespace of the context key's dash samples. */
+const SVG = 'http://www.w3.org/2000/svg';
 /** A line is listed at a hovered x within this many pixels of its first and last points. */
 const HOVER_REACH_PX = 6;
 
@@ -88,9 +91,10 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     },
     color: { field: 'color', type: 'nominal', scale: null, legend: null },
     opacity: { field: 'opacity', type: 'quantitative', scale: null, legend: null },
-    // Below the plot: beside it, the legend took a fifth of a side-panel chart's width.
+    // The scale gives each context its dash; the chart draws the key itself (Vega's would show the
+    // invisible points' dots), and only when some line has a context.
     // No per-point tooltip: the chart lists every run at the hovered x itself (MetricChart._hover).
-    strokeDash: { field: 'context', type: 'nominal', title: trans().__('context'), legend: { orient: 'bottom' } }
+    strokeDash: { field: 'context', type: 'nominal', legend: null }
   };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -140,6 +144,7 @@ export class MetricChart {
     this.node.setAttribute('role', 'img');
     this._plot.className = 'nbprov-chart-plot';
     this._legend.className = 'nbprov-legend';
+    this._contextKey.className = 'nbprov-legend nbprov-context-key';
     this._note.className = 'nbprov-chart-note';
     this._rule.className = 'nbprov-hover-rule';
     this._linesCanvas.className = 'nbprov-chart-lines';
@@ -147,7 +152,7 @@ export class MetricChart {
     this._rule.hidden = this._tooltip.hidden = true;
     this._plot.addEventListener('pointermove', event => this._onPointer(event));
     this._plot.addEventListener('pointerleave', () => this._hideHover());
-    this.node.append(this._plot, this._legend, this._note);
+    this.node.append(this._plot, this._contextKey, this._legend, this._note);
     this._feed = new ChartFeed(_axis, _width, _yScale);
   }
 
@@ -227,6 +232,7 @@ export class MetricChart {
       .change(DATA, changes)
       .runAsync()
       .then(() => {
+        this._renderContextKey(view);
         this._drawLines(view);
         this.node.dataset.points = String(points);
         this.node.dataset.draws = String(++this._draws);
@@ -255,7 +261,9 @@ export class MetricChart {
 
   /**
    * Draws the lines over Vega's plot area, through its current scales: after every Vega run, and
-   * at each zoom step.
+   * at each zoom step. The canvas lies beside Vega's, at the top left of their container (CSS), so
+   * the plot's origin places it without reading the layout: a read here made the browser lay out
+   * the page (a 1,000-row table) in the middle of the update.
    */
   private _drawLines(view: View): void {
     const canvas = this._linesCanvas;
@@ -263,18 +271,18 @@ export class MetricChart {
     if (!vegaCanvas) {
       return;
     }
-    const plotBox = this._plot.getBoundingClientRect();
-    const box = vegaCanvas.getBoundingClientRect();
     const [originX, originY] = plotOrigin(view);
     const width = view.width();
     const height = view.height();
     const ratio = window.devicePixelRatio || 1;
-    canvas.style.left = `${box.left - plotBox.left + originX}px`;
-    canvas.style.top = `${box.top - plotBox.top + originY}px`;
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${height}px`;
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(height * ratio);
+    const size = [`${originX}px`, `${originY}px`, `${width}px`, `${height}px`];
+    if (size.join() !== [canvas.style.left, canvas.style.top, canvas.style.width, canvas.style.height].join()) {
+      [canvas.style.left, canvas.style.top, canvas.style.width, canvas.style.height] = size;
+    }
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+    }
     if (!canvas.isConnected) {
       // Under the hover rule and tooltip, which come after it.
       vegaCanvas.after(canvas);
@@ -284,11 +292,41 @@ export class MetricChart {
       return;
     }
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.clearRect(0, 0, width, height);
     const x = view.scale('x') as (value: number) => number;
     const y = view.scale('y') as (value: number) => number;
     // The spec's context encoding: its scale gives each context Vega's dash pattern.
     const dash = view.scale('strokeDash') as (context: string) => number[] | undefined;
     drawCanvasLines(context, this._rows.canvasLines.values(), x, y, name => dash(name) ?? []);
+  }
+
+  /** Which dash stands for which context, drawn as the lines are; nothing while no line has one. */
+  private _renderContextKey(view: View): void {
+    const scale = view.scale('strokeDash') as (context: string) => number[] | undefined;
+    const dash = (context: string): number[] => scale(context) ?? [];
+    const contexts = this._rows.contexts;
+    const shown = contexts.some(Boolean) ? contexts : [];
+    if (shown.join('\0') === this._contextKey.dataset.contexts) {
+      return;
+    }
+    this._contextKey.dataset.contexts = shown.join('\0');
+    this._contextKey.replaceChildren(
+      ...shown.map(name => {
+        const item = element('span', 'nbprov-legend-item');
+        const sample = document.createElementNS(SVG, 'svg');
+        sample.setAttribute('class', 'nbprov-dash-sample');
+        sample.setAttribute('aria-hidden', 'true');
+        const stroke = document.createElementNS(SVG, 'line');
+        for (const [attribute, value] of Object.entries({ x1: '0', y1: '5', x2: '24', y2: '5' })) {
+          stroke.setAttribute(attribute, value);
+        }
+        stroke.setAttribute('stroke-dasharray', drawnDash(dash(name)).join(' '));
+        sample.append(stroke);
+        item.append(sample, name || trans().__('(none)'));
+        return item;
+      })
+    );
+    this._contextKey.hidden = shown.length === 0;
   }
 
   /** At most one hover computation per frame, however fast the pointer moves. */
@@ -419,6 +457,7 @@ export class MetricChart {
 
   private _plot = document.createElement('div');
   private _legend = document.createElement('div');
+  private _contextKey = document.createElement('div');
   private _note = document.createElement('div');
   private _feed: ChartFeed;
   private _rows = new ChartRows();

@@ -34,6 +34,7 @@ export interface ILine {
   color: string;
   /** 1 for a highlighted or ordinary line; less for a faded one (unselected, or raw under smoothing). */
   opacity: number;
+  /** The series' context (training, validation, …); '' when it has none. */
   context: string;
   series: IMetricSeries;
   /** Start of the run (ms since the epoch), the origin of the `relative` axis. */
@@ -289,6 +290,15 @@ export class ChartRows {
       total += count;
     }
     return total;
+  }
+
+  /** The contexts of the lines drawn, sorted ('' for none): the chart's key to their dashes. */
+  get contexts(): string[] {
+    const contexts = new Set<string>();
+    for (const line of [...this.canvasLines.values(), ...this._soloRows.values()]) {
+      contexts.add(line.context);
+    }
+    return Array.from(contexts).sort();
   }
 
   /** Vega's rows after a change: its few rows are replaced whole at every change. */
@@ -677,7 +687,7 @@ export function hoverValues(
     if (!Number.isFinite(value)) {
       continue;
     }
-    const context = line.context && line.context !== '(none)' ? ` · ${line.context}` : '';
+    const context = line.context ? ` · ${line.context}` : '';
     entries.push({
       key: line.key,
       runId: line.runId,

@@ -30,7 +30,7 @@ export function splitPowerLines(byMetric: ReadonlyMap<string, ILine[]>): {
       continue;
     }
     for (const line of lines) {
-      const context = line.context === trans().__('(none)') ? '' : ` [${line.context}]`;
+      const context = line.context ? ` [${line.context}]` : '';
       power.push({ ...line, context: `${device}${context}` });
     }
   }

@@ -707,7 +707,7 @@ export class RunsView extends Widget {
           label: series.rank === undefined ? identity.label : trans().__('%1 [rank %2]', identity.label, series.rank),
           color: identity.color,
           opacity,
-          context: contextName(run, series.ctx) || trans().__('(none)'),
+          context: contextName(run, series.ctx),
           series,
           start: run.start,
           smoothing: 0

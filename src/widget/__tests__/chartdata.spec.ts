@@ -449,7 +449,7 @@ function points(steps: number[], values: number[]): MetricSeries {
 
 describe('the tooltip at a hovered x', () => {
   const run = (id: string, s: MetricSeries, style: Partial<ILine> = {}): ILine =>
-    line(s, `${id}/loss`, { runId: id, label: id, context: '(none)', start: 0, ...style });
+    line(s, `${id}/loss`, { runId: id, label: id, context: '', start: 0, ...style });
 
   it('finds the nearest point by binary search, ties to the earlier, and scans epochs', () => {
     const s = points([0, 10, 20, 30], [1, 2, 3, 4]);

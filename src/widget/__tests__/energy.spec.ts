@@ -91,7 +91,7 @@ describe('splitPowerLines', () => {
     });
     const byMetric = new Map<string, ILine[]>([
       ['loss', [line('loss', 1, 'training')]],
-      ['power_watts[gpu0]', [line('power_watts[gpu0]', null, '(none)')]]
+      ['power_watts[gpu0]', [line('power_watts[gpu0]', null, '')]]
     ]);
     const { metrics, power } = splitPowerLines(byMetric);
     expect(Array.from(metrics.keys())).toEqual(['loss']);

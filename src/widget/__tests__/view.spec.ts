@@ -139,3 +139,64 @@ describe('new points', () => {
     }
   }, 60_000);
 });
+
+describe('the context key', () => {
+  it('shows each context with its dash, once some line has a context, and names the lines without one', async () => {
+    const series = (metric: string, ctx: number | null) => ({
+      metric,
+      ctx,
+      steps: [0, 1, 2],
+      values: [3, 2, 1],
+      timestamps: [T0, T0 + 1, T0 + 2],
+      epochs: [-1, -1, -1]
+    });
+    const store = storeOf(1);
+    store.apply(
+      's1',
+      validated([
+        {
+          type: 'context_start',
+          t: new Date(T0).toISOString(),
+          run: runId(1),
+          ctx: 1,
+          name: 'training',
+          epoch: null,
+          parent: null
+        },
+        {
+          type: 'context_start',
+          t: new Date(T0).toISOString(),
+          run: runId(1),
+          ctx: 2,
+          name: 'validation',
+          epoch: null,
+          parent: null
+        },
+        {
+          type: 'metrics',
+          t: new Date(T0 + 10).toISOString(),
+          run: runId(1),
+          batch: 1,
+          series: [series('loss', 1), series('loss', 2), series('loss', null), series('accuracy', null)]
+        }
+      ])
+    );
+    const view = new RunsView();
+    Widget.attach(view, document.body);
+    try {
+      view.setStore(store);
+      const key = (metric: string) =>
+        view.node.querySelector<HTMLElement>(`.nbprov-chart[data-metric="${metric}"] .nbprov-context-key`)!;
+      await until(() => key('loss')?.childElementCount === 3 && key('accuracy')?.dataset.contexts !== undefined);
+      expect(Array.from(key('loss').children, item => item.textContent)).toEqual(['(none)', 'training', 'validation']);
+      const dashes = Array.from(key('loss').querySelectorAll('line'), line => line.getAttribute('stroke-dasharray'));
+      expect(new Set(dashes).size).toBe(3);
+      // A chart whose lines have no context shows no key.
+      expect(key('accuracy').hidden).toBe(true);
+      expect(key('accuracy').childElementCount).toBe(0);
+    } finally {
+      Widget.detach(view);
+      view.dispose();
+    }
+  }, 60_000);
+});
