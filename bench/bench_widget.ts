@@ -1,6 +1,7 @@
 /**
  * Widget benchmark: run-store memory per million points, and the time of one chart update on a
- * 1,000,000-point series (reduction to 800 columns, the rows the chart draws, and the Vega changeset).
+ * 1,000,000-point series (reduction to 800 columns, the rows the chart draws, and the Vega changeset):
+ * drawn whole, and as the next batch of 10,000 points arrives (the line reduced open).
  *
  *   npx esbuild bench/bench_widget.ts --bundle --platform=node --outfile=/tmp/bench_widget.cjs
  *   node --expose-gc /tmp/bench_widget.cjs
@@ -20,30 +21,36 @@ function gc(): void {
 }
 
 /** Live ingest as the page does it: comm records, arrays as binary buffers, through the one validator. */
+const record = (raw: unknown, buffers: ArrayBufferView[] = []): JournalRecord => validateRecord(raw, commArrays(buffers))!;
+const T0 = Date.now();
+
 function fill(store: RunStore, points: number): number {
-  const record = (raw: unknown, buffers: ArrayBufferView[] = []): JournalRecord => validateRecord(raw, commArrays(buffers))!;
   store.apply('bench', [
     record({ type: 'run_start', t: new Date(0).toISOString(), seq: 1, run: RUN, name: 'bench', experiment: 'bench', exec: null })
   ]);
-  const t0 = Date.now();
   const started = performance.now();
-  for (let from = 0, batch = 1; from < points; from += BATCH, batch++) {
-    const n = Math.min(BATCH, points - from);
-    const steps = new BigInt64Array(n);
-    const values = new Float64Array(n);
-    const timestamps = new BigInt64Array(n);
-    const epochs = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      steps[i] = BigInt(from + i);
-      values[i] = Math.exp(-(from + i) / points) + Math.sin(from + i) * 0.05;
-      timestamps[i] = BigInt(t0 + (from + i) * 10);
-      epochs[i] = Math.floor((from + i) / 100_000);
-    }
-    const series = [{ metric: 'loss', ctx: null, n, steps: 0, values: 1, timestamps: 2, epochs: 3 }];
-    const metrics = { type: 'metrics', t: new Date(0).toISOString(), seq: batch + 1, run: RUN, batch, series };
-    store.apply('bench', [record(metrics, [steps, values, timestamps, epochs])]);
+  for (let from = 0; from < points; from += BATCH) {
+    appendBatch(store, from, Math.min(BATCH, points - from));
   }
   return performance.now() - started;
+}
+
+/** One metrics record of points [from, from + n), as the kernel sends them. */
+function appendBatch(store: RunStore, from: number, n: number): void {
+  const batch = from / BATCH + 1;
+  const steps = new BigInt64Array(n);
+  const values = new Float64Array(n);
+  const timestamps = new BigInt64Array(n);
+  const epochs = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    steps[i] = BigInt(from + i);
+    values[i] = Math.exp(-(from + i) / POINTS) + Math.sin(from + i) * 0.05;
+    timestamps[i] = BigInt(T0 + (from + i) * 10);
+    epochs[i] = Math.floor((from + i) / 100_000);
+  }
+  const series = [{ metric: 'loss', ctx: null, n, steps: 0, values: 1, timestamps: 2, epochs: 3 }];
+  const metrics = { type: 'metrics', t: new Date(0).toISOString(), seq: batch + 1, run: RUN, batch, series };
+  store.apply('bench', [record(metrics, [steps, values, timestamps, epochs])]);
 }
 
 function median(values: number[]): number {
@@ -98,6 +105,27 @@ function main(): void {
     }
     rows.push([`update, 1M points -> ${COLUMNS} columns (${axis} axis), median ms`, median(times).toFixed(1)]);
     rows.push([`  points drawn (${axis} axis)`, String(inserted)]);
+  }
+  // The live case: the chart drawn, then the next batches arrive one by one.
+  for (const axis of ['step', 'time', 'epoch'] as const) {
+    const feed = new ChartFeed(axis, COLUMNS);
+    const chartRows = new ChartRows();
+    chartRows.apply(feed.update([line], 'all'));
+    const length = line.series.length;
+    const times: number[] = [];
+    for (let repeat = 0; repeat < 15; repeat++) {
+      appendBatch(store, line.series.length, BATCH);
+      const start = performance.now();
+      const vegaRows = chartRows.apply(feed.update([line], new Set([line.key])));
+      void changeset()
+        .remove(() => true)
+        .insert(vegaRows);
+      times.push(performance.now() - start);
+    }
+    rows.push([
+      `update, ${(BATCH / 1000).toFixed(0)}k new points on ${(length / 1e6).toFixed(2)}M (${axis} axis), median ms`,
+      median(times).toFixed(2)
+    ]);
   }
   const width = Math.max(...rows.map(([label]) => label.length));
   for (const [label, value] of rows) {
