@@ -67,6 +67,18 @@ for (let repeat = 0; repeat < 3; repeat++) {
   }
 }
 rows.push(['filter keystroke → table + sweep view + charts drawn, median ms', median(filterTimes).toFixed(0)]);
+// The slowest keystroke: every run shown again (8 times, each after filtering to a tenth).
+const backTimes = [];
+for (let repeat = 0; repeat < 8; repeat++) {
+  await rest();
+  await page.evaluate(t => window.bench.filter(t), 'r1');
+  await rest();
+  backTimes.push((await page.evaluate(t => window.bench.filter(t), '')).ms);
+}
+rows.push([
+  'filter "r1" → "" (back to every run), 8 times: median ms (min–max)',
+  `${median(backTimes).toFixed(0)} (${Math.min(...backTimes).toFixed(0)}–${Math.max(...backTimes).toFixed(0)})`
+]);
 for (const [appendRuns, count] of [
   [1, 1],
   [runs, 1],

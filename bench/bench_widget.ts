@@ -75,7 +75,7 @@ function main(): void {
     label: 'bench',
     color: '#4a7cdf',
     opacity: 1,
-    context: '(none)',
+    context: '',
     series: store.runs.get(RUN)!.series.get('loss')!,
     start: 0,
     smoothing: 0

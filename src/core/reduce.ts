@@ -138,8 +138,9 @@ export function reduceSeries(xs: ArrayLike<number>, ys: ArrayLike<number>, optio
  * It holds a series whose points never go back a column (steps and wall times only grow). Its
  * columns keep the x width they had when it was first reduced, so appended points land in the
  * last column or in new ones to its right, and only the last column's kept points change. Over
- * the points it starts with, it keeps exactly what `reduceSeries` keeps; the caller reduces the
- * series whole again once its columns have grown too many.
+ * the points it starts with, when they are more than its columns (`reduceSeries` keeps fewer
+ * whole), it keeps exactly what `reduceSeries` keeps; the caller reduces the series whole again
+ * once its columns have grown too many.
  */
 export class OpenReduction {
   /**

@@ -101,7 +101,7 @@ function spec(metric: string, axis: XAxis, yScale: YScale, width: number): Recor
     title: metric,
     // Vega labels its container with this (else with its own English "Vega visualization").
     description: trans().__('Chart of metric %1', metric),
-    // `width` is the whole chart's: axes and legend are laid out inside it again on every update
+    // `width` is the whole chart's: the axes are laid out inside it again on every update
     // (the first layout runs on empty data, so a fixed layout would clip the axis labels).
     width,
     height: 180,
@@ -173,7 +173,12 @@ export class MetricChart {
     if (this._disposed) {
       return;
     }
-    this._apply(view, this._feed.update(lines, dirty));
+    const change = this._feed.update(lines, dirty);
+    // Nothing to draw again (the table's catching up redraws the view): Vega is not run.
+    if (this._draws > 0 && !change.removeLines.size && !change.truncate.size && !change.insert.length) {
+      return;
+    }
+    this._apply(view, change);
   }
 
   dispose(): void {

@@ -43,9 +43,9 @@ export interface ILine {
   smoothing: number;
 }
 
-/** What a line's rows carry besides its points: when it changes, the line is drawn again. */
+/** What a line's rows carry or are placed by besides its points: when it changes, the line is drawn again. */
 function lineStyle(line: ILine): string {
-  return JSON.stringify([line.label, line.color, line.opacity, line.context, line.smoothing]);
+  return JSON.stringify([line.label, line.color, line.opacity, line.context, line.smoothing, line.start]);
 }
 
 /** Where an exponential moving average stands after the values it has read. */
@@ -117,7 +117,8 @@ export function lineRows(
   axis: XAxis,
   share: ILineShare,
   domain: readonly [number, number] | null,
-  yScale: YScale = 'linear'
+  yScale: YScale = 'linear',
+  tryOpen = true
 ): { rows: IChartPoint[]; nonFinite: number; nonPositive: number; open: IOpenLine | null } {
   const length = line.series.length;
   const points = line.series.slice(0, length);
@@ -132,8 +133,10 @@ export function lineRows(
   const values = line.smoothing > 0 ? smooth(points.values, line.smoothing, ema) : points.values;
   const { ys, nonPositive } = plottable(values.subarray(start, end), yScale);
   const xsInRange = xs.subarray(start, end);
-  // A whole line longer than its share stays open for the points it gets later.
-  const reduction = !domain && length > share.columns ? OpenReduction.of(xsInRange, ys, share.columns, share.extremes) : null;
+  // A whole line longer than its share stays open for the points it gets later (`tryOpen`: unless
+  // its points were found to go back a column).
+  const reduction =
+    tryOpen && !domain && length > share.columns ? OpenReduction.of(xsInRange, ys, share.columns, share.extremes) : null;
   if (reduction) {
     return {
       rows: keptRows(line, reduction, 0),
@@ -177,14 +180,13 @@ function appendedRows(
 ): { rows: IChartPoint[]; changedFrom: number; nonPositive: number } | null {
   const points = line.series.slice(from, to);
   const xs = xPositions(line.series, axis, from, to, points, line.start);
-  const ema = { ...open.ema };
-  const values = line.smoothing > 0 ? smooth(points.values, line.smoothing, ema) : points.values;
+  // A refused batch leaves the line to be reduced whole again, its average with it.
+  const values = line.smoothing > 0 ? smooth(points.values, line.smoothing, open.ema) : points.values;
   const { ys, nonPositive } = plottable(values, yScale);
   const changedFrom = open.reduction.extend(xs, ys, from);
   if (changedFrom < 0) {
     return null;
   }
-  open.ema = ema;
   return { rows: keptRows(line, open.reduction, changedFrom), changedFrom, nonPositive };
 }
 
@@ -277,7 +279,7 @@ const FRAME_KEY = '\0frame';
  * (Vega facets its data by line, a dataflow of its own per line that cost seconds per redraw of
  * 1,000 lines, and its cost per row made a filter keystroke over 1,000 runs take most of a second),
  * and for Vega only a line of one point (as a dot) and the rows that span the lines' extent once
- * per context, so that its axes, domains and the context legend are those of every point.
+ * per context, so that its axes, domains and its scale of the contexts' dashes are those of every point.
  */
 export class ChartRows {
   /** Lines drawn on the chart's own canvas, by key. */
@@ -420,6 +422,8 @@ export function drawCanvasLines(
   context.setLineDash([]);
 }
 
+/** Lines filtered out that a chart keeps reduced, for filtering back to them. */
+const HIDDEN_LINES_KEPT = 10_000;
 /** A line reduced open is reduced whole again before its columns pass this many times its share. */
 const MAX_OPEN_GROWTH = 1.5;
 
@@ -434,6 +438,20 @@ function regrowth(key: string): number {
     hash = (hash * 31 + key.charCodeAt(k)) | 0;
   }
   return 1.25 + ((hash >>> 0) % 256) / 1024;
+}
+
+/** What a chart shows of a line: how it was reduced, and what it hides. */
+interface IShownLine {
+  count: number;
+  /** Points the line had when it was last reduced whole. */
+  reducedCount: number;
+  reduced: boolean;
+  columns: number;
+  extremes: boolean;
+  nonFinite: number;
+  nonPositive: number;
+  style: string;
+  open: IOpenLine | null;
 }
 
 /**
@@ -478,16 +496,37 @@ export class ChartFeed {
     // the number of lines (and so its share) changed.
     const share = lineShare(this.columns, present.size);
     const { columns } = share;
-    for (const key of this._shown.keys()) {
+    for (const [key, shown] of this._shown) {
       if (!present.has(key)) {
         change.removeLines.add(key);
         this._shown.delete(key);
+        if (shown.open) {
+          this._hidden.set(key, { ...shown, open: shown.open });
+          // The oldest go first: a run forgotten for good is never filtered back.
+          if (this._hidden.size > HIDDEN_LINES_KEPT) {
+            this._hidden.delete(this._hidden.keys().next().value!);
+          }
+        }
       }
     }
     for (const line of lines) {
-      const shown = this._shown.get(line.key);
       const style = lineStyle(line);
       const length = line.series.length;
+      const hidden = this._hidden.get(line.key);
+      this._hidden.delete(line.key);
+      if (
+        hidden &&
+        hidden.count === length &&
+        hidden.style === style &&
+        hidden.columns === columns &&
+        hidden.extremes === share.extremes
+      ) {
+        // Filtered out and back with nothing new: its kept points are drawn again as they were.
+        this._shown.set(line.key, hidden);
+        change.insert.push(...keptRows(line, hidden.open.reduction, 0));
+        continue;
+      }
+      const shown = this._shown.get(line.key);
       // A new share changes the rows of a line longer than the smaller share only.
       const resized =
         shown !== undefined &&
@@ -532,7 +571,12 @@ export class ChartFeed {
       if (shown) {
         change.removeLines.add(line.key);
       }
-      const { rows, nonFinite, nonPositive, open } = lineRows(line, this.axis, share, this.domain, this.yScale);
+      const tryOpen = !this._reducedWhole.has(line.key);
+      const { rows, nonFinite, nonPositive, open } = lineRows(line, this.axis, share, this.domain, this.yScale, tryOpen);
+      if (tryOpen && !open && !this.domain && length > columns) {
+        // Its stored points never change: it is reduced whole from now on.
+        this._reducedWhole.add(line.key);
+      }
       change.insert.push(...rows);
       this._shown.set(line.key, {
         count: length,
@@ -552,23 +596,18 @@ export class ChartFeed {
   /** Forget what is shown (after the axis, width or zoom changed and the chart was cleared). */
   reset(): void {
     this._shown.clear();
+    this._hidden.clear();
+    this._reducedWhole.clear();
   }
 
-  private _shown = new Map<
-    string,
-    {
-      count: number;
-      /** Points the line had when it was last reduced whole. */
-      reducedCount: number;
-      reduced: boolean;
-      columns: number;
-      extremes: boolean;
-      nonFinite: number;
-      nonPositive: number;
-      style: string;
-      open: IOpenLine | null;
-    }
-  >();
+  private _shown = new Map<string, IShownLine>();
+  /**
+   * Lines reduced open that the filter took away, kept so that filtering back to them redraws
+   * their kept points instead of reducing them again (most of a keystroke back to 1,000 runs).
+   */
+  private _hidden = new Map<string, IShownLine & { open: IOpenLine }>();
+  /** Lines no open reduction holds (their points go back a column, or span no width): reduced whole. */
+  private _reducedWhole = new Set<string>();
 }
 
 /** One run's value in the tooltip at a hovered x. */

@@ -37,8 +37,8 @@ export type RunsTab = 'runs' | 'compare' | 'timeline';
 
 /**
  * Chart and table refreshes are batched to at most one per this many ms, and to at most one per
- * RENDER_SHARE times the last refresh's duration: a refresh re-reduces every line longer than the
- * chart is wide, which at 10 M points takes long enough to starve the page's ingest otherwise.
+ * RENDER_SHARE times the last refresh's duration: a refresh can reduce long lines whole again
+ * (at 10 M points long enough to starve the page's ingest otherwise), and rebuild the table.
  */
 const REFRESH_MS = 300;
 const RENDER_SHARE = 4;
@@ -394,14 +394,18 @@ export class RunsView extends Widget {
     if (this._summaryTimer !== undefined) {
       return;
     }
-    const wait = Math.max(0, SUMMARY_REFRESH_MS - (Date.now() - this._lastSummaries));
+    // As the charts' refreshes: at most one per RENDER_SHARE times its cost (a 1,000-run table).
+    const interval = Math.max(SUMMARY_REFRESH_MS, RENDER_SHARE * this._lastSummariesMs);
+    const wait = Math.max(0, interval - (Date.now() - this._lastSummaries));
     const timer = setTimeout(() => {
       requestAnimationFrame(() =>
         setTimeout(() => {
           // Unless a full render came first.
           if (this._summaryTimer === timer) {
             this._summaryTimer = undefined;
+            const started = Date.now();
             this._render(true);
+            this._lastSummariesMs = Date.now() - started;
           }
         }, 0)
       );
@@ -975,6 +979,8 @@ export class RunsView extends Widget {
   private _lastRenderMs = 0;
   /** When the table and the sweep view were last rebuilt, and the runs the charts then showed. */
   private _lastSummaries = 0;
+  /** How long the last catching up of the table and the sweep view took (its synchronous part). */
+  private _lastSummariesMs = 0;
   private _shownRuns: IRun[] = [];
   private _summaryTimer: ReturnType<typeof setTimeout> | undefined;
   private _chartsByMetric = new Map<string, MetricChart>();

@@ -213,6 +213,7 @@ describe('OpenReduction', () => {
         from = to;
       }
       expect(open.indices).toEqual(reference(xs, ys, 1000, 20, extremes));
+      expect(open.xs).toEqual(open.indices.map(i => xs[i]));
       expect(open.ys).toEqual(open.indices.map(i => ys[i]));
       expect(open.nonFinite).toBe(ys.filter(y => !Number.isFinite(y)).length);
       // The grid kept its width: the columns grew with the steps.

@@ -1,3 +1,4 @@
+import { OpenReduction } from '../../core/reduce';
 import { MetricSeries } from '../../store';
 import {
   CHART_ROW_BUDGET,
@@ -14,6 +15,7 @@ import {
   drawCanvasLines,
   drawnDash,
   ICanvasLine,
+  IChartPoint,
   LineContext,
   logTicks,
   MIN_LABEL_GAP_PX,
@@ -220,8 +222,13 @@ describe('ChartFeed on a long line growing', () => {
       expect(drawn.xs[drawn.xs.length - 1]).toBe(s.step(s.length - 1));
       expect(drawn.ys[drawn.ys.length - 1]).toBe(s.value(s.length - 1));
     }
-    // Drawn points are the series' own, in order, within the row budget of its grown columns.
+    // Drawn are exactly the points the line's reduction keeps, reduced apart from the chart.
     const drawn = rows.canvasLines.get('r1/loss')!;
+    const { steps, values } = s.slice(0, s.length);
+    const apart = OpenReduction.of(steps.subarray(0, 1000), values.subarray(0, 1000), 50, true)!;
+    apart.extend(steps.subarray(1000), values.subarray(1000), 1000);
+    expect([drawn.xs, drawn.ys]).toEqual([apart.xs, apart.ys]);
+    // The series' own points, in order, within the row budget of its grown columns.
     expect(drawn.ys).toEqual(drawn.xs.map(x => s.value(x / 10)));
     expect(drawn.xs.every((x, k) => k === 0 || x > drawn.xs[k - 1])).toBe(true);
     expect(drawn.xs.length).toBeLessThanOrEqual(3 * 50 * 1.5 + 1);
@@ -281,12 +288,44 @@ describe('ChartFeed on a long line growing', () => {
     expect(feed.nonPositive).toBe(s.slice(0, s.length).values.filter(value => value <= 0).length);
   });
 
-  it('reduces the line whole again when a point goes back a column', () => {
+  it('reduces the line whole again when a point goes back a column, and from then on', () => {
     const s = series(1000);
     const feed = new ChartFeed('step', 50);
     feed.update([line(s)], 'all');
     grow(s, 1, undefined, () => 5000);
+    const reductions = jest.spyOn(OpenReduction, 'of');
     const change = feed.update([line(s)], new Set(['r1/loss']));
+    expect(change.removeLines).toEqual(new Set(['r1/loss']));
+    expect(change.truncate.size).toBe(0);
+    grow(s, 1, undefined, () => 20_000);
+    expect(feed.update([line(s)], new Set(['r1/loss'])).removeLines).toEqual(new Set(['r1/loss']));
+    // Tried once: its stored points never stop going back.
+    expect(reductions).toHaveBeenCalledTimes(1);
+    reductions.mockRestore();
+  });
+
+  it('reduces a growing line whole while zoomed, and when more lines share the chart', () => {
+    const s = series(1000);
+    const feed = new ChartFeed('step', 50);
+    feed.update([line(s)], 'all');
+    feed.domain = [1000, 5000];
+    feed.reset();
+    feed.update([line(s)], 'all');
+    grow(s, 1);
+    expect(feed.update([line(s)], new Set(['r1/loss'])).removeLines).toEqual(new Set(['r1/loss']));
+    feed.domain = null;
+    feed.reset();
+    feed.update([line(s)], 'all');
+    grow(s, 1);
+    expect(feed.update([line(s)], new Set(['r1/loss'])).truncate.has('r1/loss')).toBe(true);
+    // Five more lines leave the first one a smaller share (666 of 800 columns): it is drawn again, not extended.
+    const wide = new ChartFeed('step', 800);
+    wide.update([line(s)], 'all');
+    grow(s, 1);
+    expect(wide.update([line(s)], new Set(['r1/loss'])).truncate.has('r1/loss')).toBe(true);
+    const more = [line(s), ...Array.from({ length: 5 }, (_, i) => line(series(1000), `r${i + 2}/loss`))];
+    expect(lineShare(800, 6).columns).toBe(666);
+    const change = wide.update(more, 'all');
     expect(change.removeLines).toEqual(new Set(['r1/loss']));
     expect(change.truncate.size).toBe(0);
   });
@@ -547,6 +586,35 @@ describe('the row budget of a chart of many lines', () => {
     expect(ten.removeLines.size).toBe(1000);
     const perLine = ten.insert.filter(row => row.key === 'r0/loss').length;
     expect(perLine).toBeGreaterThan(first.insert.filter(row => row.key === 'r0/loss').length * 10);
+  });
+
+  it('draws lines filtered out and back as a fresh chart would, without reducing them again', () => {
+    const sweep = lines(1000, 1000);
+    const feed = new ChartFeed('step', 800);
+    feed.update(sweep, 'all');
+    feed.update(sweep.slice(0, 10), 'all');
+    // While filtered out, one run got a point and another a new colour.
+    const grown = sweep[500].series as MetricSeries;
+    grown.append([100_000], [7], [1_800_000_000_000], [-1]);
+    const back = sweep.map((one, i) => (i === 600 ? { ...one, color: '#ff0000' } : one));
+    const reductions = jest.spyOn(OpenReduction, 'of');
+    const change = feed.update(back, 'all');
+    // The ten lines still shown (at a new share), the one that grew and the one restyled.
+    expect(reductions).toHaveBeenCalledTimes(12);
+    reductions.mockRestore();
+    const fresh = new ChartFeed('step', 800).update(back, 'all');
+    const byLine = (rows: IChartPoint[]) => {
+      const grouped = new Map<string, IChartPoint[]>();
+      for (const row of rows) {
+        grouped.set(row.key, [...(grouped.get(row.key) ?? []), row]);
+      }
+      return grouped;
+    };
+    expect(byLine(change.insert)).toEqual(byLine(fresh.insert));
+    expect(byLine(change.insert).get('r500/loss')!.at(-1)).toMatchObject({ x: 100_000, y: 7 });
+    expect(byLine(change.insert).get('r600/loss')![0].color).toBe('#ff0000');
+    // Only the ten lines still shown were drawn before: they are removed and drawn at the new share.
+    expect(change.removeLines.size).toBe(10);
   });
 
   it('leaves short lines alone when the share changes but still holds them whole', () => {

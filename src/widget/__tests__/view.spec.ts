@@ -122,9 +122,11 @@ describe('new points', () => {
       // Once the table is due, it still follows in a task of its own, after the charts' paint.
       await new Promise(resolve => setTimeout(resolve, 2100));
       let tableWhenCharted: string | null = null;
+      let drawsWhenCharted: string | undefined;
       const observer = new MutationObserver(() => {
         if (tableWhenCharted === null && chart()?.dataset.points === '5') {
           tableWhenCharted = lastLoss();
+          drawsWhenCharted = chart()!.dataset.draws;
         }
       });
       observer.observe(view.node, { subtree: true, childList: true, attributes: true, characterData: true });
@@ -133,6 +135,9 @@ describe('new points', () => {
       observer.disconnect();
       expect(tableWhenCharted).toBe('1.25');
       expect(lastLoss()).toBe('1');
+      // The table's catching up drew the chart no more: it had nothing new.
+      await new Promise(resolve => setTimeout(resolve, 300));
+      expect(chart()!.dataset.draws).toBe(drawsWhenCharted);
     } finally {
       Widget.detach(view);
       view.dispose();
