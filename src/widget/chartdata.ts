@@ -118,7 +118,7 @@ export function lineRows(
   share: ILineShare,
   domain: readonly [number, number] | null,
   yScale: YScale = 'linear',
-  tryOpen = true
+  tryOpen = false
 ): { rows: IChartPoint[]; nonFinite: number; nonPositive: number; open: IOpenLine | null } {
   const length = line.series.length;
   const points = line.series.slice(0, length);
@@ -133,10 +133,9 @@ export function lineRows(
   const values = line.smoothing > 0 ? smooth(points.values, line.smoothing, ema) : points.values;
   const { ys, nonPositive } = plottable(values.subarray(start, end), yScale);
   const xsInRange = xs.subarray(start, end);
-  // A whole line longer than its share stays open for the points it gets later (`tryOpen`: unless
-  // its points were found to go back a column).
-  const reduction =
-    tryOpen && !domain && length > share.columns ? OpenReduction.of(xsInRange, ys, share.columns, share.extremes) : null;
+  // `tryOpen` (a whole line longer than its share): kept open for the points it gets later, unless
+  // they go back a column.
+  const reduction = tryOpen ? OpenReduction.of(xsInRange, ys, share.columns, share.extremes) : null;
   if (reduction) {
     return {
       rows: keptRows(line, reduction, 0),
@@ -571,9 +570,9 @@ export class ChartFeed {
       if (shown) {
         change.removeLines.add(line.key);
       }
-      const tryOpen = !this._reducedWhole.has(line.key);
+      const tryOpen = !this.domain && length > columns && !this._reducedWhole.has(line.key);
       const { rows, nonFinite, nonPositive, open } = lineRows(line, this.axis, share, this.domain, this.yScale, tryOpen);
-      if (tryOpen && !open && !this.domain && length > columns) {
+      if (tryOpen && !open) {
         // Its stored points never change: it is reduced whole from now on.
         this._reducedWhole.add(line.key);
       }
