@@ -6,25 +6,33 @@ import { trans } from '../i18n';
 import { element } from './dom';
 import { IColumnFit, IRow, ITable } from './tablemodel';
 
-/** Average width (px) of a character in a font, measured once per font. */
+/** Average width (px) of a character in a font, measured once per font that has loaded. */
 const charWidths = new Map<string, number>();
 const SAMPLE = 'abcdefghijklmnopqrstuvwxyz0123456789 ._-';
+let measuring: CanvasRenderingContext2D | null | undefined;
 
 /**
  * Average width (px) of a character in an element's font, from its longhands: in JupyterLab the
  * computed `font` shorthand came back empty, and a canvas given '' measures its default 10 px
- * font (4.9 px a character against the lab's 7), so the table folded too little.
+ * font (4.9 px a character against the lab's 7), so the table folded too little. A web font still
+ * loading measures as its fallback (5.9 px against 7.3 for the DejaVu Sans galata serves), so that
+ * width is not kept: the view fits its table again when the fonts have loaded.
  */
 export function charWidth(style: CSSStyleDeclaration): number {
   const font = [style.fontStyle, style.fontWeight, style.fontSize, style.fontFamily].filter(Boolean).join(' ');
-  let width = charWidths.get(font);
-  if (width === undefined) {
-    const context = document.createElement('canvas').getContext('2d');
-    if (context) {
-      context.font = font;
-    }
+  const known = charWidths.get(font);
+  if (known !== undefined) {
+    return known;
+  }
+  measuring ??= document.createElement('canvas').getContext('2d');
+  if (!measuring) {
     // Without a canvas (never in a browser), a generous guess for a 13 px UI font.
-    width = context ? context.measureText(SAMPLE).width / SAMPLE.length : 8;
+    return 8;
+  }
+  measuring.font = font;
+  const width = measuring.measureText(SAMPLE).width / SAMPLE.length;
+  // Not document.fonts.check(font): it is true for a family the system also has, loading or not.
+  if (document.fonts?.status !== 'loading') {
     charWidths.set(font, width);
   }
   return width;

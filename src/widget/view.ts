@@ -111,6 +111,8 @@ export class RunsView extends Widget {
     // The view's own width (a notebook output or the side panel, not the window) sizes the table
     // and the charts; Lumino's resize messages do not reach a widget inside an output area.
     this._resizeObserver.observe(this.node);
+    // A web font still loading was measured as its fallback (charWidth): fit the table again.
+    document.fonts?.addEventListener('loadingdone', this._onFontsLoaded);
   }
 
   /** Shows a store (or a message saying why there is none). */
@@ -172,6 +174,7 @@ export class RunsView extends Widget {
     this._store?.changed.disconnect(this._onStoreChanged, this);
     this._themeObserver.disconnect();
     this._resizeObserver.disconnect();
+    document.fonts?.removeEventListener('loadingdone', this._onFontsLoaded);
     clearTimeout(this._timer);
     clearTimeout(this._summaryTimer);
     this._rebuildCharts();
@@ -993,6 +996,7 @@ export class RunsView extends Widget {
       this._refresh('all');
     }
   });
+  private _onFontsLoaded = (): void => this._refresh('all');
   /** Runs whose detail row (the folded columns) is open. */
   private _expanded = new Set<string>();
   /** Prefix of the ids of this view's elements (tabs, panels, detail rows): unique in the page. */

@@ -162,6 +162,29 @@ test.describe('screenshots', () => {
   }
 });
 
+test('a font that arrives after the table was fitted gives the same widget as one there from the start', async ({
+  page,
+  tmpPath
+}) => {
+  // The lab's fonts (galata serves DejaVu Sans) are held back until the sweep is shown.
+  let release!: () => void;
+  const released = new Promise<void>(resolve => (release = resolve));
+  await page.route(/galata-extension\/static\/.*\.woff2$/, async route => {
+    await released;
+    await route.continue();
+  });
+  await page.reload();
+  const widget = await showSweep(page, tmpPath, 'light', 800);
+  // (Not document.fonts.check: it is true for a family the system also has, loading or not.)
+  const dejaVuStatus = () =>
+    page.evaluate(() => Array.from(document.fonts).find(face => face.family === 'DejaVu Sans' && face.weight === '400')?.status);
+  expect(await dejaVuStatus()).toBe('loading');
+  release();
+  await expect.poll(dejaVuStatus).toBe('loaded');
+  const view = await SCENARIOS[0].prepare(page, widget.locator('.nbprov-runs'));
+  await expect(view).toHaveScreenshot('sweep-800-light.png', { mask: masks(view), maxDiffPixelRatio: 0.01 });
+});
+
 test('at 320 px the table folds into detail rows that open by keyboard, and unfolds when the view widens', async ({
   page,
   tmpPath
